@@ -1,0 +1,25 @@
+// Bundles the four parts with esbuild: CLI and worker (Node, tfjs external), extension host
+// (Node, `vscode` external, never tfjs) and the webview (browser IIFE).
+import { build } from 'esbuild';
+import { existsSync, mkdirSync, copyFileSync } from 'node:fs';
+
+const watch = process.argv.includes('--watch');
+const common = { bundle: true, sourcemap: true, logLevel: 'warning', target: 'node20' };
+// tfjs and the native/wasm backends stay external: they load binaries relative to their package.
+const nodeExternal = ['@tensorflow/*', 'jpeg-js', 'pngjs'];
+
+const entries = [
+  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', external: nodeExternal },
+  { entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js', platform: 'node', format: 'cjs', external: nodeExternal },
+  { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', external: ['vscode'] },
+  { entryPoints: ['webview/results/main.ts'], outfile: 'dist/webview/results.js', platform: 'browser', format: 'iife', target: 'es2022' },
+];
+
+mkdirSync('dist', { recursive: true });
+await Promise.all(
+  entries
+    .filter((e) => existsSync(e.entryPoints[0]))
+    .map((e) => build({ ...common, ...e })),
+);
+for (const css of ['media/results.css']) if (existsSync(css)) { mkdirSync('dist/webview', { recursive: true }); copyFileSync(css, 'dist/webview/' + css.split('/').pop()); }
+if (watch) console.log('watch mode is not supported; rerun npm run build');

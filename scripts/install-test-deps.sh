@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Installs what `npm test` needs on a fresh machine: npm packages (offline-safe: the native
+# tfjs packages are optional and skipped when their binary download fails).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npm ci --no-audit --no-fund
