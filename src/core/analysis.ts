@@ -1,0 +1,215 @@
+/**
+ * Pure transforms from per-sample records to what the paper reports: exit tables (Table 2),
+ * threshold sweeps (accuracy vs average MACs), Pareto fronts, gate histograms (Figure 4) and
+ * calibration. No DOM, no vscode, no tfjs: the CLI, the worker, the webviews and the report all
+ * use this one module.
+ */
+import type {
+  Calibration, CalibrationTarget, CostModel, ExitRow, ExitRule, ExitTable, Histogram, SampleRecords, SweepPoint,
+} from './results';
+
+/** The default exit rule of a method: gates for the proposed method, entropy for BranchyNet. */
+export function defaultRule(records: SampleRecords): ExitRule {
+  return records.exits.length > 0 && records.exits.every((e) => e.gate) ? 'gate' : 'entropy';
+}
+
+/** Expands one τ to one per exit. */
+export function thresholdsFor(records: SampleRecords, tau: number | number[]): number[] {
+  if (Array.isArray(tau)) {
+    if (tau.length !== records.exits.length) {
+      throw new Error(`thresholds: need ${records.exits.length} values (one per exit), got ${tau.length}`);
+    }
+    return tau;
+  }
+  return records.exits.map(() => tau);
+}
+
+/** True when exit `b` fires for sample `i` under `rule` at threshold `tau`. */
+export function fires(records: SampleRecords, rule: ExitRule, b: number, i: number, tau: number): boolean {
+  const e = records.exits[b];
+  switch (rule) {
+    case 'gate':
+      if (!e.gate) throw new Error(`exit ${e.point} has no gate; use the "entropy" or "confidence" rule`);
+      return e.gate[i] >= tau;
+    case 'confidence':
+      return e.conf[i] >= tau;
+    case 'entropy':
+      return e.entropy[i] <= tau;
+  }
+}
+
+/**
+ * Where each sample leaves: index of the first exit that fires, or exits.length for the final
+ * classifier. This is exactly what hard-exit inference (Option 2) computes.
+ */
+export function exitAssignments(records: SampleRecords, rule: ExitRule, thresholds: number[]): Int32Array {
+  const B = records.exits.length;
+  const out = new Int32Array(records.count);
+  for (let i = 0; i < records.count; i++) {
+    let b = 0;
+    while (b < B && !fires(records, rule, b, i, thresholds[b])) b++;
+    out[i] = b;
+  }
+  return out;
+}
+
+function predsOf(records: SampleRecords, b: number): number[] {
+  return b < records.exits.length ? records.exits[b].pred : records.final.pred;
+}
+
+function accuracyOf(pred: number[], labels: number[]): number {
+  let ok = 0;
+  for (let i = 0; i < labels.length; i++) if (pred[i] === labels[i]) ok++;
+  return labels.length ? ok / labels.length : 0;
+}
+
+/**
+ * The exit table for one set of thresholds: per exit the share of inputs leaving there, their
+ * accuracy and the standalone accuracy of f_b; overall accuracy and average MACs.
+ * `positions` are the 1-based backbone positions of the exits' points (for the "#b" column).
+ */
+export function exitTable(
+  records: SampleRecords, costs: CostModel, rule: ExitRule, tau: number | number[], positions?: number[],
+): ExitTable {
+  const thresholds = thresholdsFor(records, tau);
+  const assign = exitAssignments(records, rule, thresholds);
+  const B = records.exits.length;
+  const n = records.count;
+  const counts = new Array(B + 1).fill(0);
+  const correct = new Array(B + 1).fill(0);
+  for (let i = 0; i < n; i++) {
+    const b = assign[i];
+    counts[b]++;
+    if (predsOf(records, b)[i] === records.labels[i]) correct[b]++;
+  }
+  const macsOf = (b: number) => (b < B ? costs.exits[b] : costs.final);
+  const rows: ExitRow[] = [];
+  let totalMacs = 0, totalCorrect = 0;
+  for (let b = 0; b <= B; b++) {
+    const macs = macsOf(b);
+    totalMacs += counts[b] * macs;
+    totalCorrect += correct[b];
+    rows.push({
+      point: b < B ? records.exits[b].point : 'final',
+      position: b < B ? (positions?.[b] ?? b + 1) : (positions ? Math.max(0, ...positions) + 1 : B + 1),
+      macs,
+      macsPct: (100 * macs) / costs.full,
+      count: counts[b],
+      share: n ? counts[b] / n : 0,
+      accuracy: counts[b] ? correct[b] / counts[b] : null,
+      standalone: accuracyOf(predsOf(records, b), records.labels),
+    });
+  }
+  const averageMacs = n ? totalMacs / n : 0;
+  return {
+    rule, thresholds, rows, count: n,
+    accuracy: n ? totalCorrect / n : 0,
+    averageMacs,
+    averageMacsPct: (100 * averageMacs) / costs.full,
+  };
+}
+
+/** The default τ grid of a sweep: 0, 0.01, …, 1. */
+export const SWEEP_GRID: readonly number[] = Array.from({ length: 101 }, (_, i) => i / 100);
+
+/** Accuracy and average MACs for one τ shared by all exits, over a grid of τ. */
+export function thresholdSweep(
+  records: SampleRecords, costs: CostModel, rule: ExitRule, grid: readonly number[] = SWEEP_GRID,
+): SweepPoint[] {
+  return grid.map((threshold) => {
+    const t = exitTable(records, costs, rule, threshold);
+    return { threshold, accuracy: t.accuracy, averageMacs: t.averageMacs, averageMacsPct: t.averageMacsPct };
+  });
+}
+
+/**
+ * Pareto front of (cost, accuracy) points: those no other point beats on both (lower or equal
+ * cost and higher or equal accuracy, one strictly). Returned sorted by cost.
+ */
+export function paretoFront<T extends { averageMacs: number; accuracy: number }>(points: readonly T[]): T[] {
+  const sorted = [...points].sort((a, b) => a.averageMacs - b.averageMacs || b.accuracy - a.accuracy);
+  const front: T[] = [];
+  let best = -Infinity;
+  for (const p of sorted) {
+    if (p.accuracy > best) {
+      front.push(p);
+      best = p.accuracy;
+    }
+  }
+  return front;
+}
+
+/** Histogram of values in [0, 1] over `bins` equal bins; 1 falls in the last bin. */
+export function histogram(values: ArrayLike<number>, bins = 20): { edges: number[]; counts: number[] } {
+  const counts = new Array(bins).fill(0);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v)) continue;
+    const k = Math.min(bins - 1, Math.max(0, Math.floor(v * bins)));
+    counts[k]++;
+  }
+  return { edges: Array.from({ length: bins + 1 }, (_, i) => i / bins), counts };
+}
+
+/** Figure 4: per exit, the histogram of the value its rule thresholds (gate, confidence or entropy). */
+export function exitHistograms(records: SampleRecords, rule: ExitRule, bins = 20): Histogram[] {
+  return records.exits.map((e) => {
+    const values = rule === 'gate' ? (e.gate ?? []) : rule === 'confidence' ? e.conf : e.entropy;
+    return { point: e.point, ...histogram(values, bins) };
+  });
+}
+
+/**
+ * Picks one τ on the validation records that meets the target — the most accurate τ whose
+ * average MACs stay within `budget`, or the cheapest τ whose accuracy reaches `accuracy` — and
+ * reports the test table at that τ. When no τ meets it, the closest one is used and `met` is false.
+ */
+export function calibrate(
+  validation: SampleRecords, test: SampleRecords, costs: CostModel, rule: ExitRule, target: CalibrationTarget,
+  grid: readonly number[] = SWEEP_GRID, positions?: number[],
+): Calibration {
+  if (target.budget === undefined && target.accuracy === undefined) {
+    throw new Error('calibrate: give a MACs budget or a target accuracy');
+  }
+  const sweep = thresholdSweep(validation, costs, rule, grid);
+  let chosen: SweepPoint | undefined;
+  let met = true;
+  if (target.budget !== undefined) {
+    const ok = sweep.filter((p) => p.averageMacs <= target.budget!);
+    if (ok.length) chosen = ok.reduce((a, b) => (b.accuracy > a.accuracy || (b.accuracy === a.accuracy && b.averageMacs < a.averageMacs) ? b : a));
+    else {
+      met = false;
+      chosen = sweep.reduce((a, b) => (b.averageMacs < a.averageMacs ? b : a));
+    }
+  } else {
+    const ok = sweep.filter((p) => p.accuracy >= target.accuracy!);
+    if (ok.length) chosen = ok.reduce((a, b) => (b.averageMacs < a.averageMacs || (b.averageMacs === a.averageMacs && b.accuracy > a.accuracy) ? b : a));
+    else {
+      met = false;
+      chosen = sweep.reduce((a, b) => (b.accuracy > a.accuracy ? b : a));
+    }
+  }
+  const thresholds = thresholdsFor(test, chosen.threshold);
+  return {
+    target,
+    met,
+    thresholds,
+    validation: { accuracy: chosen.accuracy, averageMacs: chosen.averageMacs },
+    test: exitTable(test, costs, rule, thresholds, positions),
+  };
+}
+
+/** Accuracy of the soft-conditional output (Option 1), or null without gates. */
+export function softAccuracy(records: SampleRecords): number | null {
+  return records.softPred ? accuracyOf(records.softPred, records.labels) : null;
+}
+
+/** Table rows as CSV (header + one line per exit + totals). */
+export function exitTableCsv(t: ExitTable): string {
+  const lines = ['exit,position,macs,macs_pct,count,share,accuracy_leaving,standalone_accuracy'];
+  for (const r of t.rows) {
+    lines.push([r.point, r.position, r.macs, r.macsPct.toFixed(2), r.count, r.share.toFixed(4), r.accuracy === null ? '' : r.accuracy.toFixed(4), r.standalone.toFixed(4)].join(','));
+  }
+  lines.push(['total', '', t.averageMacs.toFixed(0), t.averageMacsPct.toFixed(2), t.count, '1', t.accuracy.toFixed(4), ''].join(','));
+  return lines.join('\n') + '\n';
+}

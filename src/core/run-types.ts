@@ -1,0 +1,66 @@
+/**
+ * Type-only description of a run folder (the contract between the worker and every reader):
+ *
+ *   <runs>/<runId>/
+ *     experiment.json        the resolved experiment (sweep expanded, defaults filled)
+ *     status.json            RunStatus
+ *     metrics.jsonl          one EpochMetrics per line
+ *     checkpoint/            weights + optimizer step of the last finished epoch
+ *     model/                 the trained network with all exits (TF.js weights format)
+ *     results.json           RunResults (see results.ts)
+ *     samples.json           SampleRecords of the test split
+ *     samples-validation.json SampleRecords of the validation split (for calibration)
+ *
+ * Every file is written atomically (temp file + rename).
+ */
+
+export type RunState = 'queued' | 'running' | 'finished' | 'failed' | 'cancelled';
+
+export interface RunStatus {
+  id: string;
+  /** Experiment name (file name without .exits.json). */
+  experiment: string;
+  /** Sweep group id shared by the runs one experiment file expanded into, or null. */
+  group: string | null;
+  /** Sweep values of this run, e.g. { "method.lambda": 0.5 }. */
+  sweep: Record<string, unknown> | null;
+  state: RunState;
+  backend: string | null;
+  /** Why this backend was chosen and why the others were skipped. */
+  backendReason: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  /** Last finished epoch (0 = none). */
+  epoch: number;
+  epochs: number;
+  error: string | null;
+  pid: number | null;
+}
+
+/** One line of metrics.jsonl, written at the end of every epoch. */
+export interface EpochMetrics {
+  epoch: number;
+  /** Mean training loss (total) and its parts. */
+  loss: number;
+  ceLoss: number;
+  /** λ·C (proposed), 0 otherwise. */
+  costLoss: number;
+  /** Mean of the expected cost C ∈ (0, 1] (normalised by the full network's MACs); null without gates. */
+  expectedCost: number | null;
+  lr: number;
+  /** Option 1 validation accuracy (null without gates). */
+  softAccuracy: number | null;
+  /** Option 2 validation accuracy at the run's thresholds. */
+  hardAccuracy: number;
+  /** Final classifier alone. */
+  finalAccuracy: number;
+  /** Standalone validation accuracy per exit. */
+  exitAccuracy: number[];
+  /** Mean gate value per exit on the validation split (null without gates). */
+  meanGates: number[] | null;
+  /** Share of validation inputs leaving at each exit then the final classifier. */
+  exitShares: number[];
+  imagesPerSecond: number;
+  seconds: number;
+}
