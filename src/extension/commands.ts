@@ -1,0 +1,139 @@
+/**
+ * The command palette's "Early Exit" commands. New Experiment and Select Backbone edit experiment
+ * files for real; the training and results commands say what they will do until the run manager
+ * and the panels are wired in (issues 4 and 6), and never pretend to have done it.
+ */
+import * as vscode from 'vscode';
+import { BACKBONE_LABELS, BACKBONE_NAMES, describeBackbone, formatMacs, type BackboneName } from '../core/backbones';
+import type { BranchesProvider } from './branchesTree';
+import { Commands, EXPERIMENT_SUFFIX, Settings } from './constants';
+import { formatExperiment, newExperimentJson, readExperiment } from './experimentFile';
+import { listRuns, runsDirectories, type RunsProvider } from './runsTree';
+
+export interface CommandContext {
+  branches: BranchesProvider;
+  runs: RunsProvider;
+}
+
+/** Options the commands accept from code (tests, other commands) instead of asking the user. */
+export interface NewExperimentArgs {
+  backbone?: BackboneName;
+  /** Where to write; default `<backbone>.exits.json` (or `-2`, `-3`…) in the first workspace folder. */
+  uri?: vscode.Uri;
+}
+
+const say = (message: string) => vscode.window.showInformationMessage(`Early Exit: ${message}`);
+
+async function pickBackbone(placeHolder: string, current?: BackboneName): Promise<BackboneName | undefined> {
+  const items = BACKBONE_NAMES.map((name) => {
+    const d = describeBackbone({ name, width: 1, input: [32, 32, 3], classes: 10 });
+    return {
+      label: BACKBONE_LABELS[name],
+      description: name === current ? `${name} (current)` : name,
+      detail: `${d.points.length} candidate exit points · ${formatMacs(d.total)}MACs at width 1 on 32×32×3`,
+      name,
+    };
+  });
+  return (await vscode.window.showQuickPick(items, { placeHolder, title: 'Early Exit: Backbone' }))?.name;
+}
+
+async function newExperiment(args: NewExperimentArgs = {}): Promise<vscode.Uri | undefined> {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (!args.uri && !folder) {
+    void vscode.window.showWarningMessage('Early Exit: open a folder first; New Experiment writes a *.exits.json file into it.');
+    return undefined;
+  }
+  const backbone = args.backbone ?? (await pickBackbone('Backbone of the new experiment'));
+  if (!backbone) return undefined;
+  let uri = args.uri;
+  for (let n = 1; !uri; n++) {
+    const candidate = vscode.Uri.joinPath(folder!.uri, `${backbone}${n > 1 ? `-${n}` : ''}${EXPERIMENT_SUFFIX}`);
+    if (!(await exists(candidate))) uri = candidate;
+  }
+  await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(formatExperiment(newExperimentJson(backbone))));
+  await vscode.window.showTextDocument(uri, { preview: false });
+  return uri;
+}
+
+async function selectBackbone(target?: vscode.Uri | BackboneName, ctx?: CommandContext, chosen?: BackboneName): Promise<boolean> {
+  // Called from the palette (no args), from the tree (uri) or from code (uri, _, name).
+  const file = target instanceof vscode.Uri ? target : await ctx!.branches.currentFile();
+  if (!file) {
+    void vscode.window.showWarningMessage('Early Exit: no *.exits.json file in the workspace; run "Early Exit: New Experiment" first.');
+    return false;
+  }
+  const doc = await vscode.workspace.openTextDocument(file);
+  const read = readExperiment(doc.getText());
+  if (!read.ok) {
+    void vscode.window.showErrorMessage(`Early Exit: cannot change the backbone of ${vscode.workspace.asRelativePath(file)}: ${read.error}`);
+    return false;
+  }
+  const name = chosen ?? (typeof target === 'string' ? target : await pickBackbone('Backbone for this experiment', read.value.backbone.name));
+  if (!name || name === read.value.backbone.name) return false;
+  const valid = new Set(describeBackbone({ ...read.value.backbone, name }).points.map((p) => p.id));
+  const exits = read.value.exits.filter((e) => valid.has(e.point));
+  const dropped = read.value.exits.length - exits.length;
+  const json = { ...read.json, backbone: { ...(read.json.backbone as object), name }, exits };
+  const edit = new vscode.WorkspaceEdit();
+  edit.replace(file, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), formatExperiment(json));
+  const ok = await vscode.workspace.applyEdit(edit);
+  if (ok) await doc.save();
+  if (ok && dropped) void say(`${dropped} exit(s) removed: their points do not exist in ${BACKBONE_LABELS[name]}.`);
+  return ok;
+}
+
+async function train(ctx: CommandContext, target?: vscode.Uri): Promise<void> {
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showWarningMessage(
+      'Early Exit: training is disabled in an untrusted workspace, because it runs code and reads data from this folder. Views and results still work; trust the workspace to train.',
+    );
+    return;
+  }
+  const file = target ?? (await ctx.branches.currentFile());
+  if (!file) {
+    void vscode.window.showWarningMessage('Early Exit: no *.exits.json file to train; run "Early Exit: New Experiment" first.');
+    return;
+  }
+  const read = readExperiment((await vscode.workspace.openTextDocument(file)).getText());
+  if (!read.ok) {
+    void vscode.window.showErrorMessage(`Early Exit: cannot train ${vscode.workspace.asRelativePath(file)}: ${read.error}`);
+    return;
+  }
+  const cfg = vscode.workspace.getConfiguration(Settings.section);
+  void say(
+    `training of ${vscode.workspace.asRelativePath(file)} (${BACKBONE_LABELS[read.value.backbone.name]}, ${read.value.exits.length} exit(s)) ` +
+      `is not connected to the extension yet. It will run in a background worker (backend: ${cfg.get(Settings.backend)}) ` +
+      `and write into ${vscode.workspace.asRelativePath(runsDirectories()[0] ?? '')}; until then use "early-exit train ${vscode.workspace.asRelativePath(file)}" in a terminal.`,
+  );
+}
+
+async function pendingOnRuns(what: string): Promise<void> {
+  const runs = await listRuns();
+  const finished = runs.filter((r) => r.status.state === 'finished').length;
+  void say(`${what} is not available in the extension yet. ${runs.length} run(s) found, ${finished} finished; the CLI reads them with "early-exit runs" and "early-exit eval <rundir>".`);
+}
+
+export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
+  return [
+    vscode.commands.registerCommand(Commands.newExperiment, (args?: NewExperimentArgs) => newExperiment(args)),
+    vscode.commands.registerCommand(Commands.selectBackbone, (target?: vscode.Uri | BackboneName, name?: BackboneName) => selectBackbone(target, ctx, name)),
+    vscode.commands.registerCommand(Commands.train, (target?: vscode.Uri) => train(ctx, target instanceof vscode.Uri ? target : undefined)),
+    vscode.commands.registerCommand(Commands.stopTraining, () => say('no training run is in progress in this window.')),
+    vscode.commands.registerCommand(Commands.openResults, () => pendingOnRuns('Open Results (the results panel with exit tables and trade-off curves)')),
+    vscode.commands.registerCommand(Commands.compareRuns, () => pendingOnRuns('Compare Runs (the comparison panel)')),
+    vscode.commands.registerCommand(Commands.exportResults, () => pendingOnRuns('Export Results (CSV / JSON / HTML report)')),
+    vscode.commands.registerCommand(Commands.refreshRuns, () => {
+      ctx.runs.refresh();
+      ctx.branches.refresh();
+    }),
+  ];
+}
+
+async function exists(uri: vscode.Uri): Promise<boolean> {
+  try {
+    await vscode.workspace.fs.stat(uri);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,43 @@
+/** Ids contributed in package.json, mirrored so code never spells them twice. */
+
+export const EXTENSION_ID = 'early-exit-studio.early-exit-studio';
+
+export const Commands = {
+  newExperiment: 'earlyExit.newExperiment',
+  selectBackbone: 'earlyExit.selectBackbone',
+  train: 'earlyExit.train',
+  stopTraining: 'earlyExit.stopTraining',
+  openResults: 'earlyExit.openResults',
+  compareRuns: 'earlyExit.compareRuns',
+  exportResults: 'earlyExit.exportResults',
+  refreshRuns: 'earlyExit.refreshRuns',
+} as const;
+export type CommandId = (typeof Commands)[keyof typeof Commands];
+
+export const ViewContainer = 'earlyExit';
+export const Views = {
+  branches: 'earlyExit.branches',
+  runs: 'earlyExit.runs',
+} as const;
+
+/** Settings under the `earlyExit.` section. */
+export const Settings = {
+  section: 'earlyExit',
+  runsDirectory: 'runsDirectory',
+  backend: 'backend',
+  workerNodePath: 'workerNodePath',
+  maxParallelRuns: 'maxParallelRuns',
+} as const;
+
+/** Glob of experiment files. */
+export const EXPERIMENT_GLOB = '**/*.exits.json';
+export const EXPERIMENT_SUFFIX = '.exits.json';
+
+/** `contextValue`s of tree items, used by `view/item/context` menus. */
+export const ViewItems = {
+  backbone: 'backbone',
+  point: 'exitPoint',
+  placedExit: 'placedExit',
+  run: 'run',
+  problem: 'problem',
+} as const;

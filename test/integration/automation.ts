@@ -1,0 +1,43 @@
+/**
+ * Helpers for tests that look at the rendered workbench. They talk to the automation endpoint of
+ * test/vscode/code-server-host.ts (EARLY_EXIT_AUTOMATION_URL); in a host without one (desktop
+ * VS Code) they return undefined and the calling test skips the visual part.
+ */
+import * as vscode from 'vscode';
+
+const url = process.env.EARLY_EXIT_AUTOMATION_URL;
+
+/** True when the workbench can be screenshot and read (the code-server host). */
+export const canSeeWorkbench = !!url;
+
+async function call<T>(endpoint: string, body: unknown): Promise<T | undefined> {
+  if (!url) return undefined;
+  const res = await fetch(url + endpoint, { method: 'POST', body: JSON.stringify(body) });
+  const json = (await res.json()) as T & { error?: string };
+  if (!res.ok) throw new Error(`${endpoint}: ${json.error}`);
+  return json;
+}
+
+/** Saves a PNG of the whole workbench as test-results/<name>.png; returns its path. */
+export async function screenshot(name: string): Promise<string | undefined> {
+  return (await call<{ path: string }>('/screenshot', { name }))?.path;
+}
+
+/** The rendered text of every element matching `selector`, waiting up to `timeout` ms for one. */
+export async function texts(selector: string, timeout = 5000): Promise<string[] | undefined> {
+  return (await call<{ texts: string[] }>('/text', { selector, timeout }))?.texts;
+}
+
+/** Polls `probe` until it returns a truthy value or `ms` pass. */
+type Falsy = undefined | null | false | 0 | '';
+export async function until<T>(probe: () => T | Falsy | Promise<T | Falsy>, ms = 10_000, what = 'condition'): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v) return v as T;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export const workspaceFile = (name: string) => vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0].uri, name);
