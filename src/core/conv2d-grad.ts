@@ -1,0 +1,117 @@
+/**
+ * A Conv2D gradient written only with forward convolutions, for the wasm and cpu backends.
+ * wasm has no Conv2DBackpropFilter kernel (training fails without this) and cpu's is a naive
+ * loop; both run forward convolutions fast (XNNPACK on wasm). See README "Backends".
+ *
+ * Supports NHWC, dilation 1, 'same'/'valid'/explicit padding, any stride — what our models use.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+
+export interface Conv2DAttrs {
+  strides: number | [number, number];
+  pad: Pad;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dilations?: number | [number, number];
+  dimRoundingMode?: string;
+}
+
+const pair = (v: number | [number, number]): [number, number] => (Array.isArray(v) ? v : [v, v]);
+
+/** Explicit [top, bottom] padding of one spatial axis, as the forward conv applies it. */
+function axisPadding(pad: Pad, axis: 0 | 1, inSize: number, k: number, s: number): [number, number] {
+  if (pad === 'valid') return [0, 0];
+  if (pad === 'same') {
+    const out = Math.ceil(inSize / s);
+    const total = Math.max((out - 1) * s + k - inSize, 0);
+    return [Math.floor(total / 2), total - Math.floor(total / 2)];
+  }
+  if (typeof pad === 'number') return [pad, pad];
+  return pad[axis + 1];
+}
+
+/**
+ * dL/dx and dL/dfilter of y = conv2d(x, filter) given dy, computed with forward convolutions.
+ * x: [B, H, W, Cin], filter: [kh, kw, Cin, Cout], dy: [B, oH, oW, Cout].
+ */
+export function conv2dGradients(dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf.Tensor4D, attrs: Conv2DAttrs): { dx: tf.Tensor4D; dFilter: tf.Tensor4D } {
+  return { dx: conv2dInputGradient(dy, x, filter, attrs), dFilter: conv2dFilterGradient(dy, x, filter, attrs) };
+}
+
+function geometry(dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf.Tensor4D, attrs: Conv2DAttrs) {
+  if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC') throw new Error('conv2d gradient replacement supports NHWC only');
+  const [dh, dw] = pair(attrs.dilations ?? 1);
+  if (dh !== 1 || dw !== 1) throw new Error('conv2d gradient replacement supports dilation 1 only');
+  const [sh, sw] = pair(attrs.strides);
+  const [, H, W, cin] = x.shape;
+  const [kh, kw, , cout] = filter.shape;
+  const [, oH, oW] = dy.shape;
+  const [pt, pb] = axisPadding(attrs.pad, 0, H, kh, sh);
+  const [pl, pr] = axisPadding(attrs.pad, 1, W, kw, sw);
+  return { sh, sw, H, W, cin, kh, kw, cout, oH, oW, pt, pb, pl, pr };
+}
+
+/** dL/dfilter, [kh, kw, Cin, Cout]. */
+export function conv2dFilterGradient(dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf.Tensor4D, attrs: Conv2DAttrs): tf.Tensor4D {
+  const { sh, sw, cin, kh, kw, cout, pt, pb, pl, pr } = geometry(dy, x, filter, attrs);
+  return tf.tidy(() => {
+    // dFilter[i,j,c,o] = Σ_{b,y,x} xp[b, y·s+i, x·s+j, c] · dy[b,y,x,o]: a forward conv of
+    // xp (channels as batch) with dy (batch as channels) and the stride as dilation.
+    const xp = tf.pad(x, [[0, 0], [pt, pb], [pl, pr], [0, 0]]);
+    const xT = tf.transpose(xp, [3, 1, 2, 0]) as tf.Tensor4D; // [Cin, Hp, Wp, B]
+    const dyT = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D; // [oH, oW, B, Cout]
+    let dF = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', [sh, sw]); // [Cin, ≥kh, ≥kw, Cout]
+    dF = tf.slice(dF, [0, 0, 0, 0], [cin, kh, kw, cout]);
+    return tf.transpose(dF, [1, 2, 0, 3]) as tf.Tensor4D;
+  });
+}
+
+/** dL/dx, [B, H, W, Cin]. */
+export function conv2dInputGradient(dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf.Tensor4D, attrs: Conv2DAttrs): tf.Tensor4D {
+  const { sh, sw, H, W, kh, kw, cout, oH, oW, pt, pl } = geometry(dy, x, filter, attrs);
+  return tf.tidy(() => {
+
+    // dx: correlate the stride-dilated dy with the 180°-rotated, in/out-swapped filter.
+    let dyD: tf.Tensor4D = dy;
+    if (sh > 1 || sw > 1) {
+      const B = dy.shape[0];
+      const z = tf.reshape(dy, [B, oH, 1, oW, 1, cout]);
+      const zp = tf.pad(z, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+      dyD = tf.slice(tf.reshape(zp, [B, oH * sh, oW * sw, cout]), [0, 0, 0, 0], [B, (oH - 1) * sh + 1, (oW - 1) * sw + 1, cout]) as tf.Tensor4D;
+    }
+    const rot = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [kh, kw, Cout, Cin]
+    const top = kh - 1 - pt, left = kw - 1 - pl;
+    const bottom = H - dyD.shape[1] + pt, right = W - dyD.shape[2] + pl;
+    const padded = tf.pad(dyD, [[0, 0], [Math.max(top, 0), Math.max(bottom, 0)], [Math.max(left, 0), Math.max(right, 0)], [0, 0]]);
+    let dx = tf.conv2d(padded, rot, 1, 'valid');
+    // Negative pads (padding larger than kernel − 1) become crops.
+    const cropT = Math.max(-top, 0), cropL = Math.max(-left, 0);
+    if (cropT || cropL || dx.shape[1] !== H || dx.shape[2] !== W) dx = tf.slice(dx, [0, cropT, cropL, 0], [-1, H, W, -1]);
+    return dx as tf.Tensor4D;
+  });
+}
+
+let installed = false;
+
+/** Registers the replacement as the Conv2D gradient for the whole process (idempotent). */
+export function installConv2dGradient(): void {
+  if (installed) return;
+  tf.registerGradient({
+    kernelName: 'Conv2D',
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const a = attrs as unknown as Conv2DAttrs;
+      return {
+        x: () => conv2dInputGradient(dy as tf.Tensor4D, x, filter, a),
+        filter: () => conv2dFilterGradient(dy as tf.Tensor4D, x, filter, a),
+      };
+    },
+  });
+  installed = true;
+}
+
+export function conv2dGradientInstalled(): boolean {
+  return installed;
+}

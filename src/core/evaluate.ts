@@ -1,0 +1,223 @@
+/**
+ * Evaluation as the paper reports it, and more: per-sample records (everything needed to
+ * re-evaluate any threshold without the network), Option 1 (soft-conditional output) and
+ * Option 2 (hard exits that really skip the rest of the network), and batch-1 timing.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { calibrate, exitHistograms, exitTable, softAccuracy, thresholdSweep, thresholdsFor } from './analysis';
+import { describeBackbone } from './backbones';
+import type { MultiExitNetwork } from './model';
+import { softConditionalOutput } from './paper';
+import type { Calibration, CalibrationTarget, ExitRule, ExitTable, Histogram, SampleRecords, SweepPoint, Timing } from './results';
+
+/** A source of normalised float batches: images [n, H, W, C] and their labels. */
+export interface BatchSource {
+  count: number;
+  labels: ArrayLike<number>;
+  /** Normalised images of samples [start, start + n) as a tensor [n, H, W, C]. */
+  batch(start: number, n: number): tf.Tensor4D;
+}
+
+function entropyNormalised(probs: Float32Array, k: number, n: number): { pred: number[]; conf: number[]; entropy: number[] } {
+  const pred: number[] = [], conf: number[] = [], entropy: number[] = [];
+  const lnK = Math.log(k);
+  for (let i = 0; i < n; i++) {
+    let best = 0, bestP = -1, h = 0;
+    for (let c = 0; c < k; c++) {
+      const p = probs[i * k + c];
+      if (p > bestP) { bestP = p; best = c; }
+      if (p > 0) h -= p * Math.log(p);
+    }
+    pred.push(best);
+    conf.push(round(bestP));
+    entropy.push(round(Math.min(1, Math.max(0, h / lnK))));
+  }
+  return { pred, conf, entropy };
+}
+
+const round = (v: number) => Math.round(v * 1e6) / 1e6;
+
+/** Runs every exit on every sample (eval mode) and collects the per-sample records. */
+export async function collectRecords(net: MultiExitNetwork, data: BatchSource, split: SampleRecords['split'], batchSize = 200): Promise<SampleRecords> {
+  const K = net.config.backbone.classes;
+  const B = net.exits.length;
+  const rec: SampleRecords = {
+    split,
+    count: data.count,
+    labels: Array.from(data.labels, Number),
+    exits: net.exits.map((e) => ({ point: e.point, gate: net.config.gated ? [] : null, pred: [], conf: [], entropy: [] })),
+    final: { pred: [], conf: [], entropy: [] },
+    softPred: net.config.gated && B > 0 ? [] : null,
+  };
+  for (let start = 0; start < data.count; start += batchSize) {
+    const n = Math.min(batchSize, data.count - start);
+    const x = data.batch(start, n);
+    const outs = tf.tidy(() => {
+      const o = net.forward(x, false);
+      const exitProbs = o.exitLogits.map((l) => tf.softmax(l) as tf.Tensor2D);
+      const finalProbs = tf.softmax(o.finalLogits) as tf.Tensor2D;
+      const soft = net.config.gated && B > 0 ? [softConditionalOutput(exitProbs, o.gates, finalProbs)] : [];
+      return { exitProbs, gates: o.gates, finalProbs, soft };
+    });
+    x.dispose();
+    for (let b = 0; b < B; b++) {
+      const r = entropyNormalised(await outs.exitProbs[b].data() as Float32Array, K, n);
+      const e = rec.exits[b];
+      e.pred.push(...r.pred); e.conf.push(...r.conf); e.entropy.push(...r.entropy);
+      if (e.gate) e.gate.push(...Array.from(await outs.gates[b].data(), round));
+    }
+    const f = entropyNormalised(await outs.finalProbs.data() as Float32Array, K, n);
+    rec.final.pred.push(...f.pred); rec.final.conf.push(...f.conf); rec.final.entropy.push(...f.entropy);
+    if (outs.soft.length && rec.softPred) {
+      const am = tf.argMax(outs.soft[0], 1);
+      rec.softPred.push(...Array.from(await am.data()));
+      am.dispose();
+    }
+    tf.dispose([outs.exitProbs, outs.gates, outs.finalProbs, outs.soft]);
+  }
+  return rec;
+}
+
+/** What a hard-exit pass computed, sample by sample. */
+export interface HardPass {
+  /** exit index per sample (exits.length = final classifier) */
+  exitIndex: Int32Array;
+  pred: Int32Array;
+  /** MACs actually computed for the batch (backbone blocks, heads and gates on the rows still alive) */
+  macs: number;
+}
+
+/**
+ * Option 2: runs the backbone block by block; after each exit, rows whose exit fires leave and
+ * are removed from the batch (tf.gather), so later blocks are **not computed** for them.
+ */
+export async function hardExitPass(net: MultiExitNetwork, x: tf.Tensor4D, rule: ExitRule, thresholds: number[]): Promise<HardPass> {
+  const n = x.shape[0];
+  const exitIndex = new Int32Array(n).fill(-1);
+  const pred = new Int32Array(n);
+  const desc = blockMacs(net);
+  const K = net.config.backbone.classes;
+  let alive = Array.from({ length: n }, (_, i) => i);
+  let h: tf.Tensor4D = tf.clone(x);
+  let macs = 0;
+  for (let i = 0; i < net.ir.blocks.length && alive.length; i++) {
+    const next = net.runBlock(i, h);
+    h.dispose();
+    h = next;
+    macs += desc.blocks[i] * alive.length;
+    const e = net.exitAtBlock(i);
+    if (e < 0) continue;
+    macs += (net.exits[e].headMacs + net.exits[e].gateMacs) * alive.length;
+    const { logits, gate } = net.runExit(e, h);
+    const probs = tf.softmax(logits);
+    const p = await probs.data() as Float32Array;
+    const g = gate ? await gate.data() : null;
+    tf.dispose([logits, gate ?? [], probs]);
+    const stats = entropyNormalised(p, K, alive.length);
+    const keep: number[] = [];
+    const keepRows: number[] = [];
+    alive.forEach((sample, row) => {
+      const value = rule === 'gate' ? g![row] : rule === 'confidence' ? stats.conf[row] : stats.entropy[row];
+      const fire = rule === 'entropy' ? value <= thresholds[e] : value >= thresholds[e];
+      if (fire) { exitIndex[sample] = e; pred[sample] = stats.pred[row]; } else { keep.push(sample); keepRows.push(row); }
+    });
+    if (keep.length < alive.length && keep.length > 0) {
+      const idx = tf.tensor1d(keepRows, 'int32');
+      const g2 = tf.gather(h, idx) as tf.Tensor4D;
+      idx.dispose(); h.dispose();
+      h = g2;
+    }
+    alive = keep;
+  }
+  if (alive.length) {
+    macs += desc.classifier * alive.length;
+    const logits = net.runClassifier(h);
+    const p = await tf.argMax(logits, 1).data();
+    logits.dispose();
+    alive.forEach((sample, row) => { exitIndex[sample] = net.exits.length; pred[sample] = p[row]; });
+  }
+  h.dispose();
+  return { exitIndex, pred, macs };
+}
+
+const blockMacsCache = new WeakMap<MultiExitNetwork, { blocks: number[]; classifier: number }>();
+
+/** MACs of each backbone block and of the final classifier alone. */
+function blockMacs(net: MultiExitNetwork): { blocks: number[]; classifier: number } {
+  let r = blockMacsCache.get(net);
+  if (!r) {
+    const cumulative = describeBackbone(net.config.backbone).points.map((p) => p.macs);
+    const blocks = cumulative.map((m, i) => m - (i ? cumulative[i - 1] : 0));
+    r = { blocks, classifier: net.costs.full - cumulative[cumulative.length - 1] };
+    blockMacsCache.set(net, r);
+  }
+  return r;
+}
+
+/** Batch-1 latency of the plain backbone and of hard exits over `images` test samples. */
+export async function measureTiming(
+  net: MultiExitNetwork, data: BatchSource, rule: ExitRule, thresholds: number[], images = 100, backend = tf.getBackend(),
+): Promise<Timing> {
+  const n = Math.min(images, data.count);
+  const warm = Math.min(5, n);
+  const one = (i: number) => data.batch(i, 1);
+  // warm-up both paths
+  for (let i = 0; i < warm; i++) {
+    const x = one(i);
+    const y = net.forwardBackboneOnly(x);
+    await y.data();
+    tf.dispose([x, y]);
+    const x2 = one(i);
+    await hardExitPass(net, x2, rule, thresholds);
+    x2.dispose();
+  }
+  const inputs = Array.from({ length: n }, (_, i) => one(i));
+  let t0 = performance.now();
+  for (const x of inputs) {
+    const y = net.forwardBackboneOnly(x);
+    await y.data();
+    y.dispose();
+  }
+  const fullMs = (performance.now() - t0) / n;
+  let correct = 0;
+  t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const r = await hardExitPass(net, inputs[i], rule, thresholds);
+    if (r.pred[0] === data.labels[i]) correct++;
+  }
+  const hardMs = (performance.now() - t0) / n;
+  tf.dispose(inputs);
+  return {
+    images: n, fullMs, hardMs, speedup: fullMs / hardMs, timeSavedPct: 100 * (1 - hardMs / fullMs), hardAccuracy: correct / n, backend,
+  };
+}
+
+export interface EvaluationReport {
+  softAccuracy: number | null;
+  finalAccuracy: number;
+  rule: ExitRule;
+  thresholds: number[];
+  hard: ExitTable;
+  sweep: SweepPoint[];
+  histograms: Histogram[];
+  calibration: Calibration | null;
+}
+
+/** Everything derived from the records (no network needed). */
+export function summarise(
+  net: { costs: MultiExitNetwork['costs'] }, test: SampleRecords, validation: SampleRecords | null, rule: ExitRule,
+  tau: number | number[], target: CalibrationTarget | null, positions?: number[],
+): EvaluationReport {
+  const thresholds = thresholdsFor(test, tau);
+  const finalAccuracy = test.final.pred.reduce((a, p, i) => a + (p === test.labels[i] ? 1 : 0), 0) / Math.max(1, test.count);
+  return {
+    softAccuracy: softAccuracy(test),
+    finalAccuracy,
+    rule,
+    thresholds,
+    hard: exitTable(test, net.costs, rule, thresholds, positions),
+    sweep: test.exits.length ? thresholdSweep(test, net.costs, rule) : [],
+    histograms: exitHistograms(test, rule),
+    calibration: target && validation && test.exits.length ? calibrate(validation, test, net.costs, rule, target, undefined, positions) : null,
+  };
+}

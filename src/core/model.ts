@@ -1,0 +1,409 @@
+/**
+ * The multi-exit network in tfjs: a backbone from the catalogue (backbones.ts), auxiliary
+ * classifiers f_b at chosen points, each with a gate g_b = sigmoid(dense(head features)), and the
+ * final classifier f. Written with raw ops and named variables (not tf.layers) so that
+ *  - hard-exit inference can run the backbone block by block and really skip what it does not
+ *    need (rows that left are dropped from the batch), and
+ *  - every convolution goes through the Conv2D kernel, whose gradient we can replace on wasm/cpu.
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  buildBackboneIR, describeBackbone, layersCost, type BackboneConfig, type BackboneIR, type LayerSpec, type Shape3,
+} from './backbones';
+import { ValidationError } from './errors';
+import type { CostModel } from './results';
+
+export type HeadKind = 'pool' | 'conv-pool' | 'pool-mlp';
+export const HEAD_KINDS: readonly HeadKind[] = ['pool', 'conv-pool', 'pool-mlp'];
+
+/** An exit placed at a backbone point. */
+export interface ExitConfig {
+  point: string;
+  /** f_b: "pool" = global average pool + dense; "conv-pool" = conv3×3 + BN + ReLU + pool + dense; "pool-mlp" = pool + dense-ReLU + dense. */
+  head: { kind: HeadKind; channels?: number };
+  /** g_b: sigmoid of a dense layer on the head's features (with an optional hidden ReLU layer). */
+  gate: { hidden: number };
+}
+
+export interface NetworkConfig {
+  backbone: BackboneConfig;
+  exits: ExitConfig[];
+  /** Whether exits have gates (proposed) or not (BranchyNet, baseline). */
+  gated: boolean;
+  seed: number;
+}
+
+/** Outputs of one forward pass through every exit. Shapes for a batch of N and K classes. */
+export interface ForwardOutputs {
+  /** B tensors [N, K] */
+  exitLogits: tf.Tensor2D[];
+  /** B tensors [N, 1] (empty when not gated) */
+  gates: tf.Tensor2D[];
+  /** [N, K] */
+  finalLogits: tf.Tensor2D;
+}
+
+interface ResolvedExit extends ExitConfig {
+  /** index of the backbone block after which this exit sits */
+  block: number;
+  headLayers: LayerSpec[];
+  featureShape: Shape3;
+  headMacs: number;
+  gateMacs: number;
+}
+
+/** Batch-norm statistics of one training step, applied to the moving averages after the step. */
+interface BnUpdate { name: string; mean: tf.Tensor; variance: tf.Tensor }
+
+interface Ctx {
+  training: boolean;
+  bnUpdates?: BnUpdate[];
+}
+
+const BN_EPS = 1e-5;
+const BN_MOMENTUM = 0.9;
+
+function hashSeed(seed: number, name: string): number {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h % 2147483647;
+}
+
+function headLayersOf(exit: ExitConfig, inChannels: number, classes: number): LayerSpec[] {
+  const p = `exit_${exit.point}`;
+  const channels = exit.head.channels ?? Math.max(8, Math.min(inChannels, 128));
+  switch (exit.head.kind) {
+    case 'pool':
+      return [{ kind: 'gap' }, { kind: 'dense', name: `${p}/fc`, units: classes, relu: false }];
+    case 'conv-pool':
+      return [
+        { kind: 'conv', name: `${p}/conv`, filters: channels, kernel: 3, stride: 1, bn: true, relu: true },
+        { kind: 'gap' },
+        { kind: 'dense', name: `${p}/fc`, units: classes, relu: false },
+      ];
+    case 'pool-mlp':
+      return [
+        { kind: 'gap' },
+        { kind: 'dense', name: `${p}/hidden`, units: channels, relu: true },
+        { kind: 'dense', name: `${p}/fc`, units: classes, relu: false },
+      ];
+  }
+}
+
+/** Validates exits against the backbone: known points, no duplicates, known heads. */
+export function validateExits(backbone: BackboneConfig, exits: ExitConfig[], path = 'exits'): void {
+  const ids = buildBackboneIR(backbone).blocks.map((b) => b.id);
+  const seen = new Set<string>();
+  exits.forEach((e, i) => {
+    if (!ids.includes(e.point)) {
+      throw new ValidationError(`${path}[${i}].point: "${e.point}" is not a point of ${backbone.name}; allowed: ${ids.join(', ')}`, `${path}[${i}].point`);
+    }
+    if (seen.has(e.point)) throw new ValidationError(`${path}[${i}].point: duplicate exit at "${e.point}"`, `${path}[${i}].point`);
+    seen.add(e.point);
+    if (!HEAD_KINDS.includes(e.head?.kind)) {
+      throw new ValidationError(`${path}[${i}].head.kind: unknown head "${e.head?.kind}"; allowed: ${HEAD_KINDS.join(', ')}`, `${path}[${i}].head.kind`);
+    }
+    if (e.head.channels !== undefined && !(Number.isInteger(e.head.channels) && e.head.channels > 0)) {
+      throw new ValidationError(`${path}[${i}].head.channels: must be a positive integer`, `${path}[${i}].head.channels`);
+    }
+    if (!(Number.isInteger(e.gate?.hidden) && e.gate.hidden >= 0)) {
+      throw new ValidationError(`${path}[${i}].gate.hidden: must be an integer ≥ 0 (0 = a single dense layer)`, `${path}[${i}].gate.hidden`);
+    }
+  });
+}
+
+/**
+ * Costs of a configuration in MACs (no tensors needed): γ_b of every exit, the cost of reaching
+ * the final classifier, and the plain backbone. See CostModel.
+ */
+export function costModel(config: Omit<NetworkConfig, 'seed'>): CostModel & { headMacs: number[]; gateMacs: number[] } {
+  const exits = resolveExits(config);
+  const desc = describeBackbone(config.backbone);
+  let extra = 0;
+  const gammas = exits.map((e) => {
+    extra += e.headMacs + e.gateMacs;
+    return desc.points[e.block].macs + extra;
+  });
+  return { exits: gammas, final: desc.total + extra, full: desc.total, headMacs: exits.map((e) => e.headMacs), gateMacs: exits.map((e) => e.gateMacs) };
+}
+
+function resolveExits(config: Omit<NetworkConfig, 'seed'>): ResolvedExit[] {
+  validateExits(config.backbone, config.exits);
+  const desc = describeBackbone(config.backbone);
+  const order = desc.points.map((p) => p.id);
+  return [...config.exits]
+    .sort((a, b) => order.indexOf(a.point) - order.indexOf(b.point))
+    .map((e) => {
+      const block = order.indexOf(e.point);
+      const shape = desc.points[block].shape;
+      const headLayers = headLayersOf(e, shape[2], config.backbone.classes);
+      // features = the input of the head's final dense layer
+      const feat = layersCost(headLayers.slice(0, -1), shape);
+      const full = layersCost(headLayers, shape);
+      const f = feat.shape[2];
+      const gateMacs = config.gated ? (e.gate.hidden > 0 ? f * e.gate.hidden + e.gate.hidden : f) : 0;
+      return { ...e, block, headLayers, featureShape: feat.shape, headMacs: full.macs, gateMacs };
+    });
+}
+
+export class MultiExitNetwork {
+  readonly ir: BackboneIR;
+  readonly exits: ResolvedExit[];
+  readonly costs: CostModel;
+  readonly vars = new Map<string, tf.Variable>();
+  /** Names of non-trainable variables (batch-norm moving statistics). */
+  private readonly frozen = new Set<string>();
+  private dropoutCounter = 0;
+
+  constructor(readonly config: NetworkConfig) {
+    this.ir = buildBackboneIR(config.backbone);
+    this.exits = resolveExits(config);
+    const c = costModel(config);
+    this.costs = { exits: c.exits, final: c.final, full: c.full };
+    this.createVariables();
+  }
+
+  /** Exit index (into this.exits) attached after each backbone block, or -1. */
+  exitAtBlock(block: number): number {
+    return this.exits.findIndex((e) => e.block === block);
+  }
+
+  // ---- variables -------------------------------------------------------------------------
+
+  private variable(name: string, shape: number[], init: () => tf.Tensor, trainable = true): void {
+    if (this.vars.has(name)) throw new Error(`duplicate variable ${name}`);
+    const t = init();
+    this.vars.set(name, tf.variable(t, trainable, name + '_' + Math.random().toString(36).slice(2, 8)));
+    t.dispose();
+    if (!trainable) this.frozen.add(name);
+    void shape;
+  }
+
+  private createLayerVariables(layers: LayerSpec[], input: Shape3): void {
+    const seed = this.config.seed;
+    const heNormal = (name: string, shape: number[], fanIn: number) =>
+      this.variable(name, shape, () => tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', hashSeed(seed, name)));
+    const zeros = (name: string, n: number, trainable = true) => this.variable(name, [n], () => tf.zeros([n]), trainable);
+    const ones = (name: string, n: number, trainable = true) => this.variable(name, [n], () => tf.ones([n]), trainable);
+    const bn = (name: string, n: number) => {
+      ones(`${name}/gamma`, n); zeros(`${name}/beta`, n);
+      zeros(`${name}/moving_mean`, n, false); ones(`${name}/moving_variance`, n, false);
+    };
+    const conv = (name: string, k: number, cin: number, cout: number, useBn: boolean) => {
+      heNormal(`${name}/kernel`, [k, k, cin, cout], k * k * cin);
+      if (useBn) bn(`${name}/bn`, cout); else zeros(`${name}/bias`, cout);
+    };
+    let shape = input;
+    for (const l of layers) {
+      const c = shape[2];
+      switch (l.kind) {
+        case 'conv':
+          conv(l.name, l.kernel, c, l.filters, l.bn);
+          break;
+        case 'residual':
+          conv(`${l.name}/conv1`, 3, c, l.filters, true);
+          conv(`${l.name}/conv2`, 3, l.filters, l.filters, true);
+          if (l.stride !== 1 || c !== l.filters) conv(`${l.name}/shortcut`, 1, c, l.filters, true);
+          break;
+        case 'dense': {
+          const n = shape[0] * shape[1] * c;
+          // PyTorch's default for linear layers: U(−1/√n, 1/√n)
+          const b = 1 / Math.sqrt(n);
+          this.variable(`${l.name}/kernel`, [n, l.units], () => tf.randomUniform([n, l.units], -b, b, 'float32', hashSeed(seed, l.name)));
+          zeros(`${l.name}/bias`, l.units);
+          break;
+        }
+        default:
+          break;
+      }
+      shape = layersCost([l], shape).shape;
+    }
+  }
+
+  private createVariables(): void {
+    let shape = this.config.backbone.input;
+    this.ir.blocks.forEach((b, i) => {
+      this.createLayerVariables(b.layers, shape);
+      shape = layersCost(b.layers, shape).shape;
+      const e = this.exitAtBlock(i);
+      if (e >= 0) {
+        const exit = this.exits[e];
+        this.createLayerVariables(exit.headLayers, shape);
+        if (this.config.gated) {
+          const f = exit.featureShape[2];
+          const gateLayers: LayerSpec[] = exit.gate.hidden > 0
+            ? [{ kind: 'dense', name: `exit_${exit.point}/gate_hidden`, units: exit.gate.hidden, relu: true }, { kind: 'dense', name: `exit_${exit.point}/gate`, units: 1, relu: false }]
+            : [{ kind: 'dense', name: `exit_${exit.point}/gate`, units: 1, relu: false }];
+          this.createLayerVariables(gateLayers, [1, 1, f]);
+        }
+      }
+    });
+    this.createLayerVariables(this.ir.classifier, shape);
+  }
+
+  /** Variables the optimiser updates. */
+  trainableVariables(): tf.Variable[] {
+    return [...this.vars.entries()].filter(([n]) => !this.frozen.has(n)).map(([, v]) => v);
+  }
+
+  /** Convolution and dense kernels: what weight decay applies to. */
+  decayedVariables(): tf.Variable[] {
+    return [...this.vars.entries()].filter(([n]) => n.endsWith('/kernel')).map(([, v]) => v);
+  }
+
+  parameterCount(): number {
+    let n = 0;
+    for (const v of this.vars.values()) n += v.size;
+    return n;
+  }
+
+  private v(name: string): tf.Variable {
+    const t = this.vars.get(name);
+    if (!t) throw new Error(`missing variable ${name}`);
+    return t;
+  }
+
+  // ---- forward ---------------------------------------------------------------------------
+
+  private batchNorm(x: tf.Tensor4D, name: string, ctx: Ctx): tf.Tensor4D {
+    const gamma = this.v(`${name}/gamma`), beta = this.v(`${name}/beta`);
+    if (ctx.training) {
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      ctx.bnUpdates?.push({ name, mean: tf.keep(mean), variance: tf.keep(variance) });
+      return tf.batchNorm(x, mean, variance, beta, gamma, BN_EPS) as tf.Tensor4D;
+    }
+    return tf.batchNorm(x, this.v(`${name}/moving_mean`), this.v(`${name}/moving_variance`), beta, gamma, BN_EPS) as tf.Tensor4D;
+  }
+
+  private conv(x: tf.Tensor4D, name: string, stride: number, useBn: boolean, relu: boolean, ctx: Ctx): tf.Tensor4D {
+    let y = tf.conv2d(x, this.v(`${name}/kernel`) as tf.Tensor4D, stride, 'same');
+    y = useBn ? this.batchNorm(y, `${name}/bn`, ctx) : tf.add(y, this.v(`${name}/bias`));
+    return relu ? tf.relu(y) : y;
+  }
+
+  private applyLayers(layers: LayerSpec[], x: tf.Tensor, ctx: Ctx): tf.Tensor {
+    let h = x;
+    for (const l of layers) {
+      switch (l.kind) {
+        case 'conv':
+          h = this.conv(h as tf.Tensor4D, l.name, l.stride, l.bn, l.relu, ctx);
+          break;
+        case 'maxpool':
+          h = tf.maxPool(h as tf.Tensor4D, l.size, l.stride, 'same');
+          break;
+        case 'residual': {
+          const x4 = h as tf.Tensor4D;
+          let a = this.conv(x4, `${l.name}/conv1`, l.stride, true, true, ctx);
+          a = this.conv(a, `${l.name}/conv2`, 1, true, false, ctx);
+          const shortcut = this.vars.has(`${l.name}/shortcut/kernel`) ? this.conv(x4, `${l.name}/shortcut`, l.stride, true, false, ctx) : x4;
+          h = tf.relu(tf.add(a, shortcut));
+          break;
+        }
+        case 'gap':
+          h = tf.mean(h, [1, 2]);
+          break;
+        case 'flatten':
+          h = tf.reshape(h, [h.shape[0], -1]);
+          break;
+        case 'dropout':
+          if (ctx.training && l.rate > 0) h = tf.dropout(h, l.rate, undefined, hashSeed(this.config.seed, `dropout${this.dropoutCounter++}`));
+          break;
+        case 'dense': {
+          const y = tf.add(tf.matMul(h as tf.Tensor2D, this.v(`${l.name}/kernel`) as tf.Tensor2D), this.v(`${l.name}/bias`));
+          h = l.relu ? tf.relu(y) : y;
+          break;
+        }
+      }
+    }
+    return h;
+  }
+
+  /** Backbone block i: [N, H, W, C] → [N, H', W', C'] */
+  runBlock(i: number, x: tf.Tensor4D, training = false, bnUpdates?: BnUpdate[]): tf.Tensor4D {
+    return this.applyLayers(this.ir.blocks[i].layers, x, { training, bnUpdates }) as tf.Tensor4D;
+  }
+
+  /** Exit e on the features of its point: logits f_b [N, K] (pre-softmax) and gate g_b [N, 1]. */
+  runExit(e: number, h: tf.Tensor4D, training = false, bnUpdates?: BnUpdate[]): { logits: tf.Tensor2D; gate: tf.Tensor2D | null } {
+    const exit = this.exits[e];
+    const ctx = { training, bnUpdates };
+    const features = this.applyLayers(exit.headLayers.slice(0, -1), h, ctx) as tf.Tensor2D;
+    const logits = this.applyLayers(exit.headLayers.slice(-1), features, ctx) as tf.Tensor2D;
+    let gate: tf.Tensor2D | null = null;
+    if (this.config.gated) {
+      let g: tf.Tensor = features;
+      if (exit.gate.hidden > 0) g = this.applyLayers([{ kind: 'dense', name: `exit_${exit.point}/gate_hidden`, units: exit.gate.hidden, relu: true }], g, ctx);
+      g = this.applyLayers([{ kind: 'dense', name: `exit_${exit.point}/gate`, units: 1, relu: false }], g, ctx);
+      gate = tf.sigmoid(g) as tf.Tensor2D;
+    }
+    return { logits, gate };
+  }
+
+  /** The final classifier on the last block's output: logits [N, K]. */
+  runClassifier(h: tf.Tensor4D, training = false): tf.Tensor2D {
+    return this.applyLayers(this.ir.classifier, h, { training }) as tf.Tensor2D;
+  }
+
+  /**
+   * Every exit and the final classifier on a batch x [N, H, W, C]. In training mode batch norm
+   * uses batch statistics and pushes them to `bnUpdates` (apply with `applyBatchNormUpdates`).
+   */
+  forward(x: tf.Tensor4D, training = false, bnUpdates?: BnUpdate[]): ForwardOutputs {
+    const out: ForwardOutputs = { exitLogits: [], gates: [], finalLogits: undefined as unknown as tf.Tensor2D };
+    let h = x;
+    for (let i = 0; i < this.ir.blocks.length; i++) {
+      h = this.runBlock(i, h, training, bnUpdates);
+      const e = this.exitAtBlock(i);
+      if (e >= 0) {
+        const r = this.runExit(e, h, training, bnUpdates);
+        out.exitLogits.push(r.logits);
+        if (r.gate) out.gates.push(r.gate);
+      }
+    }
+    out.finalLogits = this.runClassifier(h, training);
+    return out;
+  }
+
+  /** The plain backbone (no exits): what the speed-up is measured against. */
+  forwardBackboneOnly(x: tf.Tensor4D): tf.Tensor2D {
+    let h = x;
+    for (let i = 0; i < this.ir.blocks.length; i++) h = this.runBlock(i, h);
+    return this.runClassifier(h);
+  }
+
+  /** Moves the batch-norm moving averages towards one step's batch statistics; disposes them. */
+  applyBatchNormUpdates(updates: BnUpdate[]): void {
+    tf.tidy(() => {
+      for (const u of updates) {
+        const mm = this.v(`${u.name}/moving_mean`), mv = this.v(`${u.name}/moving_variance`);
+        mm.assign(tf.add(tf.mul(mm, BN_MOMENTUM), tf.mul(u.mean, 1 - BN_MOMENTUM)));
+        mv.assign(tf.add(tf.mul(mv, BN_MOMENTUM), tf.mul(u.variance, 1 - BN_MOMENTUM)));
+      }
+    });
+    for (const u of updates) { u.mean.dispose(); u.variance.dispose(); }
+  }
+
+  // ---- weights ---------------------------------------------------------------------------
+
+  /** All variables by name (a copy is not made: do not dispose). */
+  namedWeights(): tf.NamedTensorMap {
+    const m: tf.NamedTensorMap = {};
+    for (const [n, v] of this.vars) m[n] = v;
+    return m;
+  }
+
+  /** Loads weights saved by `namedWeights`; names and shapes must match exactly. */
+  loadWeights(weights: tf.NamedTensorMap): void {
+    for (const [n, v] of this.vars) {
+      const t = weights[n];
+      if (!t) throw new Error(`weights: missing "${n}"`);
+      if (t.shape.join('x') !== v.shape.join('x')) throw new Error(`weights: "${n}" has shape [${t.shape}] but the network needs [${v.shape}]`);
+      v.assign(t);
+    }
+  }
+
+  dispose(): void {
+    for (const v of this.vars.values()) v.dispose();
+    this.vars.clear();
+  }
+}
