@@ -103,7 +103,7 @@ export async function selectBackend(
       const pkg = kind === 'gpu' ? '@tensorflow/tfjs-node-gpu' : kind === 'native-cpu' ? '@tensorflow/tfjs-node' : kind === 'wasm' ? '@tensorflow/tfjs-backend-wasm' : 'cpu';
       const reason = explainLoadError(pkg, err);
       if (preference !== 'auto') {
-        throw new Error(`backend "${preference}" is not available: ${reason}`);
+        throw new Error(`backend "${preference}" is not available: ${reason}`, { cause: err });
       }
       skipped.push({ kind, reason });
     }
