@@ -28,6 +28,11 @@ export async function texts(selector: string, timeout = 5000): Promise<string[] 
   return (await call<{ texts: string[] }>('/text', { selector, timeout }))?.texts;
 }
 
+/** Clicks `child` (or the element itself) in the first `selector` element containing `hasText`. */
+export async function click(selector: string, hasText?: string, child?: string): Promise<boolean> {
+  return (await call<object>('/click', { selector, hasText, child })) !== undefined;
+}
+
 /** Polls `probe` until it returns a truthy value or `ms` pass. */
 type Falsy = undefined | null | false | 0 | '';
 export async function until<T>(probe: () => T | Falsy | Promise<T | Falsy>, ms = 10_000, what = 'condition'): Promise<T> {

@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import type { BranchNode } from '../../src/extension/branchesTree';
 import { Commands, EXTENSION_ID, ViewContainer } from '../../src/extension/constants';
 import type { EarlyExitApi } from '../../src/extension/extension';
-import { canSeeWorkbench, screenshot, texts, until, workspaceFile } from './automation';
+import { canSeeWorkbench, click, screenshot, texts, until, workspaceFile } from './automation';
 
 const RESNET_POINTS = ['block1', 'block2', 'block3', 'block4', 'block5', 'block6', 'block7', 'block8'];
 
@@ -54,7 +54,26 @@ suite('Early Exit extension', () => {
     assert.match(String(item.description), /^16×16×128|^32×32×64/);
   });
 
+  test('the Runs view lists the run folders, grouped by experiment, with their state', async () => {
+    const a = await api();
+    const write = async (id: string, status: object) =>
+      vscode.workspace.fs.writeFile(workspaceFile(`.early-exit/runs/${id}/status.json`), new TextEncoder().encode(JSON.stringify({ id, ...status })));
+    await write('20260101-000000-resnet18', { experiment: 'resnet18', state: 'finished', epoch: 3, epochs: 3, backend: 'wasm', createdAt: '2026-01-01T00:00:00Z' });
+    await write('20260102-000000-resnet18', { experiment: 'resnet18', state: 'failed', epoch: 1, epochs: 3, backend: 'cpu', error: 'NaN loss at epoch 2, step 17', createdAt: '2026-01-02T00:00:00Z' });
+    const groups = await until(async () => {
+      const g = await a.runs.getChildren();
+      return g.length === 1 && g[0].kind === 'experiment' && g[0].runs.length === 2 ? g : undefined;
+    }, 5000, 'the runs to be listed');
+    const runs = await a.runs.getChildren(groups[0]);
+    const items = runs.map((r) => a.runs.getTreeItem(r));
+    assert.deepEqual(items.map((i) => i.label), ['20260102-000000-resnet18', '20260101-000000-resnet18']);
+    assert.equal(items[0].description, 'failed · epoch 1/3 · cpu');
+    assert.match(String(items[0].tooltip), /NaN loss at epoch 2/);
+    assert.equal(items[1].contextValue, 'run.finished');
+  });
+
   test('the Branches view renders in the workbench (screenshot)', async function () {
+    await vscode.window.showTextDocument(workspaceFile('resnet18.exits.json'));
     await vscode.commands.executeCommand(`workbench.view.extension.${ViewContainer}`);
     if (!canSeeWorkbench) this.skip();
     const rows = await until(async () => {
@@ -64,6 +83,7 @@ suite('Early Exit extension', () => {
     assert.ok(rows.some((r) => r.includes('block1')), rows.join(' | '));
     const headers = await texts('.pane-header', 1000);
     assert.ok(headers?.some((h) => /branches/i.test(h)) && headers.some((h) => /runs/i.test(h)), `view headers: ${headers?.join(' | ')}`);
+    await until(async () => (await texts('.pane-body .monaco-list-row', 5000))?.some((r) => r.includes('20260102-000000-resnet18')), 10_000, 'the Runs rows to render');
     const png = await screenshot('workbench-early-exit');
     assert.ok(png);
   });
@@ -82,6 +102,21 @@ suite('Early Exit extension', () => {
     assert.ok(await vscode.workspace.applyEdit(edit));
     await until(async () => placed((await tree(a)).points).join() === 'block1', 5000, 'the tree to follow the hand edit');
     await doc.save();
+  });
+
+  test('ticking a checkbox in the rendered tree places an exit in the file', async function () {
+    if (!canSeeWorkbench) this.skip();
+    const a = await api();
+    const file = workspaceFile('resnet18.exits.json');
+    await vscode.commands.executeCommand(`workbench.view.extension.${ViewContainer}`);
+    const before = placed((await tree(a)).points);
+    assert.ok(!before.includes('block7'), before.join());
+    await click('.pane-body .monaco-list-row', 'block7', '.custom-view-tree-node-item-checkbox');
+    await until(async () => {
+      const saved = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(file)));
+      return saved.exits.some((e: { point: string }) => e.point === 'block7');
+    }, 5000, 'the click to reach the file');
+    assert.deepEqual(placed((await tree(a)).points), [...before, 'block7']);
   });
 
   test('New Experiment writes a file and Select Backbone edits it', async () => {

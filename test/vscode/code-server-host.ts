@@ -158,6 +158,14 @@ function automationServer(page: () => Page | undefined): Server {
         if (b.timeout) await loc.first().waitFor({ timeout: Number(b.timeout) }).catch(() => undefined);
         return reply(200, { texts: await loc.allInnerTexts() });
       }
+      if (req.url === '/click') {
+        // Clicks `child` inside the first `selector` element whose text contains `hasText`.
+        let loc = p.locator(String(b.selector));
+        if (b.hasText) loc = loc.filter({ hasText: String(b.hasText) });
+        if (b.child) loc = loc.locator(String(b.child));
+        await loc.first().click({ timeout: Number(b.timeout ?? 5000) });
+        return reply(200, {});
+      }
       reply(404, { error: `unknown endpoint ${req.url}` });
     } catch (e) {
       reply(500, { error: (e as Error).message });
@@ -196,6 +204,8 @@ async function main(): Promise<number> {
     XDG_RUNTIME_DIR: dir('runtime'),
   };
   delete env.VSCODE_IPC_HOOK_CLI;
+  // No extension gallery: the machine is offline and the suite installs nothing.
+  env.EXTENSIONS_GALLERY = JSON.stringify({ serviceUrl: '' });
 
   let server: ChildProcess | undefined;
   let context: BrowserContext | undefined;
@@ -253,6 +263,14 @@ async function main(): Promise<number> {
       ],
       { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    // Last resort for any exit path that skips cleanup(): the group dies with this process.
+    process.once('exit', () => {
+      try {
+        process.kill(-server!.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    });
     server.stdout!.pipe(logStream);
     server.stderr!.pipe(logStream);
     if (VERBOSE) server.stderr!.pipe(process.stderr);
@@ -268,6 +286,10 @@ async function main(): Promise<number> {
     context = await chromium.launchPersistentContext(dir('chromium'), {
       executablePath: CHROMIUM,
       headless: true,
+      // Our own handlers stop code-server too; Playwright's would exit before that.
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
       viewport: { width: 1280, height: 800 },
       env,
       args: [
