@@ -10,6 +10,8 @@ export interface Split {
   /** N class indices in [0, classes.length). */
   labels: Uint8Array;
   count: number;
+  /** Per-sample difficulty in [0, 1] where the source knows it (the synthetic set). */
+  difficulty?: Float32Array;
 }
 
 /** A loaded dataset. `test` is the held-out split the paper reports on. */
