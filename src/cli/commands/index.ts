@@ -1,4 +1,5 @@
 import type { CliCommand } from '../registry';
+import { dataInspectCommand } from './data';
 
 /** Every CLI sub-command, in the order `early-exit --help` lists them. Add new ones here. */
-export const commands: CliCommand[] = [];
+export const commands: CliCommand[] = [dataInspectCommand];
