@@ -4,6 +4,7 @@
 import { commands } from './commands/index';
 import { parseArgs, UsageError, type CliCommand } from './registry';
 import { ValidationError } from '../core/errors';
+import pkg from '../../package.json';
 
 function mainHelp(): string {
   const width = Math.max(...commands.map((c) => c.usage.length), 10);
@@ -35,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (argv[0] === '--version') {
-    console.log(require('../../package.json').version);
+    console.log(pkg.version);
     return 0;
   }
   const helpFor = argv[0] === 'help' ? argv.slice(1) : undefined;

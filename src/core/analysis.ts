@@ -5,7 +5,8 @@
  * use this one module.
  */
 import type {
-  Calibration, CalibrationTarget, CostModel, ExitRow, ExitRule, ExitTable, Histogram, SampleRecords, SweepPoint,
+  Calibration, CalibrationTarget, CostModel, ExitRow, ExitRule, ExitTable, Histogram, MethodName, RunResults, SampleRecords,
+  SweepPoint,
 } from './results';
 
 /** The default exit rule of a method: gates for the proposed method, entropy for BranchyNet. */
@@ -66,7 +67,8 @@ function accuracyOf(pred: number[], labels: number[]): number {
 /**
  * The exit table for one set of thresholds: per exit the share of inputs leaving there, their
  * accuracy and the standalone accuracy of f_b; overall accuracy and average MACs.
- * `positions` are the 1-based backbone positions of the exits' points (for the "#b" column).
+ * `positions` are the 1-based backbone positions of the exits' points (for the "#b" column),
+ * optionally followed by the final classifier's.
  */
 export function exitTable(
   records: SampleRecords, costs: CostModel, rule: ExitRule, tau: number | number[], positions?: number[],
@@ -91,7 +93,7 @@ export function exitTable(
     totalCorrect += correct[b];
     rows.push({
       point: b < B ? records.exits[b].point : 'final',
-      position: b < B ? (positions?.[b] ?? b + 1) : (positions ? Math.max(0, ...positions) + 1 : B + 1),
+      position: b < B ? (positions?.[b] ?? b + 1) : (positions?.[B] ?? (positions ? Math.max(0, ...positions) + 1 : B + 1)),
       macs,
       macsPct: (100 * macs) / costs.full,
       count: counts[b],
@@ -211,5 +213,81 @@ export function exitTableCsv(t: ExitTable): string {
     lines.push([r.point, r.position, r.macs, r.macsPct.toFixed(2), r.count, r.share.toFixed(4), r.accuracy === null ? '' : r.accuracy.toFixed(4), r.standalone.toFixed(4)].join(','));
   }
   lines.push(['total', '', t.averageMacs.toFixed(0), t.averageMacsPct.toFixed(2), t.count, '1', t.accuracy.toFixed(4), ''].join(','));
+  return lines.join('\n') + '\n';
+}
+
+/** A threshold sweep as CSV (one line per τ). */
+export function sweepCsv(points: readonly SweepPoint[]): string {
+  const lines = ['threshold,accuracy,average_macs,average_macs_pct'];
+  for (const p of points) lines.push([p.threshold, p.accuracy.toFixed(4), p.averageMacs.toFixed(0), p.averageMacsPct.toFixed(2)].join(','));
+  return lines.join('\n') + '\n';
+}
+
+/** The paper's Table 1 column order. */
+export const TABLE1_METHODS: readonly MethodName[] = ['baseline', 'branchynet', 'proposed'];
+
+/** One run as it enters the comparison table. */
+export interface ComparisonEntry {
+  id: string;
+  dataset: string;
+  backbone: string;
+  method: MethodName;
+  lambda: number | null;
+  accuracy: number;
+}
+
+/** Best run of one method in one dataset × backbone cell (null: no run). */
+export interface ComparisonCell {
+  accuracy: number;
+  id: string;
+  lambda: number | null;
+  /** How many runs of this method fell in the cell (λ sweeps): the best is shown. */
+  runs: number;
+}
+
+/** Table 1 layout: rows are datasets, columns backbones, each cell baseline / BranchyNet / proposed. */
+export interface ComparisonTable {
+  datasets: string[];
+  backbones: string[];
+  methods: MethodName[];
+  /** cells[d][b][m] for datasets[d], backbones[b], methods[m]. */
+  cells: (ComparisonCell | null)[][][];
+}
+
+/**
+ * Test accuracy of a run as Table 1 reports it (no early exits): the soft-conditional output
+ * (Option 1) when the method has gates, else the final classifier.
+ */
+export function tableOneAccuracy(results: Pick<RunResults, 'softAccuracy' | 'finalAccuracy'>): number {
+  return results.softAccuracy ?? results.finalAccuracy;
+}
+
+/** Groups runs by dataset × backbone × method, keeping the most accurate run of each cell. */
+export function comparisonTable(entries: readonly ComparisonEntry[]): ComparisonTable {
+  const uniq = (xs: string[]) => [...new Set(xs)];
+  const datasets = uniq(entries.map((e) => e.dataset));
+  const backbones = uniq(entries.map((e) => e.backbone));
+  const methods = TABLE1_METHODS.filter((m) => entries.some((e) => e.method === m));
+  const cells = datasets.map(() => backbones.map(() => methods.map((): ComparisonCell | null => null)));
+  for (const e of entries) {
+    const d = datasets.indexOf(e.dataset), b = backbones.indexOf(e.backbone), m = methods.indexOf(e.method);
+    const prev = cells[d][b][m];
+    if (!prev) cells[d][b][m] = { accuracy: e.accuracy, id: e.id, lambda: e.lambda, runs: 1 };
+    else {
+      prev.runs++;
+      if (e.accuracy > prev.accuracy) Object.assign(prev, { accuracy: e.accuracy, id: e.id, lambda: e.lambda });
+    }
+  }
+  return { datasets, backbones, methods, cells };
+}
+
+/** The comparison table as CSV: one line per dataset × backbone, one column per method (accuracy in %). */
+export function comparisonCsv(t: ComparisonTable): string {
+  const lines = [['dataset', 'backbone', ...t.methods].join(',')];
+  t.datasets.forEach((d, di) => t.backbones.forEach((b, bi) => {
+    const cells = t.cells[di][bi];
+    if (cells.every((c) => c === null)) return;
+    lines.push([d, b, ...cells.map((c) => (c ? (100 * c.accuracy).toFixed(2) : ''))].join(','));
+  }));
   return lines.join('\n') + '\n';
 }

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { exitTable, softAccuracy } from './analysis';
+import { mulberry32, shuffleInPlace } from './data/rng';
 import { collectRecords, type BatchSource } from './evaluate';
 import type { MultiExitNetwork } from './model';
 import { crossEntropyOfLogits, crossEntropyOfProbs, expectedCost, softConditionalOutput } from './paper';
@@ -96,25 +97,9 @@ function setLearningRate(opt: tf.Optimizer, lr: number): void {
   (opt as unknown as { learningRate: number }).learningRate = lr;
 }
 
-/** mulberry32: a small seeded PRNG for shuffles and augmentation. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function shuffled(n: number, rng: () => number): Int32Array {
-  const a = new Int32Array(n);
-  for (let i = 0; i < n; i++) a[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    const t = a[i]; a[i] = a[j]; a[j] = t;
-  }
+  const a = Int32Array.from({ length: n }, (_, i) => i);
+  shuffleInPlace(a, rng);
   return a;
 }
 
@@ -191,7 +176,7 @@ export async function trainNetwork(o: TrainOptions): Promise<{ optimizer: tf.Opt
     const lr = learningRate(cfg, epoch - 1);
     setLearningRate(optimizer, lr);
     // One PRNG per epoch, derived from the seed: a resumed run shuffles exactly like an uninterrupted one.
-    const rng = seededRandom(cfg.seed * 7919 + epoch);
+    const rng = mulberry32(cfg.seed * 7919 + epoch);
     const order = shuffled(train.count, rng);
     const t0 = performance.now();
     let lossSum = 0, ceSum = 0, costSum = 0, seen = 0;

@@ -7,6 +7,9 @@ import { collectRecords, hardExitPass, measureTiming, type BatchSource } from '.
 import { exitAssignments } from '../../src/core/analysis';
 import { selectBackend, explainLoadError } from '../../src/core/backend';
 import { ValidationError } from '../../src/core/errors';
+import { createRequire } from 'node:module';
+
+const realRequire = createRequire(__filename);
 
 test('MACs of a tiny VGG-13 match a hand count', () => {
   // width 1/64 → channels 1,1 | 2,2 | 4,4 | 8,8 | 8,8 on an 8×8×1 input, 2 classes.
@@ -90,8 +93,8 @@ test('backend selection skips missing and broken native installs and says why', 
   const broken: NodeRequire = Object.assign((id: string) => {
     if (id === '@tensorflow/tfjs-node-gpu') { const e = new Error(`Cannot find module '${id}'`) as NodeJS.ErrnoException; e.code = 'MODULE_NOT_FOUND'; throw e; }
     if (id === '@tensorflow/tfjs-node') throw new Error('The Node.js native addon module (tfjs_binding.node) can not be found at path: /x/lib/napi-v8/tfjs_binding.node');
-    return require(id);
-  }, require);
+    return realRequire(id);
+  }, realRequire);
   const c = await selectBackend('auto', broken);
   assert.equal(c.kind, 'wasm');
   assert.equal(c.tfBackend, 'wasm');

@@ -1,0 +1,88 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { calibrate, exitTable } from '../../core/analysis';
+import { ValidationError } from '../../core/errors';
+import type { ExitRule, Timing } from '../../core/results';
+import { readResults, readSamples, RUN_FILES } from '../../runs/store';
+import { pct, renderExitTable } from '../format';
+import { flagNumber, flagString, UsageError, type CliCommand } from '../registry';
+
+const RULES: ExitRule[] = ['gate', 'confidence', 'entropy'];
+
+/** Re-times a stored model at batch 1 on the run's test split (loads tfjs and the dataset). */
+async function measure(dir: string, rule: ExitRule, thresholds: number[], images: number): Promise<Timing> {
+  const { selectBackend } = await import('../../core/backend');
+  const { loadNetwork } = await import('../../worker/checkpoint');
+  const { measureTiming } = await import('../../core/evaluate');
+  const { loadDataset, channelStats, splitValidation, toFloatBatch } = await import('../../core/data');
+  const tf = await import('@tensorflow/tfjs');
+  const x = JSON.parse(fs.readFileSync(path.join(dir, RUN_FILES.experiment), 'utf8'));
+  const choice = await selectBackend(x.training.backend);
+  const { net } = await loadNetwork(path.join(dir, RUN_FILES.model));
+  const ds = await loadDataset(x.dataset, { seed: x.training.seed });
+  const { train } = splitValidation(ds.train, x.dataset.validationFraction, x.training.seed);
+  const { mean, std } = channelStats(train, ds.shape);
+  const t = ds.test;
+  return measureTiming(net, {
+    count: t.count, labels: t.labels,
+    batch: (s, n) => tf.tensor4d(toFloatBatch(t, ds.shape, Array.from({ length: n }, (_, i) => s + i), { mean, std }), [n, ds.shape[0], ds.shape[1], ds.shape[2]]),
+  }, rule, thresholds, images, choice.kind);
+}
+
+export const evalCommand: CliCommand = {
+  name: 'eval',
+  usage: 'eval <rundir> [--threshold T | --budget MACS | --target-accuracy A] [--rule R] [--json] [--measure]',
+  summary: 'Re-derive the exit table for any threshold from the stored per-sample records (no network needed).',
+  help: [
+    '--threshold T        one τ in [0, 1] for every exit, or a comma list with one τ per exit',
+    '--budget MACS        calibrate τ on the validation split: most accurate τ within this average MACs (absolute, or "40%" of the full network)',
+    '--target-accuracy A  calibrate τ: cheapest τ whose validation accuracy ≥ A (0–1)',
+    '--rule R             gate | confidence | entropy (default: the run\'s)',
+    '--measure            also re-time the model at batch 1 (loads the network and the dataset)',
+  ].join('\n'),
+  async run(args) {
+    const dir = args.positional[0];
+    if (!dir) throw new UsageError('missing the run folder');
+    if (!fs.existsSync(path.join(dir, RUN_FILES.results))) throw new ValidationError(`${dir}: no ${RUN_FILES.results} (the run has not finished)`, dir);
+    const results = readResults(dir);
+    const test = readSamples(dir, 'test');
+    const rule = (flagString(args, 'rule') ?? results.rule) as ExitRule;
+    if (!RULES.includes(rule)) throw new ValidationError(`--rule: "${rule}" is not allowed; allowed: ${RULES.join(', ')}`, 'rule');
+    const given = ['threshold', 'budget', 'target-accuracy'].filter((f) => args.flags[f] !== undefined);
+    if (given.length > 1) throw new UsageError(`give only one of --threshold, --budget, --target-accuracy (got ${given.map((g) => '--' + g).join(', ')})`);
+    const positions = results.hard.rows.map((r) => r.position);
+    let table = results.hard;
+    let note = '';
+    const tStr = flagString(args, 'threshold');
+    if (tStr !== undefined) {
+      const taus = tStr.split(',').map(Number);
+      if (taus.some((t) => !(t >= 0 && t <= 1))) throw new ValidationError(`--threshold: every τ must be in [0, 1], got "${tStr}"`, 'threshold');
+      table = exitTable(test, results.costs, rule, taus.length === 1 ? taus[0] : taus, positions);
+    } else if (given.length) {
+      const validation = readSamples(dir, 'validation');
+      let target;
+      const b = flagString(args, 'budget');
+      if (b !== undefined) {
+        const budget = b.endsWith('%') ? (Number(b.slice(0, -1)) / 100) * results.costs.full : Number(b);
+        if (!(budget > 0)) throw new ValidationError(`--budget: must be a positive number of MACs or a percentage, got "${b}"`, 'budget');
+        target = { budget };
+      } else {
+        const a = flagNumber(args, 'target-accuracy')!;
+        if (!(a >= 0 && a <= 1)) throw new ValidationError(`--target-accuracy: must be in [0, 1], got ${a}`, 'target-accuracy');
+        target = { accuracy: a };
+      }
+      const c = calibrate(validation, test, results.costs, rule, target, undefined, positions);
+      table = c.test;
+      note = `calibrated on ${validation.count} validation samples: τ = ${c.thresholds[0]}, validation accuracy ${pct(c.validation.accuracy)}, ${c.met ? 'target met' : 'target NOT met (closest τ used)'}`;
+    }
+    const timing = args.flags.measure ? await measure(dir, rule, table.thresholds, results.timing?.images ?? 100) : null;
+    if (args.flags.json) {
+      console.log(JSON.stringify({ table, note: note || null, timing }, null, 2));
+      return 0;
+    }
+    if (note) console.log(note);
+    console.log(renderExitTable(table));
+    if (timing) console.log(`\nbatch-1 latency: full ${timing.fullMs.toFixed(2)} ms, hard exits ${timing.hardMs.toFixed(2)} ms → ×${timing.speedup.toFixed(2)} on ${timing.backend}`);
+    return 0;
+  },
+};

@@ -1,0 +1,24 @@
+import * as fs from 'node:fs';
+import { BACKBONE_NAMES, type BackboneName } from '../../core/backbones';
+import { defaultExperiment, experimentNameFromFile } from '../../core/experiment';
+import { flagString, UsageError, type CliCommand } from '../registry';
+
+/** The text of a complete default experiment file (shared with the extension's New Experiment). */
+export function defaultExperimentText(backbone: BackboneName, name: string): string {
+  return JSON.stringify(defaultExperiment(backbone, name), null, 2) + '\n';
+}
+
+export const initCommand: CliCommand = {
+  name: 'init',
+  usage: 'init [--backbone NAME] [-o FILE] [--force]',
+  summary: 'Write a complete, valid default experiment file (every field with its default).',
+  help: `--backbone: ${BACKBONE_NAMES.join(', ')} (default resnet18). -o defaults to experiment.exits.json.`,
+  async run(args) {
+    const backbone = (flagString(args, 'backbone') ?? 'resnet18') as BackboneName;
+    const out = flagString(args, 'out') ?? 'experiment.exits.json';
+    if (fs.existsSync(out) && !args.flags.force) throw new UsageError(`${out} exists; use --force to overwrite`);
+    fs.writeFileSync(out, defaultExperimentText(backbone, experimentNameFromFile(out)));
+    console.log(`wrote ${out}`);
+    return 0;
+  },
+};

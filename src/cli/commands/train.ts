@@ -1,0 +1,138 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { formatMacs } from '../../core/backbones';
+import type { RunState } from '../../core/run-types';
+import { createRunsFor, loadExperimentFile, TrainingRun, type ManagerOptions } from '../../runs/manager';
+import { readResults, readStatus, updateStatus } from '../../runs/store';
+import { bar, duration, pct, renderExitTable, StatusLine } from '../format';
+import { flagList, flagString, UsageError, type CliCommand } from '../registry';
+
+export const DEFAULT_RUNS_DIR = path.join('.early-exit', 'runs');
+
+export function managerOptions(runsDir: string, backend?: string): ManagerOptions {
+  return {
+    runsDir,
+    workerPath: path.join(__dirname, 'worker.js'),
+    backend,
+    maxParallel: 1,
+    killAfterMs: 30_000,
+  };
+}
+
+/** Runs the given run folders one after another with a terminal progress bar. Ctrl-C stops. */
+export async function trainRuns(dirs: string[], opts: ManagerOptions, resume: boolean, quiet = false): Promise<RunState[]> {
+  const states: RunState[] = [];
+  let current: TrainingRun | null = null;
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) { if (current?.pid) process.kill(current.pid, 'SIGKILL'); return; }
+    interrupted = true;
+    process.stderr.write('\nstopping after the current step (Ctrl-C again to kill)…\n');
+    void current?.stop();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    for (const [i, dir] of dirs.entries()) {
+      if (interrupted) {
+        updateStatus(dir, { state: 'cancelled', endedAt: new Date().toISOString(), error: 'cancelled before it started' });
+        states.push('cancelled');
+        continue;
+      }
+      const run = new TrainingRun(dir, opts, resume);
+      current = run;
+      const line = new StatusLine();
+      const label = dirs.length > 1 ? `[${i + 1}/${dirs.length}] ` : '';
+      if (!quiet) process.stderr.write(`${label}run ${run.id} (${dir})\n`);
+      run.on('message', (m) => {
+        if (quiet && m.type !== 'failed') return;
+        switch (m.type) {
+          case 'started':
+            process.stderr.write(`backend: ${m.backendReason}\n${m.trainCount} train / ${m.validationCount} validation / ${m.testCount} test images, ${m.parameters.toLocaleString('en-US')} parameters${m.resumedFromEpoch ? `, resuming after epoch ${m.resumedFromEpoch}` : ''}\n`);
+            break;
+          case 'datasetProgress':
+            line.update(`${m.phase} ${m.total ? bar(m.done / m.total) : m.done}`);
+            break;
+          case 'progress': {
+            const f = ((m.epoch - 1) * m.steps + m.step) / (m.epochs * m.steps);
+            line.update(`${label}epoch ${m.epoch}/${m.epochs} step ${m.step}/${m.steps} ${bar(f)} loss ${m.loss.toFixed(4)}  ${m.imagesPerSecond.toFixed(0)} img/s  ETA ${duration(m.etaSeconds)}`);
+            break;
+          }
+          case 'epochEnd': {
+            const e = m.metrics;
+            line.done(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)} (CE ${e.ceLoss.toFixed(4)}${e.expectedCost !== null ? `, cost C ${e.expectedCost.toFixed(3)}` : ''}), val soft ${pct(e.softAccuracy)} hard ${pct(e.hardAccuracy)} final ${pct(e.finalAccuracy)}, exits [${e.exitAccuracy.map((a) => pct(a, 1)).join(' ')}]${e.meanGates ? `, mean gates [${e.meanGates.map((g) => g.toFixed(2)).join(' ')}]` : ''}, ${e.imagesPerSecond.toFixed(0)} img/s, ${duration(e.seconds)}`);
+            break;
+          }
+          case 'log':
+            if (m.level === 'warn') line.done(`warning: ${m.message}`);
+            else if (/^evaluating/.test(m.message)) line.update(m.message, true);
+            break;
+          case 'failed':
+            line.done(`run ${run.id} failed: ${m.error}${m.epoch ? ` (epoch ${m.epoch}, step ${m.step})` : ''}`);
+            break;
+          case 'cancelled':
+            line.done(`run ${run.id} cancelled at epoch ${m.epoch}, step ${m.step}; checkpoint kept — resume with: early-exit train --resume ${dir}`);
+            break;
+          case 'finished':
+            line.done();
+            break;
+          default:
+            break;
+        }
+      });
+      const state = await run.run();
+      states.push(state);
+      if (state === 'finished' && !quiet) printSummary(dir);
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  return states;
+}
+
+export function printSummary(dir: string): void {
+  const r = readResults(dir);
+  console.log(`\n${r.backbone.label} ×${r.backbone.width}, ${r.method}${r.lambda !== null ? ` λ=${r.lambda}` : ''}, ${r.dataset.name}${r.dataset.synthetic ? ' (synthetic)' : ''}, ${r.epochs} epochs on ${r.backend} in ${duration(r.trainSeconds)}`);
+  console.log(`soft output (Option 1): ${pct(r.softAccuracy)}   final classifier alone: ${pct(r.finalAccuracy)}   full network ${formatMacs(r.costs.full)} MACs\n`);
+  console.log(renderExitTable(r.hard));
+  if (r.timing) {
+    console.log(`\nbatch-1 latency: full network ${r.timing.fullMs.toFixed(2)} ms, hard exits ${r.timing.hardMs.toFixed(2)} ms → speed-up ×${r.timing.speedup.toFixed(2)} (${r.timing.timeSavedPct.toFixed(0)}% less time) on ${r.timing.backend}`);
+  }
+  if (r.calibration) {
+    const c = r.calibration;
+    console.log(`calibrated τ = ${c.thresholds[0]} (${c.met ? 'target met' : 'target NOT met'} on validation): test accuracy ${pct(c.test.accuracy)}, ${c.test.averageMacsPct.toFixed(1)}% of full MACs`);
+  }
+  console.log(`\nresults: ${dir}`);
+}
+
+export const trainCommand: CliCommand = {
+  name: 'train',
+  usage: 'train <file.exits.json> [--out DIR] [--set path=value]... [--resume RUNDIR] [--backend B]',
+  summary: 'Train (and evaluate) an experiment in a background worker; a sweep trains its runs one after another.',
+  help: [
+    '--out DIR        runs folder (default .early-exit/runs)',
+    '--set path=value override a field, e.g. --set method.lambda=0.5 --set training.epochs=2 (repeatable)',
+    '--resume RUNDIR  continue a failed or cancelled run from its last checkpoint',
+    '--backend B      auto | gpu | native-cpu | wasm | cpu (overrides training.backend)',
+    'Ctrl-C stops after the current step and keeps the last checkpoint.',
+  ].join('\n'),
+  async run(args) {
+    const backend = flagString(args, 'backend');
+    const resume = flagString(args, 'resume');
+    if (resume) {
+      if (!fs.existsSync(path.join(resume, 'experiment.json'))) throw new UsageError(`--resume: ${resume} is not a run folder (no experiment.json)`);
+      const runsDir = path.dirname(path.resolve(resume));
+      const s = readStatus(resume);
+      if (s.state === 'finished') { console.log(`${resume} already finished`); return 0; }
+      const [state] = await trainRuns([path.resolve(resume)], managerOptions(runsDir, backend), true);
+      return state === 'finished' ? 0 : state === 'cancelled' ? 130 : 1;
+    }
+    const file = args.positional[0];
+    if (!file) throw new UsageError('missing the experiment file (e.g. early-exit train demo.exits.json)');
+    const x = loadExperimentFile(file, flagList(args, 'set'));
+    const runsDir = path.resolve(flagString(args, 'out') ?? DEFAULT_RUNS_DIR);
+    const runs = createRunsFor(runsDir, x);
+    if (runs.length > 1) process.stderr.write(`sweep: ${runs.length} runs queued in one group\n`);
+    const states = await trainRuns(runs.map((r) => r.dir), managerOptions(runsDir, backend), false);
+    return states.every((s) => s === 'finished') ? 0 : states.includes('failed') ? 1 : 130;
+  },
+};

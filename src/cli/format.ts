@@ -1,0 +1,55 @@
+/** Terminal formatting shared by the CLI commands: tables, MACs, progress bars. */
+import { formatMacs } from '../core/backbones';
+import type { ExitTable } from '../core/results';
+
+export const pct = (v: number | null | undefined, digits = 2) => (v === null || v === undefined ? '—' : `${(100 * v).toFixed(digits)}%`);
+
+/** Left-aligned first column, right-aligned others. */
+export function renderTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** The exit table in the paper's Table 2 layout, with a totals row. */
+export function renderExitTable(t: ExitTable): string {
+  const rows = t.rows.map((r) => [
+    r.point === 'final' ? `final (#${r.position})` : `${r.point} (#${r.position})`,
+    formatMacs(r.macs), `${r.macsPct.toFixed(1)}%`, String(r.count), pct(r.share, 1), pct(r.accuracy), pct(r.standalone),
+  ]);
+  rows.push(['total', formatMacs(t.averageMacs) + ' avg', `${t.averageMacsPct.toFixed(1)}%`, String(t.count), '100%', pct(t.accuracy), '']);
+  const rule = t.rule === 'entropy' ? 'entropy ≤ τ' : t.rule === 'gate' ? 'gate ≥ τ' : 'confidence ≥ τ';
+  const taus = [...new Set(t.thresholds)].length === 1 ? String(t.thresholds[0]) : `[${t.thresholds.join(', ')}]`;
+  return `exits fire when ${rule}, τ = ${taus}\n` + renderTable(['exit', 'MACs', '% full', 'inputs', 'share', 'acc. leaving', 'standalone'], rows);
+}
+
+/** "[#########-----------]  45%" */
+export function bar(fraction: number, width = 24): string {
+  const f = Math.max(0, Math.min(1, fraction));
+  const n = Math.round(f * width);
+  return `[${'#'.repeat(n)}${'-'.repeat(width - n)}] ${String(Math.round(f * 100)).padStart(3)}%`;
+}
+
+export function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+/** Redraws one status line on a TTY; on a pipe prints at most every `everyMs`. */
+export class StatusLine {
+  private lastPrint = 0;
+  constructor(private readonly stream: NodeJS.WriteStream = process.stderr, private readonly everyMs = 5000) {}
+  update(text: string, force = false): void {
+    if (this.stream.isTTY) {
+      this.stream.write(`\r\x1b[2K${text.slice(0, (this.stream.columns ?? 120) - 1)}`);
+    } else if (force || Date.now() - this.lastPrint > this.everyMs) {
+      this.stream.write(text + '\n');
+      this.lastPrint = Date.now();
+    }
+  }
+  done(text?: string): void {
+    if (this.stream.isTTY) this.stream.write('\r\x1b[2K');
+    if (text) this.stream.write(text + '\n');
+  }
+}

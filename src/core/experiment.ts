@@ -1,0 +1,353 @@
+/**
+ * The experiment file (`*.exits.json`): one schema, one parser, used by the CLI, the worker and
+ * the extension. The JSON Schema below is the single definition: the validator walks it (types,
+ * enums, ranges, unknown fields) and then checks what a schema cannot say (exit points of the
+ * chosen backbone, threshold counts). `schema/experiment.schema.json` is generated from it.
+ */
+import { BACKBONE_NAMES, type BackboneConfig, validateBackboneConfig, describeBackbone } from './backbones';
+import { datasetSpecSchema, validateDatasetSpec, type DatasetSpec } from './data';
+import { ValidationError } from './errors';
+import { HEAD_KINDS, validateExits, type ExitConfig } from './model';
+import type { CalibrationTarget, MethodName } from './results';
+import type { MethodConfig, TrainingConfig } from './train';
+import { BACKEND_PREFERENCES, type BackendPreference } from './backend';
+
+export interface Experiment {
+  /** Shown in the Runs view; defaults to the file name. */
+  name: string;
+  backbone: BackboneConfig;
+  exits: ExitConfig[];
+  method: MethodConfig;
+  dataset: DatasetSpec;
+  training: TrainingConfig & { backend: BackendPreference };
+  evaluation: {
+    /** "auto" = gate for proposed, entropy for BranchyNet. */
+    rule: 'auto' | 'gate' | 'confidence' | 'entropy';
+    /** τ for every exit, or one per exit. */
+    threshold: number | number[];
+    calibration: CalibrationTarget;
+    /** Test images timed at batch 1 (0 = skip timing). */
+    timingImages: number;
+  };
+  /** JSON path → list of values; the cartesian product expands into a group of runs. */
+  sweep?: Record<string, unknown[]>;
+}
+
+type Schema = Record<string, any>;
+
+const num = (description: string, dflt: number, extra: Schema = {}): Schema => ({ type: 'number', description, default: dflt, ...extra });
+const int = (description: string, dflt: number, extra: Schema = {}): Schema => ({ type: 'integer', description, default: dflt, ...extra });
+
+/** JSON Schema (draft-07) of an experiment file. */
+export const experimentSchema: Schema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://early-exit-studio/experiment.schema.json',
+  title: 'Early Exit Studio experiment',
+  description: 'A multi-exit network, how to train it and how to evaluate it (Scardapane et al., ICASSP 2020).',
+  type: 'object',
+  additionalProperties: false,
+  required: ['backbone'],
+  properties: {
+    $schema: { type: 'string', description: 'Path or URL of this schema (for editors).' },
+    name: { type: 'string', description: 'Experiment name shown in the Runs view (default: the file name).', default: '' },
+    backbone: {
+      type: 'object', additionalProperties: false, required: ['name'],
+      description: 'The backbone network f.',
+      properties: {
+        name: { enum: [...BACKBONE_NAMES], description: 'AlexNet, VGG-13 or ResNet-18 in their CIFAR forms.', default: 'resnet18' },
+        width: num('Multiplier on every layer\'s channels (1 = published widths; 1/16 trains on a laptop CPU).', 1, { exclusiveMinimum: 0, maximum: 4 }),
+        input: { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 3, maxItems: 3, default: [32, 32, 3], description: '[height, width, channels] of the input images.' },
+        classes: int('Number of classes.', 10, { minimum: 2, maximum: 10000 }),
+      },
+    },
+    exits: {
+      type: 'array', default: [], description: 'Early exits: an auxiliary classifier f_b and a gate g_b at a backbone point.',
+      items: {
+        type: 'object', additionalProperties: false, required: ['point'],
+        properties: {
+          point: { type: 'string', description: 'Candidate exit point id (e.g. "block2"; `early-exit macs <backbone>` lists them).' },
+          head: {
+            type: 'object', additionalProperties: false, default: { kind: 'pool' },
+            description: 'The auxiliary classifier f_b.',
+            properties: {
+              kind: { enum: [...HEAD_KINDS], default: 'pool', description: 'pool = global average pool + dense; conv-pool = conv3×3-BN-ReLU + pool + dense; pool-mlp = pool + hidden dense + dense.' },
+              channels: { type: 'integer', minimum: 1, description: 'Channels of the head\'s conv or hidden layer (default: the point\'s channels, at least 8 and at most 128).' },
+            },
+          },
+          gate: {
+            type: 'object', additionalProperties: false, default: { hidden: 0 },
+            description: 'The gate g_b = sigmoid(dense(head features)).',
+            properties: { hidden: int('Hidden ReLU units before the gate\'s output unit (0 = a single dense layer).', 0, { minimum: 0 }) },
+          },
+        },
+      },
+    },
+    method: {
+      type: 'object', additionalProperties: false, default: {},
+      description: 'How the network is trained.',
+      properties: {
+        name: { enum: ['proposed', 'branchynet', 'baseline'], default: 'proposed', description: 'proposed = CE on the soft-conditional output + λ·cost (the paper); branchynet = weighted per-exit CE, entropy exits; baseline = the backbone alone.' },
+        lambda: num('λ, weight of the expected-cost regulariser C (Eq. 2), cost normalised by the full network\'s MACs.', 0.1, { minimum: 0 }),
+        exitLossWeight: num('α, weight of an extra cross-entropy on every classifier (proposed; 0 = the paper\'s loss).', 0, { minimum: 0 }),
+        exitWeights: { type: ['array', 'null'], items: { type: 'number', minimum: 0 }, default: null, description: 'BranchyNet loss weights w_1…w_B, w_final (null = all 1).' },
+      },
+    },
+    dataset: datasetSpecSchema,
+    training: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        epochs: int('Training epochs.', 10, { minimum: 1 }),
+        batchSize: int('Images per step.', 64, { minimum: 1, maximum: 4096 }),
+        optimizer: { enum: ['adam', 'sgd'], default: 'adam', description: 'Adam, or SGD with momentum.' },
+        lr: num('Initial learning rate.', 0.001, { exclusiveMinimum: 0 }),
+        momentum: num('SGD momentum.', 0.9, { minimum: 0, maximum: 1 }),
+        weightDecay: num('L2 weight decay on conv and dense kernels.', 0.0005, { minimum: 0 }),
+        schedule: { enum: ['constant', 'cosine', 'step'], default: 'cosine', description: 'Learning-rate schedule over epochs.' },
+        stepEpochs: int('step schedule: epochs between decays.', 30, { minimum: 1 }),
+        stepGamma: num('step schedule: decay factor.', 0.1, { exclusiveMinimum: 0, maximum: 1 }),
+        seed: int('Seed of initialisation, shuffling and augmentation (same seed + backend = same numbers).', 1, { minimum: 0 }),
+        backend: { enum: [...BACKEND_PREFERENCES], default: 'auto', description: 'TF.js backend: auto tries gpu → native-cpu → wasm → cpu.' },
+      },
+    },
+    evaluation: {
+      type: 'object', additionalProperties: false, default: {},
+      properties: {
+        rule: { enum: ['auto', 'gate', 'confidence', 'entropy'], default: 'auto', description: 'What an exit thresholds at inference: auto = gate (proposed) or entropy (BranchyNet).' },
+        threshold: { type: ['number', 'array'], items: { type: 'number', minimum: 0, maximum: 1 }, minimum: 0, maximum: 1, default: 0.5, description: 'τ for every exit, or one τ per exit, in [0, 1].' },
+        calibration: {
+          type: 'object', additionalProperties: false, default: {},
+          description: 'Pick τ on the validation split to meet a target, then report on the test split.',
+          properties: {
+            budget: { type: ['number', 'null'], exclusiveMinimum: 0, default: null, description: 'Average MACs budget (absolute MACs).' },
+            accuracy: { type: ['number', 'null'], minimum: 0, maximum: 1, default: null, description: 'Accuracy floor in [0, 1].' },
+          },
+        },
+        timingImages: int('Test images timed one at a time for the speed-up (0 = no timing).', 100, { minimum: 0 }),
+      },
+    },
+    sweep: {
+      type: 'object', description: 'JSON path → list of values, e.g. { "method.lambda": [0.01, 0.1, 1] }; the cartesian product expands into a group of runs.',
+      additionalProperties: { type: 'array', minItems: 1 },
+    },
+  },
+};
+
+// ---- a small validator driven by the schema ------------------------------------------------
+
+function typeOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v;
+}
+
+function typeMatches(t: string, v: unknown): boolean {
+  const actual = typeOf(v);
+  return t === actual || (t === 'number' && actual === 'integer');
+}
+
+/** Validates `value` against `schema`, filling defaults; throws ValidationError with the JSON path. */
+export function validateAgainst(schema: Schema, value: unknown, path: string): unknown {
+  if (value === undefined) {
+    if ('default' in schema) value = structuredClone(schema.default);
+    else return undefined;
+  }
+  if (schema.enum) {
+    if (!schema.enum.includes(value)) throw new ValidationError(`${path}: ${JSON.stringify(value)} is not allowed; allowed: ${schema.enum.join(', ')}`, path);
+    return value;
+  }
+  const types: string[] | undefined = schema.type ? ([] as string[]).concat(schema.type) : undefined;
+  if (types && !types.some((t) => typeMatches(t, value))) {
+    throw new ValidationError(`${path}: must be ${types.join(' or ')}, got ${typeOf(value) === 'integer' ? 'number' : typeOf(value)}${typeof value !== 'object' ? ` (${JSON.stringify(value)})` : ''}`, path);
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new ValidationError(`${path}: must be a finite number`, path);
+    if (schema.minimum !== undefined && value < schema.minimum) throw new ValidationError(`${path}: must be ≥ ${schema.minimum}, got ${value}`, path);
+    if (schema.maximum !== undefined && value > schema.maximum) throw new ValidationError(`${path}: must be ≤ ${schema.maximum}, got ${value}`, path);
+    if (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum) throw new ValidationError(`${path}: must be > ${schema.exclusiveMinimum}, got ${value}`, path);
+  }
+  if (Array.isArray(value)) {
+    if (schema.minItems !== undefined && value.length < schema.minItems) throw new ValidationError(`${path}: needs at least ${schema.minItems} item(s)`, path);
+    if (schema.maxItems !== undefined && value.length > schema.maxItems) throw new ValidationError(`${path}: takes at most ${schema.maxItems} items`, path);
+    if (schema.items) return value.map((v, i) => validateAgainst(schema.items, v, `${path}[${i}]`));
+    return value;
+  }
+  if (value && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    const props: Record<string, Schema> = schema.properties ?? {};
+    const at = (key: string) => (path ? `${path}.${key}` : key);
+    for (const key of Object.keys(obj)) {
+      if (!(key in props)) {
+        if (schema.additionalProperties === false) {
+          throw new ValidationError(`${at(key)}: unknown field; allowed: ${Object.keys(props).join(', ')}`, at(key));
+        }
+        out[key] = typeof schema.additionalProperties === 'object' ? validateAgainst(schema.additionalProperties, obj[key], at(key)) : obj[key];
+      }
+    }
+    for (const req of schema.required ?? []) {
+      if (obj[req] === undefined) throw new ValidationError(`${at(req)}: missing required field`, at(req));
+    }
+    for (const [key, sub] of Object.entries(props)) {
+      // the dataset section is validated by the dataset module's own validator
+      const v = sub === datasetSpecSchema ? obj[key] : validateAgainst(sub, obj[key], at(key));
+      if (v !== undefined) out[key] = v;
+    }
+    return out;
+  }
+  return value;
+}
+
+/** Parses JSON text; a syntax error names the line and column. */
+export function parseJsonText(text: string, file = 'experiment'): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const msg = (e as Error).message;
+    const m = /position (\d+)/.exec(msg);
+    let where = '';
+    if (m) {
+      const pos = Number(m[1]);
+      const before = text.slice(0, pos).split('\n');
+      where = ` at line ${before.length}, column ${before[before.length - 1].length + 1}`;
+    } else if (/Unexpected end/.test(msg)) {
+      const lines = text.split('\n');
+      where = ` at line ${lines.length}, column ${lines[lines.length - 1].length + 1} (unexpected end of file)`;
+    }
+    throw new ValidationError(`${file}: invalid JSON${where}: ${msg.replace(/ in JSON at position \d+.*$/, '')}`, file);
+  }
+}
+
+/** Validates a parsed experiment object, fills every default, and checks cross-field rules. */
+export function validateExperiment(raw: unknown, fallbackName = 'experiment'): Experiment {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError('experiment: must be a JSON object', 'experiment');
+  const e = validateAgainst(experimentSchema, raw, '') as Record<string, any>;
+  delete e.$schema;
+  const x = e as unknown as Experiment;
+  if (!x.name) x.name = fallbackName;
+  validateBackboneConfig(x.backbone, 'backbone');
+  validateExits(x.backbone, x.exits, 'exits');
+  x.dataset = validateDatasetSpec(x.dataset, 'dataset');
+  if (x.method.name === 'baseline' && x.exits.length) {
+    throw new ValidationError('method.name: "baseline" trains the backbone alone; remove the exits or choose "proposed" / "branchynet"', 'method.name');
+  }
+  if (x.method.exitWeights && x.method.exitWeights.length !== x.exits.length + 1) {
+    throw new ValidationError(`method.exitWeights: needs ${x.exits.length + 1} weights (one per exit, then the final classifier), got ${x.method.exitWeights.length}`, 'method.exitWeights');
+  }
+  const t = x.evaluation.threshold;
+  if (Array.isArray(t) && t.length !== x.exits.length) {
+    throw new ValidationError(`evaluation.threshold: needs one τ per exit (${x.exits.length}), got ${t.length}`, 'evaluation.threshold');
+  }
+  if (x.evaluation.rule === 'gate' && x.method.name !== 'proposed') {
+    throw new ValidationError(`evaluation.rule: "gate" needs gates, which only the "proposed" method trains; use "entropy" or "confidence"`, 'evaluation.rule');
+  }
+  const cal = x.evaluation.calibration;
+  if (cal.budget != null && cal.accuracy != null) {
+    throw new ValidationError('evaluation.calibration: give either budget or accuracy, not both', 'evaluation.calibration');
+  }
+  if (x.sweep) expandSweep(x); // fails early on an empty or invalid sweep
+  return x;
+}
+
+/** Reads and validates an experiment file's text. */
+export function parseExperiment(text: string, file = 'experiment', fallbackName?: string): Experiment {
+  try {
+    return validateExperiment(parseJsonText(text, file), fallbackName ?? experimentNameFromFile(file));
+  } catch (e) {
+    if (e instanceof ValidationError && !e.message.startsWith(file)) throw new ValidationError(`${file}: ${e.message}`, e.field);
+    throw e;
+  }
+}
+
+export function experimentNameFromFile(file: string): string {
+  return file.replace(/\\/g, '/').split('/').pop()!.replace(/\.exits\.json$|\.json$/, '');
+}
+
+/** Sets a dotted JSON path ("training.lr", "exits[1].head.kind") on a plain object. */
+export function setPath(obj: Record<string, any>, path: string, value: unknown): void {
+  const parts = path.replace(/\[(\d+)\]/g, '.$1').split('.').filter(Boolean);
+  if (!parts.length) throw new ValidationError(`--set: empty path`, path);
+  let cur: any = obj;
+  for (let i = 0; i < parts.length - 1; i++) {
+    if (cur[parts[i]] === undefined || cur[parts[i]] === null) cur[parts[i]] = /^\d+$/.test(parts[i + 1]) ? [] : {};
+    cur = cur[parts[i]];
+    if (typeof cur !== 'object') throw new ValidationError(`${path}: "${parts.slice(0, i + 1).join('.')}" is not an object`, path);
+  }
+  cur[parts[parts.length - 1]] = value;
+}
+
+/** Parses a `--set path=value` override; the value is JSON when it parses, else a string. */
+export function parseOverride(s: string): { path: string; value: unknown } {
+  const eq = s.indexOf('=');
+  if (eq <= 0) throw new ValidationError(`--set: expected path=value, got "${s}"`, s);
+  const path = s.slice(0, eq), text = s.slice(eq + 1);
+  let value: unknown = text;
+  try { value = JSON.parse(text); } catch { /* a plain string */ }
+  return { path, value };
+}
+
+export interface ExpandedRun {
+  experiment: Experiment;
+  /** The sweep values of this run (null when there is no sweep). */
+  sweep: Record<string, unknown> | null;
+}
+
+/** Expands `sweep` into one validated experiment per combination (cartesian product). */
+export function expandSweep(x: Experiment): ExpandedRun[] {
+  if (!x.sweep) return [{ experiment: x, sweep: null }];
+  const entries = Object.entries(x.sweep);
+  if (!entries.length) throw new ValidationError('sweep: empty; list at least one path with values, e.g. { "method.lambda": [0.01, 0.1] }', 'sweep');
+  for (const [p, vals] of entries) {
+    if (!Array.isArray(vals) || vals.length === 0) throw new ValidationError(`sweep.${p}: expands to zero runs; give at least one value`, `sweep.${p}`);
+    if (p.startsWith('sweep')) throw new ValidationError(`sweep.${p}: a sweep cannot change the sweep`, `sweep.${p}`);
+  }
+  let combos: Record<string, unknown>[] = [{}];
+  for (const [p, vals] of entries) combos = combos.flatMap((c) => vals.map((v) => ({ ...c, [p]: v })));
+  if (combos.length > 1000) throw new ValidationError(`sweep: expands to ${combos.length} runs (at most 1000)`, 'sweep');
+  return combos.map((combo) => {
+    const base = structuredClone({ ...x, sweep: undefined }) as Record<string, any>;
+    delete base.sweep;
+    for (const [p, v] of Object.entries(combo)) setPath(base, p, v);
+    try {
+      return { experiment: validateExperiment(base, x.name), sweep: combo };
+    } catch (e) {
+      if (e instanceof ValidationError) throw new ValidationError(`sweep ${JSON.stringify(combo)}: ${e.message}`, e.field);
+      throw e;
+    }
+  });
+}
+
+/** A complete default experiment: every field present with its default. */
+export function defaultExperiment(backbone: BackboneConfig['name'] = 'resnet18', name = 'experiment'): Experiment {
+  const presets: Record<string, { width: number; exits: string[] }> = {
+    resnet18: { width: 0.0625, exits: ['block2', 'block4', 'block6'] },
+    vgg13: { width: 0.125, exits: ['conv2', 'conv4', 'conv7'] },
+    alexnet: { width: 0.125, exits: ['conv1', 'conv2', 'conv4'] },
+  };
+  const p = presets[backbone];
+  if (!p) validateBackboneConfig({ name: backbone, width: 1, input: [32, 32, 3], classes: 10 });
+  const x = validateExperiment({
+    name,
+    backbone: { name: backbone, width: p.width },
+    exits: p.exits.map((point) => ({ point })),
+    training: { epochs: 3 },
+  }, name);
+  return x;
+}
+
+/** Method-dependent default exit rule. */
+export function resolveRule(x: Experiment): 'gate' | 'confidence' | 'entropy' {
+  if (x.evaluation.rule !== 'auto') return x.evaluation.rule;
+  return x.method.name === 'proposed' ? 'gate' : 'entropy';
+}
+
+/**
+ * The 1-based backbone positions of the experiment's exits in backbone order, then the final
+ * classifier's (number of points + 1): the "#b" column of the exit table.
+ */
+export function exitPositions(x: Experiment): number[] {
+  const points = describeBackbone(x.backbone).points;
+  return [...points.filter((p) => x.exits.some((e) => e.point === p.id)).map((p) => p.index), points.length + 1];
+}
+
+export type { MethodName };

@@ -1,0 +1,89 @@
+/**
+ * The message protocol between the extension host and the results / comparison webviews, and the
+ * data the standalone report embeds. Type-only: the host, the webview bundle and the report all
+ * import it. Webview → host messages are imperatives; host → webview messages are `did*`
+ * notifications. The webview posts `ready` once its listeners are in place; the host queues every
+ * notification until then.
+ */
+import type { RunResults, SampleRecords } from '../core/results';
+import type { EpochMetrics, RunStatus } from '../core/run-types';
+
+/** Another run drawn as a single point on a run's trade-off chart. */
+export interface RelatedPoint {
+  id: string;
+  /** "baseline" (no exits: full cost), or "sweep" (another λ of the same sweep group). */
+  role: 'baseline' | 'sweep';
+  label: string;
+  lambda: number | null;
+  accuracy: number;
+  averageMacs: number;
+  averageMacsPct: number;
+}
+
+/** Everything one results view needs, read from one run folder. */
+export interface RunData {
+  /** Folder name (the run id). */
+  id: string;
+  /** Absolute path of the run folder on the host (used by `openRun`). */
+  runDir: string;
+  /** null while the run has not been evaluated yet (training, failed, cancelled). */
+  results: RunResults | null;
+  samples: SampleRecords | null;
+  validation: SampleRecords | null;
+  metrics: EpochMetrics[];
+  status: RunStatus | null;
+  /** Problems met while reading the folder (corrupt metrics lines, missing files). */
+  problems: string[];
+  /** Baseline and λ-sweep runs of the same group, for the trade-off chart. */
+  related: RelatedPoint[];
+}
+
+/** Which view a webview shows; also what `setState` keeps for restore after reload. */
+export type ViewKind = 'results' | 'comparison';
+
+/** Threshold state of one results view: one τ for every exit, or one per exit. */
+export interface ThresholdState {
+  mode: 'shared' | 'perExit';
+  thresholds: number[];
+}
+
+/** Persisted with `vscode.setState` and handed to the panel serializer after a reload. */
+export interface WebviewState {
+  view: ViewKind;
+  runDirs: string[];
+  /** Per run id. */
+  thresholds: Record<string, ThresholdState>;
+}
+
+export type ExportKind = 'png' | 'csv' | 'json';
+
+/** Webview → host. */
+export type WebviewMessage =
+  /** The webview's listeners are in place: the host may flush its queue. */
+  | { type: 'ready' }
+  /** The user moved the threshold control of run `runId` (kept for restore; informational). */
+  | { type: 'setThreshold'; runId: string; state: ThresholdState }
+  /**
+   * Save a file the webview produced. `data` is base64 for `png` (no `data:` prefix) and UTF-8
+   * text otherwise. The host asks where to save it.
+   */
+  | { type: 'exportFile'; kind: ExportKind; suggestedName: string; data: string }
+  /** Open the results view of one run (from the comparison view). */
+  | { type: 'openRun'; runDir: string }
+  /** Forward a webview-side problem to the output channel. */
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+
+/** Host → webview. */
+export type HostMessage =
+  | { type: 'didLoadRun'; run: RunData; thresholds?: ThresholdState }
+  | { type: 'didAppendMetrics'; runId: string; metrics: EpochMetrics[] }
+  | { type: 'didUpdateStatus'; runId: string; status: RunStatus }
+  | { type: 'didLoadComparison'; runs: RunData[] }
+  | { type: 'didExport'; kind: ExportKind; path: string | null };
+
+/** What the standalone report embeds as JSON (instead of receiving messages). */
+export interface ReportData {
+  view: ViewKind;
+  runs: RunData[];
+  generatedAt: string;
+}

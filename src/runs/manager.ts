@@ -1,0 +1,167 @@
+/**
+ * Starts training runs in worker processes and queues them. Shared by the CLI and the extension
+ * (no vscode, no tfjs here). A TrainingRun is disposable: `stop()` asks the worker to stop after
+ * its current step and resolves when the process has exited (killing it after a timeout).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { expandSweep, parseExperiment, parseOverride, setPath, validateExperiment, type Experiment } from '../core/experiment';
+import type { FromWorker, ToWorker } from '../protocol/worker';
+import { acquireSlot, createRun, newRunId, readStatus, updateStatus, FINAL_STATES } from './store';
+import type { RunState } from '../core/run-types';
+
+export interface ManagerOptions {
+  runsDir: string;
+  /** dist/worker.js */
+  workerPath: string;
+  /** Node executable for the worker (default: this process's). */
+  nodePath?: string;
+  backend?: string;
+  cacheDir?: string;
+  /** Runs allowed at once across every process using this runs folder (default 1). */
+  maxParallel?: number;
+  /** ms between a cooperative stop and SIGKILL (default 30 000). */
+  killAfterMs?: number;
+}
+
+/** Reads an experiment file, applies `--set` overrides, validates it. */
+export function loadExperimentFile(file: string, overrides: string[] = []): Experiment {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
+  }
+  if (!overrides.length) return parseExperiment(text, file);
+  const raw = JSON.parse(text);
+  for (const o of overrides) {
+    const { path: p, value } = parseOverride(o);
+    setPath(raw, p, value);
+  }
+  return validateExperiment(raw, path.basename(file).replace(/\.exits\.json$|\.json$/, ''));
+}
+
+/** Creates queued run folders for an experiment (one per sweep combination, sharing a group). */
+export function createRunsFor(runsDir: string, x: Experiment): { id: string; dir: string }[] {
+  const expanded = expandSweep(x);
+  const group = expanded.length > 1 || x.sweep ? newRunId(`${x.name}-sweep`) : null;
+  return expanded.map((r) => createRun(runsDir, r.experiment, { group, sweep: r.sweep }));
+}
+
+export interface TrainingRunEvents {
+  message: [FromWorker];
+  exit: [{ state: RunState; code: number | null; signal: NodeJS.Signals | null }];
+}
+
+export class TrainingRun extends EventEmitter<TrainingRunEvents> {
+  private child: ChildProcess | null = null;
+  private cancelledWhileQueued = { cancelled: false };
+  private exited: Promise<RunState>;
+  private resolveExit!: (s: RunState) => void;
+  state: RunState = 'queued';
+
+  constructor(readonly dir: string, private readonly opts: ManagerOptions, private readonly resume: boolean) {
+    super();
+    this.exited = new Promise((r) => { this.resolveExit = r; });
+  }
+
+  get id(): string {
+    return path.basename(this.dir);
+  }
+
+  /** Waits for a queue slot, then forks the worker. Resolves with the final state. */
+  async run(): Promise<RunState> {
+    let release: (() => void) | null = null;
+    try {
+      release = await acquireSlot(this.opts.runsDir, this.opts.maxParallel ?? 1, `${process.pid}:${this.id}`, this.cancelledWhileQueued);
+    } catch {
+      updateStatus(this.dir, { state: 'cancelled', endedAt: new Date().toISOString(), error: 'cancelled while queued' });
+      this.finish('cancelled', null, null);
+      return this.exited;
+    }
+    const child = fork(this.opts.workerPath, [], {
+      execPath: this.opts.nodePath || process.execPath,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    });
+    this.child = child;
+    this.state = 'running';
+    let stderr = '';
+    child.stderr?.on('data', (d) => { stderr = (stderr + d.toString()).slice(-4000); });
+    child.stdout?.on('data', () => { /* worker prints nothing we need */ });
+    let last: FromWorker | null = null;
+    child.on('message', (m: FromWorker) => {
+      last = m;
+      this.emit('message', m);
+    });
+    child.on('exit', (code, signal) => {
+      release?.();
+      let state: RunState;
+      let status;
+      try { status = readStatus(this.dir); } catch { status = null; }
+      if (status && FINAL_STATES.includes(status.state) && status.state !== 'queued') state = status.state;
+      else {
+        // the worker died without recording an outcome (kill -9, crash, out of memory)
+        state = 'failed';
+        const why = signal ? `worker killed by ${signal}` : `worker exited with code ${code}`;
+        const tail = stderr.trim().split('\n').slice(-3).join(' | ');
+        const error = `${why} before finishing${tail ? `: ${tail}` : ''}; finished epochs and the last checkpoint are kept (resume with --resume)`;
+        try { updateStatus(this.dir, { state, error, endedAt: new Date().toISOString(), pid: null }); } catch { /* folder gone */ }
+        if ((last as FromWorker | null)?.type !== 'failed') this.emit('message', { type: 'failed', runId: this.id, error });
+      }
+      this.finish(state, code, signal);
+    });
+    const start: ToWorker = { type: 'start', runDir: this.dir, resume: this.resume, backend: this.opts.backend, cacheDir: this.opts.cacheDir };
+    child.send(start);
+    return this.exited;
+  }
+
+  private finish(state: RunState, code: number | null, signal: NodeJS.Signals | null): void {
+    this.state = state;
+    this.emit('exit', { state, code, signal });
+    this.resolveExit(state);
+  }
+
+  /** Stops cooperatively (the worker ends the current step and keeps its checkpoint); kills after a timeout. */
+  async stop(): Promise<RunState> {
+    if (!this.child) {
+      this.cancelledWhileQueued.cancelled = true;
+      return this.exited;
+    }
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      try { this.child.send({ type: 'stop' } satisfies ToWorker); } catch { /* channel closed */ }
+      const timer = setTimeout(() => this.child?.kill('SIGKILL'), this.opts.killAfterMs ?? 30_000);
+      this.exited.finally(() => clearTimeout(timer));
+    }
+    return this.exited;
+  }
+
+  /** The worker's pid while it runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  dispose(): void {
+    void this.stop();
+  }
+}
+
+/** Runs a list of run folders one after another (or as slots allow), reporting each. */
+export class RunManager {
+  readonly active = new Set<TrainingRun>();
+  constructor(readonly opts: ManagerOptions) {}
+
+  start(dir: string, resume = false): TrainingRun {
+    const run = new TrainingRun(dir, this.opts, resume);
+    this.active.add(run);
+    run.on('exit', () => this.active.delete(run));
+    void run.run();
+    return run;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.active].map((r) => r.stop()));
+  }
+}
