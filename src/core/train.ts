@@ -181,6 +181,8 @@ export async function trainNetwork(o: TrainOptions): Promise<{ optimizer: tf.Opt
     const t0 = performance.now();
     let lossSum = 0, ceSum = 0, costSum = 0, seen = 0;
     for (let step = 1; step <= steps; step++) {
+      // yield to the event loop so a stop request (IPC message, signal) is seen between steps
+      await new Promise((r) => setImmediate(r));
       if (o.callbacks?.shouldStop?.()) throw new TrainingCancelled(epoch, step);
       const ts = performance.now();
       const idx = order.subarray((step - 1) * cfg.batchSize, Math.min(train.count, step * cfg.batchSize));

@@ -46,7 +46,7 @@ function waitFor(run: TrainingRun, pred: (m: FromWorker) => boolean): Promise<Fr
 
 test('a run trains, evaluates and leaves a complete run folder', async () => {
   const runsDir = path.join(tmp, 'ok');
-  const [r] = createRunsFor(runsDir, tiny(1));
+  const [r] = createRunsFor(runsDir, tiny(1, (x) => { x.training.backend = 'auto'; }));
   const run = new TrainingRun(r.dir, opts(runsDir), false);
   const seen = new Set<string>();
   run.on('message', (m) => seen.add(m.type));
