@@ -10,8 +10,9 @@ import * as tf from '@tensorflow/tfjs';
 import { installConv2dGradient } from './conv2d-grad';
 import { ValidationError } from './errors';
 
-export type BackendPreference = 'auto' | 'gpu' | 'native-cpu' | 'wasm' | 'cpu';
-export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'gpu', 'native-cpu', 'wasm', 'cpu'];
+import { BACKEND_PREFERENCES, type BackendPreference } from './backend-names';
+
+export { BACKEND_PREFERENCES, type BackendPreference };
 
 export interface BackendChoice {
   /** The preference that won: 'gpu' | 'native-cpu' | 'wasm' | 'cpu'. */

@@ -5,12 +5,12 @@
  * chosen backbone, threshold counts). `schema/experiment.schema.json` is generated from it.
  */
 import { BACKBONE_NAMES, type BackboneConfig, validateBackboneConfig, describeBackbone } from './backbones';
-import { datasetSpecSchema, validateDatasetSpec, type DatasetSpec } from './data';
+import { datasetSpecSchema, validateDatasetSpec, type DatasetSpec } from './data/spec';
 import { ValidationError } from './errors';
-import { HEAD_KINDS, validateExits, type ExitConfig } from './model';
+import { HEAD_KINDS, validateExits, type ExitConfig } from './exits';
 import type { CalibrationTarget, MethodName } from './results';
 import type { MethodConfig, TrainingConfig } from './train';
-import { BACKEND_PREFERENCES, type BackendPreference } from './backend';
+import { BACKEND_PREFERENCES, type BackendPreference } from './backend-names';
 
 export interface Experiment {
   /** Shown in the Runs view; defaults to the file name. */

@@ -10,20 +10,10 @@ import * as tf from '@tensorflow/tfjs';
 import {
   buildBackboneIR, describeBackbone, layersCost, type BackboneConfig, type BackboneIR, type LayerSpec, type Shape3,
 } from './backbones';
-import { ValidationError } from './errors';
 import type { CostModel } from './results';
+import { validateExits, type ExitConfig } from './exits';
 
-export type HeadKind = 'pool' | 'conv-pool' | 'pool-mlp';
-export const HEAD_KINDS: readonly HeadKind[] = ['pool', 'conv-pool', 'pool-mlp'];
-
-/** An exit placed at a backbone point. */
-export interface ExitConfig {
-  point: string;
-  /** f_b: "pool" = global average pool + dense; "conv-pool" = conv3×3 + BN + ReLU + pool + dense; "pool-mlp" = pool + dense-ReLU + dense. */
-  head: { kind: HeadKind; channels?: number };
-  /** g_b: sigmoid of a dense layer on the head's features (with an optional hidden ReLU layer). */
-  gate: { hidden: number };
-}
+export { HEAD_KINDS, validateExits, type ExitConfig, type HeadKind } from './exits';
 
 export interface NetworkConfig {
   backbone: BackboneConfig;
@@ -88,28 +78,6 @@ function headLayersOf(exit: ExitConfig, inChannels: number, classes: number): La
         { kind: 'dense', name: `${p}/fc`, units: classes, relu: false },
       ];
   }
-}
-
-/** Validates exits against the backbone: known points, no duplicates, known heads. */
-export function validateExits(backbone: BackboneConfig, exits: ExitConfig[], path = 'exits'): void {
-  const ids = buildBackboneIR(backbone).blocks.map((b) => b.id);
-  const seen = new Set<string>();
-  exits.forEach((e, i) => {
-    if (!ids.includes(e.point)) {
-      throw new ValidationError(`${path}[${i}].point: "${e.point}" is not a point of ${backbone.name}; allowed: ${ids.join(', ')}`, `${path}[${i}].point`);
-    }
-    if (seen.has(e.point)) throw new ValidationError(`${path}[${i}].point: duplicate exit at "${e.point}"`, `${path}[${i}].point`);
-    seen.add(e.point);
-    if (!HEAD_KINDS.includes(e.head?.kind)) {
-      throw new ValidationError(`${path}[${i}].head.kind: unknown head "${e.head?.kind}"; allowed: ${HEAD_KINDS.join(', ')}`, `${path}[${i}].head.kind`);
-    }
-    if (e.head.channels !== undefined && !(Number.isInteger(e.head.channels) && e.head.channels > 0)) {
-      throw new ValidationError(`${path}[${i}].head.channels: must be a positive integer`, `${path}[${i}].head.channels`);
-    }
-    if (!(Number.isInteger(e.gate?.hidden) && e.gate.hidden >= 0)) {
-      throw new ValidationError(`${path}[${i}].gate.hidden: must be an integer ≥ 0 (0 = a single dense layer)`, `${path}[${i}].gate.hidden`);
-    }
-  });
 }
 
 /**
