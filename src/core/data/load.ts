@@ -76,6 +76,10 @@ export async function loadDataset(spec: DatasetSpec, opts: LoadOptions = {}): Pr
       source = spec.name === 'cinic10' ? path.join(dir, 'CINIC-10.tar.gz') : dir;
     }
     if (!fs.existsSync(source)) throw new ValidationError(`dataset.path: ${source} does not exist`, 'dataset.path');
+    if (spec.name === 'cinic10' && fs.statSync(source).isDirectory() && !fs.existsSync(path.join(source, 'train'))
+      && fs.existsSync(path.join(source, 'CINIC-10.tar.gz'))) {
+      source = path.join(source, 'CINIC-10.tar.gz');
+    }
     opts.onProgress?.({ phase: 'read', done: 0 });
     const resizeInReader = spec.resize;
     switch (spec.name) {
