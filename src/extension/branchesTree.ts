@@ -7,7 +7,8 @@
 import * as vscode from 'vscode';
 import { describeBackbone, formatMacs, type BackboneDescription, type ExitPoint } from '../core/backbones';
 import { EXPERIMENT_GLOB, EXPERIMENT_SUFFIX, ViewItems } from './constants';
-import { formatExperiment, readExperiment, withExit, type ExperimentSlice } from './experimentFile';
+import type { Experiment } from '../core/experiment';
+import { formatExperiment, readExperiment, withExit } from './experimentFile';
 
 export type BranchNode =
   | { kind: 'backbone'; file: vscode.Uri; description: BackboneDescription }
@@ -21,7 +22,7 @@ export class BranchesProvider implements vscode.TreeDataProvider<BranchNode>, vs
   readonly onDidChangeTreeData = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
   private file: vscode.Uri | undefined;
-  private experiment: ExperimentSlice | undefined;
+  private experiment: Experiment | undefined;
 
   constructor() {
     const watcher = vscode.workspace.createFileSystemWatcher(EXPERIMENT_GLOB);

@@ -1,19 +1,26 @@
 /**
  * The command palette's "Early Exit" commands. New Experiment and Select Backbone edit experiment
- * files for real; the training and results commands say what they will do until the run manager
- * and the panels are wired in (issues 4 and 6), and never pretend to have done it.
+ * files, Train and Stop drive worker processes through the TrainingController; the results
+ * commands say what they will do until the panels are wired in, and never pretend to have done it.
  */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BACKBONE_LABELS, BACKBONE_NAMES, describeBackbone, formatMacs, type BackboneName } from '../core/backbones';
 import type { BranchesProvider } from './branchesTree';
 import { Commands, EXPERIMENT_SUFFIX, Settings } from './constants';
-import { formatExperiment, newExperimentJson, readExperiment } from './experimentFile';
-import { listRuns, runsDirectories, type RunsProvider } from './runsTree';
+import { experimentNameFromFile } from '../core/experiment';
+import { formatExperiment, newExperimentJson, readExperiment, type PlacedExit } from './experimentFile';
+import { listRuns, type RunsProvider } from './runsTree';
+import type { RunOutcome, TrainingController } from './training';
 
 export interface CommandContext {
   branches: BranchesProvider;
   runs: RunsProvider;
+  training: TrainingController;
 }
+
+/** What `earlyExit.train` resolves with: the runs and how they ended, or why it did not train. */
+export type TrainResult = { ok: true; runs: RunOutcome[] } | { ok: false; error: string };
 
 /** Options the commands accept from code (tests, other commands) instead of asking the user. */
 export interface NewExperimentArgs {
@@ -50,7 +57,7 @@ async function newExperiment(args: NewExperimentArgs = {}): Promise<vscode.Uri |
     const candidate = vscode.Uri.joinPath(folder!.uri, `${backbone}${n > 1 ? `-${n}` : ''}${EXPERIMENT_SUFFIX}`);
     if (!(await exists(candidate))) uri = candidate;
   }
-  await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(formatExperiment(newExperimentJson(backbone))));
+  await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(formatExperiment(newExperimentJson(backbone, experimentNameFromFile(uri.path)))));
   await vscode.window.showTextDocument(uri, { preview: false });
   return uri;
 }
@@ -71,8 +78,9 @@ async function selectBackbone(target?: vscode.Uri | BackboneName, ctx?: CommandC
   const name = chosen ?? (typeof target === 'string' ? target : await pickBackbone('Backbone for this experiment', read.value.backbone.name));
   if (!name || name === read.value.backbone.name) return false;
   const valid = new Set(describeBackbone({ ...read.value.backbone, name }).points.map((p) => p.id));
-  const exits = read.value.exits.filter((e) => valid.has(e.point));
-  const dropped = read.value.exits.length - exits.length;
+  const written = (Array.isArray(read.json.exits) ? read.json.exits : []) as PlacedExit[];
+  const exits = written.filter((e) => valid.has(e.point));
+  const dropped = written.length - exits.length;
   const json = { ...read.json, backbone: { ...(read.json.backbone as object), name }, exits };
   const edit = new vscode.WorkspaceEdit();
   edit.replace(file, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), formatExperiment(json));
@@ -82,29 +90,35 @@ async function selectBackbone(target?: vscode.Uri | BackboneName, ctx?: CommandC
   return ok;
 }
 
-async function train(ctx: CommandContext, target?: vscode.Uri): Promise<void> {
+async function train(ctx: CommandContext, target?: vscode.Uri): Promise<TrainResult> {
+  const refuse = (error: string, warn = false): TrainResult => {
+    void (warn ? vscode.window.showWarningMessage : vscode.window.showErrorMessage)(`Early Exit: ${error}`);
+    return { ok: false, error };
+  };
   if (!vscode.workspace.isTrusted) {
-    void vscode.window.showWarningMessage(
-      'Early Exit: training is disabled in an untrusted workspace, because it runs code and reads data from this folder. Views and results still work; trust the workspace to train.',
-    );
-    return;
+    return refuse('training is disabled in an untrusted workspace, because it runs code and reads data from this folder. Views and results still work; trust the workspace to train.', true);
   }
   const file = target ?? (await ctx.branches.currentFile());
-  if (!file) {
-    void vscode.window.showWarningMessage('Early Exit: no *.exits.json file to train; run "Early Exit: New Experiment" first.');
-    return;
+  if (!file) return refuse('no *.exits.json file to train; run "Early Exit: New Experiment" first.', true);
+  const rel = vscode.workspace.asRelativePath(file);
+  const read = readExperiment((await vscode.workspace.openTextDocument(file)).getText(), rel);
+  if (!read.ok) return refuse(`cannot train ${rel}: ${read.error}`);
+  const folder = vscode.workspace.getWorkspaceFolder(file) ?? vscode.workspace.workspaceFolders?.[0];
+  const setting = vscode.workspace.getConfiguration(Settings.section, file).get<string>(Settings.runsDirectory) || '.early-exit/runs';
+  const runsDir = path.resolve(folder?.uri.fsPath ?? path.dirname(file.fsPath), setting);
+  try {
+    return { ok: true, runs: await ctx.training.train(read.value, runsDir, rel) };
+  } catch (e) {
+    return refuse(`cannot train ${rel}: ${(e as Error).message}`);
   }
-  const read = readExperiment((await vscode.workspace.openTextDocument(file)).getText());
-  if (!read.ok) {
-    void vscode.window.showErrorMessage(`Early Exit: cannot train ${vscode.workspace.asRelativePath(file)}: ${read.error}`);
-    return;
+}
+
+async function stopTraining(ctx: CommandContext): Promise<number> {
+  if (!ctx.training.active.size) {
+    void say('no training run is in progress in this window.');
+    return 0;
   }
-  const cfg = vscode.workspace.getConfiguration(Settings.section);
-  void say(
-    `training of ${vscode.workspace.asRelativePath(file)} (${BACKBONE_LABELS[read.value.backbone.name]}, ${read.value.exits.length} exit(s)) ` +
-      `is not connected to the extension yet. It will run in a background worker (backend: ${cfg.get(Settings.backend)}) ` +
-      `and write into ${vscode.workspace.asRelativePath(runsDirectories()[0] ?? '')}; until then use "early-exit train ${vscode.workspace.asRelativePath(file)}" in a terminal.`,
-  );
+  return ctx.training.stopAll();
 }
 
 async function pendingOnRuns(what: string): Promise<void> {
@@ -118,7 +132,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     vscode.commands.registerCommand(Commands.newExperiment, (args?: NewExperimentArgs) => newExperiment(args)),
     vscode.commands.registerCommand(Commands.selectBackbone, (target?: vscode.Uri | BackboneName, name?: BackboneName) => selectBackbone(target, ctx, name)),
     vscode.commands.registerCommand(Commands.train, (target?: vscode.Uri) => train(ctx, target instanceof vscode.Uri ? target : undefined)),
-    vscode.commands.registerCommand(Commands.stopTraining, () => say('no training run is in progress in this window.')),
+    vscode.commands.registerCommand(Commands.stopTraining, () => stopTraining(ctx)),
     vscode.commands.registerCommand(Commands.openResults, () => pendingOnRuns('Open Results (the results panel with exit tables and trade-off curves)')),
     vscode.commands.registerCommand(Commands.compareRuns, () => pendingOnRuns('Compare Runs (the comparison panel)')),
     vscode.commands.registerCommand(Commands.exportResults, () => pendingOnRuns('Export Results (CSV / JSON / HTML report)')),

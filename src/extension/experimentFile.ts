@@ -1,76 +1,134 @@
 /**
- * The slice of an experiment file (`*.exits.json`) the Branches tree needs: the backbone and the
- * placed exits. The complete parser/validator belongs to the run store (issue 4); until it lands
- * this reads only these two fields and reports what it cannot use, never guessing.
+ * Experiment files (`*.exits.json`) as the extension sees them: the core parser (the one used by
+ * the CLI and the worker) for the typed experiment, plus the raw JSON object that tree edits
+ * rewrite, so fields the user wrote stay exactly as written.
  */
-import { BACKBONE_NAMES, type BackboneConfig, type BackboneName } from '../core/backbones';
+import type { BackboneName } from '../core/backbones';
+import { ValidationError } from '../core/errors';
+import { defaultExperiment, parseExperiment, type Experiment } from '../core/experiment';
+import type { ExitConfig } from '../core/exits';
 
-/** One placed exit as the file stores it; only `point` is interpreted here. */
+/** One placed exit as the file stores it. */
 export interface PlacedExit {
   point: string;
   [field: string]: unknown;
 }
 
-export interface ExperimentSlice {
-  backbone: BackboneConfig;
-  exits: PlacedExit[];
-}
+export type ReadResult =
+  | { ok: true; value: Experiment; json: Record<string, unknown> }
+  /** `field` is the JSON path the error is about ("training.batchSize"), when the parser knows it. */
+  | { ok: false; error: string; field?: string };
 
-export type ReadResult = { ok: true; value: ExperimentSlice; json: Record<string, unknown> } | { ok: false; error: string };
-
-const DEFAULT_INPUT: [number, number, number] = [32, 32, 3];
-
-/** Parses the text of an experiment file into the slice; errors name the JSON path. */
-export function readExperiment(text: string): ReadResult {
-  let json: unknown;
+/** Parses and validates the text of an experiment file; errors name the JSON path. */
+export function readExperiment(text: string, file = 'experiment.exits.json'): ReadResult {
   try {
-    json = JSON.parse(text);
+    const value = parseExperiment(text, file);
+    return { ok: true, value, json: JSON.parse(text) as Record<string, unknown> };
   } catch (e) {
-    return { ok: false, error: `not valid JSON: ${(e as Error).message}` };
+    if (!(e instanceof ValidationError)) return { ok: false, error: (e as Error).message };
+    // The parser prefixes the file name; the editor already shows which file it is.
+    const error = e.message.startsWith(`${file}: `) ? e.message.slice(file.length + 2) : e.message;
+    return { ok: false, error, field: e.field === file ? undefined : e.field };
   }
-  if (!json || typeof json !== 'object' || Array.isArray(json)) return { ok: false, error: 'the file must hold a JSON object' };
-  const obj = json as Record<string, unknown>;
-  const b = obj.backbone as Record<string, unknown> | undefined;
-  if (!b || typeof b !== 'object') return { ok: false, error: 'backbone: missing (e.g. { "name": "resnet18" })' };
-  if (!BACKBONE_NAMES.includes(b.name as BackboneName)) {
-    return { ok: false, error: `backbone.name: unknown backbone "${String(b.name)}"; allowed: ${BACKBONE_NAMES.join(', ')}` };
-  }
-  const backbone: BackboneConfig = {
-    name: b.name as BackboneName,
-    width: typeof b.width === 'number' ? b.width : 1,
-    input: Array.isArray(b.input) ? (b.input as [number, number, number]) : DEFAULT_INPUT,
-    classes: typeof b.classes === 'number' ? b.classes : 10,
-  };
-  const rawExits = obj.exits ?? [];
-  if (!Array.isArray(rawExits)) return { ok: false, error: 'exits: must be a list of { "point": "<id>", … }' };
-  const exits: PlacedExit[] = [];
-  for (const [i, e] of rawExits.entries()) {
-    if (!e || typeof e !== 'object' || typeof (e as PlacedExit).point !== 'string') {
-      return { ok: false, error: `exits[${i}].point: must be the id of a candidate exit point` };
-    }
-    exits.push(e as PlacedExit);
-  }
-  return { ok: true, value: { backbone, exits }, json: obj };
 }
 
-/** The file text for `json`: two-space JSON with a final newline, the format the tree keeps. */
+/** The file text for `json`: two-space JSON with a final newline (the format `early-exit init` writes). */
 export function formatExperiment(json: unknown): string {
   return JSON.stringify(json, null, 2) + '\n';
 }
 
-/** A new experiment for `backbone`: CIFAR-sized input, ten classes, no exits placed yet. */
-export function newExperimentJson(backbone: BackboneName): Record<string, unknown> {
-  return {
-    backbone: { name: backbone, width: 1, input: [...DEFAULT_INPUT], classes: 10 },
-    exits: [],
-  };
+/** A new experiment for `backbone`: the complete default experiment, as `early-exit init` writes it. */
+export function newExperimentJson(backbone: BackboneName, name: string): Experiment {
+  return defaultExperiment(backbone, name);
+}
+
+/** A complete exit at `point` with the default head and gate. */
+export function newExit(point: string): ExitConfig & PlacedExit {
+  return { point, head: { kind: 'pool' }, gate: { hidden: 0 } };
 }
 
 /** `json` with the exit at `point` placed (`on`) or removed, keeping exits in backbone order. */
 export function withExit(json: Record<string, unknown>, point: string, on: boolean, order: readonly string[]): Record<string, unknown> {
   const exits = (Array.isArray(json.exits) ? json.exits : []) as PlacedExit[];
   const others = exits.filter((e) => e.point !== point);
-  const next = on ? [...others, exits.find((e) => e.point === point) ?? { point }] : others;
+  const next = on ? [...others, exits.find((e) => e.point === point) ?? newExit(point)] : others;
   next.sort((a, b) => order.indexOf(a.point) - order.indexOf(b.point));
   return { ...json, exits: next };
+}
+
+/**
+ * Where `field` (a JSON path such as "exits[1].head.kind" or "training.batchSize") sits in `text`:
+ * the offsets of the deepest property or array element found, or undefined.
+ */
+export function locateField(text: string, field: string | undefined): { start: number; end: number } | undefined {
+  if (!field) return undefined;
+  const parts = field.replace(/\[(\d+)\]/g, '.$1').split('.').filter(Boolean);
+  let found: { start: number; end: number } | undefined;
+  let pos = skipWs(text, 0);
+  for (const part of parts) {
+    const ch = text[pos];
+    if (ch === '{') {
+      const hit = findKey(text, pos, part);
+      if (!hit) break;
+      found = { start: hit.keyStart, end: hit.keyEnd };
+      pos = hit.valueStart;
+    } else if (ch === '[' && /^\d+$/.test(part)) {
+      const at = findElement(text, pos, Number(part));
+      if (at === undefined) break;
+      found = { start: at, end: skipValue(text, at) };
+      pos = at;
+    } else break;
+  }
+  return found;
+}
+
+function skipWs(text: string, i: number): number {
+  while (i < text.length && /\s/.test(text[i])) i++;
+  return i;
+}
+
+/** The offset just after the JSON value starting at `i` (tolerates nothing: the text parsed). */
+function skipValue(text: string, i: number): number {
+  const ch = text[i];
+  if (ch === '"') {
+    for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    return i + 1;
+  }
+  if (ch === '{' || ch === '[') {
+    let depth = 0;
+    for (; i < text.length; i++) {
+      const c = text[i];
+      if (c === '"') i = skipValue(text, i) - 1;
+      else if (c === '{' || c === '[') depth++;
+      else if (c === '}' || c === ']') if (--depth === 0) return i + 1;
+    }
+    return i;
+  }
+  while (i < text.length && !/[\s,\]}]/.test(text[i])) i++;
+  return i;
+}
+
+function findKey(text: string, objStart: number, key: string): { keyStart: number; keyEnd: number; valueStart: number } | undefined {
+  let i = skipWs(text, objStart + 1);
+  while (i < text.length && text[i] === '"') {
+    const keyEnd = skipValue(text, i);
+    const name = JSON.parse(text.slice(i, keyEnd)) as string;
+    const valueStart = skipWs(text, skipWs(text, keyEnd) + 1); // past ':'
+    if (name === key) return { keyStart: i, keyEnd, valueStart };
+    i = skipWs(text, skipValue(text, valueStart));
+    if (text[i] !== ',') return undefined;
+    i = skipWs(text, i + 1);
+  }
+  return undefined;
+}
+
+function findElement(text: string, arrStart: number, index: number): number | undefined {
+  let i = skipWs(text, arrStart + 1);
+  for (let n = 0; i < text.length && text[i] !== ']'; n++) {
+    if (n === index) return i;
+    i = skipWs(text, skipValue(text, i));
+    if (text[i] !== ',') return undefined;
+    i = skipWs(text, i + 1);
+  }
+  return undefined;
 }

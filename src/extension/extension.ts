@@ -6,28 +6,40 @@ import * as vscode from 'vscode';
 import { BranchesProvider, type BranchNode } from './branchesTree';
 import { registerCommands } from './commands';
 import { Views } from './constants';
+import { registerExperimentDiagnostics } from './diagnostics';
 import { RunsProvider } from './runsTree';
+import { TrainingController } from './training';
 
 /** What `activate` returns: the views' providers, for integration tests and other extensions. */
 export interface EarlyExitApi {
   branches: BranchesProvider;
   runs: RunsProvider;
   branchesView: vscode.TreeView<BranchNode>;
+  training: TrainingController;
 }
+
+let training: TrainingController | undefined;
 
 export function activate(context: vscode.ExtensionContext): EarlyExitApi {
   const branches = new BranchesProvider();
   const runs = new RunsProvider();
   const branchesView = vscode.window.createTreeView(Views.branches, { treeDataProvider: branches, showCollapseAll: false, manageCheckboxStateManually: true });
+  training = new TrainingController(context, runs);
   context.subscriptions.push(
+    training,
+    registerExperimentDiagnostics(),
     branches,
     runs,
     branchesView,
     branchesView.onDidChangeCheckboxState((e) => branches.onCheckboxes(e)),
     vscode.window.registerTreeDataProvider(Views.runs, runs),
-    ...registerCommands({ branches, runs }),
+    ...registerCommands({ branches, runs, training }),
   );
-  return { branches, runs, branchesView };
+  return { branches, runs, branchesView, training };
 }
 
-export function deactivate(): void {}
+/** Stops the runs this window started (each checkpoints its last finished epoch). */
+export async function deactivate(): Promise<void> {
+  await training?.stopAll();
+  training = undefined;
+}

@@ -1,0 +1,202 @@
+/**
+ * "Train multi-exit model" in the extension: run folders from the run store, one worker process
+ * per run (TrainingRun, shared with the CLI), shown as a cancellable progress notification, a
+ * status-bar item (epoch, loss, ETA), the "Early Exit" output channel and the Runs view. The
+ * extension host only spawns and listens; tfjs runs in the worker.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Experiment } from '../core/experiment';
+import type { RunState } from '../core/run-types';
+import type { FromWorker } from '../protocol/worker';
+import { createRunsFor, TrainingRun, type ManagerOptions } from '../runs/manager';
+import { Commands, Settings } from './constants';
+import type { RunsProvider } from './runsTree';
+
+/** How one run of a training request ended. */
+export interface RunOutcome {
+  id: string;
+  dir: string;
+  state: RunState;
+  error?: string;
+}
+
+/** One message of one run, as `onDidReceive` reports it. */
+export interface RunMessage {
+  run: TrainingRun;
+  message: FromWorker;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+function eta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '—';
+  const s = Math.round(seconds);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+export class TrainingController implements vscode.Disposable {
+  /** Runs started from this window that have not exited yet. */
+  readonly active = new Set<TrainingRun>();
+  readonly output = vscode.window.createOutputChannel('Early Exit');
+  private readonly status = vscode.window.createStatusBarItem('earlyExit.training', vscode.StatusBarAlignment.Left, 10);
+  private readonly received = new vscode.EventEmitter<RunMessage>();
+  /** Fires for every message of every active run (after the views have been updated). */
+  readonly onDidReceive = this.received.event;
+  private lastRefresh = 0;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly runs: RunsProvider,
+  ) {
+    this.status.name = 'Early Exit training';
+  }
+
+  private options(runsDir: string): ManagerOptions {
+    const cfg = vscode.workspace.getConfiguration(Settings.section);
+    const backend = cfg.get<string>(Settings.backend) ?? 'auto';
+    return {
+      runsDir,
+      workerPath: this.context.asAbsolutePath(path.join('dist', 'worker.js')),
+      nodePath: cfg.get<string>(Settings.workerNodePath) || process.execPath,
+      backend: backend === 'auto' ? undefined : backend,
+      maxParallel: Math.max(1, cfg.get<number>(Settings.maxParallelRuns) ?? 1),
+      killAfterMs: 30_000,
+    };
+  }
+
+  /**
+   * Creates the run folders of `experiment` (one per sweep combination) under `runsDir` and trains
+   * them, resolving when every run has ended. Cancelling the notification stops them.
+   */
+  async train(experiment: Experiment, runsDir: string, label: string): Promise<RunOutcome[]> {
+    const created = createRunsFor(runsDir, experiment);
+    const opts = this.options(runsDir);
+    this.output.appendLine(`[${new Date().toISOString()}] training ${label}: ${created.length} run(s) in ${runsDir}`);
+    this.runs.refresh();
+    return vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Early Exit: training ${label}`, cancellable: true },
+      async (progress, token) => {
+        const runs = created.map((c) => new TrainingRun(c.dir, opts, false));
+        const cancel = token.onCancellationRequested(() => {
+          this.output.appendLine('cancel requested: stopping after the current step');
+          for (const r of runs) void r.stop();
+        });
+        try {
+          let reported = 0;
+          return await Promise.all(
+            runs.map(async (run, i) => {
+              const prefix = runs.length > 1 ? `[${i + 1}/${runs.length}] ` : '';
+              let error: string | undefined;
+              this.active.add(run);
+              run.on('message', (m) => {
+                if (m.type === 'failed') error = m.error;
+                if (m.type === 'progress') {
+                  const done = ((m.epoch - 1) * m.steps + m.step) / (m.epochs * m.steps);
+                  const total = Math.round((100 * (i + done)) / runs.length);
+                  progress.report({ message: `${prefix}epoch ${m.epoch}/${m.epochs}, step ${m.step}/${m.steps}, loss ${m.loss.toFixed(3)}, ETA ${eta(m.etaSeconds)}`, increment: Math.max(0, total - reported) });
+                  reported = Math.max(reported, total);
+                } else if (m.type === 'log' || m.type === 'datasetProgress') {
+                  progress.report({ message: `${prefix}${m.type === 'log' ? m.message : `${m.phase}${m.total ? ` ${Math.round((100 * m.done) / m.total)}%` : ''}`}` });
+                }
+                this.onMessage(run, m);
+              });
+              run.on('exit', () => this.onExit(run));
+              const state = await run.run();
+              return { id: run.id, dir: run.dir, state, ...(error ? { error } : {}) };
+            }),
+          );
+        } finally {
+          cancel.dispose();
+        }
+      },
+    ).then((outcomes) => {
+      this.announce(outcomes);
+      return outcomes;
+    });
+  }
+
+  /** Stops every active run (cooperatively, then killed); resolves with how many were stopped. */
+  async stopAll(): Promise<number> {
+    const runs = [...this.active];
+    await Promise.all(runs.map((r) => r.stop()));
+    return runs.length;
+  }
+
+  private onMessage(run: TrainingRun, m: FromWorker): void {
+    const line = describe(m);
+    if (line) this.output.appendLine(`${run.id}: ${line}`);
+    if (m.type === 'progress') {
+      this.status.text = `$(sync~spin) Early Exit: epoch ${m.epoch}/${m.epochs} · loss ${m.loss.toFixed(3)} · ETA ${eta(m.etaSeconds)}`;
+      this.status.tooltip = `${run.id}: step ${m.step}/${m.steps}, ${m.imagesPerSecond.toFixed(0)} images/s. Click to open the run.`;
+      this.status.command = { command: Commands.openResults, title: 'Open Results', arguments: [run.dir] };
+      this.status.show();
+    }
+    // Progress arrives every step: refresh the Runs view at most twice a second for it.
+    const now = Date.now();
+    if (m.type !== 'progress' || now - this.lastRefresh > 500) {
+      this.lastRefresh = now;
+      this.runs.refresh();
+    }
+    this.received.fire({ run, message: m });
+  }
+
+  private onExit(run: TrainingRun): void {
+    this.active.delete(run);
+    this.output.appendLine(`${run.id}: ${run.state}`);
+    if (this.active.size === 0) this.status.hide();
+    this.runs.refresh();
+  }
+
+  private announce(outcomes: RunOutcome[]): void {
+    const finished = outcomes.filter((o) => o.state === 'finished');
+    const failed = outcomes.filter((o) => o.state === 'failed');
+    if (failed.length) {
+      void vscode.window.showErrorMessage(`Early Exit: run ${failed[0].id} failed: ${failed[0].error ?? 'see the "Early Exit" output'}`, 'Show Output').then((c) => c && this.output.show());
+    }
+    if (finished.length) {
+      const last = finished[finished.length - 1];
+      const what = finished.length === 1 ? `run ${last.id} finished` : `${finished.length} runs finished`;
+      void vscode.window.showInformationMessage(`Early Exit: ${what}.`, 'Open Results').then((c) => {
+        if (c) void vscode.commands.executeCommand(Commands.openResults, last.dir);
+      });
+    } else if (!failed.length) {
+      void vscode.window.showInformationMessage(`Early Exit: training cancelled; the last checkpoint is kept in ${outcomes[0]?.dir ?? 'the run folder'}.`);
+    }
+  }
+
+  dispose(): void {
+    void this.stopAll();
+    this.status.dispose();
+    this.output.dispose();
+    this.received.dispose();
+  }
+}
+
+/** One output-channel line for a worker message (undefined for per-step progress). */
+function describe(m: FromWorker): string | undefined {
+  switch (m.type) {
+    case 'started':
+      return `started on ${m.backend} (${m.backendReason}); ${m.trainCount} train / ${m.validationCount} validation / ${m.testCount} test images, ${m.parameters.toLocaleString('en-US')} parameters${m.resumedFromEpoch ? `, resuming after epoch ${m.resumedFromEpoch}` : ''}`;
+    case 'log':
+      return `${m.level === 'warn' ? 'warning: ' : ''}${m.message}`;
+    case 'datasetProgress':
+      return m.total && m.done < m.total ? undefined : `${m.phase}: ${m.done}${m.total ? `/${m.total}` : ''}`;
+    case 'progress':
+      return undefined;
+    case 'epochEnd': {
+      const e = m.metrics;
+      return `epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, validation soft ${e.softAccuracy === null ? '—' : pct(e.softAccuracy)}, hard ${pct(e.hardAccuracy)}, final ${pct(e.finalAccuracy)}, exits [${e.exitAccuracy.map(pct).join(' ')}], ${e.seconds.toFixed(1)} s`;
+    }
+    case 'evaluated':
+      return `test: soft output ${m.results.softAccuracy === null ? '—' : pct(m.results.softAccuracy)}, final classifier ${pct(m.results.finalAccuracy)}`;
+    case 'finished':
+      return `finished in ${m.seconds.toFixed(1)} s`;
+    case 'cancelled':
+      return `cancelled at epoch ${m.epoch}, step ${m.step}; checkpoint kept`;
+    case 'failed':
+      return `failed: ${m.error}`;
+    default:
+      return `unexpected message ${JSON.stringify(m)}`;
+  }
+}
