@@ -4,8 +4,9 @@ import { demoCommand } from './demo';
 import { evalCommand } from './eval';
 import { initCommand } from './init';
 import { macsCommand } from './macs';
+import { reportCommand } from './report';
 import { runsCommand } from './runs';
 import { trainCommand } from './train';
 
 /** Every CLI sub-command, in the order `early-exit --help` lists them. Add new ones here. */
-export const commands: CliCommand[] = [demoCommand, trainCommand, evalCommand, runsCommand, initCommand, macsCommand, dataInspectCommand];
+export const commands: CliCommand[] = [demoCommand, trainCommand, evalCommand, runsCommand, initCommand, macsCommand, dataInspectCommand, reportCommand];

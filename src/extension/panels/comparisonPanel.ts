@@ -1,0 +1,71 @@
+/** The comparison panel: Table 1 layout and every selected run on one trade-off chart. */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { RunData, WebviewMessage } from '../../protocol/webview';
+import { readRunData } from '../../runs/view-data';
+import { ResultsPanel } from './resultsPanel';
+import { ViewTypes, WebviewHost, webviewOptions, type Log } from './webviewHost';
+
+export class ComparisonPanel extends WebviewHost {
+  private static current: ComparisonPanel | undefined;
+
+  static show(context: vscode.ExtensionContext, runDirs: string[], log: Log): ComparisonPanel {
+    const dirs = runDirs.map((d) => path.resolve(d));
+    const existing = ComparisonPanel.current;
+    if (existing) {
+      existing.setRuns(dirs);
+      existing.panel.reveal();
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel(ViewTypes.comparison, 'Compare runs', vscode.ViewColumn.Active, webviewOptions(context.extensionUri));
+    return new ComparisonPanel(panel, context, dirs, log);
+  }
+
+  constructor(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, private runDirs: string[], log: Log) {
+    super(panel, context, log);
+    panel.title = `Compare ${runDirs.length} runs`;
+    panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'early-exit.svg');
+    ComparisonPanel.current = this;
+    this.onDidDispose(() => { if (ComparisonPanel.current === this) ComparisonPanel.current = undefined; });
+  }
+
+  setRuns(runDirs: string[]): void {
+    this.runDirs = runDirs;
+    this.panel.title = `Compare ${runDirs.length} runs`;
+    this.load();
+  }
+
+  protected load(): void {
+    const runs: RunData[] = [];
+    for (const d of this.runDirs) {
+      try {
+        const run = readRunData(d, false);
+        for (const p of run.problems) this.log.appendLine(`[compare ${run.id}] ${p}`);
+        runs.push(run);
+      } catch (e) {
+        this.log.appendLine(`[compare] ${(e as Error).message}`);
+      }
+    }
+    this.post({ type: 'didLoadComparison', runs });
+  }
+
+  protected handle(m: Extract<WebviewMessage, { type: 'setThreshold' | 'openRun' }>): void {
+    switch (m.type) {
+      case 'openRun': {
+        const dir = path.resolve(m.runDir);
+        if (!this.runDirs.includes(dir)) {
+          this.log.appendLine(`[compare] openRun refused: ${m.runDir} is not one of the compared runs`);
+          return;
+        }
+        ResultsPanel.show(this.context, dir, this.log);
+        break;
+      }
+      case 'setThreshold':
+        break;
+    }
+  }
+
+  protected exportDir(): string {
+    return path.dirname(this.runDirs[0] ?? '.');
+  }
+}

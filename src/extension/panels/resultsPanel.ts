@@ -1,0 +1,108 @@
+/** The results panel of one run; updates live while the run trains (metrics.jsonl, status.json). */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { RunStatus } from '../../core/run-types';
+import type { ThresholdState, WebviewMessage } from '../../protocol/webview';
+import { readMetrics, RUN_FILES } from '../../runs/store';
+import { readRunData } from '../../runs/view-data';
+import { metricsDelta } from './messages';
+import { ViewTypes, WebviewHost, webviewOptions, type Log } from './webviewHost';
+
+export class ResultsPanel extends WebviewHost {
+  private static readonly open = new Map<string, ResultsPanel>();
+  private lastEpoch = 0;
+  private hasResults = false;
+  private thresholds: ThresholdState | undefined;
+  private reported = new Set<string>();
+  private timers = new Map<string, ReturnType<typeof setTimeout>>();
+
+  static show(context: vscode.ExtensionContext, runDir: string, log: Log): ResultsPanel {
+    const dir = path.resolve(runDir);
+    const existing = ResultsPanel.open.get(dir);
+    if (existing) {
+      existing.panel.reveal();
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel(ViewTypes.results, `Results: ${path.basename(dir)}`, vscode.ViewColumn.Active, webviewOptions(context.extensionUri));
+    return new ResultsPanel(panel, context, dir, log);
+  }
+
+  constructor(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, readonly runDir: string, log: Log, thresholds?: ThresholdState) {
+    super(panel, context, log);
+    this.thresholds = thresholds;
+    panel.title = `Results: ${path.basename(runDir)}`;
+    panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'early-exit.svg');
+    ResultsPanel.open.set(runDir, this);
+    this.onDidDispose(() => {
+      ResultsPanel.open.delete(runDir);
+      for (const t of this.timers.values()) clearTimeout(t);
+    });
+    this.watch(runDir, [RUN_FILES.metrics, RUN_FILES.status, RUN_FILES.results], (f) => this.debounced(f));
+  }
+
+  private report(problems: string[]): void {
+    for (const p of problems) {
+      if (this.reported.has(p)) continue;
+      this.reported.add(p);
+      this.log.appendLine(`[results ${path.basename(this.runDir)}] ${p}`);
+    }
+  }
+
+  protected load(): void {
+    try {
+      const run = readRunData(this.runDir);
+      this.report(run.problems);
+      this.lastEpoch = run.metrics.reduce((m, x) => Math.max(m, x.epoch), 0);
+      this.hasResults = run.results !== null;
+      this.post({ type: 'didLoadRun', run, thresholds: this.thresholds });
+    } catch (e) {
+      this.log.appendLine(`[results] ${(e as Error).message}`);
+      void vscode.window.showErrorMessage(`Cannot open results: ${(e as Error).message}`);
+    }
+  }
+
+  private debounced(file: string): void {
+    clearTimeout(this.timers.get(file));
+    this.timers.set(file, setTimeout(() => this.changed(file), 150));
+  }
+
+  private changed(file: string): void {
+    if (file === RUN_FILES.metrics) {
+      const { metrics, errors } = readMetrics(this.runDir);
+      this.report(errors);
+      const delta = metricsDelta(metrics, this.lastEpoch);
+      if (delta === null) return this.load();
+      if (!delta.length) return;
+      this.lastEpoch = Math.max(...delta.map((m) => m.epoch));
+      this.post({ type: 'didAppendMetrics', runId: path.basename(this.runDir), metrics: delta });
+    } else if (file === RUN_FILES.status) {
+      let status: RunStatus;
+      try {
+        status = JSON.parse(fs.readFileSync(path.join(this.runDir, RUN_FILES.status), 'utf8')) as RunStatus;
+      } catch (e) {
+        this.report([`${RUN_FILES.status}: unreadable (${(e as Error).message})`]);
+        return;
+      }
+      this.post({ type: 'didUpdateStatus', runId: path.basename(this.runDir), status });
+      if (status.state === 'finished' && !this.hasResults) this.load();
+    } else if (file === RUN_FILES.results) {
+      this.load();
+    }
+  }
+
+  protected handle(m: Extract<WebviewMessage, { type: 'setThreshold' | 'openRun' }>): void {
+    switch (m.type) {
+      case 'setThreshold':
+        this.thresholds = m.state;
+        break;
+      case 'openRun':
+        if (path.resolve(m.runDir) !== this.runDir) this.log.appendLine(`[results] openRun refused: ${m.runDir} is not this panel's run`);
+        break;
+    }
+  }
+
+  protected exportDir(): string {
+    return this.runDir;
+  }
+}

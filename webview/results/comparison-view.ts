@@ -1,0 +1,110 @@
+/** The comparison view: the paper's Table 1 layout (dataset × backbone × method) and every run on one trade-off chart. */
+import type { Chart } from 'chart.js';
+import { comparisonCsv, comparisonTable, paretoFront, tableOneAccuracy, type ComparisonEntry } from '../../src/core/analysis';
+import type { RunData } from '../../src/protocol/webview';
+import { chartPng, tradeOffChart, type TradeOffSeries, type XY } from './charts';
+import { button, chartCard, h, pct, pctOf } from './dom';
+import type { Exporter } from './export';
+import type { Palette } from './theme';
+
+const METHOD_LABEL = { baseline: 'Baseline', branchynet: 'BranchyNet', proposed: 'Proposed' } as const;
+
+export interface ComparisonContext {
+  palette(): Palette;
+  exporter: Exporter;
+  /** Open one run's results (host panel, or an in-page anchor in the report). */
+  openRun(run: RunData): void;
+}
+
+export class ComparisonView {
+  readonly el = h('section', { class: 'ee-comparison', id: 'comparison' });
+  private chart?: Chart;
+
+  constructor(private runs: RunData[], private readonly ctx: ComparisonContext) {
+    this.render();
+  }
+
+  setRuns(runs: RunData[]): void {
+    this.runs = runs;
+    this.render();
+  }
+
+  redraw(): void { this.render(); }
+
+  destroy(): void {
+    this.chart?.destroy();
+    this.el.remove();
+  }
+
+  private evaluated() {
+    return this.runs.filter((r): r is RunData & { results: NonNullable<RunData['results']> } => r.results !== null);
+  }
+
+  private label(r: RunData & { results: NonNullable<RunData['results']> }): string {
+    const x = r.results;
+    return `${METHOD_LABEL[x.method]}${x.lambda !== null ? ` λ=${x.lambda}` : ''} · ${x.backbone.label} · ${x.dataset.name}`;
+  }
+
+  private render(): void {
+    this.chart?.destroy();
+    this.chart = undefined;
+    const runs = this.evaluated();
+    const entries: ComparisonEntry[] = runs.map((r) => ({
+      id: r.id, dataset: r.results.dataset.name, backbone: r.results.backbone.label, method: r.results.method, lambda: r.results.lambda,
+      accuracy: tableOneAccuracy(r.results),
+    }));
+    const t = comparisonTable(entries);
+    const head1 = h('tr', {}, h('th', { rowspan: 2 }, 'dataset'), ...t.backbones.map((b) => h('th', { colspan: t.methods.length, class: 'ee-group' }, b)));
+    const head2 = h('tr', {}, ...t.backbones.flatMap(() => t.methods.map((m) => h('th', { class: 'num' }, METHOD_LABEL[m]))));
+    const body = t.datasets.map((d, di) => h('tr', {}, h('th', { scope: 'row' }, d), ...t.backbones.flatMap((_, bi) => {
+      const cells = t.cells[di][bi];
+      const best = Math.max(...cells.map((c) => c?.accuracy ?? -1));
+      return cells.map((c) => h('td', { class: `num${c && c.accuracy === best ? ' ee-best' : ''}`, title: c ? `${c.id}${c.lambda !== null ? `, λ = ${c.lambda}` : ''}${c.runs > 1 ? ` (best of ${c.runs} runs)` : ''}` : undefined }, c ? pct(c.accuracy) : '—'));
+    })));
+    const csv = button('CSV', () => this.ctx.exporter('csv', 'comparison-table1.csv', comparisonCsv(t)), { secondary: true, cls: 'ee-export' });
+    const tableCard = h('div', { class: 'ee-card' },
+      h('div', { class: 'ee-card-bar' }, h('span', { class: 'ee-card-title' }, 'Test accuracy (Table 1 layout: soft output for the proposed method, final classifier otherwise)'), csv),
+      h('table', { class: 'ee-table ee-table1' }, h('thead', {}, head1, head2), h('tbody', {}, ...body)));
+
+    const runRows = this.runs.map((r) => {
+      const x = r.results;
+      const open = button('Open', () => this.ctx.openRun(r), { secondary: true, cls: 'ee-open-run' });
+      return h('tr', {},
+        h('td', {}, r.id), h('td', {}, x ? METHOD_LABEL[x.method] : (r.status?.state ?? '?')), h('td', { class: 'num' }, x?.lambda === null || x === null ? '—' : String(x.lambda)),
+        h('td', {}, x?.dataset.name ?? ''), h('td', {}, x?.backbone.label ?? ''),
+        h('td', { class: 'num' }, x ? pct(tableOneAccuracy(x)) : '—'), h('td', { class: 'num' }, x ? pct(x.hard.accuracy) : '—'),
+        h('td', { class: 'num' }, x ? pctOf(x.hard.averageMacsPct) : '—'), h('td', { class: 'num' }, x?.timing ? `${x.timing.speedup.toFixed(2)}×` : '—'),
+        h('td', {}, open));
+    });
+    const runsCard = h('div', { class: 'ee-card' }, h('div', { class: 'ee-card-bar' }, h('span', { class: 'ee-card-title' }, 'Runs')),
+      h('table', { class: 'ee-table ee-runs-table' },
+        h('thead', {}, h('tr', {}, ...['run', 'method', 'λ', 'dataset', 'backbone', 'accuracy', 'hard accuracy', 'avg MACs', 'speed-up', ''].map((c) => h('th', {}, c)))),
+        h('tbody', {}, ...runRows)));
+
+    const { card, canvas } = chartCard('All runs: accuracy vs average MACs', 'ee-tradeoff', () => this.chart && this.ctx.exporter('png', 'comparison-tradeoff.png', chartPng(this.chart)));
+    this.el.replaceChildren(h('h2', {}, `Comparison of ${this.runs.length} runs`), tableCard, card, runsCard);
+    const series: TradeOffSeries = { curves: [], exits: [], runs: [], current: null, pareto: [] };
+    const all: XY[] = [];
+    const operating: XY[] = [], baselines: XY[] = [], operatingColors: number[] = [];
+    for (const r of runs) {
+      const pt: XY = r.results.method === 'baseline'
+        ? { x: 100, y: 100 * r.results.finalAccuracy, label: this.label(r) }
+        : { x: r.results.hard.averageMacsPct, y: 100 * r.results.hard.accuracy, label: this.label(r) };
+      if (r.results.sweep.length) {
+        const pts = r.results.sweep.map((p) => ({ x: p.averageMacsPct, y: 100 * p.accuracy, label: `${this.label(r)} τ=${p.threshold.toFixed(2)}` }));
+        series.curves.push({ label: this.label(r), points: pts });
+        all.push(...pts);
+      }
+      if (r.results.method === 'baseline') baselines.push(pt);
+      else {
+        operating.push(pt);
+        operatingColors.push(r.results.sweep.length ? series.curves.length - 1 : 5);
+      }
+      all.push(pt);
+    }
+    if (operating.length) series.runs.push({ label: "each run at its τ (colour of its curve)", points: operating, style: 'circle', colorIndex: operatingColors });
+    if (baselines.length) series.runs.push({ label: 'baseline (no exits)', points: baselines, style: 'triangle' });
+    series.pareto = paretoFront(all.map((p) => ({ ...p, averageMacs: p.x, accuracy: p.y }))).map(({ x, y, label }) => ({ x, y, label }));
+    this.chart = tradeOffChart(canvas, this.ctx.palette(), series, 'All runs: accuracy vs average MACs');
+  }
+}

@@ -1,0 +1,343 @@
+/**
+ * The results view of one run: header, exit table (Table 2 layout), trade-off chart, gate
+ * histograms (Figure 4), training curves, and the threshold control that recomputes all of it
+ * from the per-sample records.
+ */
+import type { Chart } from 'chart.js';
+import {
+  SWEEP_GRID, calibrate, exitHistograms, exitTable, exitTableCsv, paretoFront, sweepCsv, thresholdSweep,
+} from '../../src/core/analysis';
+import type { ExitTable, RunResults, SweepPoint } from '../../src/core/results';
+import type { EpochMetrics, RunStatus } from '../../src/core/run-types';
+import type { RunData, ThresholdState } from '../../src/protocol/webview';
+import {
+  chartPng, curveChart, histogramChart, setHistogramThreshold, tradeOffChart, updateCurves, updateTradeOffCurrent, type XY,
+} from './charts';
+import { button, chartCard, h, macs, pct, pctOf } from './dom';
+import { safeName, type Exporter } from './export';
+import type { Palette } from './theme';
+
+export interface ViewContext {
+  palette(): Palette;
+  exporter: Exporter;
+  /** Called whenever the thresholds change (state persistence, host notification). */
+  onThreshold?(runId: string, state: ThresholdState): void;
+}
+
+const RULE_TEXT = { gate: 'exit when g_b(x) ≥ τ', confidence: 'exit when max softmax ≥ τ', entropy: 'exit when normalised entropy ≤ τ' } as const;
+const HIST_AXIS = { gate: 'gate value g_b(x)', confidence: 'max softmax probability', entropy: 'normalised entropy' } as const;
+const METHOD_TEXT = { proposed: 'Proposed (differentiable branching)', branchynet: 'BranchyNet', baseline: 'Baseline (no exits)' } as const;
+
+export class ResultsView {
+  readonly el: HTMLElement;
+  private run: RunData;
+  private thresholds: ThresholdState;
+  private table: ExitTable | null = null;
+  private sweep: SweepPoint[] = [];
+  private charts: { tradeOff?: Chart; hist: Chart[]; loss?: Chart; accuracy?: Chart } = { hist: [] };
+  private tableBody?: HTMLTableSectionElement;
+  private currentText?: HTMLElement;
+  private controls?: HTMLElement;
+  private calibrationText?: HTMLElement;
+  private headerEl?: HTMLElement;
+
+  constructor(run: RunData, private readonly ctx: ViewContext, thresholds?: ThresholdState) {
+    this.run = run;
+    this.el = h('section', { class: 'ee-run', id: `run-${run.id}`, 'data-run': run.id });
+    this.thresholds = this.validThresholds(thresholds);
+    this.render();
+  }
+
+  get id(): string { return this.run.id; }
+  get thresholdState(): ThresholdState { return this.thresholds; }
+
+  private get results(): RunResults | null { return this.run.results; }
+
+  private validThresholds(t: ThresholdState | undefined): ThresholdState {
+    const r = this.run.results;
+    if (!r) return { mode: 'shared', thresholds: [] };
+    const B = r.points.length;
+    if (t && t.thresholds.length === B && t.thresholds.every((x) => Number.isFinite(x))) return t;
+    const same = r.thresholds.every((x) => x === r.thresholds[0]);
+    return { mode: same ? 'shared' : 'perExit', thresholds: [...r.thresholds] };
+  }
+
+  /** Replaces the whole run (e.g. it finished and now has results). */
+  setRun(run: RunData, thresholds?: ThresholdState): void {
+    this.run = run;
+    this.thresholds = this.validThresholds(thresholds ?? this.thresholds);
+    this.render();
+  }
+
+  appendMetrics(metrics: EpochMetrics[]): void {
+    const byEpoch = new Map(this.run.metrics.map((m) => [m.epoch, m]));
+    for (const m of metrics) byEpoch.set(m.epoch, m);
+    this.run.metrics = [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
+    const p = this.ctx.palette();
+    const epochs = this.run.status?.epochs ?? this.results?.epochs ?? 0;
+    if (this.charts.loss) updateCurves(this.charts.loss, 'loss', this.run.metrics, this.pointNames(), p, epochs);
+    if (this.charts.accuracy) updateCurves(this.charts.accuracy, 'accuracy', this.run.metrics, this.pointNames(), p, epochs);
+    this.renderHeader();
+  }
+
+  updateStatus(status: RunStatus): void {
+    this.run.status = status;
+    this.renderHeader();
+  }
+
+  /** Theme changed: rebuild the charts with the new palette. */
+  redraw(): void {
+    this.destroyCharts();
+    this.render();
+  }
+
+  destroy(): void {
+    this.destroyCharts();
+    this.el.remove();
+  }
+
+  private destroyCharts(): void {
+    for (const c of [this.charts.tradeOff, this.charts.loss, this.charts.accuracy, ...this.charts.hist]) c?.destroy();
+    this.charts = { hist: [] };
+  }
+
+  private pointNames(): string[] {
+    return this.results?.points ?? (this.run.metrics[0]?.exitAccuracy.map((_, b) => `exit ${b + 1}`) ?? []);
+  }
+
+  private title(): string {
+    const r = this.results;
+    if (!r) return `${this.run.status?.experiment ?? this.run.id} — ${this.run.status?.state ?? 'unknown'}`;
+    return `${METHOD_TEXT[r.method]}${r.lambda !== null ? `, λ = ${r.lambda}` : ''} · ${r.backbone.label} · ${r.dataset.name}`;
+  }
+
+  private render(): void {
+    this.destroyCharts();
+    this.el.replaceChildren();
+    this.headerEl = h('header', { class: 'ee-header' });
+    this.el.append(this.headerEl);
+    this.renderHeader();
+    if (this.run.problems.length) {
+      this.el.append(h('div', { class: 'ee-problems', role: 'status' }, h('strong', {}, 'Problems reading this run: '), this.run.problems.join('; ')));
+    }
+    const r = this.results;
+    if (r && this.run.samples && r.points.length === 0) {
+      this.sweep = [];
+      this.el.append(h('p', { class: 'ee-note' }, 'No exits: every input runs the whole network (the reference point of the trade-off).'), this.renderTable(r));
+      this.recompute(false);
+    } else if (r && this.run.samples) {
+      this.sweep = r.sweep.length ? r.sweep : thresholdSweep(this.run.samples, r.costs, r.rule);
+      this.el.append(this.renderControls(r));
+      const tableCard = this.renderTable(r);
+      const { card: toCard, canvas: toCanvas } = chartCard('Trade-off: accuracy vs average MACs', 'ee-tradeoff', () => this.png(this.charts.tradeOff, 'tradeoff'));
+      this.el.append(h('div', { class: 'ee-grid2' }, tableCard, toCard));
+      const histCards = h('div', { class: 'ee-hists' });
+      const hists = exitHistograms(this.run.samples, r.rule);
+      const histCanvases = hists.map((hist, b) => {
+        const { card, canvas } = chartCard(`${hist.point} — ${HIST_AXIS[r.rule]}`, 'ee-hist', () => this.png(this.charts.hist[b], `histogram-${hist.point}`));
+        histCards.append(card);
+        return canvas;
+      });
+      if (hists.length) this.el.append(h('h3', {}, 'Gate confidence per exit (Figure 4)'), histCards);
+      this.recompute(false);
+      const p = this.ctx.palette();
+      this.charts.tradeOff = tradeOffChart(toCanvas, p, this.tradeOffSeries(r));
+      this.charts.hist = hists.map((hist, b) => histogramChart(histCanvases[b], p, hist, p.series[b % p.series.length], this.thresholds.thresholds[b], HIST_AXIS[r.rule]));
+    } else if (r) {
+      this.el.append(h('p', { class: 'ee-note' }, 'The per-sample records (samples.json) are missing: thresholds cannot be explored.'));
+    } else {
+      this.el.append(h('p', { class: 'ee-note' }, 'Not evaluated yet: the exit table, trade-off and histograms appear when the run finishes.'));
+    }
+    this.renderCurves();
+    if (r) this.el.append(this.renderExports(r));
+  }
+
+  private renderHeader(): void {
+    if (!this.headerEl) return;
+    const r = this.results;
+    const s = this.run.status;
+    const stat = (label: string, value: string, title?: string) => h('div', { class: 'ee-stat', title }, h('div', { class: 'ee-stat-label' }, label), h('div', { class: 'ee-stat-value' }, value));
+    const stats: HTMLElement[] = [];
+    if (r) {
+      stats.push(
+        stat('method', r.method), stat('λ', r.lambda === null ? '—' : String(r.lambda)), stat('backbone', r.backbone.label),
+        stat('dataset', `${r.dataset.name}${r.dataset.synthetic ? ' (synthetic)' : ''}`), stat('backend', r.backend), stat('epochs', String(r.epochs)),
+        stat('soft accuracy', pct(r.softAccuracy), 'Option 1: argmax of the soft-conditional output f̃₁'),
+        stat('hard accuracy', pct(r.hard.accuracy), `Option 2 at the run's thresholds (${r.thresholds.map((t) => t.toFixed(2)).join(', ')})`),
+        stat('average MACs', `${macs(r.hard.averageMacs)} (${pctOf(r.hard.averageMacsPct)})`, `full network: ${macs(r.costs.full)} MACs`),
+        stat('measured speed-up', r.timing ? `${r.timing.speedup.toFixed(2)}× (${r.timing.timeSavedPct.toFixed(0)} % time saved)` : '—',
+          r.timing ? `${r.timing.fullMs.toFixed(2)} → ${r.timing.hardMs.toFixed(2)} ms per image, batch 1, ${r.timing.backend}` : undefined),
+      );
+    }
+    if (s && (s.state !== 'finished' || !r)) {
+      stats.push(stat('state', `${s.state}${s.state === 'running' ? ` · epoch ${s.epoch}/${s.epochs}` : ''}`, s.error ?? undefined));
+      if (!r && s.backend) stats.push(stat('backend', s.backend));
+    }
+    this.headerEl.replaceChildren(h('h2', {}, this.title()), h('div', { class: 'ee-run-id' }, this.run.id), h('div', { class: 'ee-stats' }, ...stats));
+  }
+
+  private renderControls(r: RunResults): HTMLElement {
+    const mode = h('vscode-single-select', { class: 'ee-mode', 'aria-label': 'threshold mode' },
+      h('vscode-option', { value: 'shared', selected: this.thresholds.mode === 'shared' }, 'One τ for all exits'),
+      h('vscode-option', { value: 'perExit', selected: this.thresholds.mode === 'perExit' }, 'One τ per exit'));
+    mode.addEventListener('change', () => {
+      const m = (mode as HTMLElement & { value: string }).value === 'perExit' ? 'perExit' : 'shared';
+      if (m === this.thresholds.mode) return;
+      this.setThresholds({ mode: m, thresholds: m === 'shared' ? this.thresholds.thresholds.map(() => this.thresholds.thresholds[0]) : [...this.thresholds.thresholds] });
+    });
+    const sliders = h('div', { class: 'ee-sliders' });
+    this.controls = sliders;
+    this.renderSliders(r);
+    const hasValidation = !!this.run.validation;
+    const budget = h('vscode-textfield', { class: 'ee-budget', type: 'number', min: 0, max: 200, step: 0.1, value: String(Math.round(r.hard.averageMacsPct)), title: 'average MACs budget, % of the full network' });
+    const target = h('vscode-textfield', { class: 'ee-target', type: 'number', min: 0, max: 100, step: 0.1, value: (100 * r.hard.accuracy).toFixed(1), title: 'target accuracy, %' });
+    this.calibrationText = h('span', { class: 'ee-calibration', role: 'status' }, hasValidation ? '' : 'No validation records: calibration unavailable.');
+    const val = (el: HTMLElement) => Number((el as HTMLElement & { value: string }).value);
+    const calBudget = button('Calibrate to budget', () => this.calibrateTo({ budget: (val(budget) / 100) * r.costs.full }), { cls: 'ee-cal-budget', title: 'most accurate τ on the validation split within this MACs budget' });
+    const calAcc = button('Calibrate to accuracy', () => this.calibrateTo({ accuracy: val(target) / 100 }), { cls: 'ee-cal-accuracy', title: 'cheapest τ on the validation split reaching this accuracy' });
+    if (!hasValidation) for (const b of [calBudget, calAcc]) b.setAttribute('disabled', '');
+    const reset = button('Run\'s τ', () => this.setThresholds(this.validThresholds(undefined)), { secondary: true, title: 'back to the thresholds the run was evaluated at' });
+    this.currentText = h('div', { class: 'ee-current', role: 'status' });
+    return h('div', { class: 'ee-card ee-controls' },
+      h('div', { class: 'ee-controls-row' }, h('span', { class: 'ee-card-title' }, `Threshold (${RULE_TEXT[r.rule]})`), mode, reset),
+      sliders,
+      h('div', { class: 'ee-controls-row' },
+        h('label', {}, 'MACs budget (% of full) ', budget), calBudget,
+        h('label', {}, 'accuracy (%) ', target), calAcc),
+      this.calibrationText,
+      this.currentText);
+  }
+
+  private renderSliders(r: RunResults): void {
+    if (!this.controls) return;
+    const rows: HTMLElement[] = [];
+    const names = this.thresholds.mode === 'shared' ? ['all exits'] : r.points;
+    names.forEach((name, b) => {
+      const value = this.thresholds.thresholds[b] ?? 0.5;
+      const out = h('output', { class: 'ee-tau-value' }, value.toFixed(2));
+      const input = h('input', { type: 'range', min: 0, max: 1, step: 0.01, value: String(value), class: 'ee-tau', 'data-exit': b, 'aria-label': `τ for ${name}` });
+      input.addEventListener('input', () => {
+        const v = Number(input.value);
+        out.textContent = v.toFixed(2);
+        const t = this.thresholds.mode === 'shared' ? this.thresholds.thresholds.map(() => v) : this.thresholds.thresholds.map((x, i) => (i === b ? v : x));
+        this.setThresholds({ mode: this.thresholds.mode, thresholds: t }, false);
+      });
+      rows.push(h('label', { class: 'ee-slider' }, h('span', { class: 'ee-slider-name' }, `τ ${name}`), input, out));
+    });
+    this.controls.replaceChildren(...rows);
+  }
+
+  setThresholds(t: ThresholdState, rerenderSliders = true): void {
+    const r = this.results;
+    if (!r) return;
+    this.thresholds = { mode: t.mode, thresholds: t.thresholds.map((x) => Math.min(1, Math.max(0, Math.round(x * 100) / 100))) };
+    if (rerenderSliders) {
+      this.renderSliders(r);
+      const sel = this.el.querySelector('.ee-mode') as (HTMLElement & { value: string }) | null;
+      if (sel && sel.value !== t.mode) sel.value = t.mode;
+    }
+    this.recompute(true);
+    this.ctx.onThreshold?.(this.run.id, this.thresholds);
+  }
+
+  private calibrateTo(target: { budget?: number; accuracy?: number }): void {
+    const r = this.results;
+    if (!r || !this.run.validation || !this.run.samples || !this.calibrationText) return;
+    const c = calibrate(this.run.validation, this.run.samples, r.costs, r.rule, target, SWEEP_GRID, r.hard.rows.slice(0, -1).map((x) => x.position));
+    const what = target.budget !== undefined ? `budget ${macs(target.budget)} MACs (${pctOf((100 * target.budget) / r.costs.full)})` : `accuracy ${pct(target.accuracy)}`;
+    this.calibrationText.textContent = `${c.met ? 'Met' : 'Not met'} on validation for ${what}: τ = ${c.thresholds[0].toFixed(2)}, validation accuracy ${pct(c.validation.accuracy)} at ${pctOf((100 * c.validation.averageMacs) / r.costs.full)} MACs${c.met ? '' : ' (closest τ used)'}.`;
+    this.calibrationText.classList.toggle('ee-warn', !c.met);
+    this.setThresholds({ mode: 'shared', thresholds: c.thresholds });
+  }
+
+  /** Recomputes the exit table, the current point and the histogram marks for the current τ. */
+  private recompute(updateCharts: boolean): void {
+    const r = this.results;
+    if (!r || !this.run.samples) return;
+    const positions = r.hard.rows.slice(0, -1).map((x) => x.position);
+    this.table = exitTable(this.run.samples, r.costs, r.rule, this.thresholds.thresholds.length ? this.thresholds.thresholds : 0, positions);
+    this.fillTable(this.table);
+    if (this.currentText) {
+      this.currentText.textContent = `At τ = ${this.thresholds.thresholds.map((t) => t.toFixed(2)).join(' / ') || '—'}: accuracy ${pct(this.table.accuracy)}, average ${macs(this.table.averageMacs)} MACs (${pctOf(this.table.averageMacsPct)} of full)`;
+    }
+    if (!updateCharts) return;
+    if (this.charts.tradeOff) updateTradeOffCurrent(this.charts.tradeOff, this.currentPoint());
+    this.charts.hist.forEach((c, b) => setHistogramThreshold(c, this.thresholds.thresholds[b]));
+  }
+
+  private currentPoint(): XY {
+    const t = this.table!;
+    return { x: t.averageMacsPct, y: 100 * t.accuracy, label: `current τ (${t.thresholds.map((x) => x.toFixed(2)).join('/')})` };
+  }
+
+  private tradeOffSeries(r: RunResults) {
+    const curve = this.sweep.map((p) => ({ x: p.averageMacsPct, y: 100 * p.accuracy, label: `τ = ${p.threshold.toFixed(2)}` }));
+    const exits = r.hard.rows.map((row) => ({ x: row.macsPct, y: 100 * row.standalone, label: `${row.point} alone` }));
+    const baseline = this.run.related.filter((x) => x.role === 'baseline').map((x) => ({ x: x.averageMacsPct, y: 100 * x.accuracy, label: x.label }));
+    const sweepRuns = this.run.related.filter((x) => x.role === 'sweep').map((x) => ({ x: x.averageMacsPct, y: 100 * x.accuracy, label: x.label }));
+    const current = this.currentPoint();
+    const all = [...curve, ...exits, ...baseline, ...sweepRuns, current];
+    const pareto = paretoFront(all.map((p) => ({ ...p, averageMacs: p.x, accuracy: p.y }))).map(({ x, y, label }) => ({ x, y, label }));
+    const runs: { label: string; points: XY[]; style: 'triangle' | 'rect' }[] = [];
+    if (baseline.length) runs.push({ label: 'baseline', points: baseline, style: 'triangle' });
+    if (sweepRuns.length) runs.push({ label: 'other λ of this sweep', points: sweepRuns, style: 'rect' });
+    return { curves: [{ label: `τ sweep (${r.rule})`, points: curve }], exits, runs, current, pareto };
+  }
+
+  private renderTable(r: RunResults): HTMLElement {
+    const head = h('thead', {}, h('tr', {},
+      h('th', {}, 'exit'), h('th', { class: 'num', title: 'γ_b: cost of leaving here' }, 'MACs (% of full)'),
+      h('th', { class: 'num', title: 'share of the inputs leaving at this exit' }, 'leaving'),
+      h('th', { class: 'num', title: 'accuracy of the inputs leaving here' }, 'acc. of those'),
+      h('th', { class: 'num', title: 'accuracy of this classifier on every input' }, 'standalone')));
+    this.tableBody = h('tbody');
+    const csv = button('CSV', () => this.table && this.ctx.exporter('csv', `${safeName(this.run.id)}-exit-table.csv`, exitTableCsv(this.table)), { secondary: true, cls: 'ee-export', title: 'Save the exit table as CSV' });
+    return h('div', { class: 'ee-card ee-table-card' },
+      h('div', { class: 'ee-card-bar' }, h('span', { class: 'ee-card-title' }, `Exit table (${r.rule})`), csv),
+      h('table', { class: 'ee-table ee-exit-table' }, head, this.tableBody));
+  }
+
+  private fillTable(t: ExitTable): void {
+    if (!this.tableBody) return;
+    const rows = t.rows.map((row) => h('tr', { class: row.point === 'final' ? 'ee-final' : undefined },
+      h('td', {}, row.point === 'final' ? `final (#${row.position})` : `#${row.position} ${row.point}`),
+      h('td', { class: 'num' }, `${macs(row.macs)} (${pctOf(row.macsPct)})`),
+      h('td', { class: 'num' }, `${pct(row.share, 1)} (${row.count})`), h('td', { class: 'num' }, pct(row.accuracy)),
+      h('td', { class: 'num' }, pct(row.standalone))));
+    rows.push(h('tr', { class: 'ee-totals' },
+      h('td', {}, 'total'), h('td', { class: 'num' }, `avg ${macs(t.averageMacs)} (${pctOf(t.averageMacsPct)})`),
+      h('td', { class: 'num' }, `100 % (${t.count})`), h('td', { class: 'num' }, pct(t.accuracy)), h('td', { class: 'num' }, '—')));
+    this.tableBody.replaceChildren(...rows);
+  }
+
+  private renderCurves(): void {
+    const p = this.ctx.palette();
+    const epochs = this.run.status?.epochs ?? this.results?.epochs ?? 0;
+    const loss = chartCard('Training loss', 'ee-curve', () => this.png(this.charts.loss, 'loss'));
+    const acc = chartCard('Validation accuracy', 'ee-curve', () => this.png(this.charts.accuracy, 'accuracy'));
+    this.el.append(h('h3', {}, 'Training'), h('div', { class: 'ee-grid2' }, loss.card, acc.card));
+    this.charts.loss = curveChart(loss.canvas, p, 'loss', this.run.metrics, this.pointNames(), epochs);
+    this.charts.accuracy = curveChart(acc.canvas, p, 'accuracy', this.run.metrics, this.pointNames(), epochs);
+  }
+
+  private renderExports(r: RunResults): HTMLElement {
+    return h('div', { class: 'ee-exports' },
+      button('Summary JSON', () => this.ctx.exporter('json', `${safeName(this.run.id)}-summary.json`, JSON.stringify(this.summary(r), null, 2) + '\n'), { secondary: true, cls: 'ee-export-json' }),
+      this.sweep.length ? button('Sweep CSV', () => this.ctx.exporter('csv', `${safeName(this.run.id)}-sweep.csv`, sweepCsv(this.sweep)), { secondary: true, cls: 'ee-export-sweep' }) : null);
+  }
+
+  /** The run summary export: what the header shows plus the table at the current thresholds. */
+  summary(r: RunResults) {
+    return {
+      run: this.run.id, method: r.method, lambda: r.lambda, backbone: r.backbone, dataset: r.dataset, backend: r.backend, epochs: r.epochs,
+      softAccuracy: r.softAccuracy, finalAccuracy: r.finalAccuracy, costs: r.costs, timing: r.timing,
+      runThresholds: { thresholds: r.thresholds, accuracy: r.hard.accuracy, averageMacs: r.hard.averageMacs, averageMacsPct: r.hard.averageMacsPct },
+      current: this.table,
+      calibration: r.calibration ? { target: r.calibration.target, met: r.calibration.met, thresholds: r.calibration.thresholds } : null,
+    };
+  }
+
+  private png(chart: Chart | undefined, name: string): void {
+    if (chart) this.ctx.exporter('png', `${safeName(this.run.id)}-${name}.png`, chartPng(chart));
+  }
+}
