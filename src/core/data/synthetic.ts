@@ -44,9 +44,18 @@ function hsv(h: number, s: number, v: number): [number, number, number] {
 export function generateSynthetic(count: number, seed: number): Split {
   const rng = mulberry32(seed);
   const images = new Uint8Array(count * S * S * 3);
+  const out = new Uint8ClampedArray(images.buffer); // clamps and rounds on store
   const labels = new Uint8Array(count);
   const difficulty = new Float32Array(count);
   const buf = new Float32Array(S * S * 3);
+  // A table of standard-normal draws (Box–Muller), indexed at random: one PRNG call per value.
+  const gauss = new Float32Array(4096);
+  for (let i = 0; i < 4096; i += 2) {
+    const u = 1 - rng(), v = rng();
+    const m = Math.sqrt(-2 * Math.log(u));
+    gauss[i] = m * Math.cos(2 * Math.PI * v);
+    gauss[i + 1] = m * Math.sin(2 * Math.PI * v);
+  }
   for (let n = 0; n < count; n++) {
     const label = n % 10;
     labels[n] = label;
@@ -95,9 +104,11 @@ export function generateSynthetic(count: number, seed: number): Split {
     // noise
     const sigma = 4 + 45 * d;
     const base = n * S * S * 3;
+    // xorshift32 seeded from the main stream picks the noise-table entries (cheaper than a call per value)
+    let x = (rng() * 4294967296) >>> 0 || 1;
     for (let i = 0; i < S * S * 3; i++) {
-      const v = buf[i] + (rng() + rng() + rng() - 1.5) * 2 * sigma;
-      images[base + i] = v < 0 ? 0 : v > 255 ? 255 : v;
+      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+      out[base + i] = buf[i] + gauss[(x >>> 20) & 4095] * sigma;
     }
   }
   return { images, labels, count, difficulty };
