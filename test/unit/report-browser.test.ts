@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { build } from 'esbuild';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { writeReport } from '../../src/cli/report';
+import { webviewHtml } from '../../src/extension/panels/messages';
 import type { HostMessage } from '../../src/protocol/webview';
 import { readRunData } from '../../src/runs/view-data';
 import { makeRun } from '../fixtures/make-run';
@@ -42,11 +43,17 @@ before(async () => {
   makeRun(path.join(runs, 'live'), { state: 'running', seed: 5 });
   // The webview as VS Code hosts it: no embedded data, a stand-in acquireVsCodeApi that records messages.
   hosted = path.join(tmp, 'hosted.html');
-  fs.writeFileSync(hosted, `<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="assets/results.css"></head>
-<body class="vscode-dark"><div id="app"></div>
-<script>window.__sent = []; window.__state = undefined;
-window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__sent.push(m), getState: () => window.__state, setState: (s) => { window.__state = s; } });</script>
-<script src="assets/results.js"></script></body></html>`);
+  // The page is the panel's own HTML (strict CSP, nonce) with file: standing in for the webview origin.
+  const stub = `<script nonce="n0nce">window.__sent = []; window.__state = undefined; window.__csp = [];
+document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+// VS Code puts its theme variables on <html> through the CSSOM (allowed by the CSP); so do we.
+for (const [k, v] of Object.entries({ 'editor-background': '#1e1e1e', 'editor-foreground': '#d4d4d4', foreground: '#cccccc', 'descriptionForeground': '#9d9d9d',
+  'editorWidget-background': '#252526', 'editorWidget-border': '#454545', 'widget-border': '#303031', 'button-background': '#0e639c', 'button-foreground': '#ffffff',
+  'button-secondaryBackground': '#3a3d41', 'button-secondaryForeground': '#cccccc', 'settings-textInputBackground': '#292929', 'settings-textInputForeground': '#cccccc',
+  'settings-dropdownBackground': '#3c3c3c', 'settings-dropdownForeground': '#f0f0f0', 'charts-blue': '#3794ff', 'charts-red': '#f14c4c' })) document.documentElement.style.setProperty('--vscode-' + k, v);
+window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__sent.push(m), getState: () => window.__state, setState: (s) => { window.__state = s; } });</script>\n`;
+  const html = webviewHtml({ cspSource: 'file:', nonce: 'n0nce', scriptUri: 'assets/results.js', styleUri: 'assets/results.css', title: 'Results' });
+  fs.writeFileSync(hosted, html.replace('<body>', '<body class="vscode-dark">').replace('<script nonce', stub + '<script nonce'));
   makeRun(path.join(runs, 'proposed-l0.5'), { group: 'sweep1', lambda: 0.5, seed: 1 });
   makeRun(path.join(runs, 'proposed-l2'), { group: 'sweep1', lambda: 2, seed: 2, skill: -0.04 });
   makeRun(path.join(runs, 'baseline'), { method: 'baseline', seed: 3, skill: -0.05 });
@@ -187,6 +194,7 @@ test('inside VS Code: ready handshake, live metrics and status, results on finis
   await post({ type: 'didLoadRun', run: live });
   await page.waitForSelector('section.ee-run');
   assert.match(await page.innerText('.ee-header'), /running · epoch 3\/5/);
+  assert.equal(await page.evaluate(() => (globalThis as any).getComputedStyle((globalThis as any).document.body).backgroundColor), 'rgb(30, 30, 30)', 'the page takes --vscode-editor-background');
   assert.equal(await page.locator('.ee-exit-table').count(), 0, 'no exit table before the run is evaluated');
   const before = await page.$eval('.ee-curve canvas', (c) => (c as any).toDataURL());
   const next = { ...live.metrics[2], epoch: 4, loss: 0.2 };
@@ -207,6 +215,14 @@ test('inside VS Code: ready handshake, live metrics and status, results on finis
   const exp = (await sent()).find((m) => m.type === 'exportFile')!;
   assert.equal(exp.kind, 'csv');
   assert.equal(exp.suggestedName, 'live-exit-table.csv');
+  // One τ per exit: three sliders, moving the second changes only the second threshold.
+  await page.$eval('.ee-mode', (el) => { (el as any).value = 'perExit'; el.dispatchEvent(new Event('change')); });
+  await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('input.ee-tau').length === 3);
+  await page.locator('input.ee-tau').nth(1).fill('0.2');
+  assert.deepEqual((await page.evaluate(() => (globalThis as any).__state)).thresholds.live, { mode: 'perExit', thresholds: [0.7, 0.2, 0.7] });
+  assert.match(await page.innerText('.ee-current'), /τ = 0.70 \/ 0.20 \/ 0.70/);
+  await page.screenshot({ path: path.join(OUT, 'webview-per-exit-dark.png'), fullPage: true });
+  assert.deepEqual(await page.evaluate(() => (globalThis as any).__csp), [], 'the strict CSP must not block anything the view needs');
   await post({ type: 'didSomethingOdd' } as unknown as HostMessage);
   assert.ok((await sent()).some((m) => m.type === 'log' && /didSomethingOdd/.test(String(m.message))));
   await page.close();
