@@ -1,7 +1,8 @@
 /**
  * The command palette's "Early Exit" commands. New Experiment and Select Backbone edit experiment
- * files, Train and Stop drive worker processes through the TrainingController; the results
- * commands say what they will do until the panels are wired in, and never pretend to have done it.
+ * files, Train and Stop drive worker processes through the TrainingController, Open Results shows
+ * the results panel; Compare and Export say what they will do until they are wired in, and never
+ * pretend to have done it.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -10,10 +11,12 @@ import type { BranchesProvider } from './branchesTree';
 import { Commands, EXPERIMENT_SUFFIX, Settings } from './constants';
 import { experimentNameFromFile } from '../core/experiment';
 import { formatExperiment, newExperimentJson, readExperiment, type PlacedExit } from './experimentFile';
-import { listRuns, type RunsProvider } from './runsTree';
+import { openResultsPanel } from './panels';
+import { listRuns, type RunNode, type RunsProvider } from './runsTree';
 import type { RunOutcome, TrainingController } from './training';
 
 export interface CommandContext {
+  context: vscode.ExtensionContext;
   branches: BranchesProvider;
   runs: RunsProvider;
   training: TrainingController;
@@ -121,6 +124,29 @@ async function stopTraining(ctx: CommandContext): Promise<number> {
   return ctx.training.stopAll();
 }
 
+/** Opens the results panel of a run: a folder path or Uri, a Runs view node, or one picked from the runs. */
+async function openResults(ctx: CommandContext, target?: string | vscode.Uri | RunNode): Promise<boolean> {
+  let dir: string | undefined;
+  if (typeof target === 'string') dir = target;
+  else if (target instanceof vscode.Uri) dir = target.fsPath;
+  else if (target?.kind === 'run') dir = target.run.folder.fsPath;
+  else {
+    const runs = await listRuns();
+    if (!runs.length) {
+      void say('no runs yet; train an experiment first ("Early Exit: Train multi-exit model").');
+      return false;
+    }
+    const picked = await vscode.window.showQuickPick(
+      runs.map((r) => ({ label: r.status.id, description: [r.status.experiment, r.status.state].filter(Boolean).join(' · '), dir: r.folder.fsPath })),
+      { title: 'Early Exit: Open Results', placeHolder: 'Run to open' },
+    );
+    dir = picked?.dir;
+  }
+  if (!dir) return false;
+  openResultsPanel(ctx.context, dir, ctx.training.output);
+  return true;
+}
+
 async function pendingOnRuns(what: string): Promise<void> {
   const runs = await listRuns();
   const finished = runs.filter((r) => r.status.state === 'finished').length;
@@ -133,7 +159,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     vscode.commands.registerCommand(Commands.selectBackbone, (target?: vscode.Uri | BackboneName, name?: BackboneName) => selectBackbone(target, ctx, name)),
     vscode.commands.registerCommand(Commands.train, (target?: vscode.Uri) => train(ctx, target instanceof vscode.Uri ? target : undefined)),
     vscode.commands.registerCommand(Commands.stopTraining, () => stopTraining(ctx)),
-    vscode.commands.registerCommand(Commands.openResults, () => pendingOnRuns('Open Results (the results panel with exit tables and trade-off curves)')),
+    vscode.commands.registerCommand(Commands.openResults, (target?: string | vscode.Uri | RunNode) => openResults(ctx, target)),
     vscode.commands.registerCommand(Commands.compareRuns, () => pendingOnRuns('Compare Runs (the comparison panel)')),
     vscode.commands.registerCommand(Commands.exportResults, () => pendingOnRuns('Export Results (CSV / JSON / HTML report)')),
     vscode.commands.registerCommand(Commands.refreshRuns, () => {

@@ -33,7 +33,7 @@ export function activate(context: vscode.ExtensionContext): EarlyExitApi {
     branchesView,
     branchesView.onDidChangeCheckboxState((e) => branches.onCheckboxes(e)),
     vscode.window.registerTreeDataProvider(Views.runs, runs),
-    ...registerCommands({ branches, runs, training }),
+    ...registerCommands({ context, branches, runs, training }),
   );
   return { branches, runs, branchesView, training };
 }

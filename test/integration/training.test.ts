@@ -92,6 +92,13 @@ suite('Training from the extension', function () {
     }, 5000, 'the run in the Runs view');
     assert.equal(item.contextValue, 'run.finished');
     assert.equal(a.training.active.size, 0);
+    // Open Results (also the notification's button) shows the run in the results panel.
+    assert.equal(await vscode.commands.executeCommand<boolean>(Commands.openResults, run.dir), true);
+    await until(
+      () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).some((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('earlyExit.results')),
+      5000,
+      'the results panel',
+    );
     // The extension host never loads tfjs: training happened in the worker.
     assert.deepEqual(Object.keys(require.cache).filter((k) => k.includes('@tensorflow')), []);
     await vscode.workspace.fs.delete(uri);
