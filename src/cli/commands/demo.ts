@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { defaultExperiment } from '../../core/experiment';
 import { createRunsFor } from '../../runs/manager';
 import { writeJsonAtomic } from '../../runs/store';
+import { writeReport } from '../report';
 import { flagString, type CliCommand } from '../registry';
 import { DEFAULT_RUNS_DIR, managerOptions, trainRuns } from './train';
 
@@ -21,6 +22,9 @@ export const demoCommand: CliCommand = {
     const [run] = createRunsFor(runsDir, x);
     const [state] = await trainRuns([run.dir], managerOptions(runsDir, flagString(args, 'backend')), false);
     if (state !== 'finished') return state === 'cancelled' ? 130 : 1;
+    const out = path.join(run.dir, 'report.html');
+    await writeReport([run.dir], out);
+    console.log(`report: ${out} (open it in a browser; works offline)`);
     return 0;
   },
 };
