@@ -1,8 +1,7 @@
 /**
  * The command palette's "Early Exit" commands. New Experiment and Select Backbone edit experiment
  * files, Train and Stop drive worker processes through the TrainingController, Open Results shows
- * the results panel; Compare and Export say what they will do until they are wired in, and never
- * pretend to have done it.
+ * the results panel, Compare Runs the comparison panel, Export Results a self-contained HTML report.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -11,7 +10,8 @@ import type { BranchesProvider } from './branchesTree';
 import { Commands, EXPERIMENT_SUFFIX, Settings } from './constants';
 import { experimentNameFromFile } from '../core/experiment';
 import { formatExperiment, newExperimentJson, readExperiment, type PlacedExit } from './experimentFile';
-import { openResultsPanel } from './panels';
+import { openComparisonPanel, openResultsPanel } from './panels';
+import { writeReport } from '../cli/report';
 import { listRuns, type RunNode, type RunsProvider } from './runsTree';
 import type { RunOutcome, TrainingController } from './training';
 
@@ -147,10 +147,47 @@ async function openResults(ctx: CommandContext, target?: string | vscode.Uri | R
   return true;
 }
 
-async function pendingOnRuns(what: string): Promise<void> {
-  const runs = await listRuns();
-  const finished = runs.filter((r) => r.status.state === 'finished').length;
-  void say(`${what} is not available in the extension yet. ${runs.length} run(s) found, ${finished} finished; the CLI reads them with "early-exit runs" and "early-exit eval <rundir>".`);
+/** Picks finished runs (several allowed) unless given; undefined when the user cancels or none exist. */
+async function pickRuns(title: string, given?: string[]): Promise<string[] | undefined> {
+  if (given?.length) return given;
+  const runs = (await listRuns()).filter((r) => r.status.state === 'finished');
+  if (!runs.length) {
+    void say('no finished runs yet; train an experiment first ("Early Exit: Train multi-exit model").');
+    return undefined;
+  }
+  const picked = await vscode.window.showQuickPick(
+    runs.map((r) => ({ label: r.status.id, description: r.status.experiment, dir: r.folder.fsPath, picked: true })),
+    { title, canPickMany: true, placeHolder: 'Runs to include' },
+  );
+  return picked?.length ? picked.map((p) => p.dir) : undefined;
+}
+
+async function compareRuns(ctx: CommandContext, dirs?: string[]): Promise<boolean> {
+  const chosen = await pickRuns('Early Exit: Compare Runs', dirs);
+  if (!chosen) return false;
+  openComparisonPanel(ctx.context, chosen, ctx.training.output);
+  return true;
+}
+
+/** Writes the chosen runs as one self-contained report.html (same views as the panels, no network). */
+async function exportResults(ctx: CommandContext, dirs?: string[], target?: vscode.Uri): Promise<string | undefined> {
+  const chosen = await pickRuns('Early Exit: Export Results', dirs);
+  if (!chosen) return undefined;
+  const out = target ?? await vscode.window.showSaveDialog({
+    defaultUri: vscode.Uri.file(path.join(chosen.length === 1 ? chosen[0] : path.dirname(chosen[0]), 'report.html')),
+    filters: { HTML: ['html'] },
+    title: 'Export Results as a self-contained HTML report',
+  });
+  if (!out) return undefined;
+  try {
+    await writeReport(chosen, out.fsPath);
+  } catch (e) {
+    void vscode.window.showErrorMessage(`Early Exit: export failed: ${(e as Error).message}`);
+    ctx.training.output.appendLine(`export failed: ${(e as Error).stack ?? e}`);
+    return undefined;
+  }
+  void say(`wrote ${out.fsPath}`);
+  return out.fsPath;
 }
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
@@ -160,8 +197,8 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     vscode.commands.registerCommand(Commands.train, (target?: vscode.Uri) => train(ctx, target instanceof vscode.Uri ? target : undefined)),
     vscode.commands.registerCommand(Commands.stopTraining, () => stopTraining(ctx)),
     vscode.commands.registerCommand(Commands.openResults, (target?: string | vscode.Uri | RunNode) => openResults(ctx, target)),
-    vscode.commands.registerCommand(Commands.compareRuns, () => pendingOnRuns('Compare Runs (the comparison panel)')),
-    vscode.commands.registerCommand(Commands.exportResults, () => pendingOnRuns('Export Results (CSV / JSON / HTML report)')),
+    vscode.commands.registerCommand(Commands.compareRuns, (dirs?: string[]) => compareRuns(ctx, Array.isArray(dirs) ? dirs : undefined)),
+    vscode.commands.registerCommand(Commands.exportResults, (dirs?: string[], target?: vscode.Uri) => exportResults(ctx, Array.isArray(dirs) ? dirs : undefined, target)),
     vscode.commands.registerCommand(Commands.refreshRuns, () => {
       ctx.runs.refresh();
       ctx.branches.refresh();

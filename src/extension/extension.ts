@@ -7,6 +7,7 @@ import { BranchesProvider, type BranchNode } from './branchesTree';
 import { registerCommands } from './commands';
 import { Views } from './constants';
 import { registerExperimentDiagnostics } from './diagnostics';
+import { registerPanelSerializers } from './panels';
 import { RunsProvider } from './runsTree';
 import { TrainingController } from './training';
 
@@ -34,6 +35,7 @@ export function activate(context: vscode.ExtensionContext): EarlyExitApi {
     branchesView.onDidChangeCheckboxState((e) => branches.onCheckboxes(e)),
     vscode.window.registerTreeDataProvider(Views.runs, runs),
     ...registerCommands({ context, branches, runs, training }),
+    ...registerPanelSerializers(context, training.output),
   );
   return { branches, runs, branchesView, training };
 }
