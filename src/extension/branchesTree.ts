@@ -156,7 +156,7 @@ export class BranchesProvider implements vscode.TreeDataProvider<BranchNode>, vs
   }
 }
 
-async function exists(uri: vscode.Uri): Promise<boolean> {
+export async function exists(uri: vscode.Uri): Promise<boolean> {
   try {
     await vscode.workspace.fs.stat(uri);
     return true;

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BACKBONE_LABELS, BACKBONE_NAMES, describeBackbone, formatMacs, type BackboneName } from '../core/backbones';
-import type { BranchesProvider } from './branchesTree';
+import { exists, type BranchesProvider } from './branchesTree';
 import { Commands, EXPERIMENT_SUFFIX, Settings } from './constants';
 import { experimentNameFromFile } from '../core/experiment';
 import { formatExperiment, newExperimentJson, readExperiment, type PlacedExit } from './experimentFile';
@@ -206,11 +206,4 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   ];
 }
 
-async function exists(uri: vscode.Uri): Promise<boolean> {
-  try {
-    await vscode.workspace.fs.stat(uri);
-    return true;
-  } catch {
-    return false;
-  }
-}
+
