@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ReportData, RunData } from '../protocol/webview';
 import { readRunData } from '../runs/view-data';
+import { escapeHtml } from '../core/html';
 
 export interface ReportOptions {
   /** Folder holding results.js and results.css (default: dist/webview next to the CLI bundle). */
@@ -20,7 +21,6 @@ export function defaultAssetsDir(): string {
   return candidates.find((d) => fs.existsSync(path.join(d, 'results.js'))) ?? candidates[0];
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 /** JSON that cannot end the <script> element it sits in. */
 export function jsonForScript(value: unknown): string {

@@ -28,15 +28,13 @@ export function thresholdsFor(records: SampleRecords, tau: number | number[]): n
 /** True when exit `b` fires for sample `i` under `rule` at threshold `tau`. */
 export function fires(records: SampleRecords, rule: ExitRule, b: number, i: number, tau: number): boolean {
   const e = records.exits[b];
-  switch (rule) {
-    case 'gate':
-      if (!e.gate) throw new Error(`exit ${e.point} has no gate; use the "entropy" or "confidence" rule`);
-      return e.gate[i] >= tau;
-    case 'confidence':
-      return e.conf[i] >= tau;
-    case 'entropy':
-      return e.entropy[i] <= tau;
-  }
+  if (rule === 'gate' && !e.gate) throw new Error(`exit ${e.point} has no gate; use the "entropy" or "confidence" rule`);
+  return ruleFires(rule, rule === 'gate' ? e.gate![i] : rule === 'confidence' ? e.conf[i] : e.entropy[i], tau);
+}
+
+/** The rule's comparison: gate and confidence fire at ≥ τ, normalised entropy at ≤ τ. */
+export function ruleFires(rule: ExitRule, value: number, tau: number): boolean {
+  return rule === 'entropy' ? value <= tau : value >= tau;
 }
 
 /**
@@ -58,7 +56,8 @@ function predsOf(records: SampleRecords, b: number): number[] {
   return b < records.exits.length ? records.exits[b].pred : records.final.pred;
 }
 
-function accuracyOf(pred: number[], labels: number[]): number {
+/** Share of predictions equal to their label (0 for no samples). */
+export function accuracyOf(pred: ArrayLike<number>, labels: ArrayLike<number>): number {
   let ok = 0;
   for (let i = 0; i < labels.length; i++) if (pred[i] === labels[i]) ok++;
   return labels.length ? ok / labels.length : 0;

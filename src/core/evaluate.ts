@@ -4,7 +4,7 @@
  * Option 2 (hard exits that really skip the rest of the network), and batch-1 timing.
  */
 import * as tf from '@tensorflow/tfjs';
-import { calibrate, exitHistograms, exitTable, softAccuracy, thresholdSweep, thresholdsFor } from './analysis';
+import { accuracyOf, calibrate, exitHistograms, exitTable, ruleFires, softAccuracy, thresholdSweep, thresholdsFor } from './analysis';
 import { describeBackbone } from './backbones';
 import type { MultiExitNetwork } from './model';
 import { softConditionalOutput } from './paper';
@@ -118,8 +118,7 @@ export async function hardExitPass(net: MultiExitNetwork, x: tf.Tensor4D, rule: 
     const keepRows: number[] = [];
     alive.forEach((sample, row) => {
       const value = rule === 'gate' ? g![row] : rule === 'confidence' ? stats.conf[row] : stats.entropy[row];
-      const fire = rule === 'entropy' ? value <= thresholds[e] : value >= thresholds[e];
-      if (fire) { exitIndex[sample] = e; pred[sample] = stats.pred[row]; } else { keep.push(sample); keepRows.push(row); }
+      if (ruleFires(rule, value, thresholds[e])) { exitIndex[sample] = e; pred[sample] = stats.pred[row]; } else { keep.push(sample); keepRows.push(row); }
     });
     if (keep.length < alive.length && keep.length > 0) {
       const idx = tf.tensor1d(keepRows, 'int32');
@@ -209,10 +208,9 @@ export function summarise(
   tau: number | number[], target: CalibrationTarget | null, positions?: number[],
 ): EvaluationReport {
   const thresholds = thresholdsFor(test, tau);
-  const finalAccuracy = test.final.pred.reduce((a, p, i) => a + (p === test.labels[i] ? 1 : 0), 0) / Math.max(1, test.count);
   return {
     softAccuracy: softAccuracy(test),
-    finalAccuracy,
+    finalAccuracy: accuracyOf(test.final.pred, test.labels),
     rule,
     thresholds,
     hard: exitTable(test, net.costs, rule, thresholds, positions),

@@ -6,7 +6,7 @@
  * Weight decay is L2 on conv and dense kernels (as PyTorch's `weight_decay`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { exitTable, softAccuracy } from './analysis';
+import { accuracyOf, exitTable, softAccuracy } from './analysis';
 import { mulberry32, shuffleInPlace } from './data/rng';
 import { collectRecords, type BatchSource } from './evaluate';
 import type { MultiExitNetwork } from './model';
@@ -229,7 +229,7 @@ async function validationMetrics(
 ): Promise<EpochMetrics> {
   const rec = await collectRecords(o.net, o.validation, 'validation');
   const table = exitTable(rec, o.net.costs, o.rule, o.thresholds);
-  const acc = (pred: number[]) => pred.reduce((a, p, i) => a + (p === rec.labels[i] ? 1 : 0), 0) / Math.max(1, rec.count);
+  const acc = (pred: number[]) => accuracyOf(pred, rec.labels);
   const gated = o.net.config.gated && rec.exits.length > 0;
   return {
     epoch,

@@ -7,7 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { expandSweep, parseExperiment, parseOverride, setPath, validateExperiment, type Experiment } from '../core/experiment';
+import { expandSweep, experimentNameFromFile, parseExperiment, parseOverride, setPath, validateExperiment, type Experiment } from '../core/experiment';
 import type { FromWorker, ToWorker } from '../protocol/worker';
 import { acquireSlot, createRun, newRunId, readStatus, updateStatus, FINAL_STATES } from './store';
 import type { RunState } from '../core/run-types';
@@ -40,7 +40,7 @@ export function loadExperimentFile(file: string, overrides: string[] = []): Expe
     const { path: p, value } = parseOverride(o);
     setPath(raw, p, value);
   }
-  return validateExperiment(raw, path.basename(file).replace(/\.exits\.json$|\.json$/, ''));
+  return validateExperiment(raw, experimentNameFromFile(file));
 }
 
 /** Creates queued run folders for an experiment (one per sweep combination, sharing a group). */

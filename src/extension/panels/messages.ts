@@ -3,6 +3,7 @@
  * queue that holds notifications until the webview's `ready` handshake. Unit-testable in Node.
  */
 import type { ExportKind, HostMessage, ThresholdState, WebviewMessage } from '../../protocol/webview';
+import { escapeHtml } from '../../core/html';
 
 /** Largest export accepted from a webview (base64 PNG or text). */
 export const MAX_EXPORT_CHARS = 64 * 1024 * 1024;
@@ -96,7 +97,6 @@ export function makeNonce(): string {
 
 /** The webview's HTML: strict CSP, nonce'd script, stylesheet from the webview's own origin. */
 export function webviewHtml(o: { cspSource: string; nonce: string; scriptUri: string; styleUri: string; title: string }): string {
-  const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
   const csp = [
     "default-src 'none'",
     `img-src ${o.cspSource} data:`,
@@ -110,12 +110,12 @@ export function webviewHtml(o: { cspSource: string; nonce: string; scriptUri: st
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="${esc(o.styleUri)}">
-<title>${esc(o.title)}</title>
+<link rel="stylesheet" href="${escapeHtml(o.styleUri)}">
+<title>${escapeHtml(o.title)}</title>
 </head>
 <body>
 <div id="app"></div>
-<script nonce="${o.nonce}" src="${esc(o.scriptUri)}"></script>
+<script nonce="${o.nonce}" src="${escapeHtml(o.scriptUri)}"></script>
 </body>
 </html>
 `;
