@@ -178,11 +178,14 @@ export function validateAgainst(schema: Schema, value: unknown, path: string): u
     const props: Record<string, Schema> = schema.properties ?? {};
     const at = (key: string) => (path ? `${path}.${key}` : key);
     for (const key of Object.keys(obj)) {
-      if (!(key in props)) {
+      // own properties only: "constructor" or "toString" are unknown fields, not Object.prototype's
+      if (!Object.hasOwn(props, key)) {
         if (schema.additionalProperties === false) {
           throw new ValidationError(`${at(key)}: unknown field; allowed: ${Object.keys(props).join(', ')}`, at(key));
         }
-        out[key] = typeof schema.additionalProperties === 'object' ? validateAgainst(schema.additionalProperties, obj[key], at(key)) : obj[key];
+        const v = typeof schema.additionalProperties === 'object' ? validateAgainst(schema.additionalProperties, obj[key], at(key)) : obj[key];
+        // defineProperty: a "__proto__" key stays a key instead of replacing the prototype
+        Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
       }
     }
     for (const req of schema.required ?? []) {
@@ -263,10 +266,15 @@ export function experimentNameFromFile(file: string): string {
   return file.replace(/\\/g, '/').split('/').pop()!.replace(/\.exits\.json$|\.json$/, '');
 }
 
+/** Keys that would reach Object.prototype through a path: never fields of an experiment. */
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
 /** Sets a dotted JSON path ("training.lr", "exits[1].head.kind") on a plain object. */
 export function setPath(obj: Record<string, any>, path: string, value: unknown): void {
   const parts = path.replace(/\[(\d+)\]/g, '.$1').split('.').filter(Boolean);
   if (!parts.length) throw new ValidationError(`--set: empty path`, path);
+  const bad = parts.find((p) => UNSAFE_KEYS.has(p));
+  if (bad) throw new ValidationError(`${path}: "${bad}" is not a field of an experiment`, path);
   let cur: any = obj;
   for (let i = 0; i < parts.length - 1; i++) {
     if (cur[parts[i]] === undefined || cur[parts[i]] === null) cur[parts[i]] = /^\d+$/.test(parts[i + 1]) ? [] : {};
