@@ -24,7 +24,7 @@ function onlyValidationErrors(src: string): void {
   try {
     parseExperiment(src, 'fuzz.exits.json');
   } catch (e) {
-    if (!(e instanceof ValidationError)) throw new Error(`parseExperiment threw ${(e as Error)?.name}: ${(e as Error)?.message}\ninput: ${src.slice(0, 500)}`);
+    if (!(e instanceof ValidationError)) throw new Error(`parseExperiment threw ${(e as Error)?.name}: ${(e as Error)?.message}\ninput: ${src.slice(0, 500)}`, { cause: e });
     assert.ok(e.message.startsWith('fuzz.exits.json'), `message does not name the file: ${e.message}`);
   }
 }
@@ -161,7 +161,7 @@ test('fuzz: sweep paths and --set overrides only ever give a ValidationError and
       setPath(x, o.path, o.value);
       validateExperiment(x);
     } catch (e) {
-      if (!(e instanceof ValidationError)) throw new Error(`--set ${p}: threw ${(e as Error)?.name}: ${(e as Error)?.message}`);
+      if (!(e instanceof ValidationError)) throw new Error(`--set ${p}: threw ${(e as Error)?.name}: ${(e as Error)?.message}`, { cause: e });
     }
     for (const k of Object.getOwnPropertyNames(Object.prototype)) assert.ok(typeof (Object.prototype as any)[k] === 'function' || k === '__proto__', `Object.prototype.${k} was set`);
     assert.deepEqual(Object.keys(Object.prototype), []);
