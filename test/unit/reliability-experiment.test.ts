@@ -105,12 +105,12 @@ test('sweep and --set paths cannot reach Object.prototype', () => {
 const FUZZ_RUNS = Number(process.env.EE_FUZZ_RUNS ?? 300);
 
 test('fuzz: arbitrary JSON values only ever give a ValidationError', () => {
-  fc.assert(fc.property(fc.jsonValue({ maxDepth: 4 }), (v) => onlyValidationErrors(JSON.stringify(v))), { numRuns: FUZZ_RUNS });
+  fc.assert(fc.property(fc.jsonValue({ maxDepth: 4 }), (v) => onlyValidationErrors(JSON.stringify(v))), { numRuns: FUZZ_RUNS, includeErrorInReport: true });
 });
 
 test('fuzz: arbitrary strings (and JSON-ish junk) only ever give a ValidationError', () => {
   const junk = fc.array(fc.constantFrom('{', '}', '[', ']', ',', ':', '"', '1', '-', 'e', 'true', 'null', '\n', ' ', '"backbone"', '\\u0000', '\u2028'), { maxLength: 40 }).map((a) => a.join(''));
-  fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'grapheme', maxLength: 100 }), junk), onlyValidationErrors), { numRuns: FUZZ_RUNS });
+  fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'grapheme', maxLength: 100 }), junk), onlyValidationErrors), { numRuns: FUZZ_RUNS, includeErrorInReport: true });
 });
 
 /** Paths into the default experiment: where a mutation lands. */
@@ -146,7 +146,7 @@ test('fuzz: a valid experiment with one field replaced, removed or added only ev
       }
     }
     onlyValidationErrors(JSON.stringify(x));
-  }), { numRuns: FUZZ_RUNS * 2 });
+  }), { numRuns: FUZZ_RUNS * 2, includeErrorInReport: true });
   assert.equal(({} as Record<string, unknown>).x, undefined);
 });
 
@@ -165,5 +165,5 @@ test('fuzz: sweep paths and --set overrides only ever give a ValidationError and
     }
     for (const k of Object.getOwnPropertyNames(Object.prototype)) assert.ok(typeof (Object.prototype as any)[k] === 'function' || k === '__proto__', `Object.prototype.${k} was set`);
     assert.deepEqual(Object.keys(Object.prototype), []);
-  }), { numRuns: FUZZ_RUNS });
+  }), { numRuns: FUZZ_RUNS, includeErrorInReport: true });
 });

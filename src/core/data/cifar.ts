@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ValidationError } from '../errors';
+import { readDataFile, readDir } from './files';
 import { walkTar } from './tar';
 import type { Dataset, Split } from './types';
 
@@ -62,8 +63,8 @@ async function readMembers(source: string, wanted: (base: string) => boolean): P
     });
     return out;
   }
-  for (const f of fs.readdirSync(source)) {
-    if (wanted(f)) out.set(f, { file: path.join(source, f), data: fs.readFileSync(path.join(source, f)) });
+  for (const d of readDir(source)) {
+    if (wanted(d.name)) out.set(d.name, { file: path.join(source, d.name), data: readDataFile(path.join(source, d.name)) });
   }
   return out;
 }

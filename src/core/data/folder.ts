@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ValidationError } from '../errors';
+import { readDataFile, readDir } from './files';
 import { decodeImage, decodeInto, IMAGE_EXT } from './images';
 import { mulberry32, shuffleInPlace } from './rng';
 import { walkTar } from './tar';
@@ -36,7 +37,7 @@ function walkDir(root: string): Listing {
   const dirs = new Set<string>();
   const rec = (rel: string) => {
     const abs = rel ? path.join(root, rel) : root;
-    for (const d of fs.readdirSync(abs, { withFileTypes: true })) {
+    for (const d of readDir(abs)) {
       const r = rel ? `${rel}/${d.name}` : d.name;
       if (d.isDirectory()) { dirs.add(r); rec(r); } else if (IMAGE_EXT.test(d.name)) files.push(r);
     }
@@ -149,7 +150,7 @@ export async function readImageFolders(source: string, opts: FolderOptions = {})
 
   // Shape from the first image.
   const firstName = isDir ? sorted[0] : listing.firstBytes!.name;
-  const firstData = isDir ? fs.readFileSync(path.join(source, sorted[0])) : listing.firstBytes!.data;
+  const firstData = isDir ? readDataFile(path.join(source, sorted[0])) : listing.firstBytes!.data;
   const first = decodeImage(firstData, isDir ? path.join(source, firstName) : `${source}:${firstName}`);
   const shape: [number, number, number] = [opts.resize?.[0] ?? first.height, opts.resize?.[1] ?? first.width, first.channels];
   const size = shape[0] * shape[1] * shape[2];
@@ -172,7 +173,7 @@ export async function readImageFolders(source: string, opts: FolderOptions = {})
     if (opts.onProgress && (done % 1000 === 0 || done === total)) opts.onProgress({ phase: 'decode', done, total });
   };
   if (isDir) {
-    for (const f of sorted) put(f, fs.readFileSync(path.join(source, f)));
+    for (const f of sorted) put(f, readDataFile(path.join(source, f)));
   } else {
     await walkTar(source, (e) => slots.has(e.name), (e, data) => { if (data) put(e.name, data); });
     if (done !== total) throw new ValidationError(`${source}: archive changed while reading (${done} of ${total} images)`, source);

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { ValidationError } from '../errors';
+import { MAX_DATA_FILE_BYTES, readDataFile } from './files';
 import type { Dataset, Split } from './types';
 
 export const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
@@ -12,10 +13,11 @@ export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dre
 
 /** Reads a file, gunzipping it when it starts with the gzip magic. */
 export function readMaybeGzip(file: string): Buffer {
-  const raw = fs.readFileSync(file);
+  const raw = readDataFile(file);
   if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
     try {
-      return zlib.gunzipSync(raw);
+      // bounded: a gzip bomb is an error, not a process that runs out of memory
+      return zlib.gunzipSync(raw, { maxOutputLength: MAX_DATA_FILE_BYTES });
     } catch (err) {
       throw new ValidationError(`${file}: corrupt gzip data (${(err as Error).message})`, file);
     }
@@ -35,6 +37,7 @@ export function parseIdx(buf: Uint8Array, file: string, expectDims: 1 | 3): { di
       file,
     );
   }
+  if (buf.length < 4 + 4 * expectDims) throw new ValidationError(`${file}: ${buf.length} bytes, too short for an IDX header`, file);
   const dims: number[] = [];
   for (let i = 0; i < expectDims; i++) dims.push(dv.getUint32(4 + 4 * i));
   const off = 4 + 4 * expectDims;

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { ValidationError } from '../errors';
 import { readCifar10, readCifar100 } from './cifar';
 import { defaultCacheDir, ensureDataset, type Progress } from './download';
+import { fileError } from './files';
 import { readImageFolders } from './folder';
 import { readMnistDir } from './idx';
 import { resizeBilinear } from './images';
@@ -38,9 +39,14 @@ export async function sniffPath(p: string): Promise<Exclude<DatasetName, 'synthe
     return 'folder';
   }
   const has = (...parts: string[]) => fs.existsSync(path.join(p, ...parts));
+  let files: string[];
+  try {
+    files = fs.readdirSync(p);
+  } catch (e) {
+    throw fileError(e, p);
+  }
   if (has('cifar-10-batches-bin') || has('test_batch.bin') || has('cifar-10-binary.tar.gz')) return 'cifar10';
   if (has('cifar-100-binary') || (has('train.bin') && has('test.bin')) || has('cifar-100-binary.tar.gz')) return 'cifar100';
-  const files = fs.readdirSync(p);
   if (files.some((f) => /-idx3-ubyte(\.gz)?$/.test(f))) {
     return /fashion/i.test(path.basename(path.resolve(p))) ? 'fashion-mnist' : 'mnist';
   }
@@ -59,8 +65,16 @@ function resizeSplit(s: Split, from: [number, number, number], to: [number, numb
   return { ...s, images };
 }
 
-/** Loads the dataset a spec describes. */
+/** Loads the dataset a spec describes. A file that cannot be read is a ValidationError naming it. */
 export async function loadDataset(spec: DatasetSpec, opts: LoadOptions = {}): Promise<Dataset> {
+  try {
+    return await loadDatasetUnchecked(spec, opts);
+  } catch (e) {
+    throw fileError(e, (e as NodeJS.ErrnoException)?.path ?? spec.path ?? spec.name);
+  }
+}
+
+async function loadDatasetUnchecked(spec: DatasetSpec, opts: LoadOptions): Promise<Dataset> {
   const seed = opts.seed ?? 0;
   let ds: Dataset;
   if (spec.name === 'synthetic') {

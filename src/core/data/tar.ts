@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { ValidationError } from '../errors';
+import { fileError, MAX_DATA_FILE_BYTES } from './files';
 
 export interface TarEntry {
   /** Path inside the archive, without a leading "./" and without a trailing "/". */
@@ -17,7 +18,12 @@ export interface TarEntry {
 
 /** True when the file starts with the gzip magic bytes. */
 export function isGzipFile(file: string): boolean {
-  const fd = fs.openSync(file, 'r');
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw fileError(e, file);
+  }
   try {
     const b = Buffer.alloc(2);
     const n = fs.readSync(fd, b, 0, 2, 0);
@@ -105,13 +111,16 @@ export async function walkTar(
   want: (e: TarEntry) => boolean,
   visit: (e: TarEntry, data?: Buffer) => void | 'stop' | Promise<void | 'stop'>,
 ): Promise<void> {
+  // sniff first: a file that cannot be opened fails here, before a stream exists whose 'error'
+  // event nobody would listen to (that would crash the process)
+  const gzip = isGzipFile(file);
   let input: Readable;
   try {
     input = fs.createReadStream(file);
   } catch (err) {
     throw new ValidationError(`${file}: cannot open (${(err as Error).message})`, file);
   }
-  const src: Readable = isGzipFile(file) ? input.pipe(zlib.createGunzip()) : input;
+  const src: Readable = gzip ? input.pipe(zlib.createGunzip()) : input;
   input.on('error', (e) => src.destroy(e));
   const it = src[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const q = new ByteQueue();
@@ -166,6 +175,7 @@ export async function walkTar(
       const entry: TarEntry = { name: cleanName(name), type, size };
       let data: Buffer | undefined;
       if (type === 'file' && want(entry)) {
+        if (!(size <= MAX_DATA_FILE_BYTES)) throw new ValidationError(`${file}: member ${entry.name} claims ${size} bytes, too large to read`, file);
         if (!(await fill(padded))) throw new ValidationError(`${file}: truncated tar archive (member ${entry.name})`, file);
         data = q.take(padded).subarray(0, size);
       } else {

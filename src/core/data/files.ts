@@ -1,0 +1,51 @@
+/**
+ * File access for the dataset readers: a file that cannot be read (no permission, a folder where a
+ * file was expected, larger than one Buffer can hold) is a ValidationError naming it, like every
+ * other problem with a dataset, instead of a bare errno from the depths of a reader.
+ */
+import * as fs from 'node:fs';
+import { ValidationError } from '../errors';
+
+/** The largest file a reader loads whole (what one Buffer can hold with room to spare: 2 GiB − 1). */
+export const MAX_DATA_FILE_BYTES = 2 ** 31 - 1;
+
+const WHY: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'no such file or folder',
+  EISDIR: 'is a folder, expected a file',
+  ENOTDIR: 'is not a folder',
+  ELOOP: 'too many symbolic links',
+  EMFILE: 'too many open files',
+  EIO: 'input/output error',
+};
+
+/** A fs error as a ValidationError naming `file` (other errors are returned unchanged). */
+export function fileError(err: unknown, file: string): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (err instanceof ValidationError || !code) return err;
+  const why = WHY[code] ?? (err as Error).message;
+  return new ValidationError(`${file}: cannot read (${why}${WHY[code] ? `, ${code}` : ''})`, file);
+}
+
+/** Reads a whole data file; refuses one larger than MAX_DATA_FILE_BYTES before allocating it. */
+export function readDataFile(file: string): Buffer {
+  try {
+    const size = fs.statSync(file).size;
+    if (size > MAX_DATA_FILE_BYTES) {
+      throw new ValidationError(`${file}: ${size} bytes is too large for one data file (at most ${MAX_DATA_FILE_BYTES} bytes)`, file);
+    }
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw fileError(e, file);
+  }
+}
+
+/** Lists a folder; fs failures name it. */
+export function readDir(dir: string): fs.Dirent[] {
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    throw fileError(e, dir);
+  }
+}
