@@ -38,6 +38,8 @@ export type LayerSpec =
   /** ResNet basic block: conv3×3-BN-ReLU-conv3×3-BN + shortcut (1×1 conv-BN when the shape changes), ReLU. */
   | { kind: 'residual'; name: string; filters: number; stride: number }
   | { kind: 'gap' }
+  /** Average pool to at most grid×grid cells (window = stride = ⌈H/grid⌉, 'same' padding). */
+  | { kind: 'avgpool'; grid: number }
   | { kind: 'flatten' }
   | { kind: 'dense'; name: string; units: number; relu: boolean }
   | { kind: 'dropout'; rate: number };
@@ -186,6 +188,10 @@ export function layerCost(layer: LayerSpec, input: Shape3): { shape: Shape3; mac
     }
     case 'gap':
       return { shape: [1, 1, c], macs: 0, params: 0 };
+    case 'avgpool': {
+      const k = avgPoolWindow(h, w, layer.grid);
+      return { shape: [Math.ceil(h / k), Math.ceil(w / k), c], macs: 0, params: 0 };
+    }
     case 'flatten':
       return { shape: [1, 1, h * w * c], macs: 0, params: 0 };
     case 'dense': {
@@ -195,6 +201,11 @@ export function layerCost(layer: LayerSpec, input: Shape3): { shape: Shape3; mac
     case 'dropout':
       return { shape: input, macs: 0, params: 0 };
   }
+}
+
+/** Window (= stride) of an `avgpool` layer that brings H×W down to at most grid×grid cells. */
+export function avgPoolWindow(h: number, w: number, grid: number): number {
+  return Math.max(1, Math.ceil(Math.max(h, w) / grid));
 }
 
 /** Shape and cost of a run of layers. */

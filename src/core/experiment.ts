@@ -70,8 +70,9 @@ export const experimentSchema: Schema = {
             type: 'object', additionalProperties: false, default: { kind: 'pool' },
             description: 'The auxiliary classifier f_b.',
             properties: {
-              kind: { enum: [...HEAD_KINDS], default: 'pool', description: 'pool = global average pool + dense; conv-pool = conv3×3-BN-ReLU + pool + dense; pool-mlp = pool + hidden dense + dense.' },
+              kind: { enum: [...HEAD_KINDS], default: 'pool', description: 'pool = average pool (to head.grid²) + dense; conv-pool = conv3×3-BN-ReLU + pool + dense; pool-mlp = pool + hidden dense + dense.' },
               channels: { type: 'integer', minimum: 1, description: 'Channels of the head\'s conv or hidden layer (default: the point\'s channels, at least 8 and at most 128).' },
+              grid: { type: 'integer', minimum: 1, maximum: 32, description: 'Pooling grid before the dense layer: features are average-pooled to at most grid×grid cells (default 4; 1 = global average pool). Shallow points need a grid > 1 to keep where features are.' },
             },
           },
           gate: {

@@ -8,10 +8,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  buildBackboneIR, describeBackbone, layersCost, type BackboneConfig, type BackboneIR, type LayerSpec, type Shape3,
+  avgPoolWindow, buildBackboneIR, describeBackbone, layersCost, type BackboneConfig, type BackboneIR, type LayerSpec, type Shape3,
 } from './backbones';
 import type { CostModel } from './results';
-import { validateExits, type ExitConfig } from './exits';
+import { DEFAULT_HEAD_GRID, validateExits, type ExitConfig } from './exits';
 
 export { HEAD_KINDS, validateExits, type ExitConfig, type HeadKind } from './exits';
 
@@ -59,21 +59,27 @@ function hashSeed(seed: number, name: string): number {
   return h % 2147483647;
 }
 
-function headLayersOf(exit: ExitConfig, inChannels: number, classes: number): LayerSpec[] {
+function headLayersOf(exit: ExitConfig, input: Shape3, classes: number): LayerSpec[] {
   const p = `exit_${exit.point}`;
-  const channels = exit.head.channels ?? Math.max(8, Math.min(inChannels, 128));
+  const channels = exit.head.channels ?? Math.max(8, Math.min(input[2], 128));
+  const grid = exit.head.grid ?? DEFAULT_HEAD_GRID;
+  // grid 1 = global average pool; a larger grid keeps where in the image the features are,
+  // which shallow points need (their channels alone say little about the class)
+  const pool: LayerSpec[] = grid === 1 || Math.max(input[0], input[1]) <= 1
+    ? [{ kind: 'gap' }]
+    : [{ kind: 'avgpool', grid }, { kind: 'flatten' }];
   switch (exit.head.kind) {
     case 'pool':
-      return [{ kind: 'gap' }, { kind: 'dense', name: `${p}/fc`, units: classes, relu: false }];
+      return [...pool, { kind: 'dense', name: `${p}/fc`, units: classes, relu: false }];
     case 'conv-pool':
       return [
         { kind: 'conv', name: `${p}/conv`, filters: channels, kernel: 3, stride: 1, bn: true, relu: true },
-        { kind: 'gap' },
+        ...pool,
         { kind: 'dense', name: `${p}/fc`, units: classes, relu: false },
       ];
     case 'pool-mlp':
       return [
-        { kind: 'gap' },
+        ...pool,
         { kind: 'dense', name: `${p}/hidden`, units: channels, relu: true },
         { kind: 'dense', name: `${p}/fc`, units: classes, relu: false },
       ];
@@ -104,7 +110,7 @@ function resolveExits(config: Omit<NetworkConfig, 'seed'>): ResolvedExit[] {
     .map((e) => {
       const block = order.indexOf(e.point);
       const shape = desc.points[block].shape;
-      const headLayers = headLayersOf(e, shape[2], config.backbone.classes);
+      const headLayers = headLayersOf(e, shape, config.backbone.classes);
       // features = the input of the head's final dense layer
       const feat = layersCost(headLayers.slice(0, -1), shape);
       const full = layersCost(headLayers, shape);
@@ -270,6 +276,11 @@ export class MultiExitNetwork {
         case 'gap':
           h = tf.mean(h, [1, 2]);
           break;
+        case 'avgpool': {
+          const k = avgPoolWindow(h.shape[1]!, h.shape[2]!, l.grid);
+          if (k > 1) h = tf.avgPool(h as tf.Tensor4D, k, k, 'same');
+          break;
+        }
         case 'flatten':
           h = tf.reshape(h, [h.shape[0], -1]);
           break;

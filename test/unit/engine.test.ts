@@ -23,12 +23,19 @@ test('MACs of a tiny VGG-13 match a hand count', () => {
   assert.equal(d.total, 4912);
   assert.deepEqual(d.points.map((p) => p.macs), [576, 1152, 1440, 2016, 2304, 2880, 3168, 3744, 4320, 4896]);
   assert.deepEqual(d.points[3].shape, [2, 2, 2]);
-  // an exit with a pool head at conv4: head = 2·2 (dense 2→2) = 4, gate = 2 (dense 2→1)
+  // an exit with a global-pool head (grid 1) at conv4: head = 2·2 (dense 2→2) = 4, gate = 2 (dense 2→1)
   // γ_1 = 2016 + 4 + 2 = 2022; passing it costs the full network plus that exit: 4912 + 6
-  const c = costModel({ backbone: d.config, gated: true, exits: [{ point: 'conv4', head: { kind: 'pool' }, gate: { hidden: 0 } }] });
+  const c = costModel({ backbone: d.config, gated: true, exits: [{ point: 'conv4', head: { kind: 'pool', grid: 1 }, gate: { hidden: 0 } }] });
   assert.deepEqual(c.exits, [2022]);
   assert.equal(c.final, 4918);
   assert.equal(c.full, 4912);
+  // the default grid (4×4) keeps the 2×2 map: features 2·2·2 = 8, head = 8·2 = 16, gate = 8 → γ_1 = 2040
+  const g = costModel({ backbone: d.config, gated: true, exits: [{ point: 'conv4', head: { kind: 'pool' }, gate: { hidden: 0 } }] });
+  assert.deepEqual(g.exits, [2040]);
+  assert.equal(g.final, 4936);
+  // at conv2 (8×8×1) a 4×4 grid pools 2×2 windows: 16 features → head 32, gate 16 → γ_1 = 1152 + 48
+  const h = costModel({ backbone: d.config, gated: true, exits: [{ point: 'conv2', head: { kind: 'pool', grid: 4 }, gate: { hidden: 0 } }] });
+  assert.deepEqual(h.exits, [1200]);
 });
 
 test('catalogue: published full-width sizes and one point per conv layer / residual block', () => {
@@ -50,6 +57,7 @@ test('bad backbone input is rejected naming the field and the allowed values', (
   assert.throws(() => validateBackboneConfig({ ...base, input: [32, 32, 2] }), /backbone\.input: ResNet-18 takes .*1 or 3 channels/);
   assert.throws(() => validateBackboneConfig({ ...base, input: [4, 4, 3] }), /backbone\.input/);
   assert.throws(() => validateExits(base, [{ point: 'conv3', head: { kind: 'pool' }, gate: { hidden: 0 } }]), /exits\[0\]\.point: "conv3" is not a point of resnet18; allowed: block1, block2/);
+  assert.throws(() => validateExits(base, [{ point: 'block2', head: { kind: 'pool', grid: 0 }, gate: { hidden: 0 } }]), /exits\[0\]\.head\.grid: must be an integer from 1/);
   assert.throws(() => validateExits(base, [
     { point: 'block2', head: { kind: 'pool' }, gate: { hidden: 0 } }, { point: 'block2', head: { kind: 'pool' }, gate: { hidden: 0 } },
   ]), /exits\[1\]\.point: duplicate exit/);

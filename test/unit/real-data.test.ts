@@ -1,13 +1,13 @@
 /**
  * The proposed method on real data (MNIST from ../shared/datasets, official IDX files): a tiny
- * ResNet-18 trained for one epoch on 3,000 images must beat chance by a wide margin, on the soft
- * output and with hard exits at τ = 0.5.
+ * ResNet-18 with two exits trained by the paper's loss alone (CE on f̃_1 + λ·C, no per-exit CE)
+ * for one epoch on 2,700 images must beat chance by a wide margin, on the soft output and with hard
+ * exits at τ = 0.5, and the gates must split the inputs between the exits.
  *
- * Measured with this setup (1 epoch): λ = 0.5, α = 0 → soft 64.6 %, 0.7 % leave at exit 1;
- * λ = 0.5…1.5, α = 0.5 → soft 86–90 %, no input leaves early (gates collapse to 0);
- * λ = 2 → gates collapse to 1 at exit 1 (91 % leave, hard accuracy 19.5 %). One epoch is too short
- * for gates that split the inputs. Open problem: the early classifiers stay weak (block2 ≈ 12 %,
- * block4 ≈ 27 % standalone even under BranchyNet's per-exit CE), so the gates learn to defer.
+ * Measured (wasm, this seed): soft 86.4 %, hard 84.0 %, 82 % leave at block2 and 18 % at block4,
+ * 30 % of the MACs. With heads that global-average-pool the shallow features (head.grid = 1) the
+ * early classifiers stayed near chance (block2 12 %, block4 27 % standalone even under BranchyNet)
+ * and the gates collapsed; pooling to a 4×4 grid (the default) keeps where the strokes are.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +21,7 @@ import { trainNetwork } from '../../src/core/train';
 
 const shared = path.resolve(__dirname, '../../../shared/datasets');
 
-test('proposed on real MNIST: well above chance (soft output and hard exits at τ = 0.5)', async () => {
+test('proposed on real MNIST: well above chance, and the gates send inputs to more than one exit at τ = 0.5', async () => {
   await selectBackend('wasm');
   const ds = await loadDataset(validateDatasetSpec({ name: 'mnist', path: path.join(shared, 'mnist'), limit: 3000, augment: false }));
   assert.deepEqual(ds.shape, [28, 28, 1]);
@@ -37,7 +37,7 @@ test('proposed on real MNIST: well above chance (soft output and hard exits at �
     exits: [{ point: 'block2', head: { kind: 'pool' }, gate: { hidden: 0 } }, { point: 'block4', head: { kind: 'pool' }, gate: { hidden: 0 } }],
   });
   await trainNetwork({
-    net, method: { name: 'proposed', lambda: 1, exitLossWeight: 0.5, exitWeights: null },
+    net, method: { name: 'proposed', lambda: 1, exitLossWeight: 0, exitWeights: null },
     training: { epochs: 1, batchSize: 32, optimizer: 'adam', lr: 3e-3, momentum: 0.9, weightDecay: 0, schedule: 'constant', stepEpochs: 1, stepGamma: 1, seed: 1 },
     train: { count: train.count, labels: train.labels, batch: (idx) => tf.tensor4d(toFloatBatch(train, ds.shape, idx, { mean, std }), [idx.length, 28, 28, 1]) },
     augment: false, validation: src(validation), rule: 'gate', thresholds: [0.5, 0.5],
@@ -47,5 +47,8 @@ test('proposed on real MNIST: well above chance (soft output and hard exits at �
   console.log(`soft ${r.softAccuracy}, hard ${r.hard.accuracy}, shares ${r.hard.rows.map((x) => x.share.toFixed(3)).join(' ')}, avg MACs ${r.hard.averageMacsPct.toFixed(1)}%`);
   assert.ok(r.softAccuracy! > 0.6, `soft accuracy ${r.softAccuracy} (chance 0.1)`);
   assert.ok(r.hard.accuracy > 0.6, `hard accuracy ${r.hard.accuracy}`);
+  const used = r.hard.rows.filter((x) => x.share >= 0.05);
+  assert.ok(used.length >= 2, `inputs must leave at more than one exit (≥ 5 % each); shares ${r.hard.rows.map((x) => x.share.toFixed(3)).join(' ')}`);
+  assert.ok(r.hard.averageMacsPct < 90, `hard exits must save compute: ${r.hard.averageMacsPct.toFixed(1)} % of the MACs`);
   net.dispose();
 });
