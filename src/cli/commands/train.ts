@@ -95,7 +95,9 @@ export function printSummary(dir: string): void {
   console.log(`soft output (Option 1): ${pct(r.softAccuracy)}   final classifier alone: ${pct(r.finalAccuracy)}   full network ${formatMacs(r.costs.full)} MACs\n`);
   console.log(renderExitTable(r.hard));
   if (r.timing) {
-    console.log(`\nbatch-1 latency: full network ${r.timing.fullMs.toFixed(2)} ms, hard exits ${r.timing.hardMs.toFixed(2)} ms → speed-up ×${r.timing.speedup.toFixed(2)} (${r.timing.timeSavedPct.toFixed(0)}% less time) on ${r.timing.backend}`);
+    const saved = r.timing.timeSavedPct;
+    const change = saved >= 0 ? `${saved.toFixed(0)}% less time` : `${(-saved).toFixed(0)}% MORE time: at this size the exits' heads and gate reads cost more than the blocks they skip`;
+    console.log(`\nbatch-1 latency: full network ${r.timing.fullMs.toFixed(2)} ms, hard exits ${r.timing.hardMs.toFixed(2)} ms → speed-up ×${r.timing.speedup.toFixed(2)} (${change}) on ${r.timing.backend}`);
   }
   if (r.calibration) {
     const c = r.calibration;
