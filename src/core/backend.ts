@@ -7,6 +7,7 @@
  * every faster one was skipped are reported to the user.
  */
 import * as tf from '@tensorflow/tfjs';
+import { installBatchNormGradient } from './batchnorm-grad';
 import { installConv2dGradient } from './conv2d-grad';
 import { ValidationError } from './errors';
 
@@ -98,7 +99,7 @@ export async function selectBackend(
           break;
       }
       const replaced = kind === 'wasm' || kind === 'cpu';
-      if (replaced) installConv2dGradient();
+      if (replaced) { installConv2dGradient(); installBatchNormGradient(); }
       return { kind, tfBackend: tf.getBackend(), description, skipped, conv2dGradientReplaced: replaced };
     } catch (err) {
       const pkg = kind === 'gpu' ? '@tensorflow/tfjs-node-gpu' : kind === 'native-cpu' ? '@tensorflow/tfjs-node' : kind === 'wasm' ? '@tensorflow/tfjs-backend-wasm' : 'cpu';

@@ -73,17 +73,28 @@ export function conv2dInputGradient(dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf.
   return tf.tidy(() => {
 
     // dx: correlate the stride-dilated dy with the 180°-rotated, in/out-swapped filter.
+    // dyD = dy with (s − 1) zeros between its rows/columns, (oH − 1)·s + 1 rows; it then gets
+    // `top`/`bottom` rows of zero padding. Interleaving the zeros leaves (s − 1) trailing zero
+    // rows, which count towards `bottom` (no slice, which is slow on wasm) when bottom ≥ s − 1.
+    const dH = (oH - 1) * sh + 1, dW = (oW - 1) * sw + 1;
+    const rot = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [kh, kw, Cout, Cin]
+    const top = kh - 1 - pt, left = kw - 1 - pl;
+    const bottom = H - dH + pt, right = W - dW + pl;
     let dyD: tf.Tensor4D = dy;
+    let extraH = 0, extraW = 0; // trailing zero rows / columns already in dyD
     if (sh > 1 || sw > 1) {
       const B = dy.shape[0];
       const z = tf.reshape(dy, [B, oH, 1, oW, 1, cout]);
       const zp = tf.pad(z, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
-      dyD = tf.slice(tf.reshape(zp, [B, oH * sh, oW * sw, cout]), [0, 0, 0, 0], [B, (oH - 1) * sh + 1, (oW - 1) * sw + 1, cout]) as tf.Tensor4D;
+      dyD = tf.reshape(zp, [B, oH * sh, oW * sw, cout]);
+      extraH = sh - 1; extraW = sw - 1;
+      if (bottom < extraH || right < extraW) {
+        dyD = tf.slice(dyD, [0, 0, 0, 0], [B, dH, dW, cout]);
+        extraH = 0; extraW = 0;
+      }
     }
-    const rot = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [kh, kw, Cout, Cin]
-    const top = kh - 1 - pt, left = kw - 1 - pl;
-    const bottom = H - dyD.shape[1] + pt, right = W - dyD.shape[2] + pl;
-    const padded = tf.pad(dyD, [[0, 0], [Math.max(top, 0), Math.max(bottom, 0)], [Math.max(left, 0), Math.max(right, 0)], [0, 0]]);
+    const pads: [number, number][] = [[0, 0], [Math.max(top, 0), Math.max(bottom, 0) - extraH], [Math.max(left, 0), Math.max(right, 0) - extraW], [0, 0]];
+    const padded = pads.some(([a, b]) => a || b) ? tf.pad(dyD, pads) : dyD;
     let dx = tf.conv2d(padded, rot, 1, 'valid');
     // Negative pads (padding larger than kernel − 1) become crops.
     const cropT = Math.max(-top, 0), cropL = Math.max(-left, 0);

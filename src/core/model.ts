@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   avgPoolWindow, buildBackboneIR, describeBackbone, layersCost, type BackboneConfig, type BackboneIR, type LayerSpec, type Shape3,
 } from './backbones';
+import { batchNormTraining } from './batchnorm-grad';
 import type { CostModel } from './results';
 import { DEFAULT_HEAD_GRID, validateExits, type ExitConfig } from './exits';
 
@@ -242,9 +243,10 @@ export class MultiExitNetwork {
   private batchNorm(x: tf.Tensor4D, name: string, ctx: Ctx): tf.Tensor4D {
     const gamma = this.v(`${name}/gamma`), beta = this.v(`${name}/beta`);
     if (ctx.training) {
-      const { mean, variance } = tf.moments(x, [0, 1, 2]);
-      ctx.bnUpdates?.push({ name, mean: tf.keep(mean), variance: tf.keep(variance) });
-      return tf.batchNorm(x, mean, variance, beta, gamma, BN_EPS) as tf.Tensor4D;
+      // batch statistics and a closed-form gradient (batchnorm-grad.ts: ~2× faster steps on wasm)
+      return batchNormTraining(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, BN_EPS, (mean, variance) => {
+        if (ctx.bnUpdates) ctx.bnUpdates.push({ name, mean, variance }); else tf.dispose([mean, variance]);
+      });
     }
     return tf.batchNorm(x, this.v(`${name}/moving_mean`), this.v(`${name}/moving_variance`), beta, gamma, BN_EPS) as tf.Tensor4D;
   }

@@ -1,0 +1,170 @@
+/**
+ * Training throughput and a per-kernel profile of one training step, on one backend, in a child
+ * process of its own (a fresh tfjs per measurement). Prints one JSON object.
+ *
+ *   node --import tsx bench/train-step.ts throughput --backbone resnet18 --width 0.125 --backend wasm [--batch 64 --steps 10 --warmup 2]
+ *   node --import tsx bench/train-step.ts profile    --backbone resnet18 --width 0.125 --backend wasm [--batch 64]
+ *
+ * Throughput runs the product's own loop (`trainNetwork`: batch assembly from uint8 images with
+ * `toFloatBatch`, Eq. 1 + λ·Eq. 2, Adam, weight decay), random images, no augmentation (the
+ * PyTorch reference does the same work), timing every step after the warm-up.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend, type BackendPreference } from '../src/core/backend';
+import { channelStats, mulberry32, toFloatBatch, type Split } from '../src/core/data';
+import type { BatchSource } from '../src/core/evaluate';
+import { MultiExitNetwork } from '../src/core/model';
+import { createOptimizer, methodLoss, trainNetwork, type MethodConfig, type TrainingConfig, type TrainSource } from '../src/core/train';
+import { benchNetworkConfig } from './lib/netspec';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+}
+
+export const METHOD: MethodConfig = { name: 'proposed', lambda: 0.1, exitLossWeight: 0, exitWeights: null };
+
+export function trainingConfig(batchSize: number, epochs = 1): TrainingConfig {
+  return { epochs, batchSize, optimizer: 'adam', lr: 1e-3, momentum: 0.9, weightDecay: 5e-4, schedule: 'constant', stepEpochs: 30, stepGamma: 0.1, seed: 1 };
+}
+
+function randomSplit(n: number, seed: number): Split {
+  const rng = mulberry32(seed);
+  const images = new Uint8Array(n * 3072);
+  for (let i = 0; i < images.length; i++) images[i] = (rng() * 256) | 0;
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) labels[i] = (rng() * 10) | 0;
+  return { images, labels, count: n };
+}
+
+function sources(split: Split): { train: TrainSource; validation: BatchSource } {
+  const shape: [number, number, number] = [32, 32, 3];
+  const { mean, std } = channelStats(split, shape);
+  return {
+    train: {
+      count: split.count, labels: split.labels,
+      batch: (idx, augment, rng) => tf.tensor4d(toFloatBatch(split, shape, idx, { mean, std, augment, rng }), [idx.length, 32, 32, 3]),
+    },
+    validation: {
+      count: 1, labels: split.labels.subarray(0, 1),
+      batch: (s, n) => tf.tensor4d(toFloatBatch(split, shape, Array.from({ length: n }, (_, i) => s + i), { mean, std }), [n, 32, 32, 3]),
+    },
+  };
+}
+
+async function throughput(net: MultiExitNetwork, batch: number, steps: number, warmup: number): Promise<Record<string, unknown>> {
+  const split = randomSplit(batch * (steps + warmup), 7);
+  const src = sources(split);
+  const stepMs: number[] = [];
+  let last = 0;
+  await trainNetwork({
+    net, method: METHOD, training: trainingConfig(batch), train: src.train, augment: false, validation: src.validation,
+    rule: 'gate', thresholds: net.exits.map(() => 0.5),
+    callbacks: {
+      onStep: (p) => {
+        const now = performance.now();
+        if (p.step > warmup) stepMs.push(now - last);
+        last = now;
+      },
+    },
+  });
+  const mean = stepMs.reduce((a, b) => a + b, 0) / stepMs.length;
+  return { batch, steps: stepMs.length, warmup, stepMs: mean, imgPerSec: (1000 * batch) / mean, stepTimes: stepMs.map((t) => Math.round(t)) };
+}
+
+/** One step under tf.profile: kernel time by kernel name, and what is not kernel time. */
+async function profile(net: MultiExitNetwork, batch: number): Promise<Record<string, unknown>> {
+  const split = randomSplit(batch * 2, 9);
+  const { mean, std } = channelStats(split, [32, 32, 3]);
+  const optimizer = createOptimizer(trainingConfig(batch));
+  const vars = net.trainableVariables();
+  const K = 10;
+  const idx = Int32Array.from({ length: batch }, (_, i) => i);
+  const step = async () => {
+    const t0 = performance.now();
+    const f = toFloatBatch(split, [32, 32, 3], idx, { mean, std, augment: true, rng: mulberry32(1) });
+    const t1 = performance.now();
+    const x = tf.tensor4d(f, [batch, 32, 32, 3]);
+    const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Array.from(idx, (i) => split.labels[i]), 'int32'), K).toFloat() as tf.Tensor2D);
+    const bn: Parameters<MultiExitNetwork['forward']>[2] = [];
+    const loss = optimizer.minimize(() => methodLoss(net, METHOD, x, y, 5e-4, bn).loss, true, vars) as tf.Scalar;
+    net.applyBatchNormUpdates(bn);
+    await loss.data();
+    tf.dispose([x, y, loss]);
+    return { dataMs: t1 - t0, totalMs: performance.now() - t0 };
+  };
+  await step(); await step(); // warm-up: kernels compiled, optimiser slots created
+  const plain: number[] = [];
+  for (let i = 0; i < 3; i++) plain.push((await step()).totalMs);
+  let timing = { dataMs: 0, totalMs: 0 };
+  const numTensorsBefore = tf.memory().numTensors;
+  const info = await tf.profile(async () => { timing = await step(); });
+  const byKernel = new Map<string, { ms: number; calls: number }>();
+  let kernelMs = 0;
+  for (const k of info.kernels) {
+    const t = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    kernelMs += t;
+    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += t; e.calls++;
+    byKernel.set(k.name, e);
+  }
+  const top = info.kernels
+    .map((k) => ({ name: k.name, ms: typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0, inputs: k.inputShapes, outputs: k.outputShapes }))
+    .sort((a, b) => b.ms - a.ms).slice(0, Number(process.env.BENCH_TOP ?? 40));
+  const kernels = [...byKernel.entries()].map(([name, e]) => ({ name, ms: e.ms, calls: e.calls })).sort((a, b) => b.ms - a.ms);
+  return {
+    batch,
+    stepMs: plain.reduce((a, b) => a + b, 0) / plain.length,
+    profiledStepMs: timing.totalMs,
+    dataMs: timing.dataMs,
+    kernelMs,
+    kernelCalls: info.kernels.length,
+    newTensors: info.newTensors,
+    leakedTensors: tf.memory().numTensors - numTensorsBefore,
+    kernels,
+    topCalls: top,
+  };
+}
+
+// tfjs's own gradients, captured before selectBackend installs our replacements, so that
+// `--stock FusedBatchNorm,...` can measure the "before" of an optimisation in the same harness
+const STOCK_GRADIENTS = new Map(['FusedBatchNorm'].map((k) => [k, tf.getGradient(k)]));
+
+/**
+ * `--stock bn-moments`: training-mode batch norm as it was before batchNormTraining
+ * (tf.moments + tf.batchNorm, differentiated op by op), for the before/after figures.
+ */
+function restoreMomentsBatchNorm(): void {
+  type Ctx = { training: boolean; bnUpdates?: { name: string; mean: tf.Tensor; variance: tf.Tensor }[] };
+  const proto = MultiExitNetwork.prototype as unknown as { batchNorm: (x: tf.Tensor4D, name: string, ctx: Ctx) => tf.Tensor4D };
+  const current = proto.batchNorm;
+  proto.batchNorm = function (this: MultiExitNetwork, x, name, ctx) {
+    if (!ctx.training) return current.call(this, x, name, ctx);
+    const gamma = this.vars.get(`${name}/gamma`)!, beta = this.vars.get(`${name}/beta`)!;
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    ctx.bnUpdates?.push({ name, mean: tf.keep(mean), variance: tf.keep(variance) });
+    return tf.batchNorm(x, mean, variance, beta, gamma, 1e-5) as tf.Tensor4D;
+  };
+}
+
+async function main(): Promise<void> {
+  const mode = process.argv[2];
+  const backbone = arg('backbone', 'resnet18') as 'resnet18';
+  const width = Number(arg('width', '0.125'));
+  const backend = arg('backend', 'wasm') as BackendPreference;
+  const batch = Number(arg('batch', '64'));
+  const choice = await selectBackend(backend);
+  const stock = arg('stock', '').split(',').filter(Boolean);
+  for (const k of stock) {
+    if (k === 'bn-moments') restoreMomentsBatchNorm();
+    else tf.registerGradient(STOCK_GRADIENTS.get(k)!);
+  }
+  const net = new MultiExitNetwork(benchNetworkConfig(backbone, width));
+  const base = { backbone, width, stock, backend: choice.kind, backendDescription: choice.description, tfjs: tf.version.tfjs, parameters: net.parameterCount(), macs: net.costs };
+  const r = mode === 'profile' ? await profile(net, batch) : await throughput(net, batch, Number(arg('steps', '10')), Number(arg('warmup', '2')));
+  process.stdout.write(JSON.stringify({ ...base, ...r }) + '\n');
+}
+
+if (require.main === module) {
+  main().catch((e) => { console.error(e); process.exit(1); });
+}
