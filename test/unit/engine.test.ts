@@ -114,3 +114,29 @@ test('backend selection skips missing and broken native installs and says why', 
   await assert.rejects(selectBackend('gpu', broken), /backend "gpu" is not available: .*not installed/);
   await assert.rejects(selectBackend('tpu' as never), /backend: unknown backend "tpu"; allowed: auto, gpu, native-cpu, wasm, cpu/);
 });
+
+test('training with the same seed and backend gives the same numbers; another seed does not', async () => {
+  await tf.setBackend('cpu');
+  const { trainNetwork } = await import('../../src/core/train');
+  const data = randomSource(24, [16, 16, 3], 3, 11);
+  const run = async (seed: number) => {
+    const net = new MultiExitNetwork({
+      backbone: { name: 'alexnet', width: 1 / 32, input: [16, 16, 3], classes: 3 }, gated: true, seed,
+      exits: [{ point: 'conv2', head: { kind: 'pool' }, gate: { hidden: 0 } }],
+    });
+    const x = data.batch(0, 24);
+    const { metrics } = await trainNetwork({
+      net, method: { name: 'proposed', lambda: 0.5, exitLossWeight: 0, exitWeights: null },
+      training: { epochs: 2, batchSize: 8, optimizer: 'adam', lr: 1e-2, momentum: 0.9, weightDecay: 1e-4, schedule: 'cosine', stepEpochs: 1, stepGamma: 1, seed },
+      train: { count: 24, labels: data.labels, batch: (idx) => tf.gather(x, Array.from(idx)) as tf.Tensor4D },
+      augment: false, validation: data, rule: 'gate', thresholds: [0.5],
+    });
+    const weights = Array.from(await net.vars.get('exit_conv2/gate/kernel')!.data());
+    x.dispose(); net.dispose();
+    return { losses: metrics.map((m) => m.loss), weights };
+  };
+  const a = await run(3), b = await run(3), c = await run(4);
+  assert.deepEqual(a.losses, b.losses);
+  assert.deepEqual(a.weights, b.weights);
+  assert.notDeepEqual(a.losses, c.losses);
+});
