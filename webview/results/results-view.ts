@@ -165,7 +165,7 @@ export class ResultsView {
         stat('soft accuracy', pct(r.softAccuracy), 'Option 1: argmax of the soft-conditional output f̃₁'),
         stat('hard accuracy', pct(r.hard.accuracy), `Option 2 at the run's thresholds (${r.thresholds.map((t) => t.toFixed(2)).join(', ')})`),
         stat('average MACs', `${macs(r.hard.averageMacs)} (${pctOf(r.hard.averageMacsPct)})`, `full network: ${macs(r.costs.full)} MACs`),
-        stat('measured speed-up', r.timing ? `${r.timing.speedup.toFixed(2)}× (${r.timing.timeSavedPct.toFixed(0)} % time saved)` : '—',
+        stat('measured speed-up', r.timing ? `${r.timing.speedup.toFixed(2)}× (${r.timing.timeSavedPct >= 0 ? `${r.timing.timeSavedPct.toFixed(0)} % time saved` : `${(-r.timing.timeSavedPct).toFixed(0)} % more time`})` : '—',
           r.timing ? `${r.timing.fullMs.toFixed(2)} → ${r.timing.hardMs.toFixed(2)} ms per image, batch 1, ${r.timing.backend}` : undefined),
       );
     }
