@@ -24,6 +24,10 @@ export interface ManagerOptions {
   maxParallel?: number;
   /** ms between a cooperative stop and SIGKILL (default 30 000). */
   killAfterMs?: number;
+  /** Extra Node options for the worker (e.g. `--max-old-space-size=4096`). */
+  execArgv?: string[];
+  /** Extra environment variables for the worker. */
+  env?: Record<string, string>;
 }
 
 /** Reads an experiment file, applies `--set` overrides, validates it. */
@@ -83,8 +87,9 @@ export class TrainingRun extends EventEmitter<TrainingRunEvents> {
     }
     const child = fork(this.opts.workerPath, [], {
       execPath: this.opts.nodePath || process.execPath,
+      ...(this.opts.execArgv ? { execArgv: this.opts.execArgv } : {}),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      env: { ...process.env, ...this.opts.env, ELECTRON_RUN_AS_NODE: '1' },
     });
     this.child = child;
     this.state = 'running';
@@ -105,8 +110,10 @@ export class TrainingRun extends EventEmitter<TrainingRunEvents> {
       else {
         // the worker died without recording an outcome (kill -9, crash, out of memory)
         state = 'failed';
-        const why = signal ? `worker killed by ${signal}` : `worker exited with code ${code}`;
-        const tail = stderr.trim().split('\n').slice(-3).join(' | ');
+        const oom = /heap out of memory|Reached heap limit|Allocation failed/i.test(stderr);
+        const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
+        const why = oom ? `worker ran out of memory (${how}; try a smaller batch size or width)` : `worker ${how}`;
+        const tail = oom ? '' : stderr.trim().split('\n').slice(-3).join(' | ');
         const error = `${why} before finishing${tail ? `: ${tail}` : ''}; finished epochs and the last checkpoint are kept (resume with --resume)`;
         try { updateStatus(this.dir, { state, error, endedAt: new Date().toISOString(), pid: null }); } catch { /* folder gone */ }
         if ((last as FromWorker | null)?.type !== 'failed') this.emit('message', { type: 'failed', runId: this.id, error });

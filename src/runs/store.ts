@@ -133,13 +133,26 @@ export interface RunListing {
   results: Pick<RunResults, 'softAccuracy' | 'finalAccuracy' | 'hard' | 'method' | 'lambda'> | null;
 }
 
-/** Every run folder under `runsDir`, newest first; unreadable folders are listed with the reason. */
+/**
+ * Every run folder under `runsDir`, newest first; unreadable folders are listed with the reason.
+ * A runs folder (or run folder) deleted while it is being listed just drops out of the list.
+ */
 export function listRuns(runsDir: string): RunListing[] {
-  if (!fs.existsSync(runsDir)) return [];
+  let ids: string[];
+  try {
+    ids = fs.readdirSync(runsDir);
+  } catch {
+    return [];
+  }
   const out: RunListing[] = [];
-  for (const id of fs.readdirSync(runsDir).sort().reverse()) {
+  for (const id of ids.sort().reverse()) {
     const dir = path.join(runsDir, id);
-    if (id.startsWith('.') || !fs.statSync(dir).isDirectory()) continue;
+    if (id.startsWith('.')) continue;
+    try {
+      if (!fs.statSync(dir).isDirectory()) continue;
+    } catch {
+      continue; // deleted since readdir
+    }
     let status: RunStatus | null = null, error: string | null = null, results: RunListing['results'] = null;
     try {
       status = readStatus(dir);
@@ -150,13 +163,27 @@ export function listRuns(runsDir: string): RunListing[] {
       error = `${RUN_FILES.status}: ${(e as Error).message}`;
     }
     try {
-      if (fs.existsSync(path.join(dir, RUN_FILES.results))) results = readResults(dir);
+      if (fs.existsSync(path.join(dir, RUN_FILES.results))) results = checkResults(readResults(dir));
     } catch (e) {
       error = (error ? error + '; ' : '') + `${RUN_FILES.results}: ${(e as Error).message}`;
     }
+    if (!fs.existsSync(dir)) continue; // deleted while being read
     out.push({ id, dir, status, error, results });
   }
   return out;
+}
+
+/**
+ * Checks that a parsed results.json has what the views read (exit table, costs, points), so a
+ * file that is valid JSON but not a results file is reported instead of breaking a view.
+ */
+export function checkResults(x: RunResults): RunResults {
+  const r = x as unknown as Record<string, any> | null;
+  const ok = !!r && typeof r === 'object' && typeof r.method === 'string' && Array.isArray(r.hard?.rows) && typeof r.hard?.accuracy === 'number'
+    && typeof r.costs?.full === 'number' && Array.isArray(r.points) && Array.isArray(r.sweep)
+    && typeof r.backbone?.label === 'string' && typeof r.dataset?.name === 'string';
+  if (!ok) throw new Error('not a results file (method, hard exits, costs, points, sweep, backbone or dataset missing or of the wrong type)');
+  return x;
 }
 
 export function pidAlive(pid: number): boolean {

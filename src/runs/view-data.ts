@@ -7,15 +7,15 @@ import * as path from 'node:path';
 import type { RunResults, SampleRecords } from '../core/results';
 import type { RunStatus } from '../core/run-types';
 import type { RelatedPoint, RunData } from '../protocol/webview';
-import { RUN_FILES, readMetrics } from './store';
+import { checkResults, RUN_FILES, readMetrics } from './store';
 
-function readOptional<T>(file: string, problems: string[], required = false): T | null {
+function readOptional<T>(file: string, problems: string[], required = false, check: (x: T) => T = (x) => x): T | null {
   if (!fs.existsSync(file)) {
     if (required) problems.push(`${path.basename(file)}: missing`);
     return null;
   }
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+    return check(JSON.parse(fs.readFileSync(file, 'utf8')) as T);
   } catch (e) {
     problems.push(`${path.basename(file)}: unreadable (${(e as Error).message})`);
     return null;
@@ -28,7 +28,7 @@ export function readRunData(runDir: string, withRelated = true): RunData {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`${runDir}: not a run folder`);
   const problems: string[] = [];
   const status = readOptional<RunStatus>(path.join(dir, RUN_FILES.status), problems, true);
-  const results = readOptional<RunResults>(path.join(dir, RUN_FILES.results), problems, status?.state === 'finished');
+  const results = readOptional<RunResults>(path.join(dir, RUN_FILES.results), problems, status?.state === 'finished', checkResults);
   const samplesFile = results?.files.samples ?? RUN_FILES.samples;
   const samples = results ? readOptional<SampleRecords>(path.join(dir, samplesFile), problems, true) : null;
   const validationFile = results ? results.files.validationSamples : null;
@@ -71,7 +71,7 @@ export function relatedPoints(runDir: string, results: RunResults | null, status
     const dir = path.join(parent, name);
     if (dir === runDir) continue;
     const problems: string[] = [];
-    const other = readOptional<RunResults>(path.join(dir, RUN_FILES.results), problems);
+    const other = readOptional<RunResults>(path.join(dir, RUN_FILES.results), problems, false, checkResults);
     if (!other || other.dataset?.name !== results.dataset.name || other.backbone?.name !== results.backbone.name) continue;
     if (other.method === 'baseline' && results.method !== 'baseline') {
       out.push(pointOf(name, other, 'baseline'));

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { MultiExitNetwork, type NetworkConfig } from '../core/model';
 import type { CostModel } from '../core/results';
+import { faultPoint } from './faults';
 
 export const MODEL_FORMAT = 'early-exit-studio/multi-exit@1';
 
@@ -30,33 +31,52 @@ function syncDir(dir: string): void {
   try { const fd = fs.openSync(dir, 'r'); fs.fsyncSync(fd); fs.closeSync(fd); } catch { /* not supported everywhere */ }
 }
 
-/** Writes net (and optionally the optimiser) to `dir`, replacing it atomically. */
+/**
+ * Writes net (and optionally the optimiser) to `dir`, replacing it atomically: the new files go to
+ * a temp folder, then the folders are swapped by rename. A failed write (disk full) removes the
+ * temp folder and leaves `dir` as it was; a kill at any point leaves `dir` or `dir.old` loadable.
+ */
 export async function saveNetwork(dir: string, net: MultiExitNetwork, extra: { epoch?: number; optimizer?: tf.Optimizer } = {}): Promise<void> {
   const tmp = `${dir}.tmp-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true });
-  const w = await encode(net.namedWeights());
-  const json: ModelJson = {
-    format: MODEL_FORMAT,
-    generatedBy: `TensorFlow.js v${tf.version.tfjs}`,
-    modelTopology: { network: net.config, costs: net.costs, exitOrder: net.exits.map((e) => e.point) },
-    weightsManifest: [{ paths: ['weights.bin'], weights: w.specs }],
-  };
-  fs.writeFileSync(path.join(tmp, 'weights.bin'), w.data);
-  if (extra.optimizer) {
-    const named = await extra.optimizer.getWeights();
-    const o = await encode(named);
-    fs.writeFileSync(path.join(tmp, 'optimizer.bin'), o.data);
-    json.optimizer = { paths: ['optimizer.bin'], weights: o.specs };
+  // temp folders of earlier, killed writers of this run
+  for (const f of fs.readdirSync(path.dirname(dir))) {
+    if (f.startsWith(`${path.basename(dir)}.tmp-`)) fs.rmSync(path.join(path.dirname(dir), f), { recursive: true, force: true });
   }
-  if (extra.epoch !== undefined) json.epoch = extra.epoch;
-  fs.writeFileSync(path.join(tmp, 'model.json'), JSON.stringify(json, null, 1));
-  for (const f of fs.readdirSync(tmp)) { const fd = fs.openSync(path.join(tmp, f), 'r'); fs.fsyncSync(fd); fs.closeSync(fd); }
+  try {
+    fs.mkdirSync(tmp, { recursive: true });
+    const w = await encode(net.namedWeights());
+    const json: ModelJson = {
+      format: MODEL_FORMAT,
+      generatedBy: `TensorFlow.js v${tf.version.tfjs}`,
+      modelTopology: { network: net.config, costs: net.costs, exitOrder: net.exits.map((e) => e.point) },
+      weightsManifest: [{ paths: ['weights.bin'], weights: w.specs }],
+    };
+    fs.writeFileSync(path.join(tmp, 'weights.bin'), w.data);
+    faultPoint('checkpoint-written', extra.epoch);
+    if (extra.optimizer) {
+      const named = await extra.optimizer.getWeights();
+      const o = await encode(named);
+      fs.writeFileSync(path.join(tmp, 'optimizer.bin'), o.data);
+      json.optimizer = { paths: ['optimizer.bin'], weights: o.specs };
+    }
+    if (extra.epoch !== undefined) json.epoch = extra.epoch;
+    fs.writeFileSync(path.join(tmp, 'model.json'), JSON.stringify(json, null, 1));
+    for (const f of fs.readdirSync(tmp)) { const fd = fs.openSync(path.join(tmp, f), 'r'); fs.fsyncSync(fd); fs.closeSync(fd); }
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
   // swap: dir → dir.old, tmp → dir, remove dir.old. A crash in between leaves dir.old, which
-  // loadNetwork falls back to.
+  // loadNetwork falls back to. After such a crash dir is missing and dir.old is the only
+  // checkpoint: it is kept until the new one is in place.
   const old = `${dir}.old`;
-  fs.rmSync(old, { recursive: true, force: true });
-  if (fs.existsSync(dir)) fs.renameSync(dir, old);
+  if (fs.existsSync(path.join(dir, 'model.json'))) {
+    fs.rmSync(old, { recursive: true, force: true });
+    fs.renameSync(dir, old);
+  } else {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  faultPoint('checkpoint-swap', extra.epoch);
   fs.renameSync(tmp, dir);
   syncDir(path.dirname(dir));
   fs.rmSync(old, { recursive: true, force: true });

@@ -19,6 +19,7 @@ import { createOptimizer, NonFiniteLossError, trainNetwork, TrainingCancelled, t
 import type { FromWorker } from '../protocol/worker';
 import { appendMetrics, readExperimentOf, RUN_FILES, updateStatus, writeJsonAtomic } from '../runs/store';
 import { checkpointDir, loadNetwork, saveNetwork } from './checkpoint';
+import { faultPoint } from './faults';
 
 export interface RunOptions {
   runDir: string;
@@ -109,7 +110,7 @@ export async function runTraining(o: RunOptions): Promise<void> {
         rule, thresholds, startEpoch, optimizer,
         callbacks: {
           shouldStop: o.shouldStop,
-          onStep: (p) => { epochNow = p.epoch - 1; send({ type: 'progress', ...p }); },
+          onStep: (p) => { epochNow = p.epoch - 1; faultPoint('step', p.epoch); send({ type: 'progress', ...p }); },
           onEpochEnd: async (m, opt) => {
             appendMetrics(runDir, m);
             await saveNetwork(ckpt, net, { epoch: m.epoch, optimizer: opt });
@@ -167,8 +168,11 @@ export async function runTraining(o: RunOptions): Promise<void> {
     }
     const e = err as Error;
     let message = e instanceof ValidationError || e instanceof NonFiniteLossError ? e.message : String(e?.stack ?? e);
+    const code = (e as NodeJS.ErrnoException)?.code;
     if (/out of memory|Cannot allocate|RangeError: Array buffer allocation/i.test(message)) {
       message = `out of memory at epoch ${epochNow + 1}: ${e.message} (try a smaller batch size or width)`;
+    } else if (code === 'ENOSPC' || code === 'EDQUOT') {
+      message = `disk full at epoch ${epochNow + 1} (${code}): ${e.message}; the run folder keeps the metrics and the checkpoint of epoch ${epochNow} (free space, then resume with --resume)`;
     }
     const where = e instanceof NonFiniteLossError ? { epoch: e.epoch, step: e.step } : {};
     try {

@@ -1,0 +1,38 @@
+/**
+ * Fault injection for the reliability tests (docs/reliability.md). `EARLY_EXIT_FAULT` makes the
+ * worker fail at one chosen point the way the real world does, so a test can check what the user
+ * is left with. Unset (normal use), every hook is a no-op.
+ *
+ *   kill-in-checkpoint:<epoch>       SIGKILL itself while writing epoch <epoch>'s checkpoint,
+ *                                    after the new files are written, before the folder swap
+ *   kill-in-checkpoint-swap:<epoch>  SIGKILL itself between the swap's two renames
+ *   enospc-in-checkpoint:<epoch>     the checkpoint write of epoch <epoch> fails with ENOSPC
+ *                                    (a disk-full stand-in where no small filesystem can be mounted)
+ *   oom-in-epoch:<epoch>             grow the JS heap until V8 gives up, during epoch <epoch>
+ */
+
+export type FaultPoint = 'checkpoint-written' | 'checkpoint-swap' | 'step';
+
+function parse(spec: string | undefined): { kind: string; epoch: number } | null {
+  const m = /^([a-z-]+):(\d+)$/.exec(spec ?? '');
+  return m ? { kind: m[1], epoch: Number(m[2]) } : null;
+}
+
+const planned = parse(process.env.EARLY_EXIT_FAULT);
+
+/** Called by the worker at `point` during `epoch` (1-based); fails there when the plan says so. */
+export function faultPoint(point: FaultPoint, epoch: number | undefined): void {
+  if (!planned || epoch !== planned.epoch) return;
+  switch (`${planned.kind}@${point}`) {
+    case 'kill-in-checkpoint@checkpoint-written':
+    case 'kill-in-checkpoint-swap@checkpoint-swap':
+      process.kill(process.pid, 'SIGKILL');
+      break;
+    case 'enospc-in-checkpoint@checkpoint-written':
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+    case 'oom-in-epoch@step': {
+      const hog: unknown[] = [];
+      for (;;) hog.push(new Array(1 << 16).fill({ epoch }));
+    }
+  }
+}
