@@ -3,6 +3,7 @@
  * comparison view for several runs). The webview bundle, its CSS and the run data are inlined; a
  * CSP forbids every network fetch, so the file works opened from disk and shared as it is.
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ReportData, RunData } from '../protocol/webview';
@@ -29,6 +30,9 @@ export function jsonForScript(value: unknown): string {
 
 /** Builds the HTML of a report for already-read runs. */
 export function reportHtml(runs: RunData[], assets: { js: string; css: string }, title = 'Early Exit Studio report'): string {
+  // only the report's own script and style element carry the nonce: markup that ever got into the
+  // page some other way (a broken escaper, a crafted run name) cannot run or style anything
+  const nonce = randomBytes(18).toString('base64');
   const data: ReportData = { view: runs.length > 1 ? 'comparison' : 'results', runs, generatedAt: new Date().toISOString() };
   const js = assets.js.replace(/<\/script/gi, '<\\/script');
   const css = assets.css.replace(/<\/style/gi, '<\\/style');
@@ -39,10 +43,10 @@ export function reportHtml(runs: RunData[], assets: { js: string; css: string },
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; font-src data:">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; img-src data: blob:; font-src data:">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
-<style>
+<style nonce="${nonce}">
 ${css}
 </style>
 </head>
@@ -50,7 +54,7 @@ ${css}
 <div id="ee-toolbar" class="ee-toolbar"><div><h1>${escapeHtml(title)}</h1><span class="ee-generated">${runs.length} run${runs.length === 1 ? '' : 's'} · generated ${escapeHtml(data.generatedAt)}</span></div><nav>${nav}</nav></div>
 <div id="app"></div>
 <script type="application/json" id="ee-data">${jsonForScript(data)}</script>
-<script>
+<script nonce="${nonce}">
 ${js}
 </script>
 </body>

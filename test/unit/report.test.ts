@@ -62,7 +62,11 @@ test('readRunData: sweep siblings and the baseline become related points; corrup
 
 test('reportHtml inlines data, CSS and script, with a CSP that allows no fetch', () => {
   const html = reportHtml([readRunData(path.join(runs, 'b'))], assets);
-  assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'/);
+  const nonce = /script-src 'nonce-([A-Za-z0-9+/=]{24})'/.exec(html)?.[1];
+  assert.ok(nonce, 'scripts only with the nonce');
+  assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'nonce-/);
+  assert.doesNotMatch(html, /unsafe-inline/);
+  assert.ok(html.includes(`<script nonce="${nonce}">`) && html.includes(`<style nonce="${nonce}">`));
   assert.ok(html.includes('body { color: red; }'));
   assert.ok(html.includes('window.__ok = "<\\/script>";'), 'a "</script>" inside the bundle must not end the element');
   assert.doesNotMatch(html, /\s(src|href)="(https?:)?\/\//);

@@ -82,7 +82,12 @@ export class ComparisonView {
         h('tbody', {}, ...runRows)));
 
     const { card, canvas } = chartCard('All runs: accuracy vs average MACs', 'ee-tradeoff', () => this.chart && this.ctx.exporter('png', 'comparison-tradeoff.png', chartPng(this.chart)));
-    this.el.replaceChildren(h('h2', {}, `Comparison of ${this.runs.length} runs`), tableCard, card, runsCard);
+    const damaged = this.runs.filter((r) => r.problems.length);
+    const problems = damaged.length
+      ? h('div', { class: 'ee-problems', role: 'status' }, h('strong', {}, 'Problems reading some runs (shown with what could be read): '),
+        damaged.map((r) => `${r.id}: ${r.problems.join('; ')}`).join(' · '))
+      : null;
+    this.el.replaceChildren(h('h2', {}, `Comparison of ${this.runs.length} runs`), ...(problems ? [problems] : []), tableCard, card, runsCard);
     const series: TradeOffSeries = { curves: [], exits: [], runs: [], current: null, pareto: [] };
     const all: XY[] = [];
     const operating: XY[] = [], baselines: XY[] = [], operatingColors: number[] = [];

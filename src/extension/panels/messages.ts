@@ -48,6 +48,17 @@ export function validateWebviewMessage(x: unknown): { ok: true; message: Webview
 }
 
 /**
+ * What the host does with everything a webview posts: the message, validated and rebuilt from the
+ * protocol's fields, or null after logging why it was rejected (unknown type, wrong payload).
+ */
+export function acceptWebviewMessage(raw: unknown, log: (line: string) => void, viewType: string): WebviewMessage | null {
+  const v = validateWebviewMessage(raw);
+  if (v.ok) return v.message;
+  log(`[webview ${viewType}] rejected message: ${v.reason}`);
+  return null;
+}
+
+/**
  * Holds host → webview notifications until the webview says `ready`; after that sends at once.
  * A reloaded webview (hidden then shown again) starts un-ready: call `reset()` when that happens.
  */

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { HostMessage, WebviewMessage, WebviewState } from '../../protocol/webview';
-import { makeNonce, ReadyQueue, validateWebviewMessage, webviewHtml } from './messages';
+import { acceptWebviewMessage, makeNonce, ReadyQueue, webviewHtml } from './messages';
 
 export type Log = Pick<vscode.OutputChannel, 'appendLine'>;
 
@@ -68,12 +68,8 @@ export abstract class WebviewHost implements vscode.Disposable {
   }
 
   private receive(raw: unknown): void {
-    const v = validateWebviewMessage(raw);
-    if (!v.ok) {
-      this.log.appendLine(`[webview ${this.panel.viewType}] rejected message: ${v.reason}`);
-      return;
-    }
-    const m = v.message;
+    const m = acceptWebviewMessage(raw, (line) => this.log.appendLine(line), this.panel.viewType);
+    if (!m) return;
     switch (m.type) {
       case 'ready':
         this.queue.reset();
