@@ -8,13 +8,16 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  avgPoolWindow, buildBackboneIR, describeBackbone, layersCost, type BackboneConfig, type BackboneIR, type LayerSpec, type Shape3,
+  avgPoolWindow, buildBackboneIR, layersCost, type BackboneConfig, type BackboneIR, type LayerSpec, type Shape3,
 } from './backbones';
 import { batchNormTraining } from './batchnorm-grad';
 import type { CostModel } from './results';
-import { DEFAULT_HEAD_GRID, validateExits, type ExitConfig } from './exits';
+import { costModel, resolveExits, type ResolvedExit } from './exit-costs';
+import type { ExitConfig } from './exits';
 
 export { HEAD_KINDS, validateExits, type ExitConfig, type HeadKind } from './exits';
+// The head layers and their costs live in exit-costs.ts (no tfjs), shared with the extension host.
+export { costModel } from './exit-costs';
 
 export interface NetworkConfig {
   backbone: BackboneConfig;
@@ -34,15 +37,6 @@ export interface ForwardOutputs {
   finalLogits: tf.Tensor2D;
 }
 
-interface ResolvedExit extends ExitConfig {
-  /** index of the backbone block after which this exit sits */
-  block: number;
-  headLayers: LayerSpec[];
-  featureShape: Shape3;
-  headMacs: number;
-  gateMacs: number;
-}
-
 /** Batch-norm statistics of one training step, applied to the moving averages after the step. */
 interface BnUpdate { name: string; mean: tf.Tensor; variance: tf.Tensor }
 
@@ -58,67 +52,6 @@ function hashSeed(seed: number, name: string): number {
   let h = (seed ^ 0x9e3779b9) >>> 0;
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
   return h % 2147483647;
-}
-
-function headLayersOf(exit: ExitConfig, input: Shape3, classes: number): LayerSpec[] {
-  const p = `exit_${exit.point}`;
-  const channels = exit.head.channels ?? Math.max(8, Math.min(input[2], 128));
-  const grid = exit.head.grid ?? DEFAULT_HEAD_GRID;
-  // grid 1 = global average pool; a larger grid keeps where in the image the features are,
-  // which shallow points need (their channels alone say little about the class)
-  const pool: LayerSpec[] = grid === 1 || Math.max(input[0], input[1]) <= 1
-    ? [{ kind: 'gap' }]
-    : [{ kind: 'avgpool', grid }, { kind: 'flatten' }];
-  switch (exit.head.kind) {
-    case 'pool':
-      return [...pool, { kind: 'dense', name: `${p}/fc`, units: classes, relu: false }];
-    case 'conv-pool':
-      return [
-        { kind: 'conv', name: `${p}/conv`, filters: channels, kernel: 3, stride: 1, bn: true, relu: true },
-        ...pool,
-        { kind: 'dense', name: `${p}/fc`, units: classes, relu: false },
-      ];
-    case 'pool-mlp':
-      return [
-        ...pool,
-        { kind: 'dense', name: `${p}/hidden`, units: channels, relu: true },
-        { kind: 'dense', name: `${p}/fc`, units: classes, relu: false },
-      ];
-  }
-}
-
-/**
- * Costs of a configuration in MACs (no tensors needed): γ_b of every exit, the cost of reaching
- * the final classifier, and the plain backbone. See CostModel.
- */
-export function costModel(config: Omit<NetworkConfig, 'seed'>): CostModel & { headMacs: number[]; gateMacs: number[] } {
-  const exits = resolveExits(config);
-  const desc = describeBackbone(config.backbone);
-  let extra = 0;
-  const gammas = exits.map((e) => {
-    extra += e.headMacs + e.gateMacs;
-    return desc.points[e.block].macs + extra;
-  });
-  return { exits: gammas, final: desc.total + extra, full: desc.total, headMacs: exits.map((e) => e.headMacs), gateMacs: exits.map((e) => e.gateMacs) };
-}
-
-function resolveExits(config: Omit<NetworkConfig, 'seed'>): ResolvedExit[] {
-  validateExits(config.backbone, config.exits);
-  const desc = describeBackbone(config.backbone);
-  const order = desc.points.map((p) => p.id);
-  return [...config.exits]
-    .sort((a, b) => order.indexOf(a.point) - order.indexOf(b.point))
-    .map((e) => {
-      const block = order.indexOf(e.point);
-      const shape = desc.points[block].shape;
-      const headLayers = headLayersOf(e, shape, config.backbone.classes);
-      // features = the input of the head's final dense layer
-      const feat = layersCost(headLayers.slice(0, -1), shape);
-      const full = layersCost(headLayers, shape);
-      const f = feat.shape[2];
-      const gateMacs = config.gated ? (e.gate.hidden > 0 ? f * e.gate.hidden + e.gate.hidden : f) : 0;
-      return { ...e, block, headLayers, featureShape: feat.shape, headMacs: full.macs, gateMacs };
-    });
 }
 
 export class MultiExitNetwork {
