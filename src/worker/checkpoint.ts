@@ -37,6 +37,7 @@ function syncDir(dir: string): void {
  * temp folder and leaves `dir` as it was; a kill at any point leaves `dir` or `dir.old` loadable.
  */
 export async function saveNetwork(dir: string, net: MultiExitNetwork, extra: { epoch?: number; optimizer?: tf.Optimizer } = {}): Promise<void> {
+  faultPoint('checkpoint-start', extra.epoch, dir);
   const tmp = `${dir}.tmp-${process.pid}`;
   // temp folders of earlier, killed writers of this run
   for (const f of fs.readdirSync(path.dirname(dir))) {

@@ -118,12 +118,15 @@ test('disk full while writing a checkpoint: the run fails saying so, earlier met
   const runsDir = path.join(tmpfs ?? tmp, 'full');
   const [r] = createRunsFor(runsDir, tiny(2));
   const filler = path.join(tmpfs ?? tmp, 'filler');
-  const { run, done } = start(r.dir, opts(runsDir, tmpfs ? {} : { env: { EARLY_EXIT_FAULT: 'enospc-in-checkpoint:2' } }));
+  const { done } = start(r.dir, opts(runsDir, { env: { EARLY_EXIT_FAULT: tmpfs ? 'pause-in-checkpoint:2' : 'enospc-in-checkpoint:2' } }));
   if (tmpfs) {
-    // after epoch 1 is saved, fill the disk but for 16 KiB: epoch 2's checkpoint (~100 KiB) no longer fits
-    await new Promise<void>((resolve) => { const h = (m: FromWorker) => { if (m.type === 'epochEnd') { run.off('message', h); resolve(); } }; run.on('message', h); });
+    // while the worker waits before epoch 2's checkpoint, fill the disk but for 16 KiB: the
+    // checkpoint (~170 KiB) no longer fits
+    const paused = path.join(r.dir, '.fault-paused');
+    while (!fs.existsSync(paused)) await new Promise((res) => setTimeout(res, 20));
     const { bavail, bsize } = fs.statfsSync(tmpfs);
     fs.writeFileSync(filler, Buffer.alloc(Math.max(0, bavail * bsize - 16 * 1024)));
+    fs.rmSync(paused);
   }
   assert.equal(await done, 'failed');
   const s = readStatus(r.dir);
