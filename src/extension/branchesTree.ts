@@ -8,11 +8,23 @@ import * as vscode from 'vscode';
 import { describeBackbone, formatMacs, type BackboneDescription, type ExitPoint } from '../core/backbones';
 import { EXPERIMENT_GLOB, EXPERIMENT_SUFFIX, ViewItems } from './constants';
 import type { Experiment } from '../core/experiment';
-import { formatExperiment, readExperiment, withExit } from './experimentFile';
+import { costModel, resolveExits } from '../core/exit-costs';
+import type { ExitConfig } from '../core/exits';
+import { formatExperiment, readExperiment, withExit, type PlacedExit } from './experimentFile';
+import { costDescription, gateDescription, headDescription } from './presentation';
+
+/** What every child of a placed exit knows: the file, the exit as parsed (defaults filled) and its point. */
+interface ExitRef { file: vscode.Uri; exit: ExitConfig; point: ExitPoint }
 
 export type BranchNode =
   | { kind: 'backbone'; file: vscode.Uri; description: BackboneDescription }
   | { kind: 'point'; file: vscode.Uri; point: ExitPoint; total: number; placed: boolean }
+  /** f_b of a placed exit. */
+  | ({ kind: 'head' } & ExitRef)
+  /** g_b of a placed exit; `gated` is false for methods without gates (BranchyNet, baseline). */
+  | ({ kind: 'gate'; gated: boolean; method: string } & ExitRef)
+  /** γ_b: MACs to reach exit b = backbone to its point + heads and gates of exits 1…b (Eq. 2). */
+  | ({ kind: 'cost'; gamma: number; full: number; headMacs: number; gateMacs: number } & ExitRef)
   | { kind: 'problem'; file: vscode.Uri; message: string };
 
 export const isExperimentFile = (uri: vscode.Uri) => uri.path.endsWith(EXPERIMENT_SUFFIX);
@@ -62,11 +74,11 @@ export class BranchesProvider implements vscode.TreeDataProvider<BranchNode>, vs
         const d = node.description;
         const item = new vscode.TreeItem(d.label, vscode.TreeItemCollapsibleState.Expanded);
         item.id = `backbone:${node.file.toString()}`;
-        item.description = `width ${d.config.width} · ${formatMacs(d.total)}MACs`;
+        item.description = `width ${d.config.width} · ${formatMacs(d.total)} MACs`;
         item.tooltip = new vscode.MarkdownString(
           `**${d.label}** (${vscode.workspace.asRelativePath(node.file)})\n\n` +
             `input ${d.config.input.join('×')}, ${d.config.classes} classes, width ×${d.config.width}\n\n` +
-            `${formatMacs(d.total)}MACs, ${d.parameters.toLocaleString('en')} parameters, ${d.points.length} candidate exit points`,
+            `${formatMacs(d.total)} MACs, ${d.parameters.toLocaleString('en')} parameters, ${d.points.length} candidate exit points`,
         );
         item.iconPath = new vscode.ThemeIcon('circuit-board');
         item.contextValue = ViewItems.backbone;
@@ -75,15 +87,49 @@ export class BranchesProvider implements vscode.TreeDataProvider<BranchNode>, vs
       }
       case 'point': {
         const { point, total } = node;
-        const item = new vscode.TreeItem(point.id, vscode.TreeItemCollapsibleState.None);
-        item.id = `point:${node.file.toString()}#${point.id}`;
+        const item = new vscode.TreeItem(point.id, node.placed ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        // The id changes with `placed` so a newly placed exit shows its children expanded.
+        item.id = `point:${node.file.toString()}#${point.id}${node.placed ? ':exit' : ''}`;
         const share = ((100 * point.macs) / total).toFixed(1);
         item.description = `${point.shape.join('×')} · ${share}%`;
         item.tooltip = `Exit point #${point.index} "${point.id}": output ${point.shape.join('×')}, ` +
-          `${formatMacs(point.macs)}MACs to reach (${share}% of the full network)` +
+          `${formatMacs(point.macs)} MACs to reach (${share}% of the full network)` +
           (node.placed ? ' — an exit is placed here' : ' — tick to place an exit here');
         item.checkboxState = node.placed ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked;
         item.contextValue = node.placed ? ViewItems.placedExit : ViewItems.point;
+        return item;
+      }
+      case 'head': {
+        const item = new vscode.TreeItem('head f_b', vscode.TreeItemCollapsibleState.None);
+        item.id = `head:${node.file.toString()}#${node.exit.point}`;
+        item.description = headDescription(node.exit, node.point.shape[2]);
+        item.tooltip = new vscode.MarkdownString(
+          `Auxiliary classifier of the exit at **${node.exit.point}**: ${item.description}.\n\n` +
+            'pool = average pool + dense; conv-pool = conv3×3-BN-ReLU + pool + dense; pool-mlp = pool + hidden dense-ReLU + dense. Use the pencil to change it.',
+        );
+        item.iconPath = new vscode.ThemeIcon('symbol-class');
+        item.contextValue = ViewItems.exitHead;
+        return item;
+      }
+      case 'gate': {
+        const item = new vscode.TreeItem('gate g_b', vscode.TreeItemCollapsibleState.None);
+        item.id = `gate:${node.file.toString()}#${node.exit.point}`;
+        item.description = gateDescription(node.exit, node.gated, node.method);
+        item.tooltip = `g_b = sigmoid(dense(head features))${node.exit.gate.hidden ? ` with a hidden ReLU layer of ${node.exit.gate.hidden} units` : ''}. ` +
+          'An input leaves at this exit when g_b ≥ τ (Option 2).';
+        item.iconPath = new vscode.ThemeIcon(node.gated ? 'debug-breakpoint-conditional' : 'debug-breakpoint-conditional-unverified');
+        item.contextValue = ViewItems.exitGate;
+        return item;
+      }
+      case 'cost': {
+        const item = new vscode.TreeItem('cost γ_b', vscode.TreeItemCollapsibleState.None);
+        item.id = `cost:${node.file.toString()}#${node.exit.point}`;
+        item.description = costDescription(node.gamma, node.full);
+        item.tooltip = `γ_b = backbone up to ${node.exit.point} (${formatMacs(node.point.macs)} MACs) + the heads and gates of this and every earlier exit; ` +
+          `this exit's head ${formatMacs(node.headMacs)} MACs, gate ${formatMacs(node.gateMacs)} MACs. ` +
+          `${((100 * node.gamma) / node.full).toFixed(1)}% of the full network (${formatMacs(node.full)} MACs).`;
+        item.iconPath = new vscode.ThemeIcon('dashboard');
+        item.contextValue = ViewItems.exitCost;
         return item;
       }
       case 'problem': {
@@ -100,9 +146,29 @@ export class BranchesProvider implements vscode.TreeDataProvider<BranchNode>, vs
 
   async getChildren(node?: BranchNode): Promise<BranchNode[]> {
     if (!node) return this.roots();
-    if (node.kind !== 'backbone' || !this.experiment) return [];
-    const placed = new Set(this.experiment.exits.map((e) => e.point));
-    return node.description.points.map((point) => ({ kind: 'point', file: node.file, point, total: node.description.total, placed: placed.has(point.id) }));
+    const x = this.experiment;
+    if (!x) return [];
+    if (node.kind === 'backbone') {
+      const placed = new Set(x.exits.map((e) => e.point));
+      return node.description.points.map((point) => ({ kind: 'point', file: node.file, point, total: node.description.total, placed: placed.has(point.id) }));
+    }
+    if (node.kind !== 'point' || !node.placed) return [];
+    const exit = x.exits.find((e) => e.point === node.point.id);
+    if (!exit) return [];
+    const gated = x.method.name === 'proposed';
+    const config = { backbone: x.backbone, exits: x.exits, gated };
+    const costs = costModel(config);
+    const b = resolveExits(config).findIndex((e) => e.point === exit.point);
+    const ref: ExitRef = { file: node.file, exit, point: node.point };
+    return [
+      { kind: 'head', ...ref },
+      { kind: 'gate', gated, method: x.method.name, ...ref },
+      { kind: 'cost', gamma: costs.exits[b], full: costs.full, headMacs: costs.headMacs[b], gateMacs: costs.gateMacs[b], ...ref },
+    ];
+  }
+
+  getParent(): undefined {
+    return undefined;
   }
 
   private async roots(): Promise<BranchNode[]> {
@@ -120,22 +186,48 @@ export class BranchesProvider implements vscode.TreeDataProvider<BranchNode>, vs
     }
   }
 
-  /** Places (`on`) or removes the exit at each point, as one undoable edit of the file. */
-  async setExits(file: vscode.Uri, changes: ReadonlyArray<{ point: string; on: boolean }>): Promise<boolean> {
+  /**
+   * Rewrites the experiment file with `change(json, experiment)` as one undoable WorkspaceEdit
+   * (two-space JSON, as `early-exit init` writes it) and saves it. Refuses a file that does not parse.
+   */
+  private async editFile(file: vscode.Uri, change: (json: Record<string, unknown>, x: Experiment) => Record<string, unknown> | undefined): Promise<boolean> {
     const doc = await vscode.workspace.openTextDocument(file);
     const read = readExperiment(doc.getText());
     if (!read.ok) {
       void vscode.window.showErrorMessage(`Early Exit: cannot edit ${vscode.workspace.asRelativePath(file)}: ${read.error}`);
       return false;
     }
-    const order = describeBackbone(read.value.backbone).points.map((p) => p.id);
-    let json = read.json;
-    for (const c of changes) json = withExit(json, c.point, c.on, order);
+    const json = change(read.json, read.value);
+    if (!json) return false;
+    const text = formatExperiment(json);
+    if (text === doc.getText()) return true;
     const edit = new vscode.WorkspaceEdit();
-    edit.replace(file, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), formatExperiment(json));
+    edit.replace(file, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), text);
     const ok = await vscode.workspace.applyEdit(edit);
     if (ok) await doc.save();
     return ok;
+  }
+
+  /** Places (`on`) or removes the exit at each point, as one undoable edit of the file. */
+  async setExits(file: vscode.Uri, changes: ReadonlyArray<{ point: string; on: boolean }>): Promise<boolean> {
+    return this.editFile(file, (json, x) => {
+      const order = describeBackbone(x.backbone).points.map((p) => p.id);
+      for (const c of changes) json = withExit(json, c.point, c.on, order);
+      return json;
+    });
+  }
+
+  /** Changes the exit placed at `point` (its head or gate), as one undoable edit; other fields stay as written. */
+  async editExit(file: vscode.Uri, point: string, change: (exit: PlacedExit) => PlacedExit): Promise<boolean> {
+    return this.editFile(file, (json) => {
+      const exits = (Array.isArray(json.exits) ? json.exits : []) as PlacedExit[];
+      const i = exits.findIndex((e) => e.point === point);
+      if (i < 0) {
+        void vscode.window.showErrorMessage(`Early Exit: no exit is placed at ${point} in ${vscode.workspace.asRelativePath(file)}.`);
+        return undefined;
+      }
+      return { ...json, exits: exits.map((e, k) => (k === i ? change(e) : e)) };
+    });
   }
 
   /** Handler for the tree view's checkbox changes. */

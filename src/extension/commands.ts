@@ -6,12 +6,16 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { BACKBONE_LABELS, BACKBONE_NAMES, describeBackbone, formatMacs, type BackboneName } from '../core/backbones';
-import { exists, type BranchesProvider } from './branchesTree';
+import { exists, type BranchesProvider, type BranchNode } from './branchesTree';
+import { headChannels } from '../core/exit-costs';
+import type { HeadKind } from '../core/exits';
 import { Commands, EXPERIMENT_SUFFIX, Settings } from './constants';
 import { experimentNameFromFile } from '../core/experiment';
 import { formatExperiment, newExperimentJson, readExperiment, type PlacedExit } from './experimentFile';
 import { openComparisonPanel, openResultsPanel } from './panels';
 import { writeReport } from '../cli/report';
+import { deleteRun as deleteRunFolder, pidAlive, readStatus } from '../runs/store';
+import { deleteRefusal, HEAD_CHOICES, parseChannels, trainingRefusal, withGate, withHead } from './presentation';
 import { listRuns, type RunNode, type RunsProvider } from './runsTree';
 import type { RunOutcome, TrainingController } from './training';
 
@@ -40,7 +44,7 @@ async function pickBackbone(placeHolder: string, current?: BackboneName): Promis
     return {
       label: BACKBONE_LABELS[name],
       description: name === current ? `${name} (current)` : name,
-      detail: `${d.points.length} candidate exit points · ${formatMacs(d.total)}MACs at width 1 on 32×32×3`,
+      detail: `${d.points.length} candidate exit points · ${formatMacs(d.total)} MACs at width 1 on 32×32×3`,
       name,
     };
   });
@@ -98,9 +102,8 @@ async function train(ctx: CommandContext, target?: vscode.Uri): Promise<TrainRes
     void (warn ? vscode.window.showWarningMessage : vscode.window.showErrorMessage)(`Early Exit: ${error}`);
     return { ok: false, error };
   };
-  if (!vscode.workspace.isTrusted) {
-    return refuse('training is disabled in an untrusted workspace, because it runs code and reads data from this folder. Views and results still work; trust the workspace to train.', true);
-  }
+  const untrusted = trainingRefusal(vscode.workspace.isTrusted);
+  if (untrusted) return refuse(untrusted, true);
   const file = target ?? (await ctx.branches.currentFile());
   if (!file) return refuse('no *.exits.json file to train; run "Early Exit: New Experiment" first.', true);
   const rel = vscode.workspace.asRelativePath(file);
@@ -190,6 +193,170 @@ async function exportResults(ctx: CommandContext, dirs?: string[], target?: vsco
   return out.fsPath;
 }
 
+type ExitNode = Extract<BranchNode, { kind: 'head' | 'gate' | 'cost' }>;
+const isExitNode = (n: unknown): n is ExitNode => !!n && typeof n === 'object' && ['head', 'gate', 'cost'].includes((n as BranchNode).kind);
+
+/**
+ * "Edit head" on a placed exit: a quick pick of head kinds, then (conv-pool, pool-mlp) the width
+ * of the head's conv / hidden layer; one undoable edit of the file. `choice` skips the questions.
+ */
+async function editExitHead(ctx: CommandContext, node?: ExitNode, choice?: { kind: HeadKind; channels?: number }): Promise<boolean> {
+  if (!isExitNode(node)) {
+    void say('choose "Edit head" on an exit\'s head in the Branches view.');
+    return false;
+  }
+  const { exit, point } = node;
+  let kind = choice?.kind;
+  let channels = choice?.channels;
+  if (!choice) {
+    const picked = await vscode.window.showQuickPick(
+      HEAD_CHOICES.map((c) => ({ label: c.kind, description: c.kind === exit.head.kind ? '(current)' : '', detail: c.detail, head: c.kind })),
+      { title: `Early Exit: head of the exit at ${exit.point}`, placeHolder: 'Head f_b of this exit' },
+    );
+    if (!picked) return false;
+    kind = picked.head;
+    if (kind !== 'pool') {
+      const fallback = headChannels({ ...exit, head: { kind } }, point.shape[2]);
+      const typed = await vscode.window.showInputBox({
+        title: `Early Exit: ${kind} head at ${exit.point}`,
+        prompt: `Channels of the head's ${kind === 'conv-pool' ? 'conv 3×3' : 'hidden dense'} layer; empty = ${fallback} (the point's ${point.shape[2]} channels within 8…128)`,
+        value: exit.head.channels !== undefined ? String(exit.head.channels) : '',
+        validateInput: (t) => { const r = parseChannels(t); return r.ok ? undefined : r.error; },
+      });
+      if (typed === undefined) return false;
+      const r = parseChannels(typed);
+      if (!r.ok) return false;
+      channels = r.channels;
+    }
+  }
+  return ctx.branches.editExit(node.file, exit.point, (e) => withHead(e, kind!, channels));
+}
+
+const GATE_CHOICES = [0, 8, 16, 32, 64];
+
+/** "Edit gate" on a placed exit: a quick pick of the gate's hidden units (0 = one dense layer). */
+async function editExitGate(ctx: CommandContext, node?: ExitNode, hidden?: number): Promise<boolean> {
+  if (!isExitNode(node)) {
+    void say('choose "Edit gate" on an exit\'s gate in the Branches view.');
+    return false;
+  }
+  const current = node.exit.gate.hidden;
+  if (hidden === undefined) {
+    const values = [...new Set([...GATE_CHOICES, current])].sort((a, b) => a - b);
+    const picked = await vscode.window.showQuickPick(
+      values.map((h) => ({
+        label: h === 0 ? 'dense → sigmoid' : `dense ${h}-ReLU → dense → sigmoid`,
+        description: h === current ? '(current)' : '',
+        detail: h === 0 ? 'g_b = sigmoid(dense(features)): the paper\'s gate' : `a hidden ReLU layer of ${h} units before the gate's output unit`,
+        hidden: h,
+      })),
+      { title: `Early Exit: gate of the exit at ${node.exit.point}`, placeHolder: 'Gate g_b of this exit' },
+    );
+    if (!picked) return false;
+    hidden = picked.hidden;
+  }
+  if (!(Number.isInteger(hidden) && hidden >= 0)) return false;
+  return ctx.branches.editExit(node.file, node.exit.point, (e) => withGate(e, hidden!));
+}
+
+/** The run a context action is about: a Runs view node, a folder path or a Uri. */
+function runDir(target: RunNode | string | vscode.Uri | undefined): string | undefined {
+  if (typeof target === 'string') return target;
+  if (target instanceof vscode.Uri) return target.fsPath;
+  return target?.kind === 'run' ? target.run.folder.fsPath : undefined;
+}
+
+/**
+ * Stops one run: through its worker channel when this window trains it (the worker finishes the
+ * step and keeps its checkpoint), else by SIGTERM to the worker recorded in status.json (a run
+ * started from a terminal or another window; the worker stops the same cooperative way).
+ */
+async function stopRun(ctx: CommandContext, target?: RunNode | string | vscode.Uri): Promise<'stopped' | 'signalled' | 'not running'> {
+  const dir = runDir(target);
+  if (!dir) return 'not running';
+  const active = ctx.training.activeRun(dir);
+  if (active) {
+    await active.stop();
+    ctx.runs.refresh();
+    return 'stopped';
+  }
+  let status;
+  try {
+    status = readStatus(dir);
+  } catch {
+    status = undefined;
+  }
+  if (status?.state === 'running' && status.pid && pidAlive(status.pid)) {
+    process.kill(status.pid, 'SIGTERM');
+    void say(`asked run ${status.id} (worker process ${status.pid}) to stop after its current step.`);
+    return 'signalled';
+  }
+  void say(`run ${path.basename(dir)} is not running.`);
+  return 'not running';
+}
+
+/**
+ * Shows a run folder: in the OS file manager where VS Code runs on the same machine as the files
+ * (desktop, local), else in the Explorer (code-server, remote: `revealFileInOS` is missing or
+ * would open the client's file manager), else copies the path.
+ */
+async function revealRun(target?: RunNode | string | vscode.Uri): Promise<'os' | 'explorer' | 'clipboard' | undefined> {
+  const dir = runDir(target);
+  if (!dir) return undefined;
+  const uri = vscode.Uri.file(dir);
+  const local = vscode.env.uiKind === vscode.UIKind.Desktop && !vscode.env.remoteName;
+  if (local && (await vscode.commands.getCommands(true)).includes('revealFileInOS')) {
+    await vscode.commands.executeCommand('revealFileInOS', uri);
+    return 'os';
+  }
+  if (vscode.workspace.getWorkspaceFolder(uri)) {
+    await vscode.commands.executeCommand('revealInExplorer', uri);
+    return 'explorer';
+  }
+  await vscode.env.clipboard.writeText(dir);
+  void say(`the run folder is outside the workspace; its path was copied: ${dir}`);
+  return 'clipboard';
+}
+
+/**
+ * Deletes a run folder through the run store after a modal confirmation; never a run that trains.
+ * `confirmed` is for callers that already asked (and for tests: VS Code refuses modal dialogs
+ * while an extension test suite runs).
+ */
+async function deleteRun(ctx: CommandContext, target?: RunNode | string | vscode.Uri, opts: { confirmed?: boolean } = {}): Promise<boolean> {
+  const dir = runDir(target);
+  if (!dir) return false;
+  let status;
+  try {
+    status = readStatus(dir);
+  } catch (e) {
+    void vscode.window.showErrorMessage(`Early Exit: ${dir} is not a readable run folder: ${(e as Error).message}`);
+    return false;
+  }
+  const refusal = deleteRefusal(status, !!ctx.training.activeRun(dir), !!status.pid && pidAlive(status.pid));
+  if (refusal) {
+    void vscode.window.showWarningMessage(`Early Exit: cannot delete: ${refusal}`);
+    return false;
+  }
+  if (!opts.confirmed) {
+    const choice = await vscode.window.showWarningMessage(
+      `Delete run ${status.id}?`,
+      { modal: true, detail: `Its folder is removed with its checkpoint, model, metrics and results:\n${dir}\nThis cannot be undone.` },
+      'Delete',
+    );
+    if (choice !== 'Delete') return false;
+  }
+  try {
+    deleteRunFolder(dir);
+  } catch (e) {
+    void vscode.window.showErrorMessage(`Early Exit: cannot delete run ${status.id}: ${(e as Error).message}`);
+    return false;
+  }
+  ctx.training.output.appendLine(`deleted run ${status.id} (${dir})`);
+  ctx.runs.refresh();
+  return true;
+}
+
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   return [
     vscode.commands.registerCommand(Commands.newExperiment, (args?: NewExperimentArgs) => newExperiment(args)),
@@ -199,6 +366,11 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     vscode.commands.registerCommand(Commands.openResults, (target?: string | vscode.Uri | RunNode) => openResults(ctx, target)),
     vscode.commands.registerCommand(Commands.compareRuns, (dirs?: string[]) => compareRuns(ctx, Array.isArray(dirs) ? dirs : undefined)),
     vscode.commands.registerCommand(Commands.exportResults, (dirs?: string[], target?: vscode.Uri) => exportResults(ctx, Array.isArray(dirs) ? dirs : undefined, target)),
+    vscode.commands.registerCommand(Commands.editExitHead, (node?: ExitNode, choice?: { kind: HeadKind; channels?: number }) => editExitHead(ctx, node, choice)),
+    vscode.commands.registerCommand(Commands.editExitGate, (node?: ExitNode, hidden?: number) => editExitGate(ctx, node, hidden)),
+    vscode.commands.registerCommand(Commands.stopRun, (target?: RunNode | string | vscode.Uri) => stopRun(ctx, target)),
+    vscode.commands.registerCommand(Commands.revealRun, (target?: RunNode | string | vscode.Uri) => revealRun(target)),
+    vscode.commands.registerCommand(Commands.deleteRun, (target?: RunNode | string | vscode.Uri, opts?: { confirmed?: boolean }) => deleteRun(ctx, target, opts)),
     vscode.commands.registerCommand(Commands.refreshRuns, () => {
       ctx.runs.refresh();
       ctx.branches.refresh();

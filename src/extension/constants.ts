@@ -11,6 +11,11 @@ export const Commands = {
   compareRuns: 'earlyExit.compareRuns',
   exportResults: 'earlyExit.exportResults',
   refreshRuns: 'earlyExit.refreshRuns',
+  stopRun: 'earlyExit.stopRun',
+  revealRun: 'earlyExit.revealRun',
+  deleteRun: 'earlyExit.deleteRun',
+  editExitHead: 'earlyExit.editExitHead',
+  editExitGate: 'earlyExit.editExitGate',
 } as const;
 export type CommandId = (typeof Commands)[keyof typeof Commands];
 
@@ -38,6 +43,13 @@ export const ViewItems = {
   backbone: 'backbone',
   point: 'exitPoint',
   placedExit: 'placedExit',
+  /** Children of a placed exit: its head f_b, its gate g_b and its cost γ_b. */
+  exitHead: 'exitHead',
+  exitGate: 'exitGate',
+  exitCost: 'exitCost',
+  experiment: 'experiment',
+  sweep: 'sweep',
+  /** Followed by `.<state>`: `run.running`, `run.finished`, … */
   run: 'run',
   problem: 'problem',
 } as const;

@@ -17,11 +17,14 @@ export interface EarlyExitApi {
   runs: RunsProvider;
   branchesView: vscode.TreeView<BranchNode>;
   training: TrainingController;
+  /** How long `activate` took, in ms (the extension's own code; bench/activation.mjs measures it too). */
+  activationMs: number;
 }
 
 let training: TrainingController | undefined;
 
 export function activate(context: vscode.ExtensionContext): EarlyExitApi {
+  const started = performance.now();
   const branches = new BranchesProvider();
   const runs = new RunsProvider();
   const branchesView = vscode.window.createTreeView(Views.branches, { treeDataProvider: branches, showCollapseAll: false, manageCheckboxStateManually: true });
@@ -37,7 +40,9 @@ export function activate(context: vscode.ExtensionContext): EarlyExitApi {
     ...registerCommands({ context, branches, runs, training }),
     ...registerPanelSerializers(context, training.output),
   );
-  return { branches, runs, branchesView, training };
+  const activationMs = performance.now() - started;
+  training.output.appendLine(`activated in ${activationMs.toFixed(1)} ms`);
+  return { branches, runs, branchesView, training, activationMs };
 }
 
 /** Stops the runs this window started (each checkpoints its last finished epoch). */

@@ -1,14 +1,19 @@
 /**
  * The Runs view: the run folders under the runs directory (setting `earlyExit.runsDirectory`),
- * grouped by experiment, with a status icon read from each run's `status.json`. Read-only: it
- * never needs the worker alive. Live progress and context actions come with the run manager.
+ * grouped by experiment and, inside one, by sweep, with a status icon from each run's
+ * `status.json`. It never needs the worker alive; while this window trains a run, the run's item
+ * shows the worker's live progress (epoch, share done, loss). Items carry `run.<state>` context
+ * values for the Open Results / Stop / Reveal / Delete actions.
  */
 import * as vscode from 'vscode';
 import type { RunState, RunStatus } from '../core/run-types';
-import { Settings, ViewItems } from './constants';
+import { pidAlive } from '../runs/store';
+import { Commands, Settings, ViewItems } from './constants';
+import { groupRuns, runDescription, sweepDescription, sweepState, type LiveProgress } from './presentation';
 
 export type RunNode =
-  | { kind: 'experiment'; name: string; runs: RunEntry[] }
+  | { kind: 'experiment'; name: string; runs: RunEntry[]; children: RunNode[] }
+  | { kind: 'sweep'; experiment: string; group: string; runs: RunEntry[] }
   | { kind: 'run'; run: RunEntry };
 
 export interface RunEntry {
@@ -24,6 +29,11 @@ const ICONS: Record<RunState, [string, string?]> = {
   cancelled: ['circle-slash', 'disabledForeground'],
 };
 
+const icon = (state: RunState) => {
+  const [id, color] = ICONS[state] ?? ['question'];
+  return new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
+};
+
 /** The runs directories of the open workspace folders. */
 export function runsDirectories(): vscode.Uri[] {
   const rel = vscode.workspace.getConfiguration(Settings.section).get<string>(Settings.runsDirectory) || '.early-exit/runs';
@@ -34,6 +44,8 @@ export class RunsProvider implements vscode.TreeDataProvider<RunNode>, vscode.Di
   private readonly changed = new vscode.EventEmitter<RunNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
+  /** Last progress of the runs this window trains, by run id. */
+  private readonly live = new Map<string, LiveProgress>();
 
   constructor() {
     const watcher = vscode.workspace.createFileSystemWatcher('**/status.json');
@@ -50,35 +62,76 @@ export class RunsProvider implements vscode.TreeDataProvider<RunNode>, vscode.Di
     this.changed.fire(undefined);
   }
 
+  /** Records a training run's latest progress (the view shows it on its next refresh). */
+  setProgress(runId: string, p: LiveProgress): void {
+    this.live.set(runId, p);
+  }
+
+  /** Forgets a run's live progress once its worker has exited. */
+  clearProgress(runId: string): void {
+    this.live.delete(runId);
+  }
+
+  progressOf(runId: string): LiveProgress | undefined {
+    return this.live.get(runId);
+  }
+
   getTreeItem(node: RunNode): vscode.TreeItem {
     if (node.kind === 'experiment') {
       const item = new vscode.TreeItem(node.name, vscode.TreeItemCollapsibleState.Expanded);
+      item.id = `experiment:${node.name}`;
       item.description = `${node.runs.length} run${node.runs.length === 1 ? '' : 's'}`;
       item.iconPath = new vscode.ThemeIcon('beaker');
+      item.contextValue = ViewItems.experiment;
+      return item;
+    }
+    if (node.kind === 'sweep') {
+      const item = new vscode.TreeItem('sweep', vscode.TreeItemCollapsibleState.Expanded);
+      item.id = `sweep:${node.group}`;
+      item.description = sweepDescription(node.runs);
+      item.tooltip = `Sweep ${node.group}: ${node.runs.length} runs of ${node.experiment}`;
+      item.iconPath = icon(sweepState(node.runs));
+      item.contextValue = ViewItems.sweep;
       return item;
     }
     const s = node.run.status;
-    const item = new vscode.TreeItem(s.id, vscode.TreeItemCollapsibleState.None);
     const state = s.state ?? 'queued';
-    const [icon, color] = ICONS[state] ?? ['question'];
-    item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
-    item.description = [state, s.epochs ? `epoch ${s.epoch ?? 0}/${s.epochs}` : undefined, s.backend ?? undefined].filter(Boolean).join(' · ');
-    item.tooltip = s.error ? `${state}: ${s.error}` : `${state} — ${node.run.folder.fsPath}`;
+    const live = this.live.get(s.id);
+    const item = new vscode.TreeItem(s.id, vscode.TreeItemCollapsibleState.None);
+    item.id = `run:${node.run.folder.toString()}`;
+    item.iconPath = icon(state);
+    item.description = runDescription(s, live);
+    const lines = [`**${s.id}** — ${state}`, node.run.folder.fsPath];
+    if (live) lines.push(`step ${live.step}/${live.steps} of epoch ${live.epoch}/${live.epochs}${live.imagesPerSecond ? `, ${live.imagesPerSecond.toFixed(0)} images/s` : ''}`);
+    if (s.backend) lines.push(`backend ${s.backend}`);
+    if (s.error) lines.push(`${state}: ${s.error}`);
+    item.tooltip = new vscode.MarkdownString(lines.join('\n\n'));
     item.contextValue = `${ViewItems.run}.${state}`;
     item.resourceUri = node.run.folder;
+    if (state === 'finished') item.command = { command: Commands.openResults, title: 'Open Results', arguments: [node] };
     return item;
   }
 
   async getChildren(node?: RunNode): Promise<RunNode[]> {
-    if (node) return node.kind === 'experiment' ? node.runs.map((run) => ({ kind: 'run', run })) : [];
-    const runs = await listRuns();
-    const groups = new Map<string, RunEntry[]>();
-    for (const r of runs) {
-      const name = r.status.experiment ?? '(unknown experiment)';
-      if (!groups.has(name)) groups.set(name, []);
-      groups.get(name)!.push(r);
+    if (node) {
+      if (node.kind === 'experiment') return node.children;
+      if (node.kind === 'sweep') return node.runs.map((run) => ({ kind: 'run', run }));
+      return [];
     }
-    return [...groups].map(([name, list]) => ({ kind: 'experiment', name, runs: list }));
+    const runs = await listRuns();
+    // A run this window is not training whose worker is gone did not finish (kill -9, crash).
+    for (const r of runs) {
+      const s = r.status;
+      if (s.state === 'running' && s.pid && !this.live.has(s.id) && !pidAlive(s.pid)) {
+        r.status = { ...s, state: 'failed', error: s.error ?? `worker process ${s.pid} is gone (killed or crashed)` };
+      }
+    }
+    return groupRuns(runs).map((g) => ({
+      kind: 'experiment',
+      name: g.name,
+      runs: g.children.flatMap((c) => (c.kind === 'run' ? [c.run] : c.runs)),
+      children: g.children.map((c): RunNode => (c.kind === 'run' ? { kind: 'run', run: c.run } : c)),
+    }));
   }
 
   dispose(): void {
@@ -98,7 +151,7 @@ export async function listRuns(): Promise<RunEntry[]> {
       continue; // no runs yet
     }
     for (const [name, type] of entries) {
-      if (type !== vscode.FileType.Directory) continue;
+      if (type !== vscode.FileType.Directory || name.startsWith('.')) continue;
       const folder = vscode.Uri.joinPath(dir, name);
       try {
         const status = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(folder, 'status.json'))));

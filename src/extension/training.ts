@@ -116,6 +116,12 @@ export class TrainingController implements vscode.Disposable {
     });
   }
 
+  /** The active run whose folder is `dir`, if this window trains it. */
+  activeRun(dir: string): TrainingRun | undefined {
+    const want = path.resolve(dir);
+    return [...this.active].find((r) => path.resolve(r.dir) === want);
+  }
+
   /** Stops every active run (cooperatively, then killed); resolves with how many were stopped. */
   async stopAll(): Promise<number> {
     const runs = [...this.active];
@@ -127,6 +133,7 @@ export class TrainingController implements vscode.Disposable {
     const line = describe(m);
     if (line) this.output.appendLine(`${run.id}: ${line}`);
     if (m.type === 'progress') {
+      this.runs.setProgress(run.id, m);
       this.status.text = `$(sync~spin) Early Exit: epoch ${m.epoch}/${m.epochs} · loss ${m.loss.toFixed(3)} · ETA ${eta(m.etaSeconds)}`;
       this.status.tooltip = `${run.id}: step ${m.step}/${m.steps}, ${m.imagesPerSecond.toFixed(0)} images/s. Click to open the run.`;
       this.status.command = { command: Commands.openResults, title: 'Open Results', arguments: [run.dir] };
@@ -143,6 +150,7 @@ export class TrainingController implements vscode.Disposable {
 
   private onExit(run: TrainingRun): void {
     this.active.delete(run);
+    this.runs.clearProgress(run.id);
     this.output.appendLine(`${run.id}: ${run.state}`);
     if (this.active.size === 0) this.status.hide();
     this.runs.refresh();

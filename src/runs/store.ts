@@ -195,6 +195,19 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Deletes a run folder. Refuses a folder that is not a run (no status.json or experiment.json,
+ * so a wrong path never removes anything else) and a run whose worker is still alive.
+ */
+export function deleteRun(dir: string): void {
+  const status = readStatus(dir);
+  if (!fs.existsSync(path.join(dir, RUN_FILES.experiment))) throw new Error(`${dir} is not a run folder (no ${RUN_FILES.experiment})`);
+  if (status.state === 'running' && status.pid && pidAlive(status.pid)) {
+    throw new Error(`run ${status.id} is running (worker process ${status.pid}); stop it first`);
+  }
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+}
+
 export const FINAL_STATES: readonly RunState[] = ['finished', 'failed', 'cancelled'];
 
 /**
