@@ -90,7 +90,7 @@ export function tradeOffChart(canvas: HTMLCanvasElement, p: Palette, s: TradeOff
   const datasets: ChartDataset<'scatter', XY[]>[] = [];
   s.curves.forEach((c, i) => datasets.push({
     label: c.label, data: c.points, showLine: true, borderColor: p.series[i % p.series.length], backgroundColor: p.series[i % p.series.length],
-    pointRadius: 0, borderWidth: 2, order: 3,
+    pointRadius: 0, borderWidth: 2, order: 3, pointStyle: 'line',
   }));
   if (s.exits.length) datasets.push({ label: 'exits alone', data: s.exits, pointStyle: 'rectRot', pointRadius: 6, borderColor: p.muted, backgroundColor: withAlpha(p.muted, 0.5), order: 2 });
   s.runs.forEach((r, i) => {
@@ -104,7 +104,15 @@ export function tradeOffChart(canvas: HTMLCanvasElement, p: Palette, s: TradeOff
       backgroundColor: r.colorIndex ? r.colorIndex.map((k) => color(k)) : withAlpha(own, 0.7),
     });
   });
-  if (s.pareto.length > 1) datasets.push({ label: 'Pareto front', data: s.pareto, showLine: true, borderDash: [6, 4], borderColor: p.pareto, borderWidth: 1.5, pointRadius: 0, backgroundColor: p.pareto, order: 4 });
+  // The front mostly runs along the τ-sweep curve, so a thin line there is hidden under it: draw
+  // it as a wide translucent band beneath everything, which shows around the curve wherever the
+  // curve is on the front, and through the runs or exits that are on it.
+  if (s.pareto.length > 1) {
+    datasets.push({
+      label: 'Pareto front', data: s.pareto, showLine: true, borderColor: withAlpha(p.pareto, p.dark ? 0.45 : 0.35), backgroundColor: withAlpha(p.pareto, p.dark ? 0.45 : 0.35),
+      borderWidth: 9, borderCapStyle: 'round', borderJoinStyle: 'round', pointRadius: 0, pointHoverRadius: 0, pointStyle: 'line', order: 5,
+    });
+  }
   if (s.current) datasets.push({ label: 'current τ', data: [s.current], pointRadius: 8, pointStyle: 'circle', borderColor: p.current, backgroundColor: p.current, order: 0 });
   const o = baseOptions(p, title, 'average MACs (% of full network)', 'test accuracy (%)');
   return new Chart(canvas, {
@@ -114,6 +122,8 @@ export function tradeOffChart(canvas: HTMLCanvasElement, p: Palette, s: TradeOff
       ...o,
       plugins: {
         ...o.plugins,
+        // Markers as they are drawn (diamond, triangle, square, line) so the legend tells them apart.
+        legend: { labels: { ...o.plugins.legend.labels, usePointStyle: true, pointStyleWidth: 18 } },
         tooltip: { callbacks: { label: (c) => { const d = c.raw as XY; return `${d.label ?? c.dataset.label}: ${d.y.toFixed(2)} % at ${d.x.toFixed(1)} % MACs`; } } },
       },
     },
@@ -168,7 +178,9 @@ function curveDatasets(kind: CurveKind, metrics: EpochMetrics[], points: string[
     line('final classifier', (m) => pct(m.finalAccuracy), p.series[1]),
   ];
   if (metrics.some((m) => m.softAccuracy !== null)) out.unshift(line('soft (Option 1)', (m) => pct(m.softAccuracy), p.series[4]));
-  points.forEach((pt, b) => out.push(line(`${pt} alone`, (m) => pct(m.exitAccuracy[b] ?? null), withAlpha(p.series[(b + 2) % p.series.length], 0.8), [4, 3])));
+  // Exits take the colours the three main lines (blue, orange, red) do not use.
+  const exitColours = [2, 3, 5].map((k) => p.series[k]);
+  points.forEach((pt, b) => out.push(line(`${pt} alone`, (m) => pct(m.exitAccuracy[b] ?? null), withAlpha(exitColours[b % exitColours.length], 0.85), [4, 3])));
   return out;
 }
 
