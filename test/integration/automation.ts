@@ -46,3 +46,35 @@ export async function until<T>(probe: () => T | Falsy | Promise<T | Falsy>, ms =
 }
 
 export const workspaceFile = (name: string) => vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0].uri, name);
+
+/** Types `type` into the focused element, then presses each key of `press` ("Enter", "Escape"). */
+export async function keys(type?: string, press: string[] = []): Promise<boolean> {
+  return (await call<object>('/keys', { type, press })) !== undefined;
+}
+
+/** Clicks with more control: hover the row first, match its text exactly, or right-click. */
+export async function clickIn(opts: { selector: string; hasText?: string; exactText?: string; child?: string; hover?: boolean; button?: 'left' | 'right'; timeout?: number }): Promise<boolean> {
+  return (await call<object>('/click', opts)) !== undefined;
+}
+
+/**
+ * Runs `script` (a function of the document's body, as source text) inside the visible webview
+ * whose document title contains `title`; resolves with what it returns (JSON-serialisable).
+ */
+export async function inWebview<T>(script: string, title?: string, timeout = 10_000): Promise<T | undefined> {
+  return (await call<{ value: T }>('/webview', { script, title, timeout }))?.value;
+}
+
+/**
+ * Trusts the workspace through the Workspace Trust editor, as a user would ("Trust" button), and
+ * waits for `vscode.workspace.isTrusted`. No-op when it is trusted already (or trust is off).
+ */
+export async function trustWorkspace(): Promise<void> {
+  if (vscode.workspace.isTrusted) return;
+  if (!url) throw new Error('the workspace is untrusted and this host cannot click the Workspace Trust editor');
+  const granted = new Promise<void>((ok) => vscode.workspace.onDidGrantWorkspaceTrust(() => ok()));
+  await vscode.commands.executeCommand('workbench.trust.manage');
+  await clickIn({ selector: '.workspace-trust-editor .workspace-trust-buttons-row .monaco-button', exactText: 'Trust', timeout: 10_000 });
+  await Promise.race([granted, new Promise((_, fail) => setTimeout(() => fail(new Error('trust was not granted within 10 s')), 10_000))]);
+  await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+}

@@ -6,7 +6,8 @@ import type { TrainingRun } from '../../src/runs/manager';
 import type { TrainResult } from '../../src/extension/commands';
 import { Commands, EXTENSION_ID } from '../../src/extension/constants';
 import type { EarlyExitApi } from '../../src/extension/extension';
-import { until, workspaceFile } from './automation';
+import { canSeeWorkbench, inWebview, screenshot, texts, trustWorkspace, until, workspaceFile } from './automation';
+import { ViewContainer } from '../../src/extension/constants';
 
 async function api(): Promise<EarlyExitApi> {
   const ext = vscode.extensions.getExtension<EarlyExitApi>(EXTENSION_ID);
@@ -35,6 +36,10 @@ suite('Training from the extension', function () {
   this.timeout(120_000);
 
   teardown(() => vscode.commands.executeCommand('workbench.action.closeAllEditors'));
+  // Training needs a trusted workspace; the code-server host starts untrusted (extension.test.ts checks the refusal).
+  suiteSetup(() => trustWorkspace());
+  /** The run the training test finished, for the results-panel test. */
+  let trained: { dir: string; points: string[] } | undefined;
 
   test('an invalid experiment file shows a diagnostic at the field, and training refuses naming it', async () => {
     const uri = await writeWorkspaceFile('invalid.exits.json', tinyExperiment((x) => (x.training.batchSize = 0)));
@@ -75,6 +80,7 @@ suite('Training from the extension', function () {
 
     assert.ok(existsSync(join(run.dir, 'results.json')), 'results.json is missing');
     const results = readJson(join(run.dir, 'results.json'));
+    trained = { dir: run.dir, points: results.points };
     assert.equal(results.epochs, 1);
     assert.equal(results.backbone.width, 0.03125);
     assert.equal(results.backend, 'wasm');
@@ -101,6 +107,95 @@ suite('Training from the extension', function () {
     );
     // The extension host never loads tfjs: training happened in the worker.
     assert.deepEqual(Object.keys(require.cache).filter((k) => k.includes('@tensorflow')), []);
+    await vscode.workspace.fs.delete(uri);
+  });
+
+  test('Open Results shows the panel with its charts drawn and the exit table filled', async function () {
+    if (!trained) this.skip(); // the training test did not finish a run
+    if (!canSeeWorkbench) this.skip();
+    assert.equal(await vscode.commands.executeCommand<boolean>(Commands.openResults, trained.dir), true);
+    // Inside the webview: every canvas (trade-off, one histogram per exit, loss, accuracy) has
+    // pixels other than its background; the exit table has a row per exit, the final classifier
+    // and the totals; the Pareto front's band (charts foreground, translucent) is on the trade-off chart.
+    const probe = `(body) => {
+      const doc = body.ownerDocument;
+      const css = getComputedStyle(body);
+      const parse = (c) => {
+        const ctx = doc.createElement('canvas').getContext('2d');
+        ctx.fillStyle = c; ctx.fillRect(0, 0, 1, 1);
+        return [...ctx.getImageData(0, 0, 1, 1).data];
+      };
+      const bg = parse(css.getPropertyValue('--vscode-editor-background').trim() || '#ffffff');
+      const fg = parse(css.getPropertyValue('--vscode-charts-foreground').trim() || '#616161');
+      const dark = body.classList.contains('vscode-dark') || body.classList.contains('vscode-high-contrast');
+      const a = dark ? 0.45 : 0.35;
+      const band = [0, 1, 2].map((i) => Math.round(a * fg[i] + (1 - a) * bg[i]));
+      const canvases = [...doc.querySelectorAll('canvas')].map((c) => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let drawn = 0, bandPx = 0;
+        for (let i = 0; i < d.length; i += 4) {
+          if (Math.abs(d[i] - bg[0]) + Math.abs(d[i + 1] - bg[1]) + Math.abs(d[i + 2] - bg[2]) > 30) drawn++;
+          if (Math.abs(d[i] - band[0]) + Math.abs(d[i + 1] - band[1]) + Math.abs(d[i + 2] - band[2]) <= 12) bandPx++;
+        }
+        const card = c.closest('.ee-card');
+        return { cls: card ? card.className : '', w: c.width, h: c.height, drawn: drawn / (c.width * c.height), bandPx };
+      });
+      const rows = [...doc.querySelectorAll('.ee-exit-table tbody tr')].map((r) => r.textContent);
+      return { canvases, rows, title: doc.querySelector('h2') && doc.querySelector('h2').textContent };
+    }`;
+    const seen = await until(async () => {
+      const v = await inWebview<{ canvases: { cls: string; w: number; h: number; drawn: number; bandPx: number }[]; rows: string[]; title: string }>(probe, 'Results', 15_000);
+      return v && v.rows.length && v.canvases.length === 3 + trained!.points.length && v.canvases.every((c) => c.drawn > 0.01) ? v : undefined;
+    }, 20_000, 'the results webview to draw its charts');
+    const summary = JSON.stringify(seen.canvases);
+    assert.equal(seen.rows.length, trained.points.length + 2, `exit table rows: ${seen.rows.join(' | ')}`);
+    trained.points.forEach((p, b) => assert.match(seen.rows[b], new RegExp(`#\\d+ ${p}`)));
+    assert.match(seen.rows[seen.rows.length - 2], /^final/);
+    assert.match(seen.rows[seen.rows.length - 1], /^total/);
+    assert.match(seen.title, /Proposed.*ResNet-18.*synthetic/);
+    const tradeOff = seen.canvases.find((c) => c.cls.includes('ee-tradeoff'));
+    assert.ok(tradeOff, summary);
+    assert.ok(tradeOff.bandPx > 200, `the Pareto front band is not visible on the trade-off chart: ${summary}`);
+    assert.equal(seen.canvases.filter((c) => c.cls.includes('ee-hist')).length, trained.points.length, summary);
+    await vscode.commands.executeCommand('notifications.clearAll');
+    await screenshot('results-panel');
+  });
+
+  test('a running run shows live progress in the Runs view, and its Stop action stops it', async () => {
+    const a = await api();
+    const uri = await writeWorkspaceFile('tiny-live.exits.json', tinyExperiment((x) => {
+      x.name = 'tiny-live';
+      x.training.epochs = 20;
+    }));
+    const firstProgress = new Promise<TrainingRun>((resolve) => {
+      const sub = a.training.onDidReceive((e) => {
+        if (e.message.type !== 'progress') return;
+        sub.dispose();
+        resolve(e.run);
+      });
+    });
+    const pending = vscode.commands.executeCommand<TrainResult>(Commands.train, uri);
+    const running = await firstProgress;
+    await vscode.commands.executeCommand(`workbench.view.extension.${ViewContainer}`);
+    const live = /^epoch \d+\/20 · \d+% · loss \d+\.\d{3}$/;
+    const node = await until(async () => {
+      for (const g of await a.runs.getChildren()) {
+        if (g.kind !== 'experiment' || g.name !== 'tiny-live') continue;
+        const n = (await a.runs.getChildren(g)).find((r) => r.kind === 'run' && r.run.status.id === running.id);
+        if (n && live.test(String(a.runs.getTreeItem(n).description))) return n;
+      }
+      return undefined;
+    }, 10_000, 'live progress on the run item');
+    assert.equal(a.runs.getTreeItem(node).contextValue, 'run.running');
+    if (canSeeWorkbench) {
+      await until(async () => (await texts('.pane-body .monaco-list-row', 3000))?.some((r) => r.includes(running.id) && /epoch \d+\/20 · \d+% · loss/.test(r)), 10_000,
+        'the rendered run row to show live progress');
+    }
+    assert.equal(await vscode.commands.executeCommand<string>(Commands.stopRun, node), 'stopped');
+    const result = await pending;
+    assert.ok(result.ok);
+    assert.deepEqual(result.runs.map((r) => r.state), ['cancelled']);
+    assert.equal(a.runs.progressOf(running.id), undefined, 'live progress is dropped when the worker exits');
     await vscode.workspace.fs.delete(uri);
   });
 

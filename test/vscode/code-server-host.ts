@@ -27,6 +27,7 @@ const CHROMIUM = process.env.EARLY_EXIT_CHROMIUM ?? '/usr/bin/chromium';
 const TIMEOUT_MS = Number(process.env.EARLY_EXIT_VSCODE_TIMEOUT_MS ?? 150_000);
 const RESULTS = resolve(process.env.EARLY_EXIT_TEST_RESULTS ?? join(REPO, 'test-results'));
 const VERBOSE = !!process.env.EARLY_EXIT_VSCODE_VERBOSE;
+const TRUST = process.env.EARLY_EXIT_WORKSPACE_TRUST !== 'off';
 
 const USER_SETTINGS = {
   'workbench.startupEditor': 'none',
@@ -37,7 +38,12 @@ const USER_SETTINGS = {
   'extensions.ignoreRecommendations': true,
   'update.mode': 'none',
   'telemetry.telemetryLevel': 'off',
-  'security.workspace.trust.enabled': false,
+  // Workspace trust is on and nothing is trusted yet: the suite starts in Restricted Mode, checks
+  // what the extension does there, then trusts the folder through the Workspace Trust editor
+  // (test/integration/automation.ts trustWorkspace). EARLY_EXIT_WORKSPACE_TRUST=off turns it off.
+  'security.workspace.trust.enabled': TRUST,
+  'security.workspace.trust.startupPrompt': 'never',
+  'security.workspace.trust.untrustedFiles': 'open',
 };
 
 export interface HostArgs {
@@ -159,12 +165,45 @@ function automationServer(page: () => Page | undefined): Server {
         return reply(200, { texts: await loc.allInnerTexts() });
       }
       if (req.url === '/click') {
-        // Clicks `child` inside the first `selector` element whose text contains `hasText`.
-        let loc = p.locator(String(b.selector));
-        if (b.hasText) loc = loc.filter({ hasText: String(b.hasText) });
-        if (b.child) loc = loc.locator(String(b.child));
-        await loc.first().click({ timeout: Number(b.timeout ?? 5000) });
+        // Clicks `child` inside the first `selector` element whose text contains `hasText` (or is
+        // exactly `exactText`); `hover` first hovers that element (tree rows show their inline
+        // actions on hover), `button: 'right'` opens a context menu.
+        let row = p.locator(String(b.selector));
+        if (b.hasText) row = row.filter({ hasText: String(b.hasText) });
+        if (b.exactText) row = row.filter({ hasText: new RegExp(`^\\s*${String(b.exactText).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`) });
+        const timeout = Number(b.timeout ?? 5000);
+        if (b.hover) await row.first().hover({ timeout });
+        const loc = b.child ? row.first().locator(String(b.child)) : row;
+        await loc.first().click({ timeout, button: b.button === 'right' ? 'right' : 'left' });
         return reply(200, {});
+      }
+      if (req.url === '/keys') {
+        // Types `type` into the focused element, then presses each of `press` (e.g. "Enter").
+        if (b.type) await p.keyboard.type(String(b.type));
+        for (const k of (b.press ?? []) as string[]) await p.keyboard.press(k);
+        return reply(200, {});
+      }
+      if (req.url === '/webview') {
+        // Evaluates `script` (the text of a function taking the document's body) in the content
+        // frame of the visible webview whose iframe title or panel contains `title`.
+        // A function made here: Playwright sends its source, and evaluates it without the page's CSP.
+        const fn = new Function(`return (${String(b.script)})`)() as (body: unknown) => unknown;
+        const frames = p.locator('iframe.webview.ready');
+        const deadline = Date.now() + Number(b.timeout ?? 10_000);
+        for (;;) {
+          for (const frame of await frames.all()) {
+            if (!(await frame.isVisible())) continue;
+            const body = frame.contentFrame().locator('#active-frame').contentFrame().locator('body');
+            try {
+              if (b.title && !(await body.evaluate((el, t) => el.ownerDocument.title.includes(t), String(b.title), { timeout: 1000 }))) continue;
+              return reply(200, { value: await body.evaluate(fn, undefined, { timeout: 5000 }) });
+            } catch {
+              // not loaded yet
+            }
+          }
+          if (Date.now() > deadline) return reply(404, { error: `no visible webview${b.title ? ` titled "${b.title}"` : ''}` });
+          await sleep(250);
+        }
       }
       reply(404, { error: `unknown endpoint ${req.url}` });
     } catch (e) {
@@ -256,7 +295,7 @@ async function main(): Promise<number> {
         '--auth', 'none',
         '--disable-telemetry',
         '--disable-update-check',
-        '--disable-workspace-trust',
+        ...(TRUST ? [] : ['--disable-workspace-trust']),
         '--disable-getting-started-override',
         '--user-data-dir', userData,
         '--extensions-dir', args.extensionsDir ?? dir('extensions'),
