@@ -246,7 +246,7 @@ test('a dataset file or folder without read permission is a ValidationError nami
 // ---- fuzzing -----------------------------------------------------------------------------------
 
 test('fuzz: damaged CIFAR binary files (folder) only give ValidationErrors, never a crash or hang', async () => {
-  const seeds = [
+  const seeds: Record<string, Buffer>[] = [
     { 'data_batch_1.bin': cifarRecords([0, 9, 3]), 'test_batch.bin': cifarRecords([1]) },
     { 'cifar-10-batches-bin/data_batch_1.bin': cifarRecords([5]), 'cifar-10-batches-bin/test_batch.bin': cifarRecords([2, 4]), 'cifar-10-batches-bin/batches.meta.txt': Buffer.from('a\nb\n') },
   ];
@@ -257,7 +257,7 @@ test('fuzz: damaged CIFAR binary files (folder) only give ValidationErrors, neve
 
 test('fuzz: damaged CIFAR archives (.tar and .tar.gz) only give ValidationErrors, never a crash or hang', async () => {
   const members = { 'cifar-10-batches-bin/data_batch_1.bin': cifarRecords([1, 2]), 'cifar-10-batches-bin/test_batch.bin': cifarRecords([3]) };
-  const seeds = [{ 'c.tar': tarOf(members) }, { 'c.tar.gz': tarOf(members, true) }];
+  const seeds: Record<string, Buffer>[] = [{ 'c.tar': tarOf(members) }, { 'c.tar.gz': tarOf(members, true) }];
   const r = await fuzz('cifar10-archive', seeds, ['c.tar', 'c.tar.gz']);
   assert.ok(r.rejected > 0, JSON.stringify(r));
   await fuzz('sniff', seeds, ['c.tar', 'c.tar.gz']);
@@ -268,7 +268,7 @@ test('fuzz: damaged IDX files (raw and gzip) only give ValidationErrors, never a
   const lab = idx(0x801, [3], [0, 7, 9]);
   const t10 = idx(0x803, [1, 4, 4], Array.from({ length: 16 }, (_, i) => i));
   const t10l = idx(0x801, [1], [4]);
-  const seeds = [
+  const seeds: Record<string, Buffer>[] = [
     { 'train-images-idx3-ubyte': img, 'train-labels-idx1-ubyte': lab, 't10k-images-idx3-ubyte': t10, 't10k-labels-idx1-ubyte': t10l },
     { 'train-images-idx3-ubyte.gz': zlib.gzipSync(img), 'train-labels-idx1-ubyte.gz': zlib.gzipSync(lab), 't10k-images-idx3-ubyte': t10, 't10k-labels-idx1-ubyte': t10l },
   ];
@@ -278,12 +278,12 @@ test('fuzz: damaged IDX files (raw and gzip) only give ValidationErrors, never a
 
 test('fuzz: damaged image-folder archives and folders only give ValidationErrors, never a crash or hang', async () => {
   const files = { 'train/cat/a.png': png(6, 6), 'train/dog/b.jpg': jpg(6, 6), 'test/cat/c.png': png(6, 6, 30), 'test/dog/d.jpg': jpg(6, 6) };
-  await fuzz('folder-archive', [{ 'f.tar': tarOf(files) }, { 'f.tar.gz': tarOf(files, true) }], ['f.tar', 'f.tar.gz']);
+  await fuzz('folder-archive', [{ 'f.tar': tarOf(files) }, { 'f.tar.gz': tarOf(files, true) }] as Record<string, Buffer>[], ['f.tar', 'f.tar.gz']);
   await fuzz('folder-dir', [files], Object.keys(files));
 });
 
 test('fuzz: damaged and random PNG / JPEG bytes only give ValidationErrors, never a crash or hang', async () => {
-  const seeds = [{ 'x.png': png(8, 8) }, { 'x.jpg': jpg(8, 8) }, { 'x.png': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) }, { 'x.jpg': Buffer.from([0xff, 0xd8, 0xff, 0xe0]) }];
+  const seeds: Record<string, Buffer>[] = [{ 'x.png': png(8, 8) }, { 'x.jpg': jpg(8, 8) }, { 'x.png': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) }, { 'x.jpg': Buffer.from([0xff, 0xd8, 0xff, 0xe0]) }];
   const r = await fuzz('decode', seeds, ['x.png', 'x.jpg']);
   assert.ok(r.ok > 0 && r.rejected > 0, JSON.stringify(r));
   // JPEG headers claiming huge sizes: refused by the decoder's memory cap, not allocated
