@@ -51,7 +51,7 @@ try {
 
   const list = time(`listRuns (${N} runs, Runs view / early-exit runs)`, () => listRuns(runsDir));
   const dirs = list.value.map((r) => r.dir);
-  const read = time(`readRunData × ${N} (comparison panel load)`, () => dirs.map((d) => readRunData(d, false)));
+  const read = time(`readRunData × ${N} (comparison panel load)`, () => dirs.map((d) => readRunData(d, false, false)));
   const one = time('readRunData of one run with related points', () => readRunData(dirs[0]));
   const table = time('Table 1 layout + Pareto front', () => {
     const runs = read.value.filter((r): r is RunData & { results: NonNullable<RunData['results']> } => r.results !== null);

@@ -23,15 +23,15 @@ function readOptional<T>(file: string, problems: string[], required = false, che
 }
 
 /** One run folder → RunData. Never throws for a damaged folder: what fails is listed in `problems`. */
-export function readRunData(runDir: string, withRelated = true): RunData {
+export function readRunData(runDir: string, withRelated = true, withSamples = true): RunData {
   const dir = path.resolve(runDir);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`${runDir}: not a run folder`);
   const problems: string[] = [];
   const status = readOptional<RunStatus>(path.join(dir, RUN_FILES.status), problems, true);
   const results = readOptional<RunResults>(path.join(dir, RUN_FILES.results), problems, status?.state === 'finished', checkResults);
   const samplesFile = results?.files.samples ?? RUN_FILES.samples;
-  const samples = results ? readOptional<SampleRecords>(path.join(dir, samplesFile), problems, true) : null;
-  const validationFile = results ? results.files.validationSamples : null;
+  const samples = results && withSamples ? readOptional<SampleRecords>(path.join(dir, samplesFile), problems, true) : null;
+  const validationFile = results && withSamples ? results.files.validationSamples : null;
   const validation = validationFile ? readOptional<SampleRecords>(path.join(dir, validationFile), problems, true) : null;
   const { metrics, errors } = readMetrics(dir);
   problems.push(...errors);

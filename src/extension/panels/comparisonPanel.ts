@@ -39,7 +39,8 @@ export class ComparisonPanel extends WebviewHost {
     const runs: RunData[] = [];
     for (const d of this.runDirs) {
       try {
-        const run = readRunData(d, false);
+        // the comparison draws from results.json alone: per-sample records (most of a run's bytes) stay on disk
+        const run = readRunData(d, false, false);
         for (const p of run.problems) this.log.appendLine(`[compare ${run.id}] ${p}`);
         runs.push(run);
       } catch (e) {
