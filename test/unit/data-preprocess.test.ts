@@ -34,13 +34,8 @@ test('mulberry32 is deterministic and uniform-ish', () => {
   assert.notEqual(mulberry32(1)(), mulberry32(2)());
 });
 
-test('synthetic set: deterministic, balanced, fast, varied difficulty', async () => {
-  // CPU time rather than wall time, so a busy machine does not make this flaky.
-  const c0 = process.cpuUsage();
+test('synthetic set: deterministic, balanced, varied difficulty', async () => {
   const ds = await loadDataset(validateDatasetSpec({}));
-  const c = process.cpuUsage(c0);
-  const ms = (c.user + c.system) / 1000;
-  assert.ok(ms < 2000, `6000 images took ${ms.toFixed(0)} ms of CPU`);
   assert.equal(ds.synthetic, true);
   assert.deepEqual(ds.shape, [32, 32, 3]);
   assert.equal(ds.classes.length, 10);
