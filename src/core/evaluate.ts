@@ -98,32 +98,54 @@ export async function hardExitPass(net: MultiExitNetwork, x: tf.Tensor4D, rule: 
   const desc = blockMacs(net);
   const K = net.config.backbone.classes;
   let alive = Array.from({ length: n }, (_, i) => i);
-  let h: tf.Tensor4D = tf.clone(x);
+  // h is the caller's x until the first block replaces it (no copy); never dispose x
+  let h: tf.Tensor4D = x;
+  const drop = (t: tf.Tensor) => { if (t !== x) t.dispose(); };
   let macs = 0;
   for (let i = 0; i < net.ir.blocks.length && alive.length; i++) {
     const next = net.runBlock(i, h);
-    h.dispose();
+    drop(h);
     h = next;
     macs += desc.blocks[i] * alive.length;
     const e = net.exitAtBlock(i);
     if (e < 0) continue;
     macs += (net.exits[e].headMacs + net.exits[e].gateMacs) * alive.length;
     const { logits, gate } = net.runExit(e, h);
-    const probs = tf.softmax(logits);
-    const p = await probs.data() as Float32Array;
-    const g = gate ? await gate.data() : null;
-    tf.dispose([logits, gate ?? [], probs]);
-    const stats = entropyNormalised(p, K, alive.length);
+    const fires = new Uint8Array(alive.length);
+    let rowPred: (row: number) => number;
+    if (rule === 'gate' && gate) {
+      // one small read (the gates); the logits only when some row leaves, argmax on the host
+      const g = gate.dataSync();
+      let any = false;
+      for (let row = 0; row < alive.length; row++) if (ruleFires(rule, g[row], thresholds[e])) { fires[row] = 1; any = true; }
+      const l = any ? logits.dataSync() : null;
+      rowPred = (row) => {
+        let best = 0;
+        for (let c = 1; c < K; c++) if (l![row * K + c] > l![row * K + best]) best = c;
+        return best;
+      };
+    } else {
+      const probs = tf.softmax(logits);
+      const stats = entropyNormalised(probs.dataSync() as Float32Array, K, alive.length);
+      probs.dispose();
+      const g = gate ? gate.dataSync() : null;
+      for (let row = 0; row < alive.length; row++) {
+        const value = rule === 'gate' ? g![row] : rule === 'confidence' ? stats.conf[row] : stats.entropy[row];
+        if (ruleFires(rule, value, thresholds[e])) fires[row] = 1;
+      }
+      rowPred = (row) => stats.pred[row];
+    }
+    tf.dispose([logits, gate ?? []]);
     const keep: number[] = [];
     const keepRows: number[] = [];
     alive.forEach((sample, row) => {
-      const value = rule === 'gate' ? g![row] : rule === 'confidence' ? stats.conf[row] : stats.entropy[row];
-      if (ruleFires(rule, value, thresholds[e])) { exitIndex[sample] = e; pred[sample] = stats.pred[row]; } else { keep.push(sample); keepRows.push(row); }
+      if (fires[row]) { exitIndex[sample] = e; pred[sample] = rowPred(row); } else { keep.push(sample); keepRows.push(row); }
     });
     if (keep.length < alive.length && keep.length > 0) {
+      // drop the rows that left: later blocks are not computed for them
       const idx = tf.tensor1d(keepRows, 'int32');
       const g2 = tf.gather(h, idx) as tf.Tensor4D;
-      idx.dispose(); h.dispose();
+      idx.dispose(); drop(h);
       h = g2;
     }
     alive = keep;
@@ -131,11 +153,13 @@ export async function hardExitPass(net: MultiExitNetwork, x: tf.Tensor4D, rule: 
   if (alive.length) {
     macs += desc.classifier * alive.length;
     const logits = net.runClassifier(h);
-    const p = await tf.argMax(logits, 1).data();
-    logits.dispose();
+    const am = tf.argMax(logits, 1);
+    const p = am.dataSync();
+    tf.dispose([logits, am]);
     alive.forEach((sample, row) => { exitIndex[sample] = net.exits.length; pred[sample] = p[row]; });
   }
-  h.dispose();
+  drop(h);
+  await Promise.resolve();
   return { exitIndex, pred, macs };
 }
 

@@ -30,7 +30,8 @@ export interface RunOptions {
   shouldStop: () => boolean;
 }
 
-function sources(ds: Dataset, train: Split, validation: Split, test: Split): { train: TrainSource; validation: BatchSource; test: BatchSource } {
+/** The training, validation and test batch sources of a run (bytes stay bytes; each batch becomes floats). */
+export function sources(ds: Dataset, train: Split, validation: Split, test: Split): { train: TrainSource; validation: BatchSource; test: BatchSource } {
   const shape = ds.shape;
   const { mean, std } = channelStats(train, shape);
   const tensor = (f: Float32Array, n: number) => tf.tensor4d(f, [n, shape[0], shape[1], shape[2]]);

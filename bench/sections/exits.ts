@@ -1,0 +1,152 @@
+/**
+ * Early-exit inference (the paper's Table 2 analogue) and accuracy vs MACs (Table 1 methods and a
+ * λ sweep), on models the bench trains with the CLI (`early-exit train`, the product path) on the
+ * real CIFAR-10 5k subset; batch-1 timing with `early-exit eval --measure`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { RunResults, SampleRecords } from '../../src/core/results';
+import type { BenchOptions } from '../run';
+import { CIFAR5K, lastJson, load1, log, ROOT, round, run, tmpDir, tsx } from '../lib/util';
+import { BACKBONES, WIDTH } from './speed';
+
+/** The paper's Table 2 (CIFAR-10): time saved by hard exits relative to the full network. */
+export const PAPER_SPEEDUP_PCT: Record<string, number> = { alexnet: 12, vgg13: 44, resnet18: 58 };
+const EXIT_POINTS: Record<string, string[]> = { resnet18: ['block2', 'block4', 'block6'], vgg13: ['conv2', 'conv4', 'conv7'], alexnet: ['conv1', 'conv2', 'conv4'] };
+
+interface RunSpec { backbone: string; method: 'proposed' | 'branchynet' | 'baseline'; lambda: number; epochs: number; limit?: number; timingImages: number }
+
+const trained = new Map<string, string>();
+const CLI = path.join(ROOT, 'bin/early-exit.js');
+
+/** Trains one run with the CLI (or reuses one trained earlier in this bench) → its run folder. */
+function train(s: RunSpec): string {
+  const key = JSON.stringify(s);
+  const done = trained.get(key);
+  if (done) return done;
+  const dir = tmpDir(`${s.backbone}-${s.method}`);
+  const x = {
+    name: `bench-${s.backbone}-${s.method}${s.method === 'proposed' ? `-l${s.lambda}` : ''}`,
+    backbone: { name: s.backbone, width: WIDTH },
+    exits: s.method === 'baseline' ? [] : EXIT_POINTS[s.backbone].map((point) => ({ point })),
+    method: { name: s.method, ...(s.method === 'proposed' ? { lambda: s.lambda } : {}) },
+    dataset: { name: 'cifar10', path: CIFAR5K, ...(s.limit ? { limit: s.limit } : {}) },
+    training: { epochs: s.epochs, backend: 'wasm' },
+    evaluation: { timingImages: s.timingImages },
+  };
+  const file = path.join(dir, 'bench.exits.json');
+  fs.writeFileSync(file, JSON.stringify(x, null, 2));
+  const runs = path.join(dir, 'runs');
+  log(`training ${x.name} (${s.epochs} epochs)`);
+  const p = run(process.execPath, [CLI, 'train', file, '--out', runs], { timeoutMs: 30 * 60_000 });
+  const ids = fs.existsSync(runs) ? fs.readdirSync(runs).filter((d) => !d.startsWith('.')) : [];
+  if (p.code !== 0 || ids.length !== 1) throw new Error(`early-exit train ${x.name} failed (exit ${p.code}):\n${p.stderr.slice(-3000)}`);
+  const rd = path.join(runs, ids[0]);
+  trained.set(key, rd);
+  return rd;
+}
+
+const readJson = <T>(f: string): T => JSON.parse(fs.readFileSync(f, 'utf8')) as T;
+
+function softValidationAccuracy(rd: string): number | null {
+  const v = readJson<SampleRecords>(path.join(rd, 'samples-validation.json'));
+  if (!v.softPred) return null;
+  let ok = 0;
+  v.softPred.forEach((p, i) => { if (p === v.labels[i]) ok++; });
+  return ok / v.count;
+}
+
+function evalCli(rd: string, args: string[]): { table: RunResults['hard']; note: string | null; timing: RunResults['timing'] } {
+  return lastJson(run(process.execPath, [CLI, 'eval', rd, ...args, '--json']), `eval ${args.join(' ')}`) as never;
+}
+
+/** The eval JSON is pretty-printed: parse the whole stdout. */
+function evalJson(rd: string, args: string[]): { table: RunResults['hard']; note: string | null; timing: RunResults['timing'] } {
+  const p = run(process.execPath, [CLI, 'eval', rd, ...args, '--json'], { timeoutMs: 10 * 60_000 });
+  try { return JSON.parse(p.stdout); } catch { return evalCli(rd, args); }
+}
+
+function summary(rd: string): Record<string, unknown> {
+  const r = readJson<RunResults>(path.join(rd, 'results.json'));
+  return {
+    runDir: rd, method: r.method, lambda: r.lambda, epochs: r.epochs, trainSeconds: round(r.trainSeconds, 1), train: r.dataset.train, test: r.dataset.test,
+    softAccuracy: r.softAccuracy, finalAccuracy: r.finalAccuracy, hardAccuracy: r.hard.accuracy, rule: r.rule, thresholds: r.thresholds,
+    averageMacs: r.hard.averageMacs, averageMacsPct: r.hard.averageMacsPct, fullMacs: r.costs.full,
+    shares: r.hard.rows.map((row) => ({ point: row.point, position: row.position, share: row.share, accuracy: row.accuracy })),
+    timing: r.timing,
+  };
+}
+
+export async function earlyExitSection(o: BenchOptions): Promise<Record<string, unknown>> {
+  const epochs = o.quick ? 1 : 4;
+  const rows: Record<string, unknown>[] = [];
+  for (const backbone of BACKBONES) {
+    const rd = train({ backbone, method: 'proposed', lambda: 0.1, epochs, limit: o.quick ? 500 : undefined, timingImages: o.quick ? 20 : 100 });
+    const s = summary(rd);
+    // calibrated τ: the cheapest τ whose validation accuracy is at most 1 point under the soft output's
+    const softVal = softValidationAccuracy(rd);
+    const target = softVal === null ? null : Math.max(0, softVal - 0.01);
+    const cal = target === null ? null : evalJson(rd, ['--target-accuracy', String(round(target, 4)), '--measure']);
+    const tau05 = s.timing as RunResults['timing'];
+    // the hard-exit pass before/after its bookkeeping change, batch 1, same images, interleaved
+    let hardPass: Record<string, unknown> | null = null;
+    try {
+      const h = tsx('bench/hard-exit.ts', [rd]);
+      hardPass = { afterMs: h.onePassMs, beforeMs: h.beforePassMs, speedup: h.passSpeedup, timing: h.timing };
+    } catch (err) { hardPass = { error: String((err as Error).message).slice(0, 300) }; }
+    rows.push({
+      backbone, ...s, softValidationAccuracy: softVal, calibrationTarget: target,
+      tau05: { thresholds: s.thresholds, accuracy: s.hardAccuracy, accuracyChange: (s.hardAccuracy as number) - (s.softAccuracy as number), averageMacsPct: s.averageMacsPct, shares: s.shares, timing: tau05 },
+      calibrated: cal && {
+        note: cal.note, thresholds: cal.table.thresholds, accuracy: cal.table.accuracy, accuracyChange: cal.table.accuracy - (s.softAccuracy as number),
+        averageMacsPct: cal.table.averageMacsPct, shares: cal.table.rows.map((row) => ({ point: row.point, position: row.position, share: row.share })), timing: cal.timing,
+      },
+      paperTimeSavedPct: PAPER_SPEEDUP_PCT[backbone],
+      hardPass,
+      load: load1(),
+    });
+    log(`${backbone}: soft ${s.softAccuracy}, τ=0.5 hard ${s.hardAccuracy} saved ${tau05?.timeSavedPct}%, calibrated ${cal?.table.accuracy} saved ${cal?.timing?.timeSavedPct}%`);
+  }
+  return { width: WIDTH, epochs, dataset: 'cifar10-5k (4000 train → 3600 train + 400 validation, 1000 test)', rows };
+}
+
+export const TRADEOFF_BACKBONE = 'vgg13';
+export const LAMBDAS = [0.01, 0.1, 1];
+
+export async function tradeoffSection(o: BenchOptions): Promise<Record<string, unknown>> {
+  const epochs = o.quick ? 1 : 4;
+  const base = { backbone: TRADEOFF_BACKBONE, epochs, limit: o.quick ? 500 : undefined, timingImages: o.quick ? 20 : 100 };
+  const specs: RunSpec[] = [
+    { ...base, method: 'baseline', lambda: 0 },
+    { ...base, method: 'branchynet', lambda: 0 },
+    ...LAMBDAS.map((lambda) => ({ ...base, method: 'proposed' as const, lambda })),
+  ];
+  const dirs = specs.map(train);
+  const rows = dirs.map(summary);
+  // the trade-off chart image, drawn by the report (`early-exit report`) in headless Chromium
+  let chart: string | null = null;
+  let chartError: string | null = null;
+  try {
+    const html = path.join(tmpDir('report'), 'report.html');
+    const p = run(process.execPath, [CLI, 'report', ...dirs, '-o', html]);
+    if (p.code !== 0) throw new Error(p.stderr);
+    chart = await screenshot(html, path.join(ROOT, o.quick ? 'bench/figures/tradeoff-quick.png' : 'bench/figures/tradeoff.png'));
+  } catch (e) { chartError = String((e as Error).message).slice(0, 500); }
+  return { backbone: TRADEOFF_BACKBONE, width: WIDTH, epochs, rows, chart: chart && path.relative(ROOT, chart), chartError };
+}
+
+async function screenshot(html: string, png: string): Promise<string> {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    await page.goto(`file://${html}?theme=light`);
+    await page.waitForSelector('body[data-ready]');
+    await page.waitForTimeout(300);
+    fs.mkdirSync(path.dirname(png), { recursive: true });
+    await page.locator('#comparison .ee-tradeoff').first().screenshot({ path: png });
+    return png;
+  } finally {
+    await browser.close();
+  }
+}

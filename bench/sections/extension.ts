@@ -1,0 +1,75 @@
+/**
+ * Extension figures: activation and the memory held with 20 runs listed (bench/extension-host.ts,
+ * the real bundle against a stub `vscode`), and the results panel's first render for a run with
+ * 10 exits, a 20-run comparison and a 10k-sample run: the panel's own webview bundle and data, as
+ * `early-exit report` inlines them, in headless Chromium (time from navigation to `data-ready`,
+ * JS heap after the first render).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeReport } from '../../src/cli/report';
+import { makeRun } from '../../test/fixtures/make-run';
+import type { BenchOptions } from '../run';
+import { makeWideRun } from '../lib/fixture-runs';
+import { lastJson, log, mean, ROOT, round, run, tmpDir } from '../lib/util';
+
+async function renders(files: Record<string, string>, repeats: number): Promise<Record<string, unknown>> {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  const out: Record<string, unknown> = {};
+  try {
+    for (const [name, file] of Object.entries(files)) {
+      const times: number[] = [];
+      let heapMiB = 0;
+      for (let i = 0; i < repeats; i++) {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+        const cdp = await page.context().newCDPSession(page);
+        await cdp.send('Performance.enable');
+        await page.goto(`file://${file}`);
+        await page.waitForSelector('body[data-ready]', { timeout: 120_000 });
+        times.push(await page.evaluate(() => performance.now()));
+        const m = await cdp.send('Performance.getMetrics');
+        heapMiB = (m.metrics.find((x) => x.name === 'JSHeapUsedSize')?.value ?? 0) / 2 ** 20;
+        await page.close();
+      }
+      out[name] = { firstRenderMs: round(mean(times), 0), samples: times.map((t) => round(t, 0)), jsHeapMiB: round(heapMiB, 1), htmlMiB: round(fs.statSync(file).size / 2 ** 20, 2) };
+      log(`panel ${name}: first render ${round(mean(times), 0)} ms, JS heap ${round(heapMiB, 1)} MiB`);
+    }
+  } finally {
+    await browser.close();
+  }
+  return out;
+}
+
+export async function extensionSection(o: BenchOptions): Promise<Record<string, unknown>> {
+  const tmp = tmpDir('ext');
+  // 20 finished runs (one sweep group of 10, ten single runs) in a workspace
+  const runs = path.join(tmp, 'ws', '.early-exit', 'runs');
+  const dirs = Array.from({ length: 20 }, (_, i) => {
+    const d = path.join(runs, `run-${String(i).padStart(2, '0')}`);
+    makeRun(d, { seed: i + 1, group: i < 10 ? 'sweep1' : null, lambda: round(0.05 * (i + 1), 2), skill: (i % 5) * -0.01 });
+    return d;
+  });
+  // activation: the extension helper's bench/activation.mjs (fresh processes, stub vscode, median)
+  let activation: Record<string, unknown> | null = null;
+  if (fs.existsSync(path.join(ROOT, 'bench/activation.mjs'))) {
+    try { activation = lastJson(run(process.execPath, [path.join(ROOT, 'bench/activation.mjs'), '--runs', o.quick ? '5' : '15', '--json']), 'activation.mjs'); } catch (e) { activation = { error: String((e as Error).message).slice(0, 300) }; }
+  }
+  const hosts = Array.from({ length: o.quick ? 1 : 3 }, () => lastJson(run(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(ROOT, 'bench/extension-host.ts'), path.join(tmp, 'ws')]), 'extension-host'));
+  const host = {
+    requireMs: round(mean(hosts.map((h) => h.requireMs as number)), 1), activateMs: round(mean(hosts.map((h) => h.activateMs as number)), 2),
+    listRunsMs: round(mean(hosts.map((h) => h.listRunsMs as number)), 1), treeItems: hosts[0].treeItems,
+    heapDeltaMiB: round(hosts[0].heapDeltaMiB as number, 2), rssMiB: round(hosts[0].rssMiB as number, 1), runs: 20,
+  };
+  log(`extension host: require ${host.requireMs} ms + activate ${host.activateMs} ms, 20 runs listed in ${host.listRunsMs} ms, heap +${host.heapDeltaMiB} MiB`);
+  const ten = path.join(tmp, 'ten-exits');
+  makeWideRun(ten, 10, 1000, { seed: 3 });
+  const big = path.join(tmp, 'samples-10k');
+  makeRun(big, { seed: 4, test: 10_000, validation: 2000 });
+  const files = { tenExits: path.join(tmp, 'ten.html'), compare20: path.join(tmp, 'compare20.html'), samples10k: path.join(tmp, 'big.html') };
+  await writeReport([ten], files.tenExits);
+  await writeReport(dirs, files.compare20);
+  await writeReport([big], files.samples10k);
+  const panels = await renders(files, o.quick ? 1 : 3);
+  return { activation, host, panels, method: 'host: bare Node + stub vscode API, real dist/extension.js; panels: the webview bundle with inlined data (early-exit report) in headless Chromium' };
+}
