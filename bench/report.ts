@@ -17,7 +17,7 @@ const loadNote = (s: J) => `1-min load average ${f(s.loadStart, 2)} at the start
 
 function shares(rows: J[] | undefined): string {
   if (!rows) return '—';
-  return rows.filter((r) => r.share > 0).map((r) => `#${r.position} ${(100 * r.share).toFixed(1)} %`).join(', ');
+  return rows.filter((r) => r.share > 0).map((r) => `${r.point === 'final' ? 'final' : `#${r.position}`} ${(100 * r.share).toFixed(1)} %`).join(', ');
 }
 
 export function renderReport(out: J, root: string): string {

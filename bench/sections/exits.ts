@@ -89,7 +89,7 @@ export async function earlyExitSection(o: BenchOptions): Promise<Record<string, 
     const cal = target === null ? null : evalJson(rd, ['--target-accuracy', String(round(target, 4)), '--measure']);
     const tau05 = s.timing as RunResults['timing'];
     // the hard-exit pass before/after its bookkeeping change, batch 1, same images, interleaved
-    let hardPass: Record<string, unknown> | null = null;
+    let hardPass: Record<string, unknown>;
     try {
       const h = tsx('bench/hard-exit.ts', [rd]);
       hardPass = { afterMs: h.onePassMs, beforeMs: h.beforePassMs, speedup: h.passSpeedup, timing: h.timing };

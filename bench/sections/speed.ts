@@ -11,7 +11,7 @@ export const BACKBONES = ['resnet18', 'vgg13', 'alexnet'] as const;
 export const WIDTH = 0.125;
 const BATCH = 64;
 /** What `--stock` restores for the "before" figures (see bench/train-step.ts). */
-export const BEFORE = 'FusedBatchNorm,bn-moments';
+export const BEFORE = 'FusedBatchNorm,bn-moments,AvgPool';
 
 /** Installs Debian's python3-torch when missing (root; not part of npm test). */
 export function ensureTorch(): void {

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { installBatchNormGradient } from './batchnorm-grad';
 import { installConv2dGradient } from './conv2d-grad';
+import { installAvgPoolGradient } from './pool-grad';
 import { ValidationError } from './errors';
 
 import { BACKEND_PREFERENCES, type BackendPreference } from './backend-names';
@@ -99,7 +100,7 @@ export async function selectBackend(
           break;
       }
       const replaced = kind === 'wasm' || kind === 'cpu';
-      if (replaced) { installConv2dGradient(); installBatchNormGradient(); }
+      if (replaced) { installConv2dGradient(); installBatchNormGradient(); installAvgPoolGradient(); }
       return { kind, tfBackend: tf.getBackend(), description, skipped, conv2dGradientReplaced: replaced };
     } catch (err) {
       const pkg = kind === 'gpu' ? '@tensorflow/tfjs-node-gpu' : kind === 'native-cpu' ? '@tensorflow/tfjs-node' : kind === 'wasm' ? '@tensorflow/tfjs-backend-wasm' : 'cpu';
