@@ -11,18 +11,20 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ensureTorch, throughputSection, profileSection } from './sections/speed';
-import { earlyExitSection, tradeoffSection } from './sections/exits';
+import { earlyExitSection, latencySection, tradeoffSection } from './sections/exits';
 import { memorySection, scalingSection } from './sections/scaling';
 import { extensionSection } from './sections/extension';
 import { renderReport } from './report';
 import { load1, log, PYTHON, ROOT, run, waitQuiet } from './lib/util';
 
-export interface BenchOptions { quick: boolean }
+export interface BenchOptions { quick: boolean; prev?: Record<string, unknown> }
 
 const SECTIONS: Record<string, (o: BenchOptions) => Promise<Record<string, unknown>>> = {
   throughput: throughputSection,
   profile: profileSection,
   earlyexit: earlyExitSection,
+  /** re-measures the batch-1 latency of the earlyexit runs of an earlier bench; stored as earlyexit */
+  latency: latencySection,
   tradeoff: tradeoffSection,
   scaling: scalingSection,
   memory: memorySection,
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const quick = argv.includes('--quick');
   const onlyArg = argv.indexOf('--only');
-  const only = onlyArg >= 0 ? argv[onlyArg + 1].split(',') : Object.keys(SECTIONS);
+  const only = onlyArg >= 0 ? argv[onlyArg + 1].split(',') : Object.keys(SECTIONS).filter((k) => k !== 'latency');
   for (const s of only) if (!SECTIONS[s]) throw new Error(`unknown section "${s}"; sections: ${Object.keys(SECTIONS).join(', ')}`);
   const jsonFile = path.join(ROOT, quick ? 'bench/results-quick.json' : 'BENCHMARKS.json');
   const mdFile = path.join(ROOT, quick ? 'bench/results-quick.md' : 'BENCHMARKS.md');
@@ -64,11 +66,11 @@ async function main(): Promise<void> {
     log(`section ${name}: start`);
     const s0 = performance.now();
     try {
-      const r = await SECTIONS[name]({ quick });
-      out.sections[name] = { ...r, loadStart: start.load, loadEnd: load1(), startedAt: start.at, seconds: Math.round((performance.now() - s0) / 1000) };
+      const r = await SECTIONS[name]({ quick, prev: out.sections });
+      out.sections[name === 'latency' ? 'earlyexit' : name] = { ...r, loadStart: start.load, loadEnd: load1(), startedAt: start.at, seconds: Math.round((performance.now() - s0) / 1000) };
     } catch (e) {
       log(`section ${name} failed: ${(e as Error).stack}`);
-      out.sections[name] = { error: String((e as Error).message), loadStart: start.load, loadEnd: load1(), startedAt: start.at };
+      out.sections[name === 'latency' ? 'latencyError' : name] = { error: String((e as Error).message), loadStart: start.load, loadEnd: load1(), startedAt: start.at };
     }
     fs.writeFileSync(jsonFile, JSON.stringify(out, null, 1) + '\n');
     log(`section ${name}: ${Math.round((performance.now() - s0) / 1000)} s`);

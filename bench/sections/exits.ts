@@ -77,35 +77,51 @@ function summary(rd: string): Record<string, unknown> {
   };
 }
 
+/**
+ * Batch-1 latency of a trained run at τ = 0.5 and at the calibrated τ, each measured by
+ * `early-exit eval --measure` (a fresh process, both paths warmed on every image, best of three
+ * interleaved rounds: see measureTiming), and the hard-exit pass before/after its bookkeeping change.
+ */
+function measureRun(backbone: string, rd: string): Record<string, unknown> {
+  const s = summary(rd);
+  // calibrated τ: the cheapest τ whose validation accuracy is at most 1 point under the soft output's
+  const softVal = softValidationAccuracy(rd);
+  const target = softVal === null ? null : Math.max(0, softVal - 0.01);
+  const at05 = evalJson(rd, ['--threshold', '0.5', '--measure']);
+  const cal = target === null ? null : evalJson(rd, ['--target-accuracy', String(round(target, 4)), '--measure']);
+  let hardPass: Record<string, unknown>;
+  try {
+    const h = tsx('bench/hard-exit.ts', [rd]);
+    hardPass = { afterMs: h.onePassMs, beforeMs: h.beforePassMs, speedup: h.passSpeedup };
+  } catch (err) { hardPass = { error: String((err as Error).message).slice(0, 300) }; }
+  log(`${backbone}: soft ${s.softAccuracy}, τ=0.5 hard ${at05.table.accuracy} saved ${round(at05.timing?.timeSavedPct ?? NaN, 1)}%, calibrated ${cal?.table.accuracy} saved ${round(cal?.timing?.timeSavedPct ?? NaN, 1)}%`);
+  return {
+    backbone, ...s, softValidationAccuracy: softVal, calibrationTarget: target, workerTiming: s.timing,
+    tau05: { thresholds: at05.table.thresholds, accuracy: at05.table.accuracy, accuracyChange: at05.table.accuracy - (s.softAccuracy as number), averageMacsPct: at05.table.averageMacsPct, shares: at05.table.rows.map((row) => ({ point: row.point, position: row.position, share: row.share })), timing: at05.timing },
+    calibrated: cal && {
+      note: cal.note, thresholds: cal.table.thresholds, accuracy: cal.table.accuracy, accuracyChange: cal.table.accuracy - (s.softAccuracy as number),
+      averageMacsPct: cal.table.averageMacsPct, shares: cal.table.rows.map((row) => ({ point: row.point, position: row.position, share: row.share })), timing: cal.timing,
+    },
+    paperTimeSavedPct: PAPER_SPEEDUP_PCT[backbone],
+    hardPass,
+    load: load1(),
+  };
+}
+
+/** Re-measures the latency of the Table-2 runs of an earlier bench (their run folders must still exist). */
+export async function latencySection(o: BenchOptions): Promise<Record<string, unknown>> {
+  const prev = o.prev?.earlyexit as { rows: { backbone: string; runDir: string }[] } | undefined;
+  if (!prev?.rows) throw new Error('no earlier earlyexit section to re-measure');
+  const rows = prev.rows.filter((r) => fs.existsSync(r.runDir)).map((r) => measureRun(r.backbone, r.runDir));
+  return { ...prev, rows, remeasuredAt: new Date().toISOString() };
+}
+
 export async function earlyExitSection(o: BenchOptions): Promise<Record<string, unknown>> {
   const epochs = o.quick ? 1 : 4;
   const rows: Record<string, unknown>[] = [];
   for (const backbone of BACKBONES) {
     const rd = train({ backbone, method: 'proposed', lambda: 0.1, epochs, limit: o.quick ? 500 : undefined, timingImages: o.quick ? 20 : 100 });
-    const s = summary(rd);
-    // calibrated τ: the cheapest τ whose validation accuracy is at most 1 point under the soft output's
-    const softVal = softValidationAccuracy(rd);
-    const target = softVal === null ? null : Math.max(0, softVal - 0.01);
-    const cal = target === null ? null : evalJson(rd, ['--target-accuracy', String(round(target, 4)), '--measure']);
-    const tau05 = s.timing as RunResults['timing'];
-    // the hard-exit pass before/after its bookkeeping change, batch 1, same images, interleaved
-    let hardPass: Record<string, unknown>;
-    try {
-      const h = tsx('bench/hard-exit.ts', [rd]);
-      hardPass = { afterMs: h.onePassMs, beforeMs: h.beforePassMs, speedup: h.passSpeedup, timing: h.timing };
-    } catch (err) { hardPass = { error: String((err as Error).message).slice(0, 300) }; }
-    rows.push({
-      backbone, ...s, softValidationAccuracy: softVal, calibrationTarget: target,
-      tau05: { thresholds: s.thresholds, accuracy: s.hardAccuracy, accuracyChange: (s.hardAccuracy as number) - (s.softAccuracy as number), averageMacsPct: s.averageMacsPct, shares: s.shares, timing: tau05 },
-      calibrated: cal && {
-        note: cal.note, thresholds: cal.table.thresholds, accuracy: cal.table.accuracy, accuracyChange: cal.table.accuracy - (s.softAccuracy as number),
-        averageMacsPct: cal.table.averageMacsPct, shares: cal.table.rows.map((row) => ({ point: row.point, position: row.position, share: row.share })), timing: cal.timing,
-      },
-      paperTimeSavedPct: PAPER_SPEEDUP_PCT[backbone],
-      hardPass,
-      load: load1(),
-    });
-    log(`${backbone}: soft ${s.softAccuracy}, τ=0.5 hard ${s.hardAccuracy} saved ${tau05?.timeSavedPct}%, calibrated ${cal?.table.accuracy} saved ${cal?.timing?.timeSavedPct}%`);
+    rows.push(measureRun(backbone, rd));
   }
   return { width: WIDTH, epochs, dataset: 'cifar10-5k (4000 train → 3600 train + 400 validation, 1000 test)', rows };
 }
