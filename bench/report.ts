@@ -79,7 +79,9 @@ export function renderReport(out: J, root: string): string {
   if (sc?.bySize) {
     L.push(`## Scaling (${LABEL[sc.backbone]}, wasm, one epoch on real CIFAR-10 images, augmented)`, '');
     const base = sc.bySize[0];
-    L.push(table(['images', 's / epoch', 's per 1k images', 'img/s', 'vs linear'], sc.bySize.map((r: J) => [r.images, f(r.seconds), f(r.secondsPer1k, 2), f(r.imgPerSec), `×${f(r.seconds / (base.seconds * r.images / base.images), 2)}`])), '');
+    L.push(table(['images', 's / epoch', 's per 1k images', 'img/s', 'vs linear from the first row', 'marginal s per 1k images (from the previous row)'],
+      sc.bySize.map((r: J, i: number) => [r.images, f(r.seconds), f(r.secondsPer1k, 2), f(r.imgPerSec), `×${f(r.seconds / (base.seconds * r.images / base.images), 2)}`,
+        i ? f((1000 * (r.seconds - sc.bySize[i - 1].seconds)) / (r.images - sc.bySize[i - 1].images), 2) : '—'])), '');
     const w0 = sc.byWidth[0];
     L.push(table([`width (${sc.widthImages} images)`, 'MACs / image', 's / epoch', 'img/s', 'time ratio', 'MACs ratio'], sc.byWidth.map((r: J) => [`×${r.width}`, `${f(r.macs / 1e6, 2)} M`, f(r.seconds), f(r.imgPerSec), `×${f(r.seconds / w0.seconds, 2)}`, `×${f(r.macs / w0.macs, 2)}`])), '');
     L.push(loadNote(sc), '');

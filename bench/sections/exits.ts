@@ -21,7 +21,7 @@ const CLI = path.join(ROOT, 'bin/early-exit.js');
 
 /** Trains one run with the CLI (or reuses one trained earlier in this bench) → its run folder. */
 function train(s: RunSpec): string {
-  const key = JSON.stringify(s);
+  const key = JSON.stringify(Object.keys(s).sort().map((k) => [k, s[k as keyof RunSpec]]));
   const done = trained.get(key);
   if (done) return done;
   const dir = tmpDir(`${s.backbone}-${s.method}`);

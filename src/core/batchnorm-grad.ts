@@ -63,9 +63,11 @@ export function installBatchNormGradient(): void {
  * Training-mode batch norm over every axis but the channels, with its closed-form gradient:
  * y = γ·(x − μ)/√(σ² + ε) + β with the batch mean μ and (biased) variance σ².
  *
- * The per-channel sums are matrix products with a row of ones ([1, M]·[M, C], M = N·H·W), which
- * XNNPACK runs fast, instead of Mean/Sum reductions over the leading axes (wasm transposes for
- * those), and the backward pass is the textbook one:
+ * The per-channel sums are an average pool over the whole H×W plane (XNNPACK, NHWC-native) and a
+ * sum over the batch of the small [N, C] result, instead of Mean/Sum reductions over the leading
+ * axes (wasm transposes for those) or products with a row of ones (XNNPACK repacks the activation
+ * as a weight matrix on every call: 4 ms per [65536, 8] operand), and the backward pass is the
+ * textbook one:
  *   dx = γ·inv·(dy − Σdy/M − x̂·Σ(dy·x̂)/M),  dγ = Σ(dy·x̂),  dβ = Σdy,  inv = 1/√(σ² + ε)
  * instead of differentiating through `tf.moments` and FusedBatchNorm (about 15 full-size kernels
  * per layer, 5 here). `onMoments` receives μ and σ² ([C], kept: the caller disposes them) for the
@@ -74,26 +76,30 @@ export function installBatchNormGradient(): void {
 export function batchNormTraining(
   x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number, onMoments?: (mean: tf.Tensor1D, variance: tf.Tensor1D) => void,
 ): tf.Tensor4D {
-  const C = x.shape[3];
-  const M = x.size / C;
+  const [N, H, W, C] = x.shape;
+  const M = N * H * W;
+  /** Σ over N, H, W of a [M, C] (viewed as [N, H, W, C]) tensor → [1, C]. */
+  const channelSum = (t: tf.Tensor): tf.Tensor2D => {
+    const pooled = H * W > 1 ? tf.avgPool(tf.reshape(t, [N, H, W, C]) as tf.Tensor4D, [H, W], [H, W], 'valid') : t;
+    return tf.reshape(tf.mul(tf.sum(tf.reshape(pooled, [N, C]), 0), H * W), [1, C]) as tf.Tensor2D;
+  };
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xIn, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     const x2 = tf.reshape(xIn, [M, C]) as tf.Tensor2D;
-    const ones = tf.ones([1, M]) as tf.Tensor2D;
-    const mean = tf.div(tf.matMul(ones, x2), M) as tf.Tensor2D; // [1, C]
+    const mean = tf.div(channelSum(x2), M) as tf.Tensor2D; // [1, C]
     const xm = tf.sub(x2, mean) as tf.Tensor2D;
-    const variance = tf.div(tf.matMul(ones, tf.square(xm)), M) as tf.Tensor2D;
+    const variance = tf.div(channelSum(tf.square(xm)), M) as tf.Tensor2D;
     const inv = tf.rsqrt(tf.add(variance, eps));
     const y = tf.add(tf.mul(xm, tf.mul(inv, g)), b);
     if (onMoments) onMoments(tf.keep(tf.reshape(mean, [C])) as tf.Tensor1D, tf.keep(tf.reshape(variance, [C])) as tf.Tensor1D);
-    save([xm, inv, g, ones]);
+    save([xm, inv, g]);
     return {
       value: tf.reshape(y, xIn.shape),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xmS, invS, gS, onesS] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor, tf.Tensor2D];
+        const [xmS, invS, gS] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor];
         const dy2 = tf.reshape(dy, [M, C]) as tf.Tensor2D;
-        const sumDy = tf.matMul(onesS, dy2); // [1, C]
-        const sumDyXm = tf.matMul(onesS, tf.mul(dy2, xmS) as tf.Tensor2D); // [1, C]
+        const sumDy = channelSum(dy2); // [1, C]
+        const sumDyXm = channelSum(tf.mul(dy2, xmS)); // [1, C]
         const a = tf.mul(gS, invS); // γ·inv
         // dx = a·dy − a·Σdy/M − xm·(a·inv²·Σ(dy·xm)/M)
         const c = tf.mul(a, tf.mul(tf.square(invS), tf.div(sumDyXm, M)));
