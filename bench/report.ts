@@ -25,7 +25,8 @@ export function renderReport(out: J, root: string): string {
   const m = out.machine ?? {};
   const L: string[] = [];
   L.push('# Benchmarks', '');
-  L.push(`Measured ${String(out.date ?? '').slice(0, 10)} with \`npm run bench${out.quick ? ' -- --quick' : ''}\` (${out.totalSeconds ?? '?'} s). Raw figures: \`${out.quick ? 'bench/results-quick.json' : 'BENCHMARKS.json'}\`.`, '');
+  const inv = (out.invocations ?? []) as J[];
+  L.push(`Measured ${String(out.date ?? '').slice(0, 10)} with \`npm run bench${out.quick ? ' -- --quick' : ''}\`${out.fullRunSeconds ? ` (all sections: ${Math.round(out.fullRunSeconds / 60)} min)` : ''}${inv.length ? `; sections re-measured since: ${inv.filter((i) => i.sections.length < 7).map((i) => `${i.sections.join(', ')} (${String(i.at).slice(11, 16)} UTC)`).join('; ')}` : ''}. Raw figures: \`${out.quick ? 'bench/results-quick.json' : 'BENCHMARKS.json'}\`.`, '');
   L.push(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}, TF.js ${m.tfjs} (wasm backend ${m.tfjsWasm}); PyTorch ${m.torch} (Debian \`python3-torch\`, ${m.python}).`, '');
   L.push('Other engineers ran tests on the same 2 cores during these measurements, so absolute times vary; each section states the load, and ours/PyTorch ratios are measured back to back in the same section.', '');
   if (fs.existsSync(path.join(root, 'bench/NOTES.md'))) L.push(fs.readFileSync(path.join(root, 'bench/NOTES.md'), 'utf8').trim(), '');
@@ -53,7 +54,7 @@ export function renderReport(out: J, root: string): string {
         Array.from({ length: 10 }, (_, i) => [a.kernels[i]?.name ?? '', f(a.kernels[i]?.ms), a.kernels[i] ? `${f(a.kernels[i].pct)} %` : '', a.kernels[i]?.calls ?? '', '',
           b?.kernels[i]?.name ?? '', f(b?.kernels[i]?.ms), b?.kernels[i] ? `${f(b.kernels[i].pct)} %` : '', b?.kernels[i]?.calls ?? ''])), '');
     }
-    L.push(`\`forward\` is the custom-gradient training batch norm (its forward pass is timed as one kernel). ${loadNote(p)}`, '');
+    L.push(`\`forward\` is the custom-gradient training batch norm (its forward pass is timed as one kernel). Step times here are the mean of 3 steps in one process and move by ±20 % with the machine's load: the throughput table (12 steps, back to back) is the speed figure; this table says where the time goes. ${loadNote(p)}`, '');
   }
   const e = s.earlyexit;
   if (e?.rows) {
@@ -77,7 +78,7 @@ export function renderReport(out: J, root: string): string {
   }
   const sc = s.scaling;
   if (sc?.bySize) {
-    L.push(`## Scaling (${LABEL[sc.backbone]}, wasm, one epoch on real CIFAR-10 images, augmented)`, '');
+    L.push(`## Scaling (${LABEL[sc.backbone]}, wasm, one epoch on real CIFAR-10 images, augmented)`, '', 'Dataset size at width ×0.0625; width at a fixed number of images. Epoch time excludes the validation pass.', '');
     const base = sc.bySize[0];
     L.push(table(['images', 's / epoch', 's per 1k images', 'img/s', 'vs linear from the first row', 'marginal s per 1k images (from the previous row)'],
       sc.bySize.map((r: J, i: number) => [r.images, f(r.seconds), f(r.secondsPer1k, 2), f(r.imgPerSec), `×${f(r.seconds / (base.seconds * r.images / base.images), 2)}`,

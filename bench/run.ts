@@ -76,6 +76,8 @@ async function main(): Promise<void> {
     log(`section ${name}: ${Math.round((performance.now() - s0) / 1000)} s`);
   }
   out.totalSeconds = Math.round((performance.now() - t0) / 1000);
+  out.invocations = [...(prev.invocations ?? []), { at: out.date, sections: only, seconds: out.totalSeconds, quick }];
+  if (onlyArg < 0) out.fullRunSeconds = out.totalSeconds;
   fs.writeFileSync(jsonFile, JSON.stringify(out, null, 1) + '\n');
   fs.writeFileSync(mdFile, renderReport(out, ROOT));
   log(`wrote ${path.relative(ROOT, jsonFile)} and ${path.relative(ROOT, mdFile)} in ${out.totalSeconds} s`);

@@ -56,7 +56,7 @@ export async function throughputSection(o: BenchOptions): Promise<Record<string,
     const torch2 = python(['bench/torch_ref.py', 'throughput', '--spec', spec, '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2', '--threads', '2']);
     const wasm = backends.wasm ? null : tsx('bench/train-step.ts', ['throughput', '--backbone', backbone, '--width', String(WIDTH), '--backend', 'wasm', '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2']);
     const torch1 = python(['bench/torch_ref.py', 'throughput', '--spec', spec, '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2', '--threads', '1']);
-    const before = backends.wasm || o.quick ? null : tsx('bench/train-step.ts', ['throughput', '--backbone', backbone, '--width', String(WIDTH), '--backend', 'wasm', '--batch', String(BATCH), '--steps', String(Math.ceil(steps / 2)), '--warmup', '1', '--stock', BEFORE]);
+    const before = backends.wasm || o.quick ? null : tsx('bench/train-step.ts', ['throughput', '--backbone', backbone, '--width', String(WIDTH), '--backend', 'wasm', '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2', '--stock', BEFORE]);
     // the pure-JS backend is ~100× slower: two steps at the same batch, full run only
     const cpu = backends.cpu || o.quick ? null : tsx('bench/train-step.ts', ['throughput', '--backbone', backbone, '--width', String(WIDTH), '--backend', 'cpu', '--batch', String(BATCH), '--steps', '1', '--warmup', '1'], 15 * 60_000);
     const ips = (r: Record<string, unknown> | null) => (r ? round(r.imgPerSec as number, 1) : null);
