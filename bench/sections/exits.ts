@@ -82,15 +82,15 @@ function summary(rd: string): Record<string, unknown> {
  * `early-exit eval --measure` (a fresh process, both paths warmed on every image, best of three
  * interleaved rounds: see measureTiming), and the hard-exit pass before/after its bookkeeping change.
  */
-function measureRun(backbone: string, rd: string): Record<string, unknown> {
+function measureRun(backbone: string, rd: string, quick = false): Record<string, unknown> {
   const s = summary(rd);
   // calibrated τ: the cheapest τ whose validation accuracy is at most 1 point under the soft output's
   const softVal = softValidationAccuracy(rd);
   const target = softVal === null ? null : Math.max(0, softVal - 0.01);
   const at05 = evalJson(rd, ['--threshold', '0.5', '--measure']);
   const cal = target === null ? null : evalJson(rd, ['--target-accuracy', String(round(target, 4)), '--measure']);
-  let hardPass: Record<string, unknown>;
-  try {
+  let hardPass: Record<string, unknown> | null = null;
+  if (!quick) try {
     const h = tsx('bench/hard-exit.ts', [rd]);
     hardPass = { afterMs: h.onePassMs, beforeMs: h.beforePassMs, speedup: h.passSpeedup };
   } catch (err) { hardPass = { error: String((err as Error).message).slice(0, 300) }; }
@@ -121,7 +121,7 @@ export async function earlyExitSection(o: BenchOptions): Promise<Record<string, 
   const rows: Record<string, unknown>[] = [];
   for (const backbone of BACKBONES) {
     const rd = train({ backbone, method: 'proposed', lambda: 0.1, epochs, limit: o.quick ? 500 : undefined, timingImages: o.quick ? 20 : 100 });
-    rows.push(measureRun(backbone, rd));
+    rows.push(measureRun(backbone, rd, o.quick));
   }
   return { width: WIDTH, epochs, dataset: 'cifar10-5k (4000 train → 3600 train + 400 validation, 1000 test)', rows };
 }
