@@ -175,7 +175,8 @@ class MultiExit(nn.Module):
         return [m.weight for m in self.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 
 
-def proposed_loss(model, x, y, lam, wd):
+def proposed_loss(model, x, y, lam, wd, alpha=0.0):
+    """CE(f~_1) + lam * C (Eq. 1, Eq. 2) + alpha * sum of every classifier's own CE (our method.exitLossWeight)."""
     logits, gates, final = model(x)
     full = model.spec['costs']['full']
     gam = [g / full for g in model.spec['costs']['exits']]
@@ -187,6 +188,8 @@ def proposed_loss(model, x, y, lam, wd):
         c_t = g * gam[b] + (1 - g) * c_t
     ce = -torch.log(f_t.gather(1, y[:, None]) + 1e-7).mean()
     loss = ce + lam * c_t.mean()
+    if alpha > 0:
+        loss = loss + alpha * sum(F.cross_entropy(l, y) for l in logits + [final])
     return loss
 
 
@@ -254,6 +257,34 @@ def read_cifar(path):
     return parse(tr) + parse(te)
 
 
+CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']
+
+
+def read_jpg_folders(path, limit=None):
+    """CIFAR-10 as JPEG folders in a tar.gz (train/<class>/*.jpg, test/<class>/*.jpg) -> the same tuple as read_cifar."""
+    import io
+    import numpy as np
+    from PIL import Image
+    parts = {'train': ([], []), 'test': ([], [])}
+    with tarfile.open(path) as t:
+        for m in t:
+            bits = m.name.split('/')
+            if not m.isfile() or len(bits) != 3 or bits[0] not in parts or bits[1] not in CIFAR10_CLASSES:
+                continue
+            xs, ys = parts[bits[0]]
+            if limit and len(xs) >= limit:
+                continue
+            img = Image.open(io.BytesIO(t.extractfile(m).read())).convert('RGB')
+            xs.append(np.asarray(img, dtype=np.uint8).transpose(2, 0, 1))
+            ys.append(CIFAR10_CLASSES.index(bits[1]))
+
+    def pack(split):
+        xs, ys = parts[split]
+        return torch.from_numpy(np.stack(xs)), torch.tensor(ys, dtype=torch.long)
+
+    return pack('train') + pack('test')
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('mode', choices=['count', 'throughput', 'train'])
@@ -267,8 +298,11 @@ def main():
     ap.add_argument('--wd', type=float, default=5e-4)
     ap.add_argument('--epochs', type=int, default=1)
     ap.add_argument('--cifar')
+    ap.add_argument('--jpg', help='CIFAR-10 JPEG folders (tar.gz) instead of --cifar')
+    ap.add_argument('--limit', type=int, default=0, help='images per split from --jpg (0 = all)')
     ap.add_argument('--device', default='cpu')
     ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--alpha', type=float, default=0.0, help='per-exit CE weight (method.exitLossWeight)')
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     if a.device == 'cpu':
@@ -312,7 +346,15 @@ def main():
         print(json.dumps(out))
         return
     # train on CIFAR-10 (binary), report img/s and test accuracy (soft, final, hard at tau = 0.5)
-    xtr, ytr, xte, yte = read_cifar(a.cifar)
+    if a.jpg:
+        cache = f'/tmp/{os.path.basename(a.jpg)}.{a.limit}.pt'  # decoded once per machine
+        if os.path.exists(cache):
+            xtr, ytr, xte, yte = torch.load(cache)
+        else:
+            xtr, ytr, xte, yte = read_jpg_folders(a.jpg, a.limit or None)
+            torch.save((xtr, ytr, xte, yte), cache)
+    else:
+        xtr, ytr, xte, yte = read_cifar(a.cifar)
     mean = xtr.float().div(255).mean(dim=(0, 2, 3)).view(1, 3, 1, 1)
     std = xtr.float().div(255).std(dim=(0, 2, 3)).view(1, 3, 1, 1)
     norm = lambda u8: ((u8.float() / 255 - mean) / std)
@@ -338,7 +380,7 @@ def main():
             dx, dy = torch.randint(-4, 5, (2,)).tolist()
             x = torch.roll(F.pad(x, (4, 4, 4, 4)), shifts=(dy, dx), dims=(2, 3))[:, :, 4:4 + h, 4:4 + w]
             opt.zero_grad(set_to_none=True)
-            loss = proposed_loss(model, x, ytr_d[idx], a.lam, a.wd)
+            loss = proposed_loss(model, x, ytr_d[idx], a.lam, a.wd, a.alpha)
             loss.backward()
             opt.step()
         if dev.type == 'cuda':
@@ -373,7 +415,7 @@ def main():
         shares = [float((where == b).float().mean()) for b in range(B + 1)]
         macs_per = [out['macs']['exits'][b] for b in range(B)] + [out['macs']['final']]
         avg_macs = sum(s * m for s, m in zip(shares, macs_per))
-    out.update({'epochs': a.epochs, 'batch': a.batch, 'train': n, 'test': int(xte.shape[0]),
+    out.update({'lam': a.lam, 'alpha': a.alpha, 'epochs': a.epochs, 'batch': a.batch, 'train': n, 'test': int(xte.shape[0]),
                 'imgPerSec': total_imgs / total_s, 'epochStats': epoch_stats,
                 'softAccuracy': acc(soft), 'finalAccuracy': acc(Fn), 'exitAccuracy': [acc(l) for l in L],
                 'hardAccuracy': float((pred == yte_d).float().mean()), 'hardShares': shares, 'hardAvgMacs': avg_macs,
