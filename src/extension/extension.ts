@@ -28,6 +28,7 @@ export function activate(context: vscode.ExtensionContext): EarlyExitApi {
   const branches = new BranchesProvider();
   const runs = new RunsProvider();
   const branchesView = vscode.window.createTreeView(Views.branches, { treeDataProvider: branches, showCollapseAll: false, manageCheckboxStateManually: true });
+  const runsView = vscode.window.createTreeView(Views.runs, { treeDataProvider: runs });
   training = new TrainingController(context, runs);
   context.subscriptions.push(
     training,
@@ -36,7 +37,10 @@ export function activate(context: vscode.ExtensionContext): EarlyExitApi {
     runs,
     branchesView,
     branchesView.onDidChangeCheckboxState((e) => branches.onCheckboxes(e)),
-    vscode.window.registerTreeDataProvider(Views.runs, runs),
+    runsView,
+    // file watching can miss a runs folder created after activation (a fresh workspace, another
+    // process): re-read the runs whenever the view comes into sight
+    runsView.onDidChangeVisibility((e) => e.visible && runs.refresh()),
     ...registerCommands({ context, branches, runs, training }),
     ...registerPanelSerializers(context, training.output),
   );

@@ -241,6 +241,9 @@ suite('Early Exit extension', () => {
     const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 2));
     await vscode.workspace.fs.writeFile(vscode.Uri.joinPath(dir, 'experiment.json'), enc({ name: 'sweepy' }));
     await vscode.workspace.fs.writeFile(vscode.Uri.joinPath(dir, 'status.json'), enc({ id, experiment: 'sweepy', group: null, sweep: null, epoch: 0, epochs: 4, ...status }));
+    // The file watcher's latency in a freshly created folder is VS Code's, not what these tests check
+    // (the Runs test above waits for it): refresh the view as the Refresh button does.
+    await vscode.commands.executeCommand(Commands.refreshRuns);
     return dir;
   }
 
