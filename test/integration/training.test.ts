@@ -161,10 +161,10 @@ suite('Training from the extension', function () {
     await screenshot('results-panel');
   });
 
-  test('a running run shows live progress in the Runs view, and its Stop action stops it', async () => {
-    const a = await api();
-    const uri = await writeWorkspaceFile('tiny-live.exits.json', tinyExperiment((x) => {
-      x.name = 'tiny-live';
+  /** Starts "Train multi-exit model" on a 20-epoch tiny experiment and resolves at its first progress message. */
+  async function startLongRun(a: Awaited<ReturnType<typeof api>>, name: string) {
+    const uri = await writeWorkspaceFile(`${name}.exits.json`, tinyExperiment((x) => {
+      x.name = name;
       x.training.epochs = 20;
     }));
     const firstProgress = new Promise<TrainingRun>((resolve) => {
@@ -175,7 +175,12 @@ suite('Training from the extension', function () {
       });
     });
     const pending = vscode.commands.executeCommand<TrainResult>(Commands.train, uri);
-    const running = await firstProgress;
+    return { uri, pending, running: await firstProgress };
+  }
+
+  test('a running run shows live progress in the Runs view, and its Stop action stops it', async () => {
+    const a = await api();
+    const { uri, pending, running } = await startLongRun(a, 'tiny-live');
     await vscode.commands.executeCommand(`workbench.view.extension.${ViewContainer}`);
     const live = /^epoch \d+\/20 · \d+% · loss \d+\.\d{3}$/;
     const node = await until(async () => {
@@ -201,19 +206,7 @@ suite('Training from the extension', function () {
 
   test('Stop Training cancels a running job', async () => {
     const a = await api();
-    const uri = await writeWorkspaceFile('tiny-stop.exits.json', tinyExperiment((x) => {
-      x.name = 'tiny-stop';
-      x.training.epochs = 20;
-    }));
-    const firstProgress = new Promise<TrainingRun>((resolve) => {
-      const sub = a.training.onDidReceive((e) => {
-        if (e.message.type !== 'progress') return;
-        sub.dispose();
-        resolve(e.run);
-      });
-    });
-    const pending = vscode.commands.executeCommand<TrainResult>(Commands.train, uri);
-    const running = await firstProgress;
+    const { uri, pending, running } = await startLongRun(a, 'tiny-stop');
     assert.equal(a.training.active.size, 1);
     assert.equal(await vscode.commands.executeCommand<number>(Commands.stopTraining), 1);
     const result = await pending;
