@@ -9,8 +9,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { installBatchNormGradient } from './batchnorm-grad';
 import { installConv2dGradient } from './conv2d-grad';
-import { installAvgPoolGradient } from './pool-grad';
+import { installPoolGradients } from './pool-grad';
 import { ValidationError } from './errors';
+import { prepareThreadedWasm, unrefPoolThreads, wantedWasmThreads, type ThreadedWasmPatch } from './wasm-threads';
 
 import { BACKEND_PREFERENCES, type BackendPreference } from './backend-names';
 
@@ -27,6 +28,51 @@ export interface BackendChoice {
   skipped: { kind: string; reason: string }[];
   /** True when the Conv2D gradient replacement was installed. */
   conv2dGradientReplaced: boolean;
+  /** wasm only: XNNPACK threads (1 = the single-threaded binary). */
+  threads?: number;
+}
+
+interface WasmPackage { setThreadsCount(n: number): void; getThreadsCount(): number }
+
+/**
+ * Initialises the wasm backend, multithreaded when more than one core is wanted (see
+ * wasm-threads.ts). If the threaded binary cannot be set up or does not come up with the threads
+ * asked for, the backend is initialised single-threaded and the reason is returned.
+ */
+async function initWasm(wasmPkg: WasmPackage, requireFn: NodeRequire): Promise<{ count: number; why?: string }> {
+  const wanted = wantedWasmThreads();
+  let why: string | undefined = wanted === 1 ? undefined : 'not tried';
+  if (wanted > 1) {
+    let patch: ThreadedWasmPatch | undefined;
+    try {
+      patch = prepareThreadedWasm(wasmPkg, wanted, requireFn.resolve('@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.node.js'));
+      const ok = await tf.setBackend('wasm');
+      const err = patch.error();
+      if (err) throw err;
+      if (!ok) throw new Error('the threaded wasm binary did not initialise');
+      await tf.ready();
+      unrefPoolThreads(tf.backend());
+      const got = wasmPkg.getThreadsCount();
+      if (got === wanted) return { count: got };
+      if (got > 1) return { count: got, why: `asked for ${wanted}` };
+      why = `the threaded binary came up with ${got} thread(s)`;
+    } catch (e) {
+      why = `threads unavailable: ${String((e as Error)?.message ?? e).split('\n')[0]}`;
+    } finally {
+      patch?.restore();
+    }
+    // Back to the single-threaded binary: a fresh backend instance with the flag off.
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    wasmPkg.setThreadsCount(1);
+    const registration = (tf.engine() as unknown as { registryFactory: Record<string, { factory: () => Promise<tf.KernelBackend>; priority: number }> }).registryFactory.wasm;
+    if (tf.findBackend('wasm') && registration) {
+      tf.removeBackend('wasm');
+      tf.registerBackend('wasm', registration.factory, registration.priority);
+    }
+  }
+  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
+  await tf.ready();
+  return { count: 1, why };
 }
 
 const ORDER: Exclude<BackendPreference, 'auto'>[] = ['gpu', 'native-cpu', 'wasm', 'cpu'];
@@ -77,6 +123,7 @@ export async function selectBackend(
   for (const kind of candidates) {
     try {
       let description: string;
+      let wasmThreads: number | undefined;
       switch (kind) {
         case 'gpu':
           description = await tryGpu(requireFn);
@@ -86,11 +133,12 @@ export async function selectBackend(
           description = 'tfjs-node (native libtensorflow, CPU)';
           break;
         case 'wasm': {
-          requireFn('@tensorflow/tfjs-backend-wasm');
-          if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialise');
-          await tf.ready();
+          const wasmPkg = requireFn('@tensorflow/tfjs-backend-wasm') as WasmPackage;
+          const threads = await initWasm(wasmPkg, requireFn);
           const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
-          description = `wasm (XNNPACK${simd ? ', SIMD' : ''}, single thread)`;
+          const threadText = threads.count > 1 ? `${threads.count} threads` : `single thread${threads.why ? ` (${threads.why})` : ''}`;
+          description = `wasm (XNNPACK${simd ? ', SIMD' : ''}, ${threadText})`;
+          wasmThreads = threads.count;
           break;
         }
         case 'cpu':
@@ -100,8 +148,8 @@ export async function selectBackend(
           break;
       }
       const replaced = kind === 'wasm' || kind === 'cpu';
-      if (replaced) { installConv2dGradient(); installBatchNormGradient(); installAvgPoolGradient(); }
-      return { kind, tfBackend: tf.getBackend(), description, skipped, conv2dGradientReplaced: replaced };
+      if (replaced) { installConv2dGradient(); installBatchNormGradient(); installPoolGradients(); }
+      return { kind, tfBackend: tf.getBackend(), description, skipped, conv2dGradientReplaced: replaced, ...(wasmThreads ? { threads: wasmThreads } : {}) };
     } catch (err) {
       const pkg = kind === 'gpu' ? '@tensorflow/tfjs-node-gpu' : kind === 'native-cpu' ? '@tensorflow/tfjs-node' : kind === 'wasm' ? '@tensorflow/tfjs-backend-wasm' : 'cpu';
       const reason = explainLoadError(pkg, err);

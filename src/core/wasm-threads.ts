@@ -1,0 +1,163 @@
+/**
+ * Multithreaded XNNPACK for the wasm backend in Node.
+ *
+ * tfjs-backend-wasm ships a threaded SIMD binary (emscripten pthreads) but never uses it in Node:
+ *  1. the flag WASM_HAS_MULTITHREAD_SUPPORT is hard-wired to false when IS_NODE;
+ *  2. the pthread worker script and the module factory are handed to emscripten as Blob URLs,
+ *     which Node's `worker_threads.Worker` and the worker's `importScripts` (fs.readFileSync)
+ *     cannot open;
+ *  3. the factory, copied into each worker as source text, refers to the Node bundle's
+ *     module-level `require$$N` / `commonjsGlobal` variables, which do not exist in the worker;
+ *  4. the C++ side caps the pool at `emscripten_num_logical_cores() / 2` (it assumes two
+ *     hyper-threads per core), i.e. one thread on a 2-core machine.
+ *
+ * `prepareThreadedWasm` works around all four for the duration of `tf.setBackend('wasm')` only:
+ * it sets the flag, writes the worker script and the factory (with the missing variables defined)
+ * to files in the temp folder, hands out those paths instead of Blob URLs, and reports the real
+ * core count to the C++ side. Everything it patches is restored by `restore()`. Every step
+ * checks that the tfjs text it relies on is there; when one is not, it returns a reason and
+ * patches nothing, and the caller stays on the single-threaded binary.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+
+// The module object itself (not an ES namespace copy): tfjs's bundle calls `os.cpus()` on it.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const os: typeof import('node:os') = require('node:os');
+
+/** Emscripten's pthread pool in tfjs is pre-created with 8 workers; XNNPACK uses at most that. */
+export const MAX_WASM_THREADS = 8;
+
+/** Where the worker loads the factory from (emscripten's worker script, as tfjs 4.22 ships it). */
+const WORKER_LOAD_FACTORY = 'if(typeof e.data.urlOrBlob=="string"){importScripts(e.data.urlOrBlob)}else{var objectUrl=URL.createObjectURL(e.data.urlOrBlob);importScripts(objectUrl);URL.revokeObjectURL(objectUrl)}';
+const FACTORY_PREFIX = 'var WasmBackendModuleThreadedSimd';
+
+/**
+ * Threads to use: `EARLY_EXIT_WASM_THREADS` (1 = the single-threaded binary) or the number of
+ * cores, at most 8.
+ */
+export function wantedWasmThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.EARLY_EXIT_WASM_THREADS;
+  if (raw !== undefined && raw !== '') {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new Error(`EARLY_EXIT_WASM_THREADS: expected a whole number ≥ 1, got "${raw}"`);
+    }
+    return Math.min(n, MAX_WASM_THREADS);
+  }
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return Math.max(1, Math.min(cores, MAX_WASM_THREADS));
+}
+
+/** `var require$$0 = require('fs');` lines of the tfjs Node bundle: the names the factory uses. */
+export function bundleRequires(bundleSource: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of bundleSource.matchAll(/^var (require\$\$\d+) = require\('([^']+)'\);$/gm)) out.set(m[1], m[2]);
+  return out;
+}
+
+/** The factory's source, runnable on its own: the bundle variables it refers to, then the text. */
+export function standaloneFactory(factoryText: string, requires: Map<string, string>): string {
+  const used = [...new Set(factoryText.match(/require\$\$\d+/g) ?? [])];
+  const missing = used.filter((name) => !requires.has(name));
+  if (missing.length) throw new Error(`the threaded wasm factory uses ${missing.join(', ')}, which the tfjs bundle does not define`);
+  const decls = used.map((name) => `${name}=require(${JSON.stringify(requires.get(name))})`);
+  decls.push('commonjsGlobal=globalThis');
+  return `var ${decls.join(',')};\n${factoryText}`;
+}
+
+/** emscripten's worker script, loading the factory from `factoryPath` instead of a Blob URL. */
+export function nodeWorkerScript(workerText: string, factoryPath: string): string {
+  if (!workerText.includes(WORKER_LOAD_FACTORY)) throw new Error('the tfjs pthread worker script is not the one this workaround knows (tfjs version changed?)');
+  return workerText.replace(WORKER_LOAD_FACTORY, `importScripts(${JSON.stringify(factoryPath)});`);
+}
+
+/** Writes `text` once under a name derived from its content (atomic rename; shared by processes). */
+function writeCached(dir: string, stem: string, text: string): string {
+  const hash = crypto.createHash('sha256').update(text).digest('hex').slice(0, 16);
+  const file = path.join(dir, `${stem}-${hash}.js`);
+  if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === text) return file;
+  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
+  return file;
+}
+
+/**
+ * XNNPACK's pool threads run for the life of the process, and emscripten keeps a Node worker
+ * referenced while its pthread runs: without this a CLI run would never exit on its own.
+ */
+export function unrefPoolThreads(backend: unknown): void {
+  const pthread = (backend as { wasm?: { PThread?: { runningWorkers?: { unref?: () => void }[] } } })?.wasm?.PThread;
+  for (const w of pthread?.runningWorkers ?? []) w.unref?.();
+}
+
+export interface ThreadedWasmPatch {
+  /** Undoes every global patch (call after `tf.setBackend('wasm')` settles). */
+  restore(): void;
+  /** Set when the worker files could not be written (reported instead of threads). */
+  error(): Error | undefined;
+}
+
+/**
+ * Prepares the next wasm backend initialisation to load the threaded binary with `threads`
+ * XNNPACK threads. Throws (patching nothing) when the tfjs bundle is not the one this knows.
+ */
+export function prepareThreadedWasm(
+  wasmPkg: { setThreadsCount(n: number): void },
+  threads: number,
+  bundlePath: string,
+  cacheDir = path.join(os.tmpdir(), 'early-exit-wasm-threads'),
+): ThreadedWasmPatch {
+  if (typeof SharedArrayBuffer === 'undefined') throw new Error('SharedArrayBuffer is not available in this Node');
+  const requires = bundleRequires(fs.readFileSync(bundlePath, 'utf8'));
+  if (!requires.size) throw new Error(`no require$$N declarations found in ${bundlePath} (tfjs version changed?)`);
+  fs.mkdirSync(cacheDir, { recursive: true });
+
+  const OrigBlob = globalThis.Blob;
+  const origCreateObjectURL = URL.createObjectURL;
+  const origCpus = os.cpus;
+  let factoryPath: string | undefined;
+  let failure: Error | undefined;
+
+  class CapturingBlob extends OrigBlob {
+    constructor(...args: ConstructorParameters<typeof Blob>) {
+      super(...args);
+      const parts: unknown[] = args[0] ?? [];
+      const text = parts.every((p) => typeof p === 'string') ? (parts as string[]).join('') : '';
+      if (text.startsWith(FACTORY_PREFIX)) {
+        try { factoryPath = writeCached(cacheDir, 'tfjs-wasm-factory', standaloneFactory(text, requires)); } catch (e) { failure ??= e as Error; }
+      }
+      (this as unknown as { sourceText: string }).sourceText = text;
+    }
+  }
+  globalThis.Blob = CapturingBlob as typeof Blob;
+  URL.createObjectURL = (obj: Blob): string => {
+    const text = (obj as unknown as { sourceText?: string }).sourceText;
+    if (text && text.includes('WasmBackendModuleThreadedSimd(Module)')) {
+      try {
+        if (!factoryPath) throw new Error('the threaded wasm factory was not captured before its workers started');
+        return writeCached(cacheDir, 'tfjs-wasm-pthread-worker', nodeWorkerScript(text, factoryPath));
+      } catch (e) {
+        failure ??= e as Error;
+        throw e;
+      }
+    }
+    return origCreateObjectURL(obj);
+  };
+  // tfjs sizes its pool as min(requested, logical cores / 2): report two "logical cores" per core.
+  os.cpus = () => { const c = origCpus(); return c.length >= threads * 2 ? c : [...c, ...c, ...c, ...c].slice(0, threads * 2); };
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+  wasmPkg.setThreadsCount(threads);
+
+  return {
+    restore() {
+      globalThis.Blob = OrigBlob;
+      URL.createObjectURL = origCreateObjectURL;
+      os.cpus = origCpus;
+    },
+    error: () => failure,
+  };
+}

@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { bundleRequires, nodeWorkerScript, standaloneFactory, wantedWasmThreads } from '../../src/core/wasm-threads';
+
+const CHILD = path.join(__dirname, '..', 'fixtures', 'wasm-threads-child.ts');
+
+interface ChildResult { description: string; threads: number; losses: number[]; weights: number[][] }
+
+/** Runs the child; it must print its line and exit by itself (pool threads do not hold it). */
+function child(env: Record<string, string>): ChildResult {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.error, undefined, `child did not exit on its own: ${r.error?.message}\n${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
+}
+
+test('EARLY_EXIT_WASM_THREADS picks the thread count; a bad value names the variable', () => {
+  assert.equal(wantedWasmThreads({ EARLY_EXIT_WASM_THREADS: '1' }), 1);
+  assert.equal(wantedWasmThreads({ EARLY_EXIT_WASM_THREADS: '3' }), 3);
+  assert.equal(wantedWasmThreads({ EARLY_EXIT_WASM_THREADS: '64' }), 8, 'capped at the 8 workers tfjs pre-creates');
+  assert.ok(wantedWasmThreads({}) >= 1);
+  assert.throws(() => wantedWasmThreads({ EARLY_EXIT_WASM_THREADS: 'two' }), /EARLY_EXIT_WASM_THREADS: expected a whole number ≥ 1, got "two"/);
+  assert.throws(() => wantedWasmThreads({ EARLY_EXIT_WASM_THREADS: '0' }), /EARLY_EXIT_WASM_THREADS/);
+});
+
+test('the installed tfjs bundle has what the threaded-wasm workaround rewrites', () => {
+  const bundle = fs.readFileSync(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.node.js'), 'utf8');
+  const requires = bundleRequires(bundle);
+  assert.equal(requires.get('require$$0'), 'fs');
+  assert.equal(requires.get('require$$4'), 'os');
+  const factory = standaloneFactory('var WasmBackendModuleThreadedSimd = function(){ return [require$$0.existsSync, require$$4.cpus]; }', requires);
+  assert.match(factory, /^var require\$\$0=require\("fs"\),require\$\$4=require\("os"\),commonjsGlobal=globalThis;\n/);
+  assert.throws(() => standaloneFactory('require$$9.x', requires), /uses require\$\$9, which the tfjs bundle does not define/);
+  // the worker script is a JSON-escaped string in the bundle: decode it and rewrite it
+  const m = /var wasmWorkerContents = ("(?:[^"\\]|\\.)*");/.exec(bundle);
+  assert.ok(m, 'wasmWorkerContents not found in the bundle');
+  const worker = nodeWorkerScript(JSON.parse(m[1]) as string, '/tmp/factory.js');
+  assert.match(worker, /importScripts\("\/tmp\/factory\.js"\);WasmBackendModuleThreadedSimd\(Module\)/);
+  assert.throws(() => nodeWorkerScript('self.onmessage=()=>{}', '/x'), /not the one this workaround knows/);
+});
+
+test('wasm on two threads trains like one thread, reports its threads, and the process exits by itself', () => {
+  const two = child({ EARLY_EXIT_WASM_THREADS: '2' });
+  const one = child({ EARLY_EXIT_WASM_THREADS: '1' });
+  assert.match(two.description, /^wasm \(XNNPACK, SIMD, 2 threads\)$/);
+  assert.equal(two.threads, 2);
+  assert.match(one.description, /^wasm \(XNNPACK, SIMD, single thread\)$/);
+  assert.equal(one.threads, 1);
+  for (let i = 0; i < 3; i++) assert.ok(Math.abs(two.losses[i] - one.losses[i]) < 1e-4 * Math.abs(one.losses[i]), `loss ${i}: ${two.losses[i]} vs ${one.losses[i]}`);
+  assert.ok(two.losses[2] < two.losses[0], `training lowers the loss: ${two.losses}`);
+  let worst = 0;
+  two.weights.forEach((w, i) => w.forEach((v, j) => { worst = Math.max(worst, Math.abs(v - one.weights[i][j])); }));
+  assert.ok(worst < 1e-4, `weights after 3 steps differ by ${worst}`);
+});
+
+test('when the threaded binary cannot be used, wasm falls back to one thread and says why', () => {
+  const noBundle = child({ EARLY_EXIT_WASM_THREADS: '2', WASM_CHILD_FAULT: 'bundle' });
+  assert.match(noBundle.description, /single thread \(threads unavailable: ENOENT.*tf-backend-wasm\.node\.js/);
+  assert.equal(noBundle.threads, 1);
+  const oneThread = child({ EARLY_EXIT_WASM_THREADS: '2', WASM_CHILD_FAULT: 'count' });
+  assert.match(oneThread.description, /single thread \(the threaded binary came up with 1 thread\(s\)\)/);
+  assert.equal(oneThread.threads, 1);
+  assert.ok(oneThread.losses.every(Number.isFinite) && oneThread.losses[2] < oneThread.losses[0], `the re-initialised backend trains: ${oneThread.losses}`);
+});
