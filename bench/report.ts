@@ -36,12 +36,13 @@ export function renderReport(out: J, root: string): string {
     L.push('## Training throughput: ours vs PyTorch', '');
     L.push(`Multi-exit networks at width ×${t.rows[0].width} with three exits (pool heads, gates), batch ${t.rows[0].batch}, Adam (lr 1e-3, L2 5e-4 on kernels), loss CE(f̃₁) + 0.1·C (Eq. 1 + λ·Eq. 2); img/s after 2 warm-up steps. Ours: the product's own loop (\`trainNetwork\`, uint8 → float batches). PyTorch: \`bench/torch_ref.py\`, the same layers built from our IR (\`bench/write-spec.ts\`), same loss, batch and optimiser.`, '');
     L.push('Backends here: ' + Object.entries(t.backends as J).map(([k, v]) => `**${k}** ${v ? `does not load (${String(v).split('\n')[0].slice(0, 160)})` : 'loads'}`).join('; ') + '.', '');
-    L.push(table(['backbone', 'params ours / PyTorch', 'MACs (full) ours / PyTorch', 'wasm img/s', 'PyTorch 2 threads', 'ratio', 'PyTorch 1 thread', 'ratio', 'cpu img/s', 'wasm before → after'],
+    const threads = String(t.rows[0].wasm?.backend ?? '').match(/(\d+) threads/)?.[1] ?? '?';
+    L.push(table(['backbone', 'params ours / PyTorch', 'MACs (full) ours / PyTorch', `wasm img/s (${threads} threads)`, 'PyTorch 2 threads', 'ratio', 'wasm 1 thread', 'PyTorch 1 thread', 'ratio (1 vs 1)', 'cpu img/s', 'wasm before → after'],
       t.rows.map((r: J) => [LABEL[r.backbone], `${r.parameters.ours.toLocaleString('en-US')} / ${r.parameters.torch.toLocaleString('en-US')}${r.countsEqual ? ' ✓' : ' ✗'}`,
         `${(r.macs.ours.backbone / 1e6).toFixed(2)} M / ${(r.macs.torch.backbone / 1e6).toFixed(2)} M`,
-        f(r.wasm?.imgPerSec), f(r.torch2?.imgPerSec), `**${f(r.ratioWasmTorch2, 2)}×**`, f(r.torch1?.imgPerSec), `${f(r.ratioWasmTorch1, 2)}×`, f(r.cpu?.imgPerSec, 2),
+        f(r.wasm?.imgPerSec), f(r.torch2?.imgPerSec), `**${f(r.ratioWasmTorch2, 2)}×**`, f(r.wasm1?.imgPerSec), f(r.torch1?.imgPerSec), r.ratioWasm1Torch1 != null ? `${f(r.ratioWasm1Torch1, 2)}×` : '—', f(r.cpu?.imgPerSec, 2),
         r.wasmBefore ? `${f(r.wasmBefore.imgPerSec)} → ${f(r.wasm?.imgPerSec)} (×${f(r.speedupVsBefore, 2)})` : '—'])));
-    L.push('', `Parameter counts include batch-norm moving statistics (our variables hold them); MACs of every exit path (γ_b) and of the full network are equal in both (✓ = checked per exit). The wasm backend runs on one thread (tfjs disables wasm threads in Node); PyTorch uses both cores. ${loadNote(t)}`, '');
+    L.push('', `Parameter counts include batch-norm moving statistics (our variables hold them); MACs of every exit path (γ_b) and of the full network are equal in both (✓ = checked per exit). The wasm backend runs tfjs's threaded XNNPACK binary with one thread per core (\`src/core/wasm-threads.ts\`: tfjs itself never enables it in Node); only XNNPACK kernels (convolutions, matrix products) use the second thread, every other kernel runs on one. PyTorch's "2 threads" uses both cores. "wasm 1 thread" is the same build with \`EARLY_EXIT_WASM_THREADS=1\`, the like-for-like peer of PyTorch on one thread. "before" is one thread with tfjs's own batch-norm, AvgPool and MaxPool gradients (\`--stock ${'FusedBatchNorm,bn-moments,AvgPool,MaxPool'}\`). ${loadNote(t)}`, '');
   }
   const p = s.profile;
   if (p && !p.error) {

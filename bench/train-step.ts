@@ -128,7 +128,7 @@ async function profile(net: MultiExitNetwork, batch: number): Promise<Record<str
 
 // tfjs's own gradients, captured before selectBackend installs our replacements, so that
 // `--stock FusedBatchNorm,...` can measure the "before" of an optimisation in the same harness
-const STOCK_GRADIENTS = new Map(['FusedBatchNorm', 'AvgPool'].map((k) => [k, tf.getGradient(k)]));
+const STOCK_GRADIENTS = new Map(['FusedBatchNorm', 'AvgPool', 'MaxPool'].map((k) => [k, tf.getGradient(k)]));
 
 /**
  * `--stock bn-moments`: training-mode batch norm as it was before batchNormTraining

@@ -39,8 +39,8 @@ export function lastJson<T = Record<string, unknown>>(p: Proc, what: string): T 
 }
 
 /** node --import tsx <script> args… → its JSON result. */
-export function tsx(script: string, args: string[], timeoutMs?: number): Record<string, unknown> {
-  const p = run(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], { timeoutMs });
+export function tsx(script: string, args: string[], timeoutMs?: number, env?: NodeJS.ProcessEnv): Record<string, unknown> {
+  const p = run(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], { timeoutMs, env });
   return lastJson(p, `${script} ${args.join(' ')}`);
 }
 

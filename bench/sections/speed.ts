@@ -10,8 +10,10 @@ import { load1, log, mean, PYTHON, python, round, run, tmpDir, tsx } from '../li
 export const BACKBONES = ['resnet18', 'vgg13', 'alexnet'] as const;
 export const WIDTH = 0.125;
 const BATCH = 64;
-/** What `--stock` restores for the "before" figures (see bench/train-step.ts). */
-export const BEFORE = 'FusedBatchNorm,bn-moments,AvgPool';
+/** What `--stock` restores for the "before" figures (see bench/train-step.ts); "before" also runs on one thread. */
+export const BEFORE = 'FusedBatchNorm,bn-moments,AvgPool,MaxPool';
+/** wasm on one XNNPACK thread (the threaded binary is the default: see src/core/wasm-threads.ts). */
+export const ONE_THREAD = { EARLY_EXIT_WASM_THREADS: '1' };
 
 /** Installs Debian's python3-torch when missing (root; not part of npm test). */
 export function ensureTorch(): void {
@@ -52,26 +54,30 @@ export async function throughputSection(o: BenchOptions): Promise<Record<string,
     const countsEqual = count.parameters === ours.parameters && JSON.stringify(count.macs) === JSON.stringify(ours.macs);
     log(`${backbone}: parameters ours ${ours.parameters} / PyTorch ${count.parameters}, MACs ours ${JSON.stringify(ours.macs)} / PyTorch ${JSON.stringify(count.macs)}`);
     const row: Record<string, unknown> = { backbone, width: WIDTH, batch: BATCH, parameters: { ours: ours.parameters, torch: count.parameters }, macs: { ours: ours.macs, torch: count.macs }, countsEqual };
-    // back to back: PyTorch (2 threads), ours (wasm), PyTorch (1 thread), ours before the optimisations
+    // back to back: PyTorch (2 threads), ours (wasm, threads = cores), PyTorch (1 thread), ours on one
+    // thread, ours before the optimisations (one thread, tfjs's own gradients)
     const torch2 = python(['bench/torch_ref.py', 'throughput', '--spec', spec, '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2', '--threads', '2']);
     const wasm = backends.wasm ? null : tsx('bench/train-step.ts', ['throughput', '--backbone', backbone, '--width', String(WIDTH), '--backend', 'wasm', '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2']);
     const torch1 = python(['bench/torch_ref.py', 'throughput', '--spec', spec, '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2', '--threads', '1']);
-    const before = backends.wasm || o.quick ? null : tsx('bench/train-step.ts', ['throughput', '--backbone', backbone, '--width', String(WIDTH), '--backend', 'wasm', '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2', '--stock', BEFORE]);
+    const wasm1 = backends.wasm ? null : tsx('bench/train-step.ts', ['throughput', '--backbone', backbone, '--width', String(WIDTH), '--backend', 'wasm', '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2'], undefined, ONE_THREAD);
+    const before = backends.wasm || o.quick ? null : tsx('bench/train-step.ts', ['throughput', '--backbone', backbone, '--width', String(WIDTH), '--backend', 'wasm', '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2', '--stock', BEFORE], undefined, ONE_THREAD);
     // the pure-JS backend is ~100× slower: two steps at the same batch, full run only
     const cpu = backends.cpu || o.quick ? null : tsx('bench/train-step.ts', ['throughput', '--backbone', backbone, '--width', String(WIDTH), '--backend', 'cpu', '--batch', String(BATCH), '--steps', '1', '--warmup', '1'], 15 * 60_000);
     const ips = (r: Record<string, unknown> | null) => (r ? round(r.imgPerSec as number, 1) : null);
     Object.assign(row, {
       torch2: { imgPerSec: ips(torch2), stepMs: torch2.stepMs, threads: torch2.threads },
       torch1: { imgPerSec: ips(torch1), stepMs: torch1.stepMs },
-      wasm: wasm && { imgPerSec: ips(wasm), stepMs: wasm.stepMs, stepTimes: wasm.stepTimes },
+      wasm: wasm && { imgPerSec: ips(wasm), stepMs: wasm.stepMs, stepTimes: wasm.stepTimes, backend: wasm.backendDescription },
+      wasm1: wasm1 && { imgPerSec: ips(wasm1), stepMs: wasm1.stepMs, backend: wasm1.backendDescription },
       wasmBefore: before && { imgPerSec: ips(before), stepMs: before.stepMs, stock: BEFORE },
       cpu: cpu && { imgPerSec: ips(cpu), stepMs: cpu.stepMs },
       ratioWasmTorch2: wasm ? round((wasm.imgPerSec as number) / (torch2.imgPerSec as number), 3) : null,
       ratioWasmTorch1: wasm ? round((wasm.imgPerSec as number) / (torch1.imgPerSec as number), 3) : null,
+      ratioWasm1Torch1: wasm1 ? round((wasm1.imgPerSec as number) / (torch1.imgPerSec as number), 3) : null,
       speedupVsBefore: wasm && before ? round((wasm.imgPerSec as number) / (before.imgPerSec as number), 2) : null,
       load: load1(),
     });
-    log(`${backbone}: wasm ${ips(wasm)} img/s, PyTorch 2 threads ${ips(torch2)}, 1 thread ${ips(torch1)}, before ${ips(before)}, cpu ${ips(cpu)}`);
+    log(`${backbone}: wasm ${ips(wasm)} img/s (1 thread ${ips(wasm1)}), PyTorch 2 threads ${ips(torch2)}, 1 thread ${ips(torch1)}, before ${ips(before)}, cpu ${ips(cpu)}`);
     rows.push(row);
   }
   return { backends, torch: (rows.length && python(['-c', 'import torch,json;print(json.dumps({"v":torch.__version__}))']).v) || null, rows };
