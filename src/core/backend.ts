@@ -40,6 +40,18 @@ interface WasmPackage { setThreadsCount(n: number): void; getThreadsCount(): num
  * asked for, the backend is initialised single-threaded and the reason is returned.
  */
 async function initWasm(wasmPkg: WasmPackage, requireFn: NodeRequire): Promise<{ count: number; why?: string }> {
+  const before = { uncaughtException: process.listeners('uncaughtException'), unhandledRejection: process.listeners('unhandledRejection') };
+  try {
+    return await initWasmBinary(wasmPkg, requireFn);
+  } finally {
+    // emscripten's module installs process handlers that rethrow every uncaught error from inside
+    // its one-line minified source, so Node prints ~40-60 KB of wasm glue code with the error: drop them.
+    for (const l of process.listeners('uncaughtException')) if (!before.uncaughtException.includes(l)) process.removeListener('uncaughtException', l);
+    for (const l of process.listeners('unhandledRejection')) if (!before.unhandledRejection.includes(l)) process.removeListener('unhandledRejection', l);
+  }
+}
+
+async function initWasmBinary(wasmPkg: WasmPackage, requireFn: NodeRequire): Promise<{ count: number; why?: string }> {
   const wanted = wantedWasmThreads();
   let why: string | undefined = wanted === 1 ? undefined : 'not tried';
   if (wanted > 1) {

@@ -65,3 +65,11 @@ test('when the threaded binary cannot be used, wasm falls back to one thread and
   assert.equal(oneThread.threads, 1);
   assert.ok(oneThread.losses.every(Number.isFinite) && oneThread.losses[2] < oneThread.losses[0], `the re-initialised backend trains: ${oneThread.losses}`);
 });
+
+test('an uncaught error after the wasm backend starts is reported as itself, not with the wasm glue source', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD], { env: { ...process.env, EARLY_EXIT_WASM_THREADS: '2', WASM_CHILD_FAULT: 'throw' }, encoding: 'utf8', timeout: 120_000 });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /deliberate failure after backend selection/);
+  assert.ok(r.stderr.length < 4000, `stderr is ${r.stderr.length} characters: ${r.stderr.slice(0, 300)}`);
+  assert.doesNotMatch(r.stderr, /GROWABLE_HEAP/);
+});
