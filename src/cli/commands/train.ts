@@ -116,6 +116,7 @@ export const trainCommand: CliCommand = {
     '--resume RUNDIR  continue a failed or cancelled run from its last checkpoint',
     '--backend B      auto | gpu | native-cpu | wasm | cpu (overrides training.backend)',
     'Ctrl-C stops after the current step and keeps the last checkpoint.',
+    'wasm uses one XNNPACK thread per core; EARLY_EXIT_WASM_THREADS=N sets the count (1 = single-threaded).',
   ].join('\n'),
   async run(args) {
     const backend = flagString(args, 'backend');
