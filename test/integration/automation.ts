@@ -45,6 +45,16 @@ export async function until<T>(probe: () => T | Falsy | Promise<T | Falsy>, ms =
   }
 }
 
+/**
+ * A workspace JSON file, parsed. VS Code saves by truncating and rewriting, so a read can land on
+ * an empty or half-written file: retry (up to 3 s) until it parses.
+ */
+export async function readJson<T = any>(uri: vscode.Uri): Promise<T> {
+  return until(async () => {
+    try { return JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri))) as T; } catch { return undefined; }
+  }, 3000, `${uri.path} to parse as JSON`);
+}
+
 export const workspaceFile = (name: string) => vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0].uri, name);
 
 /** Types `type` into the focused element, then presses each key of `press` ("Enter", "Escape"). */

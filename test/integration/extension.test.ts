@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { PNG } from 'pngjs';
 import { readFileSync } from 'node:fs';
 import type { TrainResult } from '../../src/extension/commands';
-import { canSeeWorkbench, click, clickIn, keys, screenshot, texts, trustWorkspace, until, workspaceFile } from './automation';
+import { canSeeWorkbench, click, clickIn, keys, readJson, screenshot, texts, trustWorkspace, until, workspaceFile } from './automation';
 
 const RESNET_POINTS = ['block1', 'block2', 'block3', 'block4', 'block5', 'block6', 'block7', 'block8'];
 
@@ -126,7 +126,7 @@ suite('Early Exit extension', () => {
     const a = await api();
     const file = workspaceFile('resnet18.exits.json');
     assert.ok(await a.branches.setExits(file, [{ point: 'block6', on: true }, { point: 'block2', on: false }]));
-    const saved = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(file)));
+    const saved = await readJson(file);
     assert.deepEqual(saved.exits.map((e: { point: string }) => e.point), ['block4', 'block6']);
     assert.deepEqual(placed((await tree(a)).points), ['block4', 'block6']);
 
@@ -146,7 +146,7 @@ suite('Early Exit extension', () => {
     const before = placed((await tree(a)).points);
     assert.ok(!before.includes('block7'), before.join());
     const inFile = async () => {
-      const saved = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(file)));
+      const saved = await readJson(file);
       return saved.exits.some((e: { point: string }) => e.point === 'block7');
     };
     // A click that lands while the list re-renders selects the row without reaching the checkbox;
@@ -167,7 +167,7 @@ suite('Early Exit extension', () => {
   test('New Experiment writes a file and Select Backbone edits it', async () => {
     const uri = await vscode.commands.executeCommand<vscode.Uri>(Commands.newExperiment, { backbone: 'vgg13' });
     assert.ok(uri?.path.endsWith('/vgg13.exits.json'), String(uri));
-    const read = async () => JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)));
+    const read = () => readJson(uri);
     assert.equal((await read()).backbone.name, 'vgg13');
     assert.ok(await vscode.commands.executeCommand(Commands.selectBackbone, uri, 'alexnet'));
     assert.equal((await read()).backbone.name, 'alexnet');
@@ -201,7 +201,7 @@ suite('Early Exit extension', () => {
     const pctOfFull = ((100 * gamma) / exitNode.total).toFixed(1);
     assert.match(String(cost.description), new RegExp(` MACs · ${pctOfFull.replace('.', '\\.')}%$`));
 
-    const read = async () => JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(file)));
+    const read = () => readJson(file);
     const before = new TextDecoder().decode(await vscode.workspace.fs.readFile(file));
     if (canSeeWorkbench) {
       // The real UI: hover the head row, click its inline pencil, pick conv-pool, type 24 channels.
