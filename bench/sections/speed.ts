@@ -10,6 +10,8 @@ import { load1, log, mean, PYTHON, python, round, run, tmpDir, tsx } from '../li
 export const BACKBONES = ['resnet18', 'vgg13', 'alexnet'] as const;
 export const WIDTH = 0.125;
 const BATCH = 64;
+/** Back-to-back measurement rounds of the throughput table (medians reported). */
+const ROUNDS = 3;
 /** What `--stock` restores for the "before" figures (see bench/train-step.ts); "before" also runs on one thread. */
 export const BEFORE = 'FusedBatchNorm,bn-moments,AvgPool,MaxPool';
 /** wasm on one XNNPACK thread (the threaded binary is the default: see src/core/wasm-threads.ts). */
@@ -54,30 +56,51 @@ export async function throughputSection(o: BenchOptions): Promise<Record<string,
     const countsEqual = count.parameters === ours.parameters && JSON.stringify(count.macs) === JSON.stringify(ours.macs);
     log(`${backbone}: parameters ours ${ours.parameters} / PyTorch ${count.parameters}, MACs ours ${JSON.stringify(ours.macs)} / PyTorch ${JSON.stringify(count.macs)}`);
     const row: Record<string, unknown> = { backbone, width: WIDTH, batch: BATCH, parameters: { ours: ours.parameters, torch: count.parameters }, macs: { ours: ours.macs, torch: count.macs }, countsEqual };
-    // back to back: PyTorch (2 threads), ours (wasm, threads = cores), PyTorch (1 thread), ours on one
-    // thread, ours before the optimisations (one thread, tfjs's own gradients)
-    const torch2 = python(['bench/torch_ref.py', 'throughput', '--spec', spec, '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2', '--threads', '2']);
-    const wasm = backends.wasm ? null : tsx('bench/train-step.ts', ['throughput', '--backbone', backbone, '--width', String(WIDTH), '--backend', 'wasm', '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2']);
-    const torch1 = python(['bench/torch_ref.py', 'throughput', '--spec', spec, '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2', '--threads', '1']);
-    const wasm1 = backends.wasm ? null : tsx('bench/train-step.ts', ['throughput', '--backbone', backbone, '--width', String(WIDTH), '--backend', 'wasm', '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2'], undefined, ONE_THREAD);
-    const before = backends.wasm || o.quick ? null : tsx('bench/train-step.ts', ['throughput', '--backbone', backbone, '--width', String(WIDTH), '--backend', 'wasm', '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2', '--stock', BEFORE], undefined, ONE_THREAD);
+    // ROUNDS rounds, each back to back: PyTorch (2 threads), ours (wasm, threads = cores), PyTorch
+    // (1 thread), ours on one thread. A ratio is taken within a round (the machine's other load moves
+    // both sides of it alike); the table reports each figure's and each ratio's median over the rounds.
+    const tsxStep = (extra: string[], env?: NodeJS.ProcessEnv) => tsx('bench/train-step.ts', ['throughput', '--backbone', backbone, '--width', String(WIDTH), '--backend', 'wasm', '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2', ...extra], undefined, env);
+    const torchStep = (threads: number) => python(['bench/torch_ref.py', 'throughput', '--spec', spec, '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2', '--threads', String(threads)]);
+    const rounds: { torch2: number; torch1: number; wasm: number | null; wasm1: number | null }[] = [];
+    let wasmLast: Record<string, unknown> | null = null, wasm1Last: Record<string, unknown> | null = null, torch2Last: Record<string, unknown> = {};
+    for (let r = 0; r < (o.quick ? 1 : ROUNDS); r++) {
+      const torch2 = torchStep(2);
+      const wasm = backends.wasm ? null : tsxStep([]);
+      const torch1 = torchStep(1);
+      const wasm1 = backends.wasm ? null : tsxStep([], ONE_THREAD);
+      rounds.push({ torch2: torch2.imgPerSec as number, torch1: torch1.imgPerSec as number, wasm: (wasm?.imgPerSec as number) ?? null, wasm1: (wasm1?.imgPerSec as number) ?? null });
+      wasmLast = wasm; wasm1Last = wasm1; torch2Last = torch2;
+    }
+    // ours before the optimisations (one thread, tfjs's own gradients), once
+    const before = backends.wasm || o.quick ? null : tsxStep(['--stock', BEFORE], ONE_THREAD);
     // the pure-JS backend is ~100× slower: two steps at the same batch, full run only
     const cpu = backends.cpu || o.quick ? null : tsx('bench/train-step.ts', ['throughput', '--backbone', backbone, '--width', String(WIDTH), '--backend', 'cpu', '--batch', String(BATCH), '--steps', '1', '--warmup', '1'], 15 * 60_000);
+    const med = (xs: (number | null)[]) => { const v = xs.filter((x): x is number => x != null).sort((p, q) => p - q); return v.length ? v[(v.length - 1) >> 1] + (v.length % 2 ? 0 : (v[v.length >> 1] - v[(v.length - 1) >> 1]) / 2) : null; };
+    const ratios = (k: 'wasm' | 'wasm1', t: 'torch2' | 'torch1') => rounds.map((x) => (x[k] != null ? x[k]! / x[t] : null));
+    const rq = (xs: (number | null)[]) => { const v = xs.filter((x): x is number => x != null); return v.length ? { median: round(med(v)!, 3), min: round(Math.min(...v), 3), max: round(Math.max(...v), 3) } : null; };
     const ips = (r: Record<string, unknown> | null) => (r ? round(r.imgPerSec as number, 1) : null);
+    const wasm = wasmLast && { imgPerSec: round(med(rounds.map((x) => x.wasm))!, 1), backend: wasmLast.backendDescription };
+    const wasm1 = wasm1Last && { imgPerSec: round(med(rounds.map((x) => x.wasm1))!, 1), backend: wasm1Last.backendDescription };
+    const torch2 = { imgPerSec: round(med(rounds.map((x) => x.torch2))!, 1) };
+    const torch1 = { imgPerSec: round(med(rounds.map((x) => x.torch1))!, 1) };
+    const r2 = rq(ratios('wasm', 'torch2')), r1 = rq(ratios('wasm1', 'torch1'));
     Object.assign(row, {
-      torch2: { imgPerSec: ips(torch2), stepMs: torch2.stepMs, threads: torch2.threads },
-      torch1: { imgPerSec: ips(torch1), stepMs: torch1.stepMs },
-      wasm: wasm && { imgPerSec: ips(wasm), stepMs: wasm.stepMs, stepTimes: wasm.stepTimes, backend: wasm.backendDescription },
-      wasm1: wasm1 && { imgPerSec: ips(wasm1), stepMs: wasm1.stepMs, backend: wasm1.backendDescription },
+      rounds,
+      torch2: { ...torch2, threads: torch2Last.threads },
+      torch1,
+      wasm,
+      wasm1,
       wasmBefore: before && { imgPerSec: ips(before), stepMs: before.stepMs, stock: BEFORE },
       cpu: cpu && { imgPerSec: ips(cpu), stepMs: cpu.stepMs },
-      ratioWasmTorch2: wasm ? round((wasm.imgPerSec as number) / (torch2.imgPerSec as number), 3) : null,
-      ratioWasmTorch1: wasm ? round((wasm.imgPerSec as number) / (torch1.imgPerSec as number), 3) : null,
-      ratioWasm1Torch1: wasm1 ? round((wasm1.imgPerSec as number) / (torch1.imgPerSec as number), 3) : null,
-      speedupVsBefore: wasm && before ? round((wasm.imgPerSec as number) / (before.imgPerSec as number), 2) : null,
+      ratioWasmTorch2: r2?.median ?? null,
+      ratioWasmTorch2Range: r2,
+      ratioWasmTorch1: rq(ratios('wasm', 'torch1'))?.median ?? null,
+      ratioWasm1Torch1: r1?.median ?? null,
+      ratioWasm1Torch1Range: r1,
+      speedupVsBefore: wasm && before ? round(wasm.imgPerSec / (before.imgPerSec as number), 2) : null,
       load: load1(),
     });
-    log(`${backbone}: wasm ${ips(wasm)} img/s (1 thread ${ips(wasm1)}), PyTorch 2 threads ${ips(torch2)}, 1 thread ${ips(torch1)}, before ${ips(before)}, cpu ${ips(cpu)}`);
+    log(`${backbone}: medians of ${rounds.length}: wasm ${wasm?.imgPerSec} img/s (1 thread ${wasm1?.imgPerSec}), PyTorch 2 threads ${torch2.imgPerSec}, 1 thread ${torch1.imgPerSec}; ratio ${JSON.stringify(r2)}, 1 vs 1 ${JSON.stringify(r1)}; before ${ips(before)}, cpu ${ips(cpu)}`);
     rows.push(row);
   }
   return { backends, torch: (rows.length && python(['-c', 'import torch,json;print(json.dumps({"v":torch.__version__}))']).v) || null, rows };
