@@ -17,15 +17,17 @@ const cases: Case[] = [
   { shape: [2, 8, 8, 2], k: 3, s: 2, pad: 'valid' },
 ];
 
-async function grad(c: Case, seed: number): Promise<Float32Array> {
-  const x = tf.randomNormal(c.shape, 0, 1, 'float32', seed) as tf.Tensor4D;
-  const y = tf.avgPool(x, c.k, c.s, c.pad);
+/** d/dx of Σ(pool(x)·r) for random x (mean `xMean`) and r: the gradient of `pool` at x. */
+async function poolGrad(pool: typeof tf.avgPool, c: Case, seed: number, xMean = 0): Promise<Float32Array> {
+  const x = tf.randomNormal(c.shape, xMean, 1, 'float32', seed) as tf.Tensor4D;
+  const y = pool(x, c.k, c.s, c.pad);
   const r = tf.randomNormal(y.shape, 0, 1, 'float32', seed + 1);
-  const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(a as tf.Tensor4D, c.k, c.s, c.pad), r)))(x);
+  const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(pool(a as tf.Tensor4D, c.k, c.s, c.pad), r)))(x);
   const out = await g.data() as Float32Array;
   tf.dispose([x, y, r, g]);
   return out;
 }
+const grad = (c: Case, seed: number) => poolGrad(tf.avgPool, c, seed);
 
 for (const backend of ['cpu', 'wasm']) {
   test(`replacement AvgPool gradient equals the stock one (${backend})`, async () => {
@@ -43,10 +45,9 @@ for (const backend of ['cpu', 'wasm']) {
   });
 }
 
-type MaxCase = { shape: [number, number, number, number]; k: number; s: number; pad: 'same' | 'valid' };
 // 2×2/2 and 4×4/4 (the replacement; inputs straddle zero so many windows have a negative maximum),
 // then geometries that keep the stock gradient: odd size, overlapping windows, a 3×3 window
-const maxCases: MaxCase[] = [
+const maxCases: Case[] = [
   { shape: [2, 8, 8, 3], k: 2, s: 2, pad: 'same' },
   { shape: [3, 16, 12, 5], k: 2, s: 2, pad: 'valid' },
   { shape: [2, 8, 8, 2], k: 4, s: 4, pad: 'same' },
@@ -55,15 +56,8 @@ const maxCases: MaxCase[] = [
   { shape: [2, 9, 9, 2], k: 3, s: 3, pad: 'valid' },
 ];
 
-async function maxGrad(c: MaxCase, seed: number): Promise<Float32Array> {
-  const x = tf.randomNormal(c.shape, -0.3, 1, 'float32', seed) as tf.Tensor4D;
-  const y = tf.maxPool(x, c.k, c.s, c.pad);
-  const r = tf.randomNormal(y.shape, 0, 1, 'float32', seed + 1);
-  const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, c.k, c.s, c.pad), r)))(x);
-  const out = await g.data() as Float32Array;
-  tf.dispose([x, y, r, g]);
-  return out;
-}
+// inputs straddle zero (mean −0.3): many windows have a negative maximum
+const maxGrad = (c: Case, seed: number) => poolGrad(tf.maxPool, c, seed, -0.3);
 
 test('replacement MaxPool gradient equals tfjs\'s cpu gradient on cpu and wasm (wasm\'s own drops negative maxima)', async () => {
   // the reference: tfjs's own cpu kernel, checked to route every window's gradient to its maximum
