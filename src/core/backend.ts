@@ -53,7 +53,7 @@ async function initWasm(wasmPkg: WasmPackage, requireFn: NodeRequire): Promise<{
 
 async function initWasmBinary(wasmPkg: WasmPackage, requireFn: NodeRequire): Promise<{ count: number; why?: string }> {
   const wanted = wantedWasmThreads();
-  let why: string | undefined = wanted === 1 ? undefined : 'not tried';
+  let why: string | undefined;
   if (wanted > 1) {
     let patch: ThreadedWasmPatch | undefined;
     try {
@@ -65,8 +65,7 @@ async function initWasmBinary(wasmPkg: WasmPackage, requireFn: NodeRequire): Pro
       await tf.ready();
       unrefPoolThreads(tf.backend());
       const got = wasmPkg.getThreadsCount();
-      if (got === wanted) return { count: got };
-      if (got > 1) return { count: got, why: `asked for ${wanted}` };
+      if (got > 1) return { count: got };
       why = `the threaded binary came up with ${got} thread(s)`;
     } catch (e) {
       why = `threads unavailable: ${String((e as Error)?.message ?? e).split('\n')[0]}`;
@@ -130,6 +129,7 @@ export async function selectBackend(
   if (!BACKEND_PREFERENCES.includes(preference)) {
     throw new ValidationError(`backend: unknown backend "${preference}"; allowed: ${BACKEND_PREFERENCES.join(', ')}`, 'backend');
   }
+  wantedWasmThreads(); // a bad EARLY_EXIT_WASM_THREADS fails here, rather than making `auto` skip wasm
   const candidates = preference === 'auto' ? ORDER : [preference];
   const skipped: BackendChoice['skipped'] = [];
   for (const kind of candidates) {

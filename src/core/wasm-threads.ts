@@ -22,6 +22,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { ValidationError } from './errors';
 
 // The module object itself (not an ES namespace copy): tfjs's bundle calls `os.cpus()` on it.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -43,7 +44,7 @@ export function wantedWasmThreads(env: NodeJS.ProcessEnv = process.env): number 
   if (raw !== undefined && raw !== '') {
     const n = Number(raw);
     if (!Number.isInteger(n) || n < 1) {
-      throw new Error(`EARLY_EXIT_WASM_THREADS: expected a whole number ≥ 1, got "${raw}"`);
+      throw new ValidationError(`EARLY_EXIT_WASM_THREADS: expected a whole number ≥ 1, got "${raw}"`, 'EARLY_EXIT_WASM_THREADS');
     }
     return Math.min(n, MAX_WASM_THREADS);
   }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { selectBackend } from '../../src/core/backend';
 import { bundleRequires, nodeWorkerScript, standaloneFactory, wantedWasmThreads } from '../../src/core/wasm-threads';
 
 const CHILD = path.join(__dirname, '..', 'fixtures', 'wasm-threads-child.ts');
@@ -17,13 +18,21 @@ function child(env: Record<string, string>): ChildResult {
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
 }
 
-test('EARLY_EXIT_WASM_THREADS picks the thread count; a bad value names the variable', () => {
+test('EARLY_EXIT_WASM_THREADS picks the thread count; a bad value names the variable', async () => {
   assert.equal(wantedWasmThreads({ EARLY_EXIT_WASM_THREADS: '1' }), 1);
   assert.equal(wantedWasmThreads({ EARLY_EXIT_WASM_THREADS: '3' }), 3);
   assert.equal(wantedWasmThreads({ EARLY_EXIT_WASM_THREADS: '64' }), 8, 'capped at the 8 workers tfjs pre-creates');
   assert.ok(wantedWasmThreads({}) >= 1);
   assert.throws(() => wantedWasmThreads({ EARLY_EXIT_WASM_THREADS: 'two' }), /EARLY_EXIT_WASM_THREADS: expected a whole number ≥ 1, got "two"/);
   assert.throws(() => wantedWasmThreads({ EARLY_EXIT_WASM_THREADS: '0' }), /EARLY_EXIT_WASM_THREADS/);
+  // a bad value stops backend selection instead of making `auto` skip wasm for the slow cpu backend
+  const saved = process.env.EARLY_EXIT_WASM_THREADS;
+  process.env.EARLY_EXIT_WASM_THREADS = 'two';
+  try {
+    await assert.rejects(selectBackend('auto'), /EARLY_EXIT_WASM_THREADS: expected a whole number/);
+  } finally {
+    if (saved === undefined) delete process.env.EARLY_EXIT_WASM_THREADS; else process.env.EARLY_EXIT_WASM_THREADS = saved;
+  }
 });
 
 test('the installed tfjs bundle has what the threaded-wasm workaround rewrites', () => {
