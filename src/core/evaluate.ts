@@ -110,21 +110,24 @@ export async function hardExitPass(net: MultiExitNetwork, x: tf.Tensor4D, rule: 
     const e = net.exitAtBlock(i);
     if (e < 0) continue;
     macs += (net.exits[e].headMacs + net.exits[e].gateMacs) * alive.length;
-    const [logits, gate = null] = tf.tidy(() => { const r = net.runExit(e, h); return r.gate ? [r.logits, r.gate] : [r.logits]; }) as tf.Tensor2D[];
     const fires = new Uint8Array(alive.length);
     let rowPred: (row: number) => number;
-    if (rule === 'gate' && gate) {
-      // one small read (the gates); the logits only when some row leaves, argmax on the host
+    if (rule === 'gate' && net.config.gated) {
+      // the gate first (one small read); the exit's classifier only when some row leaves, argmax on the host
+      const [features, gate] = tf.tidy(() => { const f = net.exitFeatures(e, h); return [f, net.exitGate(e, f)]; });
       const g = gate.dataSync();
       let any = false;
       for (let row = 0; row < alive.length; row++) if (ruleFires(rule, g[row], thresholds[e])) { fires[row] = 1; any = true; }
-      const l = any ? logits.dataSync() : null;
+      let l: Float32Array | Int32Array | Uint8Array | null = null;
+      if (any) { const logits = tf.tidy(() => net.exitLogits(e, features)); l = logits.dataSync(); logits.dispose(); }
+      tf.dispose([features, gate]);
       rowPred = (row) => {
         let best = 0;
         for (let c = 1; c < K; c++) if (l![row * K + c] > l![row * K + best]) best = c;
         return best;
       };
     } else {
+      const [logits, gate = null] = tf.tidy(() => { const r = net.runExit(e, h); return r.gate ? [r.logits, r.gate] : [r.logits]; }) as tf.Tensor2D[];
       const probs = tf.softmax(logits);
       const stats = entropyNormalised(probs.dataSync() as Float32Array, K, alive.length);
       probs.dispose();
@@ -134,8 +137,8 @@ export async function hardExitPass(net: MultiExitNetwork, x: tf.Tensor4D, rule: 
         if (ruleFires(rule, value, thresholds[e])) fires[row] = 1;
       }
       rowPred = (row) => stats.pred[row];
+      tf.dispose([logits, gate ?? []]);
     }
-    tf.dispose([logits, gate ?? []]);
     const keep: number[] = [];
     const keepRows: number[] = [];
     alive.forEach((sample, row) => {

@@ -287,18 +287,28 @@ export class MultiExitNetwork {
 
   /** Exit e on the features of its point: logits f_b [N, K] (pre-softmax) and gate g_b [N, 1]. */
   runExit(e: number, h: tf.Tensor4D, training = false, bnUpdates?: BnUpdate[]): { logits: tf.Tensor2D; gate: tf.Tensor2D | null } {
+    const features = this.exitFeatures(e, h, training, bnUpdates);
+    return { logits: this.exitLogits(e, features, training, bnUpdates), gate: this.config.gated ? this.exitGate(e, features, training, bnUpdates) : null };
+  }
+
+  /** Exit e's head up to its last layer (what the classifier and the gate share). */
+  exitFeatures(e: number, h: tf.Tensor4D, training = false, bnUpdates?: BnUpdate[]): tf.Tensor2D {
+    return this.applyLayers(this.exits[e].headLayers.slice(0, -1), h, { training, bnUpdates }) as tf.Tensor2D;
+  }
+
+  /** Exit e's classifier f_b on its features: logits [N, K]. */
+  exitLogits(e: number, features: tf.Tensor2D, training = false, bnUpdates?: BnUpdate[]): tf.Tensor2D {
+    return this.applyLayers(this.exits[e].headLayers.slice(-1), features, { training, bnUpdates }) as tf.Tensor2D;
+  }
+
+  /** Exit e's gate g_b on its features: [N, 1] in (0, 1). */
+  exitGate(e: number, features: tf.Tensor2D, training = false, bnUpdates?: BnUpdate[]): tf.Tensor2D {
     const exit = this.exits[e];
     const ctx = { training, bnUpdates };
-    const features = this.applyLayers(exit.headLayers.slice(0, -1), h, ctx) as tf.Tensor2D;
-    const logits = this.applyLayers(exit.headLayers.slice(-1), features, ctx) as tf.Tensor2D;
-    let gate: tf.Tensor2D | null = null;
-    if (this.config.gated) {
-      let g: tf.Tensor = features;
-      if (exit.gate.hidden > 0) g = this.applyLayers([{ kind: 'dense', name: `exit_${exit.point}/gate_hidden`, units: exit.gate.hidden, relu: true }], g, ctx);
-      g = this.applyLayers([{ kind: 'dense', name: `exit_${exit.point}/gate`, units: 1, relu: false }], g, ctx);
-      gate = tf.sigmoid(g) as tf.Tensor2D;
-    }
-    return { logits, gate };
+    let g: tf.Tensor = features;
+    if (exit.gate.hidden > 0) g = this.applyLayers([{ kind: 'dense', name: `exit_${exit.point}/gate_hidden`, units: exit.gate.hidden, relu: true }], g, ctx);
+    g = this.applyLayers([{ kind: 'dense', name: `exit_${exit.point}/gate`, units: 1, relu: false }], g, ctx);
+    return tf.sigmoid(g) as tf.Tensor2D;
   }
 
   /** The final classifier on the last block's output: logits [N, K]. */
