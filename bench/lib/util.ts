@@ -63,4 +63,11 @@ export function tmpDir(name: string): string {
 }
 
 export const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / Math.max(1, a.length);
+/** Median of the numbers among `a` (nulls skipped); null when there are none. */
+export function median(a: (number | null)[]): number | null {
+  const s = a.filter((x): x is number => x != null).sort((x, y) => x - y);
+  if (!s.length) return null;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
 export const round = (v: number, d = 2) => Math.round(v * 10 ** d) / 10 ** d;

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BenchOptions } from '../run';
-import { load1, log, mean, PYTHON, python, round, run, tmpDir, tsx } from '../lib/util';
+import { load1, log, mean, median, PYTHON, python, round, run, tmpDir, tsx } from '../lib/util';
 
 export const BACKBONES = ['resnet18', 'vgg13', 'alexnet'] as const;
 export const WIDTH = 0.125;
@@ -75,14 +75,13 @@ export async function throughputSection(o: BenchOptions): Promise<Record<string,
     const before = backends.wasm || o.quick ? null : tsxStep(['--stock', BEFORE], ONE_THREAD);
     // the pure-JS backend is ~100× slower: two steps at the same batch, full run only
     const cpu = backends.cpu || o.quick ? null : tsx('bench/train-step.ts', ['throughput', '--backbone', backbone, '--width', String(WIDTH), '--backend', 'cpu', '--batch', String(BATCH), '--steps', '1', '--warmup', '1'], 15 * 60_000);
-    const med = (xs: (number | null)[]) => { const v = xs.filter((x): x is number => x != null).sort((p, q) => p - q); return v.length ? v[(v.length - 1) >> 1] + (v.length % 2 ? 0 : (v[v.length >> 1] - v[(v.length - 1) >> 1]) / 2) : null; };
     const ratios = (k: 'wasm' | 'wasm1', t: 'torch2' | 'torch1') => rounds.map((x) => (x[k] != null ? x[k]! / x[t] : null));
-    const rq = (xs: (number | null)[]) => { const v = xs.filter((x): x is number => x != null); return v.length ? { median: round(med(v)!, 3), min: round(Math.min(...v), 3), max: round(Math.max(...v), 3) } : null; };
+    const rq = (xs: (number | null)[]) => { const v = xs.filter((x): x is number => x != null); return v.length ? { median: round(median(v)!, 3), min: round(Math.min(...v), 3), max: round(Math.max(...v), 3) } : null; };
     const ips = (r: Record<string, unknown> | null) => (r ? round(r.imgPerSec as number, 1) : null);
-    const wasm = wasmLast && { imgPerSec: round(med(rounds.map((x) => x.wasm))!, 1), backend: wasmLast.backendDescription };
-    const wasm1 = wasm1Last && { imgPerSec: round(med(rounds.map((x) => x.wasm1))!, 1), backend: wasm1Last.backendDescription };
-    const torch2 = { imgPerSec: round(med(rounds.map((x) => x.torch2))!, 1) };
-    const torch1 = { imgPerSec: round(med(rounds.map((x) => x.torch1))!, 1) };
+    const wasm = wasmLast && { imgPerSec: round(median(rounds.map((x) => x.wasm))!, 1), backend: wasmLast.backendDescription };
+    const wasm1 = wasm1Last && { imgPerSec: round(median(rounds.map((x) => x.wasm1))!, 1), backend: wasm1Last.backendDescription };
+    const torch2 = { imgPerSec: round(median(rounds.map((x) => x.torch2))!, 1) };
+    const torch1 = { imgPerSec: round(median(rounds.map((x) => x.torch1))!, 1) };
     const r2 = rq(ratios('wasm', 'torch2')), r1 = rq(ratios('wasm1', 'torch1'));
     Object.assign(row, {
       rounds,
