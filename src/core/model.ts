@@ -190,8 +190,8 @@ export class MultiExitNetwork {
    * Inference from here on folds each conv's batch norm into its filter and bias
    * (W·γ/√(σ²+ε), β − μ·γ/√(σ²+ε), from the moving statistics) and runs conv, bias and ReLU as one
    * fused kernel, dense layers as one fused matMul: at batch 1 a pass is mostly per-op dispatch
-   * (ResNet-18: 88 → 62 kernels, and no separate full-size batch-norm pass). Same function as the unfolded pass up to float
-   * rounding. The folded weights are computed on first use and stay fixed: call `unfoldBatchNorm()`
+   * (ResNet-18: 88 → 62 kernels, and no separate full-size batch-norm pass). Same function as the
+   * unfolded pass up to float rounding. The folded weights are computed on first use and stay fixed: call `unfoldBatchNorm()`
    * before the weights change (training) and when done. Training mode never uses them.
    */
   foldBatchNorm(): void {

@@ -15,8 +15,8 @@
  * it sets the flag, writes the worker script and the factory (with the missing variables defined)
  * to files in the temp folder, hands out those paths instead of Blob URLs, and reports the real
  * core count to the C++ side. Everything it patches is restored by `restore()`. Every step
- * checks that the tfjs text it relies on is there; when one is not, it returns a reason and
- * patches nothing, and the caller stays on the single-threaded binary.
+ * checks that the tfjs text it relies on is there; when one is not, it throws (before patching,
+ * or through `error()` during initialisation) and the caller stays on the single-threaded binary.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -149,7 +149,7 @@ export function prepareThreadedWasm(
     return origCreateObjectURL(obj);
   };
   // tfjs sizes its pool as min(requested, logical cores / 2): report two "logical cores" per core.
-  os.cpus = () => { const c = origCpus(); return c.length >= threads * 2 ? c : [...c, ...c, ...c, ...c].slice(0, threads * 2); };
+  os.cpus = () => { const c = origCpus(); return c.length >= threads * 2 ? c : Array.from({ length: threads * 2 }, (_, i) => c[i % c.length]); };
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
   wasmPkg.setThreadsCount(threads);
 
