@@ -9,6 +9,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { installBatchNormGradient } from './batchnorm-grad';
 import { installConv2dGradient } from './conv2d-grad';
+import { installFusedBatchNorm } from './fused-bn';
+import { installZeroCopyIdentity } from './identity-kernel';
+import { wasmSimdUnavailable, type WasmBackendLike } from './wasm-simd';
 import { installPoolGradients } from './pool-grad';
 import { ValidationError } from './errors';
 import { prepareThreadedWasm, unrefPoolThreads, wantedWasmThreads, type ThreadedWasmPatch } from './wasm-threads';
@@ -149,7 +152,8 @@ export async function selectBackend(
           const threads = await initWasm(wasmPkg, requireFn);
           const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
           const threadText = threads.count > 1 ? `${threads.count} threads` : `single thread${threads.why ? ` (${threads.why})` : ''}`;
-          description = `wasm (XNNPACK${simd ? ', SIMD' : ''}, ${threadText})`;
+          const ownKernels = wasmSimdUnavailable(tf.backend() as unknown as WasmBackendLike);
+          description = `wasm (XNNPACK${simd ? ', SIMD' : ''}, ${threadText}${ownKernels ? `; batch-norm and filter-gradient kernels in tfjs ops: ${ownKernels}` : ''})`;
           wasmThreads = threads.count;
           break;
         }
@@ -160,7 +164,8 @@ export async function selectBackend(
           break;
       }
       const replaced = kind === 'wasm' || kind === 'cpu';
-      if (replaced) { installConv2dGradient(); installBatchNormGradient(); installPoolGradients(); }
+      if (replaced) { installConv2dGradient(); installBatchNormGradient(); installPoolGradients(); installFusedBatchNorm(); }
+      if (kind === 'wasm') installZeroCopyIdentity();
       return { kind, tfBackend: tf.getBackend(), description, skipped, conv2dGradientReplaced: replaced, ...(wasmThreads ? { threads: wasmThreads } : {}) };
     } catch (err) {
       const pkg = kind === 'gpu' ? '@tensorflow/tfjs-node-gpu' : kind === 'native-cpu' ? '@tensorflow/tfjs-node' : kind === 'wasm' ? '@tensorflow/tfjs-backend-wasm' : 'cpu';

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   avgPoolWindow, buildBackboneIR, layersCost, type BackboneConfig, type BackboneIR, type LayerSpec, type Shape3,
 } from './backbones';
-import { batchNormTraining } from './batchnorm-grad';
+import { batchNormActivation } from './fused-bn';
 import type { CostModel } from './results';
 import { costModel, resolveExits, type ResolvedExit } from './exit-costs';
 import type { ExitConfig } from './exits';
@@ -175,15 +175,20 @@ export class MultiExitNetwork {
 
   // ---- forward ---------------------------------------------------------------------------
 
-  private batchNorm(x: tf.Tensor4D, name: string, ctx: Ctx): tf.Tensor4D {
+  /** relu?(batchNorm(x) + residual): batch statistics in training (one fused kernel where the backend has it), moving ones otherwise. */
+  private batchNorm(x: tf.Tensor4D, name: string, ctx: Ctx, relu = false, residual?: tf.Tensor4D): tf.Tensor4D {
     const gamma = this.v(`${name}/gamma`), beta = this.v(`${name}/beta`);
     if (ctx.training) {
-      // batch statistics and a closed-form gradient (batchnorm-grad.ts: ~2× faster steps on wasm)
-      return batchNormTraining(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, BN_EPS, (mean, variance) => {
-        if (ctx.bnUpdates) ctx.bnUpdates.push({ name, mean, variance }); else tf.dispose([mean, variance]);
+      return batchNormActivation(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, BN_EPS, {
+        relu, residual,
+        onMoments: (mean, variance) => {
+          if (ctx.bnUpdates) ctx.bnUpdates.push({ name, mean, variance }); else tf.dispose([mean, variance]);
+        },
       });
     }
-    return tf.batchNorm(x, this.v(`${name}/moving_mean`), this.v(`${name}/moving_variance`), beta, gamma, BN_EPS) as tf.Tensor4D;
+    let y = tf.batchNorm(x, this.v(`${name}/moving_mean`), this.v(`${name}/moving_variance`), beta, gamma, BN_EPS) as tf.Tensor4D;
+    if (residual) y = tf.add(y, residual);
+    return relu ? tf.relu(y) : y;
   }
 
   /**
@@ -224,14 +229,22 @@ export class MultiExitNetwork {
     return f;
   }
 
-  private conv(x: tf.Tensor4D, name: string, stride: number, useBn: boolean, relu: boolean, ctx: Ctx): tf.Tensor4D {
+  /** relu?(bn-or-bias(conv(x)) + residual); `residual` (a shortcut) is added before the ReLU. */
+  private conv(x: tf.Tensor4D, name: string, stride: number, useBn: boolean, relu: boolean, ctx: Ctx, residual?: tf.Tensor4D): tf.Tensor4D {
     if (this.folded && !ctx.training) {
       const f = this.foldedConv(name, useBn);
+      if (residual) {
+        const y = tf.fused.conv2d({ x, filter: f.filter, strides: stride, pad: 'same', bias: f.bias });
+        const sum = tf.add(y, residual) as tf.Tensor4D;
+        return relu ? tf.relu(sum) : sum;
+      }
       return tf.fused.conv2d({ x, filter: f.filter, strides: stride, pad: 'same', bias: f.bias, activation: relu ? 'relu' : 'linear' });
     }
-    let y = tf.conv2d(x, this.v(`${name}/kernel`) as tf.Tensor4D, stride, 'same');
-    y = useBn ? this.batchNorm(y, `${name}/bn`, ctx) : tf.add(y, this.v(`${name}/bias`));
-    return relu ? tf.relu(y) : y;
+    const y = tf.conv2d(x, this.v(`${name}/kernel`) as tf.Tensor4D, stride, 'same');
+    if (useBn) return this.batchNorm(y, `${name}/bn`, ctx, relu, residual);
+    let out = tf.add(y, this.v(`${name}/bias`)) as tf.Tensor4D;
+    if (residual) out = tf.add(out, residual);
+    return relu ? tf.relu(out) : out;
   }
 
   private applyLayers(layers: LayerSpec[], x: tf.Tensor, ctx: Ctx): tf.Tensor {
@@ -246,10 +259,9 @@ export class MultiExitNetwork {
           break;
         case 'residual': {
           const x4 = h as tf.Tensor4D;
-          let a = this.conv(x4, `${l.name}/conv1`, l.stride, true, true, ctx);
-          a = this.conv(a, `${l.name}/conv2`, 1, true, false, ctx);
+          const a = this.conv(x4, `${l.name}/conv1`, l.stride, true, true, ctx);
           const shortcut = this.vars.has(`${l.name}/shortcut/kernel`) ? this.conv(x4, `${l.name}/shortcut`, l.stride, true, false, ctx) : x4;
-          h = tf.relu(tf.add(a, shortcut));
+          h = this.conv(a, `${l.name}/conv2`, 1, true, true, ctx, shortcut); // relu(bn(conv2(a)) + shortcut)
           break;
         }
         case 'gap':

@@ -1,0 +1,288 @@
+;; Training kernels in WebAssembly SIMD that run on the tfjs wasm backend's own memory (the module
+;; imports it), so inputs and outputs are tfjs tensors, addressed by byte offset:
+;;  - batch norm (+ residual add, + ReLU) passes over an activation viewed as [M, C], C a multiple
+;;    of 4; the per-channel arithmetic between passes is done by the caller (src/core/fused-bn.ts);
+;;  - the Conv2D filter gradient (src/core/conv2d-grad.ts).
+;; Compiled by scripts/build-wasm.ts; the bytes are in simd-wasm.ts. Loaded by src/core/wasm-simd.ts.
+(module
+  (import "env" "memory" (memory 1 65536 shared))
+
+  ;; Σ(x − shift) and Σ(x − shift)² per channel, into $acc64 (f64[2C]: sums, then squares).
+  ;; Sums run in f32 over chunks of 128 rows ($acc32, f32[2C] scratch), then add into f64.
+  (func (export "moments") (param $x i32) (param $M i32) (param $C i32) (param $shift i32) (param $acc32 i32) (param $acc64 i32)
+    (local $rowBytes i32) (local $n i32) (local $o i32) (local $j i32) (local $end i32) (local $k i32) (local $v v128) (local $p i32)
+    (local.set $rowBytes (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $n (i32.mul (local.get $M) (local.get $rowBytes)))
+    ;; zero the f64 accumulators
+    (local.set $k (i32.const 0))
+    (block $z0 (loop $z
+      (br_if $z0 (i32.ge_u (local.get $k) (i32.shl (local.get $C) (i32.const 1))))
+      (f64.store (i32.add (local.get $acc64) (i32.shl (local.get $k) (i32.const 3))) (f64.const 0))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $z)))
+    (local.set $o (i32.const 0))
+    (block $done (loop $chunk
+      (br_if $done (i32.ge_u (local.get $o) (local.get $n)))
+      ;; zero the f32 partials
+      (local.set $k (i32.const 0))
+      (block $z1 (loop $zz
+        (br_if $z1 (i32.ge_u (local.get $k) (i32.shl (local.get $rowBytes) (i32.const 1))))
+        (v128.store (i32.add (local.get $acc32) (local.get $k)) (v128.const i32x4 0 0 0 0))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $zz)))
+      (local.set $end (i32.add (local.get $o) (i32.shl (local.get $rowBytes) (i32.const 7))))
+      (if (i32.gt_u (local.get $end) (local.get $n)) (then (local.set $end (local.get $n))))
+      (local.set $j (i32.const 0))
+      (loop $vec
+        (local.set $v (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $o))) (v128.load (i32.add (local.get $shift) (local.get $j)))))
+        (local.set $p (i32.add (local.get $acc32) (local.get $j)))
+        (v128.store (local.get $p) (f32x4.add (v128.load (local.get $p)) (local.get $v)))
+        (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+        (v128.store (local.get $p) (f32x4.add (v128.load (local.get $p)) (f32x4.mul (local.get $v) (local.get $v))))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (if (i32.eq (local.get $j) (local.get $rowBytes)) (then (local.set $j (i32.const 0))))
+        (br_if $vec (i32.lt_u (local.get $o) (local.get $end))))
+      ;; flush into f64
+      (local.set $k (i32.const 0))
+      (block $f0 (loop $f
+        (br_if $f0 (i32.ge_u (local.get $k) (i32.shl (local.get $C) (i32.const 1))))
+        (local.set $p (i32.add (local.get $acc64) (i32.shl (local.get $k) (i32.const 3))))
+        (f64.store (local.get $p) (f64.add (f64.load (local.get $p))
+          (f64.promote_f32 (f32.load (i32.add (local.get $acc32) (i32.shl (local.get $k) (i32.const 2)))))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $f)))
+      (br $chunk))))
+
+  ;; y = x·a + b (+ z when $z ≠ 0), then max(·, 0) when $relu ≠ 0; a, b: f32[C].
+  (func (export "affine") (param $x i32) (param $z i32) (param $y i32) (param $M i32) (param $C i32) (param $a i32) (param $b i32) (param $relu i32)
+    (local $rowBytes i32) (local $n i32) (local $o i32) (local $j i32) (local $v v128)
+    (local.set $rowBytes (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $n (i32.mul (local.get $M) (local.get $rowBytes)))
+    (if (i32.eqz (local.get $n)) (then (return)))
+    (local.set $o (i32.const 0))
+    (local.set $j (i32.const 0))
+    (loop $vec
+      (local.set $v (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $x) (local.get $o))) (v128.load (i32.add (local.get $a) (local.get $j))))
+        (v128.load (i32.add (local.get $b) (local.get $j)))))
+      (if (local.get $z) (then (local.set $v (f32x4.add (local.get $v) (v128.load (i32.add (local.get $z) (local.get $o)))))))
+      (if (local.get $relu) (then (local.set $v (f32x4.max (local.get $v) (v128.const i32x4 0 0 0 0)))))
+      (v128.store (i32.add (local.get $y) (local.get $o)) (local.get $v))
+      (local.set $o (i32.add (local.get $o) (i32.const 16)))
+      (local.set $j (i32.add (local.get $j) (i32.const 16)))
+      (if (i32.eq (local.get $j) (local.get $rowBytes)) (then (local.set $j (i32.const 0))))
+      (br_if $vec (i32.lt_u (local.get $o) (local.get $n)))))
+
+  ;; g = dy, masked by y > 0 when $y ≠ 0 (the ReLU); writes g to $dz when $dz ≠ 0; Σg and
+  ;; Σg·(x − mean) per channel into $acc64 (f64[2C]), with f32 partials over 128 rows in $acc32.
+  (func (export "gradSums") (param $dy i32) (param $x i32) (param $y i32) (param $dz i32) (param $M i32) (param $C i32) (param $mean i32) (param $acc32 i32) (param $acc64 i32)
+    (local $rowBytes i32) (local $n i32) (local $o i32) (local $j i32) (local $end i32) (local $k i32) (local $g v128) (local $p i32)
+    (local.set $rowBytes (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $n (i32.mul (local.get $M) (local.get $rowBytes)))
+    (local.set $k (i32.const 0))
+    (block $z0 (loop $z
+      (br_if $z0 (i32.ge_u (local.get $k) (i32.shl (local.get $C) (i32.const 1))))
+      (f64.store (i32.add (local.get $acc64) (i32.shl (local.get $k) (i32.const 3))) (f64.const 0))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br $z)))
+    (local.set $o (i32.const 0))
+    (block $done (loop $chunk
+      (br_if $done (i32.ge_u (local.get $o) (local.get $n)))
+      (local.set $k (i32.const 0))
+      (block $z1 (loop $zz
+        (br_if $z1 (i32.ge_u (local.get $k) (i32.shl (local.get $rowBytes) (i32.const 1))))
+        (v128.store (i32.add (local.get $acc32) (local.get $k)) (v128.const i32x4 0 0 0 0))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $zz)))
+      (local.set $end (i32.add (local.get $o) (i32.shl (local.get $rowBytes) (i32.const 7))))
+      (if (i32.gt_u (local.get $end) (local.get $n)) (then (local.set $end (local.get $n))))
+      (local.set $j (i32.const 0))
+      (loop $vec
+        (local.set $g (v128.load (i32.add (local.get $dy) (local.get $o))))
+        (if (local.get $y) (then
+          (local.set $g (v128.and (local.get $g) (f32x4.gt (v128.load (i32.add (local.get $y) (local.get $o))) (v128.const i32x4 0 0 0 0))))))
+        (if (local.get $dz) (then (v128.store (i32.add (local.get $dz) (local.get $o)) (local.get $g))))
+        (local.set $p (i32.add (local.get $acc32) (local.get $j)))
+        (v128.store (local.get $p) (f32x4.add (v128.load (local.get $p)) (local.get $g)))
+        (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+        (v128.store (local.get $p) (f32x4.add (v128.load (local.get $p))
+          (f32x4.mul (local.get $g) (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $o))) (v128.load (i32.add (local.get $mean) (local.get $j)))))))
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (if (i32.eq (local.get $j) (local.get $rowBytes)) (then (local.set $j (i32.const 0))))
+        (br_if $vec (i32.lt_u (local.get $o) (local.get $end))))
+      (local.set $k (i32.const 0))
+      (block $f0 (loop $f
+        (br_if $f0 (i32.ge_u (local.get $k) (i32.shl (local.get $C) (i32.const 1))))
+        (local.set $p (i32.add (local.get $acc64) (i32.shl (local.get $k) (i32.const 3))))
+        (f64.store (local.get $p) (f64.add (f64.load (local.get $p))
+          (f64.promote_f32 (f32.load (i32.add (local.get $acc32) (i32.shl (local.get $k) (i32.const 2)))))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $f)))
+      (br $chunk))))
+
+  ;; dx = k1·g + k2·x + k3 per channel (k1, k2, k3: f32[C]), g = dy masked by y > 0 when $y ≠ 0.
+  (func (export "gradApply") (param $dy i32) (param $x i32) (param $y i32) (param $dx i32) (param $M i32) (param $C i32) (param $k1 i32) (param $k2 i32) (param $k3 i32)
+    (local $rowBytes i32) (local $n i32) (local $o i32) (local $j i32) (local $g v128)
+    (local.set $rowBytes (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $n (i32.mul (local.get $M) (local.get $rowBytes)))
+    (if (i32.eqz (local.get $n)) (then (return)))
+    (local.set $o (i32.const 0))
+    (local.set $j (i32.const 0))
+    (loop $vec
+      (local.set $g (v128.load (i32.add (local.get $dy) (local.get $o))))
+      (if (local.get $y) (then
+        (local.set $g (v128.and (local.get $g) (f32x4.gt (v128.load (i32.add (local.get $y) (local.get $o))) (v128.const i32x4 0 0 0 0))))))
+      (v128.store (i32.add (local.get $dx) (local.get $o))
+        (f32x4.add
+          (f32x4.add (f32x4.mul (local.get $g) (v128.load (i32.add (local.get $k1) (local.get $j))))
+                     (f32x4.mul (v128.load (i32.add (local.get $x) (local.get $o))) (v128.load (i32.add (local.get $k2) (local.get $j)))))
+          (v128.load (i32.add (local.get $k3) (local.get $j)))))
+      (local.set $o (i32.add (local.get $o) (i32.const 16)))
+      (local.set $j (i32.add (local.get $j) (i32.const 16)))
+      (if (i32.eq (local.get $j) (local.get $rowBytes)) (then (local.set $j (i32.const 0))))
+      (br_if $vec (i32.lt_u (local.get $o) (local.get $n)))))
+
+  ;; dL/dfilter of y = conv2d(x, filter) (NHWC, dilation 1, any stride and padding), Cout a
+  ;; multiple of 4: dF[i, j, c, o] = Σ_{b, y, x} x[b, y·sh + i − pt, x·sw + j − pl, c] · dy[b, y, x, o],
+  ;; reading x and dy where they are (no pad, transpose or im2col copies). dF (f32[kh·kw·Cin·Cout])
+  ;; is zeroed first; images b0 ≤ b < b1 are summed. Blocks of 8 input channels × 4 output
+  ;; channels stay in registers over one output row; the remaining channels go one at a time.
+  (func (export "convFilterGrad") (param $x i32) (param $dy i32) (param $dF i32) (param $b0 i32) (param $b1 i32)
+    (param $H i32) (param $W i32) (param $Cin i32) (param $oH i32) (param $oW i32) (param $Cout i32)
+    (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32) (param $pt i32) (param $pl i32)
+    (local $b i32) (local $y i32) (local $i i32) (local $j i32) (local $yi i32) (local $xlo i32) (local $xhi i32) (local $n i32)
+    (local $xrow i32) (local $dyrow i32) (local $xstep i32) (local $cs i32) (local $cb i32) (local $ob i32) (local $ap i32)
+    (local $xp i32) (local $dyp i32) (local $k i32) (local $d v128) (local $t i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
+    (local $q0 i32) (local $q1 i32) (local $q2 i32) (local $q3 i32) (local $q4 i32) (local $q5 i32) (local $q6 i32) (local $q7 i32)
+    (local.set $cs (i32.shl (local.get $Cout) (i32.const 2)))
+    (local.set $xstep (i32.shl (i32.mul (local.get $sw) (local.get $Cin)) (i32.const 2)))
+    ;; zero dF
+    (local.set $k (i32.const 0))
+    (local.set $t (i32.shl (i32.mul (i32.mul (local.get $kh) (local.get $kw)) (i32.mul (local.get $Cin) (local.get $Cout))) (i32.const 2)))
+    (block $z0 (loop $z
+      (br_if $z0 (i32.ge_u (local.get $k) (local.get $t)))
+      (v128.store (i32.add (local.get $dF) (local.get $k)) (v128.const i32x4 0 0 0 0))
+      (local.set $k (i32.add (local.get $k) (i32.const 16)))
+      (br $z)))
+    (local.set $b (local.get $b0))
+    (block $bdone (loop $bl
+      (br_if $bdone (i32.ge_s (local.get $b) (local.get $b1)))
+      (local.set $y (i32.const 0))
+      (block $ydone (loop $yl
+        (br_if $ydone (i32.ge_s (local.get $y) (local.get $oH)))
+        (local.set $i (i32.const 0))
+        (block $idone (loop $il
+          (br_if $idone (i32.ge_s (local.get $i) (local.get $kh)))
+          (local.set $yi (i32.sub (i32.add (i32.mul (local.get $y) (local.get $sh)) (local.get $i)) (local.get $pt)))
+          (if (i32.and (i32.ge_s (local.get $yi) (i32.const 0)) (i32.lt_s (local.get $yi) (local.get $H))) (then
+            (local.set $j (i32.const 0))
+            (block $jdone (loop $jl
+              (br_if $jdone (i32.ge_s (local.get $j) (local.get $kw)))
+              ;; output columns whose input column x·sw + j − pl lies in [0, W)
+              (local.set $t (i32.sub (local.get $pl) (local.get $j)))
+              (local.set $xlo (i32.const 0))
+              (if (i32.gt_s (local.get $t) (i32.const 0)) (then
+                (local.set $xlo (i32.div_s (i32.add (local.get $t) (i32.sub (local.get $sw) (i32.const 1))) (local.get $sw)))))
+              (local.set $t (i32.add (i32.sub (local.get $W) (i32.const 1)) (i32.sub (local.get $pl) (local.get $j))))
+              (local.set $xhi (i32.const -1))
+              (if (i32.ge_s (local.get $t) (i32.const 0)) (then (local.set $xhi (i32.div_s (local.get $t) (local.get $sw)))))
+              (if (i32.ge_s (local.get $xhi) (local.get $oW)) (then (local.set $xhi (i32.sub (local.get $oW) (i32.const 1)))))
+              (local.set $n (i32.add (i32.sub (local.get $xhi) (local.get $xlo)) (i32.const 1)))
+              (if (i32.gt_s (local.get $n) (i32.const 0)) (then
+                (local.set $xrow (i32.add (local.get $x) (i32.shl (i32.mul
+                  (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $H)) (local.get $yi)) (local.get $W))
+                           (i32.sub (i32.add (i32.mul (local.get $xlo) (local.get $sw)) (local.get $j)) (local.get $pl)))
+                  (local.get $Cin)) (i32.const 2))))
+                (local.set $dyrow (i32.add (local.get $dy) (i32.mul
+                  (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $oH)) (local.get $y)) (local.get $oW)) (local.get $xlo))
+                  (local.get $cs))))
+                (local.set $cb (i32.const 0))
+                ;; blocks of 8 input channels
+                (block $c8done (loop $c8
+                  (br_if $c8done (i32.gt_s (i32.add (local.get $cb) (i32.const 8)) (local.get $Cin)))
+                  (local.set $ob (i32.const 0))
+                  (block $odone (loop $ol
+                    (br_if $odone (i32.ge_s (local.get $ob) (local.get $Cout)))
+                    (local.set $ap (i32.add (local.get $dF) (i32.shl (i32.add (i32.mul
+                      (i32.add (i32.mul (i32.add (i32.mul (local.get $i) (local.get $kw)) (local.get $j)) (local.get $Cin)) (local.get $cb))
+                      (local.get $Cout)) (local.get $ob)) (i32.const 2))))
+              (local.set $q0 (i32.add (local.get $ap) (i32.mul (i32.const 0) (local.get $cs))))
+              (local.set $a0 (v128.load (local.get $q0)))
+              (local.set $q1 (i32.add (local.get $ap) (i32.mul (i32.const 1) (local.get $cs))))
+              (local.set $a1 (v128.load (local.get $q1)))
+              (local.set $q2 (i32.add (local.get $ap) (i32.mul (i32.const 2) (local.get $cs))))
+              (local.set $a2 (v128.load (local.get $q2)))
+              (local.set $q3 (i32.add (local.get $ap) (i32.mul (i32.const 3) (local.get $cs))))
+              (local.set $a3 (v128.load (local.get $q3)))
+              (local.set $q4 (i32.add (local.get $ap) (i32.mul (i32.const 4) (local.get $cs))))
+              (local.set $a4 (v128.load (local.get $q4)))
+              (local.set $q5 (i32.add (local.get $ap) (i32.mul (i32.const 5) (local.get $cs))))
+              (local.set $a5 (v128.load (local.get $q5)))
+              (local.set $q6 (i32.add (local.get $ap) (i32.mul (i32.const 6) (local.get $cs))))
+              (local.set $a6 (v128.load (local.get $q6)))
+              (local.set $q7 (i32.add (local.get $ap) (i32.mul (i32.const 7) (local.get $cs))))
+              (local.set $a7 (v128.load (local.get $q7)))
+                    (local.set $xp (i32.add (local.get $xrow) (i32.shl (local.get $cb) (i32.const 2))))
+                    (local.set $dyp (i32.add (local.get $dyrow) (i32.shl (local.get $ob) (i32.const 2))))
+                    (local.set $k (local.get $n))
+                    (loop $px
+                      (local.set $d (v128.load (local.get $dyp)))
+                (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load32_splat offset=0 (local.get $xp)) (local.get $d))))
+                (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (v128.load32_splat offset=4 (local.get $xp)) (local.get $d))))
+                (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (v128.load32_splat offset=8 (local.get $xp)) (local.get $d))))
+                (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (v128.load32_splat offset=12 (local.get $xp)) (local.get $d))))
+                (local.set $a4 (f32x4.add (local.get $a4) (f32x4.mul (v128.load32_splat offset=16 (local.get $xp)) (local.get $d))))
+                (local.set $a5 (f32x4.add (local.get $a5) (f32x4.mul (v128.load32_splat offset=20 (local.get $xp)) (local.get $d))))
+                (local.set $a6 (f32x4.add (local.get $a6) (f32x4.mul (v128.load32_splat offset=24 (local.get $xp)) (local.get $d))))
+                (local.set $a7 (f32x4.add (local.get $a7) (f32x4.mul (v128.load32_splat offset=28 (local.get $xp)) (local.get $d))))
+                      (local.set $xp (i32.add (local.get $xp) (local.get $xstep)))
+                      (local.set $dyp (i32.add (local.get $dyp) (local.get $cs)))
+                      (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+                      (br_if $px (local.get $k)))
+              (v128.store (local.get $q0) (local.get $a0))
+              (v128.store (local.get $q1) (local.get $a1))
+              (v128.store (local.get $q2) (local.get $a2))
+              (v128.store (local.get $q3) (local.get $a3))
+              (v128.store (local.get $q4) (local.get $a4))
+              (v128.store (local.get $q5) (local.get $a5))
+              (v128.store (local.get $q6) (local.get $a6))
+              (v128.store (local.get $q7) (local.get $a7))
+                    (local.set $ob (i32.add (local.get $ob) (i32.const 4)))
+                    (br $ol)))
+                  (local.set $cb (i32.add (local.get $cb) (i32.const 8)))
+                  (br $c8)))
+                ;; the remaining input channels, one at a time
+                (block $c1done (loop $c1
+                  (br_if $c1done (i32.ge_s (local.get $cb) (local.get $Cin)))
+                  (local.set $ob (i32.const 0))
+                  (block $o1done (loop $o1
+                    (br_if $o1done (i32.ge_s (local.get $ob) (local.get $Cout)))
+                    (local.set $ap (i32.add (local.get $dF) (i32.shl (i32.add (i32.mul
+                      (i32.add (i32.mul (i32.add (i32.mul (local.get $i) (local.get $kw)) (local.get $j)) (local.get $Cin)) (local.get $cb))
+                      (local.get $Cout)) (local.get $ob)) (i32.const 2))))
+                    (local.set $a0 (v128.load (local.get $ap)))
+                    (local.set $xp (i32.add (local.get $xrow) (i32.shl (local.get $cb) (i32.const 2))))
+                    (local.set $dyp (i32.add (local.get $dyrow) (i32.shl (local.get $ob) (i32.const 2))))
+                    (local.set $k (local.get $n))
+                    (loop $px1
+                      (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (v128.load32_splat (local.get $xp)) (v128.load (local.get $dyp)))))
+                      (local.set $xp (i32.add (local.get $xp) (local.get $xstep)))
+                      (local.set $dyp (i32.add (local.get $dyp) (local.get $cs)))
+                      (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+                      (br_if $px1 (local.get $k)))
+                    (v128.store (local.get $ap) (local.get $a0))
+                    (local.set $ob (i32.add (local.get $ob) (i32.const 4)))
+                    (br $o1)))
+                  (local.set $cb (i32.add (local.get $cb) (i32.const 1)))
+                  (br $c1)))))
+              (local.set $j (i32.add (local.get $j) (i32.const 1)))
+              (br $jl)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $il)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $yl)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bl))))
+)
