@@ -10,7 +10,10 @@
  * PyTorch reference does the same work), timing every step after the warm-up.
  */
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm'; // registers its kernels now, so that STOCK_IDENTITY below is wasm's own
 import { selectBackend, type BackendPreference } from '../src/core/backend';
+import { CONV_FILTER_GRAD } from '../src/core/conv2d-grad';
+import { BN_TRAIN } from '../src/core/fused-bn';
 import { channelStats, mulberry32, toFloatBatch, type Split } from '../src/core/data';
 import type { BatchSource } from '../src/core/evaluate';
 import { MultiExitNetwork } from '../src/core/model';
@@ -126,9 +129,15 @@ async function profile(net: MultiExitNetwork, batch: number): Promise<Record<str
   };
 }
 
-// tfjs's own gradients, captured before selectBackend installs our replacements, so that
-// `--stock FusedBatchNorm,...` can measure the "before" of an optimisation in the same harness
+// tfjs's own gradients and kernels, captured before selectBackend installs our replacements, so
+// that `--stock a,b,...` can measure the "before" of an optimisation in the same harness:
+//   FusedBatchNorm, AvgPool, MaxPool   tfjs's own gradient of that kernel
+//   bn-moments         training batch norm as tf.moments + tf.batchNorm (then add, relu)
+//   fused-bn           batchNormTraining + add + relu as tfjs ops instead of the one-kernel version
+//   conv-filter-grad   the filter gradient as pad/transpose + XNNPACK conv instead of the SIMD kernel
+//   identity           wasm's copying Identity instead of the zero-copy one
 const STOCK_GRADIENTS = new Map(['FusedBatchNorm', 'AvgPool', 'MaxPool'].map((k) => [k, tf.getGradient(k)]));
+const STOCK_IDENTITY = tf.getKernel('Identity', 'wasm'); // the copying one
 
 /**
  * `--stock bn-moments`: training-mode batch norm as it was before batchNormTraining
@@ -136,14 +145,17 @@ const STOCK_GRADIENTS = new Map(['FusedBatchNorm', 'AvgPool', 'MaxPool'].map((k)
  */
 function restoreMomentsBatchNorm(): void {
   type Ctx = { training: boolean; bnUpdates?: { name: string; mean: tf.Tensor; variance: tf.Tensor }[] };
-  const proto = MultiExitNetwork.prototype as unknown as { batchNorm: (x: tf.Tensor4D, name: string, ctx: Ctx) => tf.Tensor4D };
+  type BatchNorm = (x: tf.Tensor4D, name: string, ctx: Ctx, relu?: boolean, residual?: tf.Tensor4D) => tf.Tensor4D;
+  const proto = MultiExitNetwork.prototype as unknown as { batchNorm: BatchNorm };
   const current = proto.batchNorm;
-  proto.batchNorm = function (this: MultiExitNetwork, x, name, ctx) {
-    if (!ctx.training) return current.call(this, x, name, ctx);
+  proto.batchNorm = function (this: MultiExitNetwork, x, name, ctx, relu = false, residual) {
+    if (!ctx.training) return current.call(this, x, name, ctx, relu, residual);
     const gamma = this.vars.get(`${name}/gamma`)!, beta = this.vars.get(`${name}/beta`)!;
     const { mean, variance } = tf.moments(x, [0, 1, 2]);
     ctx.bnUpdates?.push({ name, mean: tf.keep(mean), variance: tf.keep(variance) });
-    return tf.batchNorm(x, mean, variance, beta, gamma, 1e-5) as tf.Tensor4D;
+    let y = tf.batchNorm(x, mean, variance, beta, gamma, 1e-5) as tf.Tensor4D;
+    if (residual) y = tf.add(y, residual);
+    return relu ? tf.relu(y) : y;
   };
 }
 
@@ -157,6 +169,11 @@ async function main(): Promise<void> {
   const stock = arg('stock', '').split(',').filter(Boolean);
   for (const k of stock) {
     if (k === 'bn-moments') restoreMomentsBatchNorm();
+    else if (k === 'fused-bn') tf.unregisterKernel(BN_TRAIN, choice.tfBackend); // batchNormTraining + add + relu as tfjs ops
+    else if (k === 'conv-filter-grad') tf.unregisterKernel(CONV_FILTER_GRAD, choice.tfBackend); // transposes + XNNPACK conv
+    else if (k === 'identity') {
+      if (choice.tfBackend === 'wasm' && STOCK_IDENTITY) { tf.unregisterKernel('Identity', 'wasm'); tf.registerKernel(STOCK_IDENTITY); }
+    }
     else tf.registerGradient(STOCK_GRADIENTS.get(k)!);
   }
   const net = new MultiExitNetwork(benchNetworkConfig(backbone, width));

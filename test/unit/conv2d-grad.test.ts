@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { conv2dGradients, type Conv2DAttrs } from '../../src/core/conv2d-grad';
+import { CONV_FILTER_GRAD, conv2dFilterGradient, conv2dGradients, installConv2dGradient, type Conv2DAttrs } from '../../src/core/conv2d-grad';
 
 type Case = { shape: [number, number, number, number]; k: number; cout: number; stride: number; pad: Conv2DAttrs['pad'] };
 const cases: Case[] = [
@@ -51,3 +51,51 @@ for (const backend of ['cpu', 'wasm']) {
     }
   });
 }
+
+/** dF in float64, straight from the definition: Σ_{b,y,x} x[b, y·s + i − pt, x·s + j − pl, c] · dy[b, y, x, o]. */
+function filterGradReference(x: Float32Array, xs: number[], dy: Float32Array, ds: number[], k: number, s: number, pt: number, pl: number): Float64Array {
+  const [B, H, W, C] = xs, [, oH, oW, O] = ds;
+  const dF = new Float64Array(k * k * C * O);
+  for (let b = 0; b < B; b++) for (let y = 0; y < oH; y++) for (let i = 0; i < k; i++) {
+    const yi = y * s + i - pt;
+    if (yi < 0 || yi >= H) continue;
+    for (let xo = 0; xo < oW; xo++) for (let j = 0; j < k; j++) {
+      const xi = xo * s + j - pl;
+      if (xi < 0 || xi >= W) continue;
+      for (let c = 0; c < C; c++) {
+        const v = x[((b * H + yi) * W + xi) * C + c];
+        for (let o = 0; o < O; o++) dF[((i * k + j) * C + c) * O + o] += v * dy[((b * oH + y) * oW + xo) * O + o];
+      }
+    }
+  }
+  return dF;
+}
+
+test('wasm SIMD filter gradient (no pad/transpose copies) matches a float64 reference: strides, paddings, channel tails', async () => {
+  await tf.setBackend('wasm');
+  installConv2dGradient();
+  assert.ok(tf.getKernel(CONV_FILTER_GRAD, 'wasm'), 'the SIMD kernel is registered for wasm');
+  // [shape, k, Cout, stride, pad, pt, pl]: Cin 3 / 9 / 12 exercise the 8-channel blocks and the one-channel tail
+  const cases: [[number, number, number, number], number, number, number, Conv2DAttrs['pad'], number, number][] = [
+    [[3, 8, 8, 8], 3, 8, 1, 'same', 1, 1],
+    [[2, 9, 7, 3], 3, 4, 2, 'same', 1, 1],
+    [[2, 11, 10, 12], 5, 12, 2, 'valid', 0, 0],
+    [[2, 8, 8, 9], 1, 4, 2, 'same', 0, 0],
+    [[1, 7, 9, 9], 3, 8, 1, [[0, 0], [1, 0], [0, 2], [0, 0]], 1, 0],
+    [[4, 16, 16, 16], 3, 32, 2, 'same', 0, 0],
+  ];
+  for (const [shape, k, cout, s, pad, pt, pl] of cases) {
+    const x = tf.randomNormal(shape, 0, 1, 'float32', 21) as tf.Tensor4D;
+    const w = tf.zeros([k, k, shape[3], cout]) as tf.Tensor4D;
+    const yShape = tf.tidy(() => tf.conv2d(x, w, s, pad as 'same').shape);
+    const dy = tf.randomNormal(yShape, 0, 1, 'float32', 22) as tf.Tensor4D;
+    let got: tf.Tensor4D | undefined;
+    const profile = await tf.profile(() => { got = conv2dFilterGradient(dy, x, w, { strides: s, pad }); return got; });
+    assert.deepEqual(profile.kernelNames, [CONV_FILTER_GRAD], 'one SIMD kernel, no Pad/Transpose/Conv2D');
+    if (!got) throw new Error('no gradient');
+    const ref = filterGradReference(await x.data() as Float32Array, shape, await dy.data() as Float32Array, yShape, k, s, pt, pl);
+    const e = maxRelError(await got.data() as Float32Array, Float32Array.from(ref));
+    assert.ok(e < 1e-4, `${JSON.stringify([shape, k, cout, s, pad])}: relative error ${e}`);
+    tf.dispose([x, w, dy, got]);
+  }
+});
