@@ -14,6 +14,7 @@ import '@tensorflow/tfjs-backend-wasm'; // registers its kernels now, so that ST
 import { selectBackend, type BackendPreference } from '../src/core/backend';
 import { CONV_FILTER_GRAD } from '../src/core/conv2d-grad';
 import { BN_TRAIN } from '../src/core/fused-bn';
+import { MAX_POOL_GRAD } from '../src/core/pool-grad';
 import { channelStats, mulberry32, toFloatBatch, type Split } from '../src/core/data';
 import type { BatchSource } from '../src/core/evaluate';
 import { MultiExitNetwork } from '../src/core/model';
@@ -135,6 +136,7 @@ async function profile(net: MultiExitNetwork, batch: number): Promise<Record<str
 //   bn-moments         training batch norm as tf.moments + tf.batchNorm (then add, relu)
 //   fused-bn           batchNormTraining + add + relu as tfjs ops instead of the one-kernel version
 //   conv-filter-grad   the filter gradient as pad/transpose + XNNPACK conv instead of the SIMD kernel
+//   max-pool-grad      the 2×2 max-pool gradient as mask/resize ops instead of the SIMD kernel
 //   identity           wasm's copying Identity instead of the zero-copy one
 const STOCK_GRADIENTS = new Map(['FusedBatchNorm', 'AvgPool', 'MaxPool'].map((k) => [k, tf.getGradient(k)]));
 const STOCK_IDENTITY = tf.getKernel('Identity', 'wasm'); // the copying one
@@ -171,6 +173,7 @@ async function main(): Promise<void> {
     if (k === 'bn-moments') restoreMomentsBatchNorm();
     else if (k === 'fused-bn') tf.unregisterKernel(BN_TRAIN, choice.tfBackend); // batchNormTraining + add + relu as tfjs ops
     else if (k === 'conv-filter-grad') tf.unregisterKernel(CONV_FILTER_GRAD, choice.tfBackend); // transposes + XNNPACK conv
+    else if (k === 'max-pool-grad') tf.unregisterKernel(MAX_POOL_GRAD, choice.tfBackend); // mask/resize ops instead of the SIMD kernel
     else if (k === 'identity') {
       if (choice.tfBackend === 'wasm' && STOCK_IDENTITY) { tf.unregisterKernel('Identity', 'wasm'); tf.registerKernel(STOCK_IDENTITY); }
     }

@@ -39,6 +39,7 @@ export interface SimdExports {
   gradApply(dy: number, x: number, y: number, dx: number, M: number, C: number, k1: number, k2: number, k3: number): void;
   convFilterGrad(x: number, dy: number, dF: number, b0: number, b1: number, H: number, W: number, Cin: number, oH: number, oW: number,
     Cout: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
+  maxPoolGrad(x: number, y: number, dy: number, dx: number, B: number, oH: number, oW: number, C: number, kh: number, kw: number): void;
 }
 
 export class WasmSimd {

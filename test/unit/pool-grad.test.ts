@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { avgPoolGradConfig, maxPoolGradConfig } from '../../src/core/pool-grad';
+import { MAX_POOL_GRAD, avgPoolGradConfig, installPoolGradients, maxPoolGradConfig } from '../../src/core/pool-grad';
 
 const STOCK = tf.getGradient('AvgPool');
 const STOCK_MAX = tf.getGradient('MaxPool');
@@ -100,6 +100,42 @@ test('replacement MaxPool gradient shares a tie\'s gradient between its maxima',
     const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), dy)))(x);
     assert.deepEqual(Array.from(await g.data()), [2, 2, 0, 3, 2, 2, 3, 0, 0, 10, 10, 10, 0, 0, 0, 0]);
     tf.dispose([x, dy, g]);
+  } finally {
+    tf.registerGradient(STOCK_MAX);
+  }
+});
+
+test('wasm SIMD MaxPool gradient (C % 4 = 0, any tiling window): equals tfjs\'s cpu gradient, shares ties, one kernel', async () => {
+  // tiling windows with 4·k channels: 2×2, 4×4 and a non-power-of-two 3×3/3 (the op version needs powers of two)
+  const simdCases: Case[] = [
+    { shape: [2, 8, 8, 4], k: 2, s: 2, pad: 'same' },
+    { shape: [3, 16, 12, 8], k: 2, s: 2, pad: 'valid' },
+    { shape: [2, 8, 8, 12], k: 4, s: 4, pad: 'same' },
+    { shape: [2, 9, 9, 4], k: 3, s: 3, pad: 'valid' },
+  ];
+  await tf.setBackend('cpu');
+  tf.registerGradient(STOCK_MAX);
+  const ref = [];
+  for (const [i, c] of simdCases.entries()) ref.push(await maxGrad(c, 70 + i));
+  await tf.setBackend('wasm');
+  installPoolGradients();
+  tf.registerGradient(maxPoolGradConfig(STOCK_MAX));
+  try {
+    for (const [i, c] of simdCases.entries()) {
+      const got = await maxGrad(c, 70 + i);
+      let worst = 0;
+      for (let j = 0; j < got.length; j++) worst = Math.max(worst, Math.abs(got[j] - ref[i][j]));
+      assert.ok(worst < 1e-6, `case ${JSON.stringify(c)}: max abs error ${worst}`);
+    }
+    // the tie windows of the test above, repeated over 4 channels (channel c scaled by c + 1)
+    const base = [5, 5, 1, 2, 5, 5, 2, 0, 0, 3, 4, 4, 1, 2, 0, 1];
+    const x = tf.tensor4d(base.flatMap((v) => [v, 2 * v, 3 * v, 4 * v]), [1, 4, 4, 4]);
+    const dy = tf.tensor4d([8, 6, 10, 20].flatMap((v) => [v, v, v, v]), [1, 2, 2, 4]);
+    const info = await tf.profile(() => tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), dy)))(x));
+    assert.ok(info.kernelNames.includes(MAX_POOL_GRAD), `the SIMD kernel ran: ${info.kernelNames.join(',')}`);
+    const g = await (info.result as tf.Tensor).data();
+    assert.deepEqual(Array.from(g).filter((_, j) => j % 4 === 2), [2, 2, 0, 3, 2, 2, 3, 0, 0, 10, 10, 10, 0, 0, 0, 0]);
+    tf.dispose([x, dy, info.result as tf.Tensor]);
   } finally {
     tf.registerGradient(STOCK_MAX);
   }
