@@ -15,6 +15,7 @@ import { selectBackend, type BackendPreference } from '../src/core/backend';
 import { CONV_FILTER_GRAD } from '../src/core/conv2d-grad';
 import { BN_TRAIN } from '../src/core/fused-bn';
 import { MAX_POOL_GRAD } from '../src/core/pool-grad';
+import { wasmSimd, type WasmBackendLike } from '../src/core/wasm-simd';
 import { channelStats, mulberry32, toFloatBatch, type Split } from '../src/core/data';
 import type { BatchSource } from '../src/core/evaluate';
 import { MultiExitNetwork } from '../src/core/model';
@@ -138,6 +139,7 @@ async function profile(net: MultiExitNetwork, batch: number): Promise<Record<str
 //   conv-filter-grad   the filter gradient as pad/transpose + XNNPACK conv instead of the SIMD kernel
 //   max-pool-grad      the 2×2 max-pool gradient as mask/resize ops instead of the SIMD kernel
 //   identity           wasm's copying Identity instead of the zero-copy one
+//   simd-helpers       our SIMD kernels on the calling thread only (no helper threads)
 const STOCK_GRADIENTS = new Map(['FusedBatchNorm', 'AvgPool', 'MaxPool'].map((k) => [k, tf.getGradient(k)]));
 const STOCK_IDENTITY = tf.getKernel('Identity', 'wasm'); // the copying one
 
@@ -174,6 +176,7 @@ async function main(): Promise<void> {
     else if (k === 'fused-bn') tf.unregisterKernel(BN_TRAIN, choice.tfBackend); // batchNormTraining + add + relu as tfjs ops
     else if (k === 'conv-filter-grad') tf.unregisterKernel(CONV_FILTER_GRAD, choice.tfBackend); // transposes + XNNPACK conv
     else if (k === 'max-pool-grad') tf.unregisterKernel(MAX_POOL_GRAD, choice.tfBackend); // mask/resize ops instead of the SIMD kernel
+    else if (k === 'simd-helpers') wasmSimd(tf.backend() as unknown as WasmBackendLike)?.stopHelpers(); // our kernels on one thread
     else if (k === 'identity') {
       if (choice.tfBackend === 'wasm' && STOCK_IDENTITY) { tf.unregisterKernel('Identity', 'wasm'); tf.registerKernel(STOCK_IDENTITY); }
     }

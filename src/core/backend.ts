@@ -11,7 +11,7 @@ import { installBatchNormGradient } from './batchnorm-grad';
 import { installConv2dGradient } from './conv2d-grad';
 import { installFusedBatchNorm } from './fused-bn';
 import { installZeroCopyIdentity } from './identity-kernel';
-import { wasmSimdUnavailable, type WasmBackendLike } from './wasm-simd';
+import { setWasmSimdThreads, wasmSimdUnavailable, type WasmBackendLike } from './wasm-simd';
 import { installPoolGradients } from './pool-grad';
 import { ValidationError } from './errors';
 import { prepareThreadedWasm, unrefPoolThreads, wantedWasmThreads, type ThreadedWasmPatch } from './wasm-threads';
@@ -35,7 +35,7 @@ export interface BackendChoice {
   threads?: number;
 }
 
-interface WasmPackage { setThreadsCount(n: number): void; getThreadsCount(): number }
+interface WasmPackage { setThreadsCount(n: number): void; getThreadsCount(): number; setWasmPaths(paths: Record<string, string>): void }
 
 /**
  * Initialises the wasm backend, multithreaded when more than one core is wanted (see
@@ -68,7 +68,7 @@ async function initWasmBinary(wasmPkg: WasmPackage, requireFn: NodeRequire): Pro
       await tf.ready();
       unrefPoolThreads(tf.backend());
       const got = wasmPkg.getThreadsCount();
-      if (got > 1) return { count: got };
+      if (got > 1) return { count: got, why: patch.spinNote };
       why = `the threaded binary came up with ${got} thread(s)`;
     } catch (e) {
       why = `threads unavailable: ${String((e as Error)?.message ?? e).split('\n')[0]}`;
@@ -151,7 +151,8 @@ export async function selectBackend(
           const wasmPkg = requireFn('@tensorflow/tfjs-backend-wasm') as WasmPackage;
           const threads = await initWasm(wasmPkg, requireFn);
           const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
-          const threadText = threads.count > 1 ? `${threads.count} threads` : `single thread${threads.why ? ` (${threads.why})` : ''}`;
+          const threadText = `${threads.count > 1 ? `${threads.count} threads` : 'single thread'}${threads.why ? ` (${threads.why})` : ''}`;
+          setWasmSimdThreads(threads.count);
           const ownKernels = wasmSimdUnavailable(tf.backend() as unknown as WasmBackendLike);
           description = `wasm (XNNPACK${simd ? ', SIMD' : ''}, ${threadText}${ownKernels ? `; batch-norm and filter-gradient kernels in tfjs ops: ${ownKernels}` : ''})`;
           wasmThreads = threads.count;

@@ -71,9 +71,14 @@ const filterGradKernel: tf.KernelConfig = {
     const simd = wasmSimd(b);
     if (!simd) throw new Error(`${CONV_FILTER_GRAD}: wasm SIMD kernels are not available`);
     const [B, H, W, cin] = x.shape, [, oH, oW, cout] = dy.shape;
+    const size = a.kh * a.kw * cin * cout;
     const out = b.makeOutput([a.kh, a.kw, cin, cout], 'float32');
     const off = (t: tf.TensorInfo) => b.getMemoryOffset(t.dataId);
-    simd.k.convFilterGrad(off(x), off(dy), off(out), 0, B, H, W, cin, oH, oW, cout, a.kh, a.kw, a.sh, a.sw, a.pt, a.pl);
+    // images split between threads, each summing into its own dF; the parts are added at the end
+    const parts = size * B * oH * oW >= 1 << 20 ? Math.min(simd.threads, B) : 1;
+    const dF = Array.from({ length: parts }, (_, i) => (i === 0 ? off(out) : simd.partArea(i, 4 * size)));
+    simd.run('convFilterGrad', B, parts, (lo, hi, i) => [off(x), off(dy), dF[i], lo, hi, H, W, cin, oH, oW, cout, a.kh, a.kw, a.sh, a.sw, a.pt, a.pl]);
+    for (let i = 1; i < parts; i++) simd.k.addInto(dF[0], dF[i], size);
     return out;
   },
 };

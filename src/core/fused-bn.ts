@@ -108,6 +108,27 @@ function layout(simd: WasmSimd, C: number): { acc32: number; acc64: number; p: [
   return { acc32: s, acc64: s + 8 * C, p: [s + 24 * C, s + 28 * C, s + 32 * C] };
 }
 
+/** Elements per piece below which splitting a pass between threads does not pay. */
+const MIN_PART = 32 * 1024;
+
+/** Pieces to split an [M, C] pass into, and each piece's reduction area ([acc32: f32 2C][acc64: f64 2C]). */
+function pieces(simd: WasmSimd, M: number, C: number): { parts: number; acc: number[]; p: [number, number, number] } {
+  const parts = Math.max(1, Math.min(simd.threads, Math.floor((M * C) / MIN_PART), M));
+  const { p } = layout(simd, C);
+  const acc = Array.from({ length: parts }, (_, i) => simd.partArea(i, i === 0 ? 36 * C : 24 * C));
+  return { parts, acc, p };
+}
+
+/** Σ over the pieces of their f64 [2C] accumulators. */
+function sumAcc(simd: WasmSimd, acc: number[], C: number): Float64Array {
+  const total = new Float64Array(2 * C);
+  for (const base of acc) {
+    const a = simd.f64(base + 8 * C, 2 * C);
+    for (let k = 0; k < 2 * C; k++) total[k] += a[k];
+  }
+  return total;
+}
+
 function forwardWasm(b: WasmBackendLike, x: tf.TensorInfo, z: tf.TensorInfo | undefined, gamma: tf.TensorInfo, beta: tf.TensorInfo, eps: number, relu: boolean): tf.TensorInfo[] {
   const C = x.shape[x.shape.length - 1];
   const infos = [b.makeOutput(x.shape, 'float32'), b.makeOutput([C], 'float32'), b.makeOutput([C], 'float32')];
@@ -118,21 +139,21 @@ function forwardWasm(b: WasmBackendLike, x: tf.TensorInfo, z: tf.TensorInfo | un
     return infos;
   }
   const off = (t: tf.TensorInfo) => b.getMemoryOffset(t.dataId);
-  const M = sizeOf(x.shape) / C;
-  const { acc32, acc64, p } = layout(simd, C);
+  const M = sizeOf(x.shape) / C, rb = 4 * C;
+  const { parts, acc, p } = pieces(simd, M, C); // every allocation before the views below
   const shift = simd.f32(p[0], C);
   shift.set(b.typedArrayFromHeap(x).subarray(0, C)); // Σ(x − x₀) and Σ(x − x₀)²: no cancellation when |μ| ≫ σ
-  simd.k.moments(off(x), M, C, p[0], acc32, acc64);
-  const acc = simd.f64(acc64, 2 * C), g = b.typedArrayFromHeap(gamma), be = b.typedArrayFromHeap(beta);
+  simd.run('moments', M, parts, (lo, hi, i) => [off(x) + lo * rb, hi - lo, C, p[0], acc[i], acc[i] + 8 * C]);
+  const sums = sumAcc(simd, acc, C), g = b.typedArrayFromHeap(gamma), be = b.typedArrayFromHeap(beta);
   const mean = b.typedArrayFromHeap(infos[1]), variance = b.typedArrayFromHeap(infos[2]);
   const a = simd.f32(p[1], C), bias = simd.f32(p[2], C);
   for (let c = 0; c < C; c++) {
-    const d = acc[c] / M, mu = shift[c] + d, v = Math.max(acc[C + c] / M - d * d, 0);
+    const d = sums[c] / M, mu = shift[c] + d, v = Math.max(sums[C + c] / M - d * d, 0);
     mean[c] = mu; variance[c] = v;
     a[c] = g[c] / Math.sqrt(v + eps);
     bias[c] = be[c] - mu * a[c];
   }
-  simd.k.affine(off(x), z ? off(z) : 0, off(infos[0]), M, C, p[1], p[2], relu ? 1 : 0);
+  simd.run('affine', M, parts, (lo, hi) => [off(x) + lo * rb, z ? off(z) + lo * rb : 0, off(infos[0]) + lo * rb, hi - lo, C, p[1], p[2], relu ? 1 : 0]);
   return infos;
 }
 
@@ -150,20 +171,22 @@ function backwardWasm(
     return infos;
   }
   const off = (ti: tf.TensorInfo) => b.getMemoryOffset(ti.dataId);
-  const M = sizeOf(x.shape) / C;
-  const { acc32, acc64, p } = layout(simd, C);
-  simd.k.gradSums(off(dy), off(x), relu ? off(y) : 0, residual ? off(infos[3]) : 0, M, C, off(mean), acc32, acc64);
-  const acc = simd.f64(acc64, 2 * C);
+  const M = sizeOf(x.shape) / C, rb = 4 * C;
+  const { parts, acc, p } = pieces(simd, M, C);
+  const at = (ti: tf.TensorInfo | undefined, lo: number, use = true) => (ti && use ? off(ti) + lo * rb : 0);
+  simd.run('gradSums', M, parts, (lo, hi, i) =>
+    [at(dy, lo), at(x, lo), at(y, lo, relu), at(infos[3], lo, residual), hi - lo, C, off(mean), acc[i], acc[i] + 8 * C]);
+  const sums = sumAcc(simd, acc, C);
   const mu = b.typedArrayFromHeap(mean), va = b.typedArrayFromHeap(variance), g = b.typedArrayFromHeap(gamma);
   const dgamma = b.typedArrayFromHeap(infos[1]), dbeta = b.typedArrayFromHeap(infos[2]);
   const k1 = simd.f32(p[0], C), k2 = simd.f32(p[1], C), k3 = simd.f32(p[2], C);
   for (let c = 0; c < C; c++) {
-    const inv = 1 / Math.sqrt(va[c] + eps), sg = acc[c], sgxm = acc[C + c];
+    const inv = 1 / Math.sqrt(va[c] + eps), sg = sums[c], sgxm = sums[C + c];
     dgamma[c] = sgxm * inv; dbeta[c] = sg;
     const a = g[c] * inv, c2 = -a * inv * inv * sgxm / M;
     k1[c] = a; k2[c] = c2; k3[c] = -a * sg / M - c2 * mu[c];
   }
-  simd.k.gradApply(off(dy), off(x), relu ? off(y) : 0, off(infos[0]), M, C, p[0], p[1], p[2]);
+  simd.run('gradApply', M, parts, (lo, hi) => [at(dy, lo), at(x, lo), at(y, lo, relu), at(infos[0], lo), hi - lo, C, p[0], p[1], p[2]]);
   return infos;
 }
 

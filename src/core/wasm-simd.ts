@@ -3,7 +3,14 @@
  * backend's memory so that they read and write tfjs tensors in place, with a scratch area from the
  * backend's allocator. One instance per tfjs wasm module; null where the memory is not reachable
  * or SIMD is off (callers then use their JavaScript or tfjs-op versions).
+ *
+ * On tfjs's threaded binary (shared memory) the kernels also run on helper threads: `run` splits
+ * a call by rows or images between this thread and one helper per extra XNNPACK thread, each a
+ * Node worker with its own instance of the same module on the same memory, woken through a shared
+ * Int32Array. XNNPACK's kernels are the only ones tfjs runs on more than one thread; these are the
+ * batch-norm passes, the filter gradient and the max-pool gradient (≈ half of a ResNet-18 step).
  */
+import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { PLAIN_MEMORY_WASM, SHARED_MEMORY_WASM } from './kernels/simd-wasm';
 
@@ -40,20 +47,148 @@ export interface SimdExports {
   convFilterGrad(x: number, dy: number, dF: number, b0: number, b1: number, H: number, W: number, Cin: number, oH: number, oW: number,
     Cout: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
   maxPoolGrad(x: number, y: number, dy: number, dx: number, B: number, oH: number, oW: number, C: number, kh: number, kw: number): void;
+  addInto(a: number, b: number, n: number): void;
+}
+
+export type SimdKernel = Exclude<keyof SimdExports, 'addInto'>;
+const HELPER_KERNELS: SimdKernel[] = ['moments', 'affine', 'gradSums', 'gradApply', 'convFilterGrad', 'maxPoolGrad'];
+
+/**
+ * A helper thread's script: instantiates simd.wat on the shared memory and runs one kernel call
+ * per job. Jobs go through a shared Int32Array: [0] job number (−1 = stop), [1] the last job done
+ * (negated when it threw), [2] the kernel's index in `names`, [3…] its arguments.
+ */
+const HELPER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { module, memory, control, names } = workerData;
+const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const c = new Int32Array(control);
+let seen = 0;
+for (;;) {
+  Atomics.wait(c, 0, seen);
+  const job = Atomics.load(c, 0);
+  if (job < 0) break;
+  if (job === seen) continue;
+  seen = job;
+  let ok = true;
+  try { const f = k[names[c[2]]]; f(...Array.from(c.subarray(3, 3 + f.length))); } catch { ok = false; }
+  Atomics.store(c, 1, ok ? job : -job);
+  Atomics.notify(c, 1);
+}
+`;
+
+/** How long a helper may take for one job before its part is redone here and the helper dropped. */
+const HELPER_TIMEOUT_MS = 30_000;
+
+class SimdHelper {
+  private readonly worker: Worker;
+  private readonly control = new Int32Array(new SharedArrayBuffer(4 * 32));
+  private job = 0;
+  private bufferPtr = 0;
+  private bufferBytes = 0;
+
+  constructor(compiled: object, memory: WasmMemory, private readonly module: WasmModuleLike) {
+    this.worker = new Worker(HELPER_SOURCE, { eval: true, workerData: { module: compiled, memory, control: this.control.buffer, names: HELPER_KERNELS } });
+    this.worker.unref(); // never keeps the process alive
+    // a helper that dies shows as a failed or timed-out job, whose part is then done on the caller's thread
+    this.worker.on('error', () => undefined);
+  }
+
+  /** The helper's own area of at least `bytes` in the backend's memory (for its part of a reduction). */
+  buffer(bytes: number): number {
+    if (bytes > this.bufferBytes) {
+      if (this.bufferPtr) this.module._free(this.bufferPtr);
+      this.bufferBytes = Math.max(bytes, 64 * 1024);
+      this.bufferPtr = this.module._malloc(this.bufferBytes);
+    }
+    return this.bufferPtr;
+  }
+
+  start(kernel: SimdKernel, args: number[]): void {
+    this.control[2] = HELPER_KERNELS.indexOf(kernel);
+    this.control.set(args, 3);
+    this.job++;
+    Atomics.store(this.control, 0, this.job);
+    Atomics.notify(this.control, 0);
+  }
+
+  /** Blocks until the job posted last is done; false when it threw or timed out. */
+  wait(): boolean {
+    const deadline = Date.now() + HELPER_TIMEOUT_MS;
+    for (;;) {
+      const done = Atomics.load(this.control, 1);
+      if (done === this.job) return true;
+      if (done === -this.job) return false;
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      Atomics.wait(this.control, 1, done, left);
+    }
+  }
+
+  stop(): void {
+    Atomics.store(this.control, 0, -1);
+    Atomics.notify(this.control, 0);
+    void this.worker.terminate();
+  }
 }
 
 export class WasmSimd {
   private scratchPtr = 0;
   private scratchBytes = 0;
+  private helpers: SimdHelper[] = [];
   private constructor(private readonly module: WasmModuleLike, private readonly memory: WasmMemory, readonly k: SimdExports) {}
 
-  static create(module: WasmModuleLike): WasmSimd | null {
+  static create(module: WasmModuleLike, threads: number): WasmSimd | null {
     const memory = module.wasmMemory ?? module.asm?.memory;
     if (!(memory instanceof WebAssemblyApi.Memory)) return null;
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     const bytes = Buffer.from(shared ? SHARED_MEMORY_WASM : PLAIN_MEMORY_WASM, 'base64');
-    const instance = new WebAssemblyApi.Instance(new WebAssemblyApi.Module(bytes), { env: { memory } });
-    return new WasmSimd(module, memory, instance.exports as unknown as SimdExports);
+    const compiled = new WebAssemblyApi.Module(bytes);
+    const instance = new WebAssemblyApi.Instance(compiled, { env: { memory } });
+    const simd = new WasmSimd(module, memory, instance.exports as unknown as SimdExports);
+    if (shared) for (let i = 1; i < threads; i++) simd.helpers.push(new SimdHelper(compiled, memory, module));
+    return simd;
+  }
+
+  /** Stops the helper threads: every later call runs on this thread only. */
+  stopHelpers(): void {
+    for (const h of this.helpers) h.stop();
+    this.helpers = [];
+  }
+
+  /** Threads `run` splits a call between (this one and the helpers). */
+  get threads(): number {
+    return this.helpers.length + 1;
+  }
+
+  /**
+   * An area of at least `bytes` for part `part` of a split call (0: this thread's scratch, see
+   * `scratch`; others: that helper's own). Take every part's area before any view of the heap.
+   */
+  partArea(part: number, bytes: number): number {
+    return part === 0 ? this.scratch(bytes) : this.helpers[part - 1].buffer(bytes);
+  }
+
+  /**
+   * Runs `kernel` over [0, n) (rows or images) in `parts` contiguous pieces, at most `threads`:
+   * piece 0 on this thread, the others on helpers, each with the arguments `args(lo, hi, part)`
+   * gives (all computed before any runs). Returns when every piece is done. A helper that fails or
+   * times out is dropped and its piece redone here.
+   */
+  run(kernel: SimdKernel, n: number, parts: number, args: (lo: number, hi: number, part: number) => number[]): void {
+    const p = Math.max(1, Math.min(parts, this.threads, n));
+    const bound = (i: number) => Math.round((i * n) / p);
+    const all = Array.from({ length: p }, (_, i) => args(bound(i), bound(i + 1), i));
+    const used = this.helpers.slice(0, p - 1);
+    used.forEach((h, i) => h.start(kernel, all[i + 1]));
+    const call = (a: number[]) => (this.k[kernel] as (...v: number[]) => void)(...a);
+    call(all[0]);
+    used.forEach((h, i) => {
+      if (h.wait()) return;
+      this.helpers = this.helpers.filter((o) => o !== h);
+      h.stop();
+      call(all[i + 1]);
+    });
   }
 
   /**
@@ -74,6 +209,12 @@ export class WasmSimd {
 }
 
 const byModule = new WeakMap<WasmModuleLike, { simd: WasmSimd | null; why?: string }>();
+let wantedThreads = 1;
+
+/** Threads for the kernels (backend selection sets the XNNPACK thread count); before the first use. */
+export function setWasmSimdThreads(n: number): void {
+  wantedThreads = Math.max(1, Math.floor(n));
+}
 
 function load(backend: WasmBackendLike): { simd: WasmSimd | null; why?: string } {
   let entry = byModule.get(backend.wasm);
@@ -81,7 +222,7 @@ function load(backend: WasmBackendLike): { simd: WasmSimd | null; why?: string }
     try {
       if (!tf.env().getBool('WASM_HAS_SIMD_SUPPORT')) entry = { simd: null, why: 'this runtime has no WebAssembly SIMD' };
       else {
-        const simd = WasmSimd.create(backend.wasm);
+        const simd = WasmSimd.create(backend.wasm, wantedThreads);
         entry = simd ? { simd } : { simd: null, why: "tfjs's wasm memory is not reachable" };
       }
     } catch (err) {

@@ -10,6 +10,11 @@
  *     module-level `require$$N` / `commonjsGlobal` variables, which do not exist in the worker;
  *  4. the C++ side caps the pool at `emscripten_num_logical_cores() / 2` (it assumes two
  *     hyper-threads per core), i.e. one thread on a 2-core machine.
+ * And one for our own kernels' helper threads (wasm-simd.ts):
+ *  5. after every XNNPACK operation its pool threads spin-wait for the next one for 1 000 000
+ *     iterations (~2–4 ms, pthreadpool's PTHREADPOOL_SPIN_WAIT_ITERATIONS) before sleeping, which
+ *     keeps the other core busy doing nothing; `shortenPoolSpin` loads a copy of the binary with
+ *     1 000 iterations (XNNPACK's own speed is unchanged; threads then sleep between operations).
  *
  * `prepareThreadedWasm` works around all four for the duration of `tf.setBackend('wasm')` only:
  * it sets the flag, writes the worker script and the factory (with the missing variables defined)
@@ -76,10 +81,10 @@ export function nodeWorkerScript(workerText: string, factoryPath: string): strin
 }
 
 /** Writes `text` once under a name derived from its content (atomic rename; shared by processes). */
-function writeCached(dir: string, stem: string, text: string): string {
+function writeCached(dir: string, stem: string, text: string | Uint8Array, ext = '.js'): string {
   const hash = crypto.createHash('sha256').update(text).digest('hex').slice(0, 16);
-  const file = path.join(dir, `${stem}-${hash}.js`);
-  if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === text) return file;
+  const file = path.join(dir, `${stem}-${hash}${ext}`);
+  if (fs.existsSync(file) && Buffer.from(fs.readFileSync(file)).equals(Buffer.from(text))) return file;
   const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
   fs.writeFileSync(tmp, text);
   fs.renameSync(tmp, file);
@@ -95,11 +100,35 @@ export function unrefPoolThreads(backend: unknown): void {
   for (const w of pthread?.runningWorkers ?? []) w.unref?.();
 }
 
+/** `i32.const 1000000; local.set`: the counters of pthreadpool's spin-wait loops in the threaded binary. */
+const SPIN_LOOP = [0x41, 0xc0, 0x84, 0x3d, 0x21];
+/** `i32.const 1000` in the same three LEB128 bytes (padded encodings are valid WebAssembly). */
+const SHORT_SPIN = [0x41, 0xe8, 0x87, 0x00];
+/** The spin loops tfjs 4.22's threaded binary has: the pool's wait for work, and two waits for the workers. */
+export const POOL_SPIN_LOOPS = 3;
+
+/**
+ * A copy of tfjs's threaded binary whose pthreadpool threads spin 1 000 instead of 1 000 000
+ * iterations before they sleep. Throws when the binary does not have exactly the known loops.
+ */
+export function shortenPoolSpin(binary: Uint8Array): Uint8Array {
+  const out = Uint8Array.from(binary);
+  const at: number[] = [];
+  for (let i = 0; i + SPIN_LOOP.length <= out.length; i++) {
+    if (SPIN_LOOP.every((b, k) => out[i + k] === b)) at.push(i);
+  }
+  if (at.length !== POOL_SPIN_LOOPS) throw new Error(`expected ${POOL_SPIN_LOOPS} pthreadpool spin loops in the threaded wasm binary, found ${at.length} (tfjs version changed?)`);
+  for (const i of at) out.set(SHORT_SPIN, i);
+  return out;
+}
+
 export interface ThreadedWasmPatch {
   /** Undoes every global patch (call after `tf.setBackend('wasm')` settles). */
   restore(): void;
   /** Set when the worker files could not be written (reported instead of threads). */
   error(): Error | undefined;
+  /** Why the pool's spin-wait was left as it is (undefined when shortened). */
+  spinNote?: string;
 }
 
 /**
@@ -107,7 +136,7 @@ export interface ThreadedWasmPatch {
  * XNNPACK threads. Throws (patching nothing) when the tfjs bundle is not the one this knows.
  */
 export function prepareThreadedWasm(
-  wasmPkg: { setThreadsCount(n: number): void },
+  wasmPkg: { setThreadsCount(n: number): void; setWasmPaths(paths: Record<string, string>): void },
   threads: number,
   bundlePath: string,
   cacheDir = path.join(os.tmpdir(), 'early-exit-wasm-threads'),
@@ -153,12 +182,25 @@ export function prepareThreadedWasm(
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
   wasmPkg.setThreadsCount(threads);
 
+  // 5: the threaded binary with a short pool spin-wait (the other two: tfjs's own files)
+  const dist = path.dirname(bundlePath);
+  const stockPaths = Object.fromEntries(['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'].map((f) => [f, path.join(dist, f)]));
+  let spinNote: string | undefined;
+  try {
+    const patched = shortenPoolSpin(fs.readFileSync(stockPaths['tfjs-backend-wasm-threaded-simd.wasm']));
+    wasmPkg.setWasmPaths({ ...stockPaths, 'tfjs-backend-wasm-threaded-simd.wasm': writeCached(cacheDir, 'tfjs-backend-wasm-threaded-simd', patched, '.wasm') });
+  } catch (e) {
+    spinNote = `pool spin-wait not shortened: ${String((e as Error)?.message ?? e).split('\n')[0]}`;
+  }
+
   return {
     restore() {
       globalThis.Blob = OrigBlob;
       URL.createObjectURL = origCreateObjectURL;
       os.cpus = origCpus;
+      try { wasmPkg.setWasmPaths(stockPaths); } catch { /* the backend failed to initialise: nothing loads a binary again */ }
     },
     error: () => failure,
+    spinNote,
   };
 }

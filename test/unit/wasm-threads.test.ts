@@ -4,11 +4,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { selectBackend } from '../../src/core/backend';
-import { bundleRequires, nodeWorkerScript, standaloneFactory, wantedWasmThreads } from '../../src/core/wasm-threads';
+import { POOL_SPIN_LOOPS, bundleRequires, nodeWorkerScript, shortenPoolSpin, standaloneFactory, wantedWasmThreads } from '../../src/core/wasm-threads';
 
 const CHILD = path.join(__dirname, '..', 'fixtures', 'wasm-threads-child.ts');
 
-interface ChildResult { description: string; threads: number; losses: number[]; weights: number[][] }
+interface ChildResult { description: string; threads: number; simdThreads: number; losses: number[]; weights: number[][] }
 
 /** Runs the child; it must print its line and exit by itself (pool threads do not hold it). */
 function child(env: Record<string, string>): ChildResult {
@@ -49,6 +49,14 @@ test('the installed tfjs bundle has what the threaded-wasm workaround rewrites',
   const worker = nodeWorkerScript(JSON.parse(m[1]) as string, '/tmp/factory.js');
   assert.match(worker, /importScripts\("\/tmp\/factory\.js"\);WasmBackendModuleThreadedSimd\(Module\)/);
   assert.throws(() => nodeWorkerScript('self.onmessage=()=>{}', '/x'), /not the one this workaround knows/);
+  // the threaded binary's pthreadpool spin counters: 1 000 000 → 1 000, nothing else changed
+  const binary = fs.readFileSync(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm'));
+  const short = shortenPoolSpin(binary);
+  assert.equal(short.length, binary.length);
+  const changed = [...short].reduce((n, b, i) => n + (b !== binary[i] ? 1 : 0), 0);
+  assert.equal(changed, POOL_SPIN_LOOPS * 3, 'three LEB128 bytes per counter');
+  assert.ok(new (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object } }).WebAssembly.Module(short), 'still valid WebAssembly');
+  assert.throws(() => shortenPoolSpin(short), /expected 3 pthreadpool spin loops .* found 0/);
 });
 
 test('wasm on two threads trains like one thread, reports its threads, and the process exits by itself', () => {
@@ -56,6 +64,8 @@ test('wasm on two threads trains like one thread, reports its threads, and the p
   const one = child({ EARLY_EXIT_WASM_THREADS: '1' });
   assert.match(two.description, /^wasm \(XNNPACK, SIMD, 2 threads\)$/);
   assert.equal(two.threads, 2);
+  assert.equal(two.simdThreads, 2, 'our SIMD kernels split their work with one helper thread');
+  assert.equal(one.simdThreads, 1);
   assert.match(one.description, /^wasm \(XNNPACK, SIMD, single thread\)$/);
   assert.equal(one.threads, 1);
   for (let i = 0; i < 3; i++) assert.ok(Math.abs(two.losses[i] - one.losses[i]) < 1e-4 * Math.abs(one.losses[i]), `loss ${i}: ${two.losses[i]} vs ${one.losses[i]}`);

@@ -384,4 +384,23 @@
         (br $yl)))
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $bl))))
+
+  ;; a[i] += b[i] for n floats (the parts of a split reduction).
+  (func (export "addInto") (param $a i32) (param $b i32) (param $n i32)
+    (local $o i32) (local $end i32)
+    (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (local.set $o (i32.const 0))
+    (block $vdone (loop $v
+      (br_if $vdone (i32.ge_u (local.get $o) (local.get $end)))
+      (v128.store (i32.add (local.get $a) (local.get $o))
+        (f32x4.add (v128.load (i32.add (local.get $a) (local.get $o))) (v128.load (i32.add (local.get $b) (local.get $o)))))
+      (local.set $o (i32.add (local.get $o) (i32.const 16)))
+      (br $v)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $sdone (loop $sl
+      (br_if $sdone (i32.ge_u (local.get $o) (local.get $end)))
+      (f32.store (i32.add (local.get $a) (local.get $o))
+        (f32.add (f32.load (i32.add (local.get $a) (local.get $o))) (f32.load (i32.add (local.get $b) (local.get $o)))))
+      (local.set $o (i32.add (local.get $o) (i32.const 4)))
+      (br $sl))))
 )
