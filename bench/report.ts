@@ -57,7 +57,7 @@ export function renderReport(out: J, root: string): string {
         Array.from({ length: 10 }, (_, i) => [a.kernels[i]?.name ?? '', f(a.kernels[i]?.ms), a.kernels[i] ? `${f(a.kernels[i].pct)} %` : '', a.kernels[i]?.calls ?? '', '',
           b?.kernels[i]?.name ?? '', f(b?.kernels[i]?.ms), b?.kernels[i] ? `${f(b.kernels[i].pct)} %` : '', b?.kernels[i]?.calls ?? ''])), '');
     }
-    L.push(`\`forward\` is the custom-gradient training batch norm (its forward pass is timed as one kernel). Step times here are the mean of 3 steps in one process and move by ±20 % with the machine's load: the throughput table (12 steps, back to back) is the speed figure; this table says where the time goes. ${loadNote(p)}`, '');
+    L.push(`\`EarlyExit…\` kernels are ours (\`src/core/kernels/simd.wat\`): training batch norm + residual + ReLU forward and backward, the Conv2D filter gradient, the max-pool gradient; their time includes the helper thread's share. \`forward\` (in older "after" columns) was the custom-gradient batch norm. Step times here are the mean of 3 steps in one process and move by ±20 % with the machine's load: the throughput table (12 steps, back to back) is the speed figure; this table says where the time goes. ${loadNote(p)}`, '');
   }
   const e = s.earlyexit;
   if (e?.rows) {

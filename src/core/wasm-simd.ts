@@ -60,7 +60,7 @@ const HELPER_KERNELS: SimdKernel[] = ['moments', 'affine', 'gradSums', 'gradAppl
  */
 const HELPER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, control, names } = workerData;
+const { module, memory, control, names, fault } = workerData;
 const k = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const c = new Int32Array(control);
 let seen = 0;
@@ -71,7 +71,10 @@ for (;;) {
   if (job === seen) continue;
   seen = job;
   let ok = true;
-  try { const f = k[names[c[2]]]; f(...Array.from(c.subarray(3, 3 + f.length))); } catch { ok = false; }
+  try {
+    if (fault) throw new Error('EARLY_EXIT_FAULT=simd-helper-throws');
+    const f = k[names[c[2]]]; f(...Array.from(c.subarray(3, 3 + f.length)));
+  } catch { ok = false; }
   Atomics.store(c, 1, ok ? job : -job);
   Atomics.notify(c, 1);
 }
@@ -88,7 +91,9 @@ class SimdHelper {
   private bufferBytes = 0;
 
   constructor(compiled: object, memory: WasmMemory, private readonly module: WasmModuleLike) {
-    this.worker = new Worker(HELPER_SOURCE, { eval: true, workerData: { module: compiled, memory, control: this.control.buffer, names: HELPER_KERNELS } });
+    // EARLY_EXIT_FAULT=simd-helper-throws: every job fails (the reliability test of the fallback below)
+    const fault = process.env.EARLY_EXIT_FAULT === 'simd-helper-throws';
+    this.worker = new Worker(HELPER_SOURCE, { eval: true, workerData: { module: compiled, memory, control: this.control.buffer, names: HELPER_KERNELS, fault } });
     this.worker.unref(); // never keeps the process alive
     // a helper that dies shows as a failed or timed-out job, whose part is then done on the caller's thread
     this.worker.on('error', () => undefined);

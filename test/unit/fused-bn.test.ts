@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { BN_TRAIN, BN_TRAIN_GRAD, batchNormActivation, fusedBatchNormAvailable, installFusedBatchNorm } from '../../src/core/fused-bn';
 import { installZeroCopyIdentity } from '../../src/core/identity-kernel';
-import { wasmSimd, type WasmBackendLike } from '../../src/core/wasm-simd';
+import { wasmSimd, wasmSimdUnavailable, type WasmBackendLike } from '../../src/core/wasm-simd';
 import { generated, outputFile, watFiles } from '../../scripts/build-wasm';
 import { readFileSync } from 'node:fs';
 
@@ -130,4 +130,10 @@ test('the committed kernel bytes are simd.wat compiled (else: npm run build:wasm
   const files = watFiles();
   assert.ok(files.length > 0);
   for (const f of files) assert.equal(readFileSync(outputFile(f), 'utf8'), await generated(f), `${outputFile(f)} is stale`);
+});
+
+test('without a reachable wasm memory our SIMD kernels stand down and say why (the tfjs-op versions run)', () => {
+  const backend = { wasm: { _malloc: () => 0, _free: () => undefined } } as unknown as WasmBackendLike;
+  assert.equal(wasmSimd(backend), null);
+  assert.equal(wasmSimdUnavailable(backend), "tfjs's wasm memory is not reachable");
 });

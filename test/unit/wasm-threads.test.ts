@@ -75,6 +75,14 @@ test('wasm on two threads trains like one thread, reports its threads, and the p
   assert.ok(worst < 1e-4, `weights after 3 steps differ by ${worst}`);
 });
 
+test('a failing helper thread of our SIMD kernels is dropped and its share redone: same training, no hang', () => {
+  const broken = child({ EARLY_EXIT_WASM_THREADS: '2', EARLY_EXIT_FAULT: 'simd-helper-throws' });
+  const one = child({ EARLY_EXIT_WASM_THREADS: '1' });
+  assert.equal(broken.threads, 2, 'XNNPACK keeps its threads');
+  assert.equal(broken.simdThreads, 1, 'the helper was dropped after its first failed job');
+  for (let i = 0; i < 3; i++) assert.ok(Math.abs(broken.losses[i] - one.losses[i]) < 1e-4 * Math.abs(one.losses[i]), `loss ${i}: ${broken.losses[i]} vs ${one.losses[i]}`);
+});
+
 test('when the threaded binary cannot be used, wasm falls back to one thread and says why', () => {
   const noBundle = child({ EARLY_EXIT_WASM_THREADS: '2', WASM_CHILD_FAULT: 'bundle' });
   assert.match(noBundle.description, /single thread \(threads unavailable: ENOENT.*tf-backend-wasm\.node\.js/);
