@@ -154,7 +154,7 @@ export async function selectBackend(
           const threadText = `${threads.count > 1 ? `${threads.count} threads` : 'single thread'}${threads.why ? ` (${threads.why})` : ''}`;
           setWasmSimdThreads(threads.count);
           const ownKernels = wasmSimdUnavailable(tf.backend() as unknown as WasmBackendLike);
-          description = `wasm (XNNPACK${simd ? ', SIMD' : ''}, ${threadText}${ownKernels ? `; batch-norm and filter-gradient kernels in tfjs ops: ${ownKernels}` : ''})`;
+          description = `wasm (XNNPACK${simd ? ', SIMD' : ''}, ${threadText}${ownKernels ? `; own SIMD kernels off, tfjs ops instead: ${ownKernels}` : ''})`;
           wasmThreads = threads.count;
           break;
         }

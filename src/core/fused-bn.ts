@@ -5,10 +5,12 @@
  *   y = relu?( γ·(x − μ)/√(σ² + ε) + β  (+ z) )       μ, σ²: the batch mean and (biased) variance
  *                                                     over every axis but the last (channels)
  *
- * The loops run in JavaScript directly on the backend's own memory (wasm: views on the module's
- * heap, cpu: its typed arrays): two passes forward (channel sums and sums of squares in float64,
- * then the output) and two backward (Σg and Σg·x, then dx), where the same layer written with tfjs
- * ops takes ~12 full-size kernels forward and backward plus the ReLU and the add and their
+ * Two passes forward (channel sums and sums of squares, then the output) and two backward (Σg and
+ * Σg·(x − μ), then dx), run directly on the backend's own memory: on wasm by simd.wat's SIMD passes
+ * (split between threads, see wasm-simd.ts; channel counts that are not a multiple of 4 use the
+ * JavaScript loops below on views of the heap), on cpu by the JavaScript loops on its typed arrays.
+ * Sums are accumulated in float64 (wasm: float32 over 128 rows, then float64). The same layer written
+ * with tfjs ops takes ~12 full-size kernels forward and backward plus the ReLU and the add and their
  * gradients, each a pass over the activation, on one wasm thread (batch norm was ~25 % of a
  * ResNet-18 ×1/8 training step, see BENCHMARKS.md). Backward, with g = dy masked by y > 0 (ReLU)
  * and M the number of rows:
