@@ -8,12 +8,33 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeReport } from '../../src/cli/report';
+import { readRunData } from '../../src/runs/view-data';
 import { makeRun } from '../../test/fixtures/make-run';
 import type { BenchOptions } from '../run';
 import { makeWideRun } from '../lib/fixture-runs';
 import { lastJson, log, mean, ROOT, round, run, tmpDir } from '../lib/util';
 
-async function renders(files: Record<string, string>, repeats: number): Promise<Record<string, unknown>> {
+/**
+ * The report page turned into the panel's page: the same inlined bundle without the embedded data,
+ * so it starts as a webview does (posts `ready` to the host) and renders what a message brings.
+ */
+function panelPage(reportFile: string, outFile: string): string {
+  const html = fs.readFileSync(reportFile, 'utf8');
+  const stripped = html.replace(/<script[^>]*\bid="ee-data"[^>]*>[\s\S]*?<\/script>/, '');
+  if (stripped === html) throw new Error(`${reportFile}: no embedded ee-data script to strip`);
+  fs.writeFileSync(outFile, stripped);
+  return outFile;
+}
+
+/** A stand-in `acquireVsCodeApi` that records what the page posts (for `panelPage` pages). */
+const HOST_STUB = `window.__posted = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), getState: () => undefined, setState: () => undefined });`;
+
+/**
+ * First render of each page: time from navigation to `body[data-ready]` (reports), or, for panel
+ * pages (`messages[name]` given), to the comparison drawn after the host's message arrives — the
+ * path the Compare Runs panel takes.
+ */
+async function renders(files: Record<string, string>, repeats: number, messages: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
   const out: Record<string, unknown> = {};
@@ -25,9 +46,19 @@ async function renders(files: Record<string, string>, repeats: number): Promise<
         const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
         const cdp = await page.context().newCDPSession(page);
         await cdp.send('Performance.enable');
+        const message = messages[name];
+        if (message) await page.addInitScript(HOST_STUB);
         await page.goto(`file://${file}`);
         await page.waitForSelector('body[data-ready]', { timeout: 120_000 });
-        times.push(await page.evaluate(() => performance.now()));
+        if (message) {
+          // (browser-side code as strings: this file compiles without the DOM lib)
+          await page.waitForFunction('window.__posted.some((m) => m.type === "ready")');
+          await page.evaluate(`window.postMessage(${JSON.stringify(message)}, '*')`);
+          await page.waitForSelector('.ee-comparison canvas', { timeout: 120_000 });
+          times.push(await page.evaluate('new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(performance.now()))))') as number);
+        } else {
+          times.push(await page.evaluate(() => performance.now()));
+        }
         const m = await cdp.send('Performance.getMetrics');
         heapMiB = (m.metrics.find((x) => x.name === 'JSHeapUsedSize')?.value ?? 0) / 2 ** 20;
         await page.close();
@@ -66,10 +97,14 @@ export async function extensionSection(o: BenchOptions): Promise<Record<string, 
   makeWideRun(ten, 10, 1000, { seed: 3 });
   const big = path.join(tmp, 'samples-10k');
   makeRun(big, { seed: 4, test: 10_000, validation: 2000 });
-  const files = { tenExits: path.join(tmp, 'ten.html'), compare20: path.join(tmp, 'compare20.html'), samples10k: path.join(tmp, 'big.html') };
+  const files: Record<string, string> = { tenExits: path.join(tmp, 'ten.html'), compare20: path.join(tmp, 'compare20.html'), samples10k: path.join(tmp, 'big.html') };
   await writeReport([ten], files.tenExits);
   await writeReport(dirs, files.compare20);
   await writeReport([big], files.samples10k);
-  const panels = await renders(files, o.quick ? 1 : 3);
-  return { activation, host, panels, method: 'host: bare Node + stub vscode API, real dist/extension.js; panels: the webview bundle with inlined data (early-exit report) in headless Chromium' };
+  // the Compare Runs panel: the webview starts empty and the host sends the runs as comparisonPanel.ts does
+  // (readRunData without related points or samples); the report above renders every run's own view too
+  files.compare20Panel = panelPage(files.compare20, path.join(tmp, 'compare20-panel.html'));
+  const message = { type: 'didLoadComparison', runs: dirs.map((d) => readRunData(d, false, false)) };
+  const panels = await renders(files, o.quick ? 1 : 3, { compare20Panel: message });
+  return { activation, host, panels, method: 'host: bare Node + stub vscode API, real dist/extension.js; panels: the webview bundle in headless Chromium, with inlined data (the early-exit report) or, for the comparison panel, a stub acquireVsCodeApi and the runs posted as the host posts them' };
 }
