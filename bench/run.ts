@@ -76,7 +76,9 @@ async function main(): Promise<void> {
     log(`section ${name}: ${Math.round((performance.now() - s0) / 1000)} s`);
   }
   out.totalSeconds = Math.round((performance.now() - t0) / 1000);
-  out.invocations = [...(prev.invocations ?? []), { at: out.date, sections: only, seconds: out.totalSeconds, quick }];
+  // a full run starts the history afresh: "re-measured since" lists only the partial runs after it
+  const invocation = { at: out.date, sections: only, seconds: out.totalSeconds, quick };
+  out.invocations = onlyArg < 0 ? [invocation] : [...(prev.invocations ?? []), invocation];
   if (onlyArg < 0) out.fullRunSeconds = out.totalSeconds;
   fs.writeFileSync(jsonFile, JSON.stringify(out, null, 1) + '\n');
   fs.writeFileSync(mdFile, renderReport(out, ROOT));
