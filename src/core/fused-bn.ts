@@ -104,21 +104,18 @@ interface CpuBackendLike {
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
 }
 
-/** Scratch layout for C channels: [acc32: f32 2C][acc64: f64 2C][p0, p1, p2: f32 C each] = 36·C bytes. */
-function layout(simd: WasmSimd, C: number): { acc32: number; acc64: number; p: [number, number, number] } {
-  const s = simd.scratch(36 * C);
-  return { acc32: s, acc64: s + 8 * C, p: [s + 24 * C, s + 28 * C, s + 32 * C] };
-}
-
 /** Elements per piece below which splitting a pass between threads does not pay. */
 const MIN_PART = 32 * 1024;
 
-/** Pieces to split an [M, C] pass into, and each piece's reduction area ([acc32: f32 2C][acc64: f64 2C]). */
+/**
+ * Pieces to split an [M, C] pass into; each piece's reduction area ([acc32: f32 2C][acc64: f64 2C]);
+ * and three f32 [C] parameter vectors p, which follow piece 0's area in this thread's scratch.
+ */
 function pieces(simd: WasmSimd, M: number, C: number): { parts: number; acc: number[]; p: [number, number, number] } {
   const parts = Math.max(1, Math.min(simd.threads, Math.floor((M * C) / MIN_PART), M));
-  const { p } = layout(simd, C);
   const acc = Array.from({ length: parts }, (_, i) => simd.partArea(i, i === 0 ? 36 * C : 24 * C));
-  return { parts, acc, p };
+  const s = acc[0];
+  return { parts, acc, p: [s + 24 * C, s + 28 * C, s + 32 * C] };
 }
 
 /** Σ over the pieces of their f64 [2C] accumulators. */

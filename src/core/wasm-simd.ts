@@ -83,30 +83,41 @@ for (;;) {
 /** How long a helper may take for one job before its part is redone here and the helper dropped. */
 const HELPER_TIMEOUT_MS = 30_000;
 
+/**
+ * An area of the backend's memory that grows on demand (contents undefined after growing). Take it
+ * before any view of the heap: the allocation may grow the memory, which detaches views taken earlier.
+ */
+class HeapArea {
+  private ptr = 0;
+  private bytes = 0;
+  constructor(private readonly module: WasmModuleLike) {}
+
+  /** The area's offset, at least `bytes` long. */
+  get(bytes: number): number {
+    if (bytes > this.bytes) {
+      if (this.ptr) this.module._free(this.ptr);
+      this.bytes = Math.max(bytes, 64 * 1024);
+      this.ptr = this.module._malloc(this.bytes);
+    }
+    return this.ptr;
+  }
+}
+
 class SimdHelper {
   private readonly worker: Worker;
   private readonly control = new Int32Array(new SharedArrayBuffer(4 * 32));
   private job = 0;
-  private bufferPtr = 0;
-  private bufferBytes = 0;
+  /** The helper's own area (for its part of a reduction). */
+  readonly area: HeapArea;
 
-  constructor(compiled: object, memory: WasmMemory, private readonly module: WasmModuleLike) {
+  constructor(compiled: object, memory: WasmMemory, module: WasmModuleLike) {
+    this.area = new HeapArea(module);
     // EARLY_EXIT_FAULT=simd-helper-throws: every job fails (the reliability test of the fallback below)
     const fault = process.env.EARLY_EXIT_FAULT === 'simd-helper-throws';
     this.worker = new Worker(HELPER_SOURCE, { eval: true, workerData: { module: compiled, memory, control: this.control.buffer, names: HELPER_KERNELS, fault } });
     this.worker.unref(); // never keeps the process alive
     // a helper that dies shows as a failed or timed-out job, whose part is then done on the caller's thread
     this.worker.on('error', () => undefined);
-  }
-
-  /** The helper's own area of at least `bytes` in the backend's memory (for its part of a reduction). */
-  buffer(bytes: number): number {
-    if (bytes > this.bufferBytes) {
-      if (this.bufferPtr) this.module._free(this.bufferPtr);
-      this.bufferBytes = Math.max(bytes, 64 * 1024);
-      this.bufferPtr = this.module._malloc(this.bufferBytes);
-    }
-    return this.bufferPtr;
   }
 
   start(kernel: SimdKernel, args: number[]): void {
@@ -138,10 +149,11 @@ class SimdHelper {
 }
 
 export class WasmSimd {
-  private scratchPtr = 0;
-  private scratchBytes = 0;
   private helpers: SimdHelper[] = [];
-  private constructor(private readonly module: WasmModuleLike, private readonly memory: WasmMemory, readonly k: SimdExports) {}
+  private readonly scratchArea: HeapArea;
+  private constructor(module: WasmModuleLike, private readonly memory: WasmMemory, readonly k: SimdExports) {
+    this.scratchArea = new HeapArea(module);
+  }
 
   static create(module: WasmModuleLike, threads: number): WasmSimd | null {
     const memory = module.wasmMemory ?? module.asm?.memory;
@@ -171,7 +183,7 @@ export class WasmSimd {
    * `scratch`; others: that helper's own). Take every part's area before any view of the heap.
    */
   partArea(part: number, bytes: number): number {
-    return part === 0 ? this.scratch(bytes) : this.helpers[part - 1].buffer(bytes);
+    return part === 0 ? this.scratch(bytes) : this.helpers[part - 1].area.get(bytes);
   }
 
   /**
@@ -196,17 +208,9 @@ export class WasmSimd {
     });
   }
 
-  /**
-   * A scratch area of at least `bytes` (reused; contents undefined). Take it before any view of the
-   * heap: the allocation may grow the memory, which detaches views taken earlier.
-   */
+  /** This thread's scratch area of at least `bytes` (reused; see HeapArea). */
   scratch(bytes: number): number {
-    if (bytes > this.scratchBytes) {
-      if (this.scratchPtr) this.module._free(this.scratchPtr);
-      this.scratchBytes = Math.max(bytes, 64 * 1024);
-      this.scratchPtr = this.module._malloc(this.scratchBytes);
-    }
-    return this.scratchPtr;
+    return this.scratchArea.get(bytes);
   }
 
   f32(offset: number, n: number): Float32Array { return new Float32Array(this.memory.buffer, offset, n); }
