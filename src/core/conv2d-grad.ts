@@ -6,7 +6,7 @@
  * Supports NHWC, dilation 1, 'same'/'valid'/explicit padding, any stride — what our models use.
  */
 import * as tf from '@tensorflow/tfjs';
-import { wasmSimd, type WasmBackendLike } from './wasm-simd';
+import { simdKernelContext, simdKernelReady } from './wasm-simd';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 
@@ -55,25 +55,16 @@ function geometry(dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf.Tensor4D, attrs: C
 
 export const CONV_FILTER_GRAD = 'EarlyExitConv2DFilterGrad';
 
-/** The SIMD filter gradient (simd.wat `convFilterGrad`) applies: wasm with SIMD, Cout a multiple of 4. */
-function simdFilterGradient(cout: number): boolean {
-  if (cout % 4 !== 0 || !tf.getKernel(CONV_FILTER_GRAD, tf.getBackend())) return false;
-  return wasmSimd(tf.backend() as unknown as WasmBackendLike) !== null;
-}
-
 const filterGradKernel: tf.KernelConfig = {
   kernelName: CONV_FILTER_GRAD,
   backendName: 'wasm',
   kernelFunc: ({ inputs, backend, attrs }) => {
     const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
     const a = attrs as unknown as { kh: number; kw: number; sh: number; sw: number; pt: number; pl: number };
-    const b = backend as unknown as WasmBackendLike;
-    const simd = wasmSimd(b);
-    if (!simd) throw new Error(`${CONV_FILTER_GRAD}: wasm SIMD kernels are not available`);
+    const { b, simd, off } = simdKernelContext(backend, CONV_FILTER_GRAD);
     const [B, H, W, cin] = x.shape, [, oH, oW, cout] = dy.shape;
     const size = a.kh * a.kw * cin * cout;
     const out = b.makeOutput([a.kh, a.kw, cin, cout], 'float32');
-    const off = (t: tf.TensorInfo) => b.getMemoryOffset(t.dataId);
     // images split between threads, each summing into its own dF; the parts are added at the end
     const parts = size * B * oH * oW >= 1 << 20 ? Math.min(simd.threads, B) : 1;
     const dF = Array.from({ length: parts }, (_, i) => (i === 0 ? off(out) : simd.partArea(i, 4 * size)));
@@ -86,7 +77,7 @@ const filterGradKernel: tf.KernelConfig = {
 /** dL/dfilter, [kh, kw, Cin, Cout]. */
 export function conv2dFilterGradient(dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf.Tensor4D, attrs: Conv2DAttrs): tf.Tensor4D {
   const { sh, sw, cin, kh, kw, cout, pt, pb, pl, pr } = geometry(dy, x, filter, attrs);
-  if (simdFilterGradient(cout)) {
+  if (cout % 4 === 0 && simdKernelReady(CONV_FILTER_GRAD)) { // simd.wat `convFilterGrad`: Cout a multiple of 4
     // x and dy read in place: no pad, transpose or slice (≈ 40 % of a ResNet-18 step went into those and the conv below)
     return tf.engine().runKernel(CONV_FILTER_GRAD, { x, dy }, { kh, kw, sh, sw, pt, pl }) as tf.Tensor4D;
   }

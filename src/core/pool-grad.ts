@@ -6,7 +6,7 @@
  * geometries keep tfjs's own gradient.
  */
 import * as tf from '@tensorflow/tfjs';
-import { wasmSimd, type WasmBackendLike } from './wasm-simd';
+import { simdKernelContext, simdKernelReady } from './wasm-simd';
 
 interface PoolAttrs { filterSize: number | [number, number]; strides: number | [number, number]; pad: unknown; dimRoundingMode?: string }
 
@@ -55,7 +55,7 @@ export function maxPoolGradConfig(stock: tf.GradConfig): tf.GradConfig {
       const [kh, kw] = pair(a.filterSize), [sh, sw] = pair(a.strides);
       const [, H, W, C] = x.shape;
       const tiling = kh === sh && kw === sw && H % kh === 0 && W % kw === 0 && (a.pad === 'valid' || a.pad === 'same') && x.rank === 4;
-      if (tiling && C % 4 === 0 && simdAvailable()) {
+      if (tiling && C % 4 === 0 && simdKernelReady(MAX_POOL_GRAD)) {
         // one pass over x writing dx (the op version below is ~6 full-size kernels)
         return { x: () => tf.engine().runKernel(MAX_POOL_GRAD, { x, y, dy: dy as tf.Tensor }, { kh, kw }) as tf.Tensor4D };
       }
@@ -74,11 +74,6 @@ export function maxPoolGradConfig(stock: tf.GradConfig): tf.GradConfig {
 
 export const MAX_POOL_GRAD = 'EarlyExitMaxPoolGrad';
 
-function simdAvailable(): boolean {
-  return tf.getBackend() === 'wasm' && tf.getKernel(MAX_POOL_GRAD, 'wasm') !== undefined
-    && wasmSimd(tf.backend() as unknown as WasmBackendLike) !== null;
-}
-
 /** simd.wat `maxPoolGrad` as a wasm kernel: inputs x, y (the pool's output), dy; attrs kh, kw. */
 const maxPoolGradKernel: tf.KernelConfig = {
   kernelName: MAX_POOL_GRAD,
@@ -86,12 +81,9 @@ const maxPoolGradKernel: tf.KernelConfig = {
   kernelFunc: ({ inputs, backend, attrs }) => {
     const { x, y, dy } = inputs as { x: tf.TensorInfo; y: tf.TensorInfo; dy: tf.TensorInfo };
     const { kh, kw } = attrs as unknown as { kh: number; kw: number };
-    const b = backend as unknown as WasmBackendLike;
-    const simd = wasmSimd(b);
-    if (!simd) throw new Error(`${MAX_POOL_GRAD}: wasm SIMD kernels are not available`);
+    const { b, simd, off } = simdKernelContext(backend, MAX_POOL_GRAD);
     const [B, oH, oW, C] = y.shape;
     const out = b.makeOutput(x.shape, 'float32');
-    const off = (t: tf.TensorInfo) => b.getMemoryOffset(t.dataId);
     const inImage = 4 * x.shape[1] * x.shape[2] * C, outImage = 4 * oH * oW * C; // bytes per image
     const parts = Math.max(1, Math.min(simd.threads, Math.floor((B * inImage) / (4 * 32 * 1024))));
     simd.run('maxPoolGrad', B, parts, (lo, hi) =>

@@ -251,3 +251,16 @@ export function wasmSimd(backend: WasmBackendLike): WasmSimd | null {
 export function wasmSimdUnavailable(backend: WasmBackendLike): string | undefined {
   return load(backend).why;
 }
+
+/** True when our kernel `name` can run now: wasm is the backend, the kernel is registered there, and simd.wat loads. */
+export function simdKernelReady(name: string): boolean {
+  return tf.getBackend() === 'wasm' && tf.getKernel(name, 'wasm') !== undefined && wasmSimd(tf.backend() as unknown as WasmBackendLike) !== null;
+}
+
+/** Inside kernel `name`'s function: the backend, its SIMD kernels (throws naming `name` when they are unavailable) and a tensor's byte offset. */
+export function simdKernelContext(backend: unknown, name: string): { b: WasmBackendLike; simd: WasmSimd; off: (t: tf.TensorInfo) => number } {
+  const b = backend as WasmBackendLike;
+  const simd = wasmSimd(b);
+  if (!simd) throw new Error(`${name}: wasm SIMD kernels are not available`);
+  return { b, simd, off: (t) => b.getMemoryOffset(t.dataId) };
+}

@@ -16,12 +16,14 @@
  *     keeps the other core busy doing nothing; `shortenPoolSpin` loads a copy of the binary with
  *     1 000 iterations (XNNPACK's own speed is unchanged; threads then sleep between operations).
  *
- * `prepareThreadedWasm` works around all four for the duration of `tf.setBackend('wasm')` only:
+ * `prepareThreadedWasm` works around all five for the duration of `tf.setBackend('wasm')` only:
  * it sets the flag, writes the worker script and the factory (with the missing variables defined)
- * to files in the temp folder, hands out those paths instead of Blob URLs, and reports the real
- * core count to the C++ side. Everything it patches is restored by `restore()`. Every step
- * checks that the tfjs text it relies on is there; when one is not, it throws (before patching,
- * or through `error()` during initialisation) and the caller stays on the single-threaded binary.
+ * to files in the temp folder, hands out those paths instead of Blob URLs, reports the real core
+ * count to the C++ side, and points tfjs at the spin-shortened binary. Everything it patches is
+ * restored by `restore()`. Every step checks that the tfjs text it relies on is there; when one is
+ * not, it throws (before patching, or through `error()` during initialisation) and the caller stays
+ * on the single-threaded binary — except the spin-wait patch, which threads work without: it is
+ * skipped and `spinNote` says why.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
