@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { installBatchNormGradient } from './batchnorm-grad';
 import { installConv2dGradient } from './conv2d-grad';
+import { installFusedAdam } from './fused-adam';
 import { installFusedBatchNorm } from './fused-bn';
 import { installZeroCopyIdentity } from './identity-kernel';
 import { setWasmSimdThreads, wasmSimdUnavailable, type WasmBackendLike } from './wasm-simd';
@@ -166,7 +167,7 @@ export async function selectBackend(
       }
       const replaced = kind === 'wasm' || kind === 'cpu';
       if (replaced) { installConv2dGradient(); installBatchNormGradient(); installPoolGradients(); installFusedBatchNorm(); }
-      if (kind === 'wasm') installZeroCopyIdentity();
+      if (kind === 'wasm') { installZeroCopyIdentity(); installFusedAdam(); }
       return { kind, tfBackend: tf.getBackend(), description, skipped, conv2dGradientReplaced: replaced, ...(wasmThreads ? { threads: wasmThreads } : {}) };
     } catch (err) {
       const pkg = kind === 'gpu' ? '@tensorflow/tfjs-node-gpu' : kind === 'native-cpu' ? '@tensorflow/tfjs-node' : kind === 'wasm' ? '@tensorflow/tfjs-backend-wasm' : 'cpu';

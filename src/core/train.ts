@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { accuracyOf, exitTable, softAccuracy } from './analysis';
 import { mulberry32, shuffleInPlace } from './data/rng';
 import { collectRecords, type BatchSource } from './evaluate';
+import { EarlyExitAdam } from './fused-adam';
 import type { MultiExitNetwork } from './model';
 import { crossEntropyOfLogits, crossEntropyOfProbs, expectedCost, softConditionalOutput } from './paper';
 import type { ExitRule, MethodName } from './results';
@@ -90,7 +91,7 @@ export function learningRate(cfg: TrainingConfig, epoch: number): number {
 }
 
 export function createOptimizer(cfg: TrainingConfig): tf.Optimizer {
-  return cfg.optimizer === 'adam' ? tf.train.adam(cfg.lr) : tf.train.momentum(cfg.lr, cfg.momentum);
+  return cfg.optimizer === 'adam' ? new EarlyExitAdam(cfg.lr) : tf.train.momentum(cfg.lr, cfg.momentum);
 }
 
 function setLearningRate(opt: tf.Optimizer, lr: number): void {

@@ -3,7 +3,8 @@
 ;;  - batch norm (+ residual add, + ReLU) passes over an activation viewed as [M, C], C a multiple
 ;;    of 4; the per-channel arithmetic between passes is done by the caller (src/core/fused-bn.ts);
 ;;  - the Conv2D filter gradient (src/core/conv2d-grad.ts);
-;;  - the gradient of a max pool whose windows tile the input (src/core/pool-grad.ts).
+;;  - the gradient of a max pool whose windows tile the input (src/core/pool-grad.ts);
+;;  - the Adam update (src/core/fused-adam.ts).
 ;; Compiled by scripts/build-wasm.ts; the bytes are in simd-wasm.ts. Loaded by src/core/wasm-simd.ts.
 (module
   (import "env" "memory" (memory 1 65536 shared))
@@ -384,6 +385,58 @@
         (br $yl)))
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $bl))))
+
+  ;; Adam, op for op as tfjs's AdamOptimizer computes it in f32, for elements lo ≤ i < hi:
+  ;;   m' = m·β1 + g·(1−β1);  v' = v·β2 + g²·(1−β2);  w' = ((m'/c1) / (sqrt(v'/c2) + ε))·(−lr) + w
+  ;; into w2, m2, v2 (new tensors: tfjs may share the old ones' memory). $k: f32[8] = β1, 1−β1,
+  ;; β2, 1−β2, c1 = 1 − β1^t, c2 = 1 − β2^t, ε, −lr. Whole vectors, then the tail one lane at a time.
+  (func (export "adam") (param $w i32) (param $m i32) (param $v i32) (param $g i32) (param $w2 i32) (param $m2 i32) (param $v2 i32)
+    (param $lo i32) (param $hi i32) (param $k i32)
+    (local $o i32) (local $vend i32) (local $end i32) (local $gv v128) (local $mv v128) (local $vv v128)
+    (local $b1 v128) (local $b1c v128) (local $b2 v128) (local $b2c v128) (local $c1 v128) (local $c2 v128) (local $eps v128) (local $nlr v128)
+    (local.set $b1 (v128.load32_splat (local.get $k)))
+    (local.set $b1c (v128.load32_splat (i32.add (local.get $k) (i32.const 4))))
+    (local.set $b2 (v128.load32_splat (i32.add (local.get $k) (i32.const 8))))
+    (local.set $b2c (v128.load32_splat (i32.add (local.get $k) (i32.const 12))))
+    (local.set $c1 (v128.load32_splat (i32.add (local.get $k) (i32.const 16))))
+    (local.set $c2 (v128.load32_splat (i32.add (local.get $k) (i32.const 20))))
+    (local.set $eps (v128.load32_splat (i32.add (local.get $k) (i32.const 24))))
+    (local.set $nlr (v128.load32_splat (i32.add (local.get $k) (i32.const 28))))
+    (local.set $o (i32.shl (local.get $lo) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $hi) (i32.const 2)))
+    (local.set $vend (i32.sub (local.get $end) (i32.const 12)))
+    (block $vdone (loop $vl
+      (br_if $vdone (i32.ge_s (local.get $o) (local.get $vend)))
+      (local.set $gv (v128.load (i32.add (local.get $g) (local.get $o))))
+      (local.set $mv (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $m) (local.get $o))) (local.get $b1)) (f32x4.mul (local.get $gv) (local.get $b1c))))
+      (local.set $vv (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $v) (local.get $o))) (local.get $b2))
+        (f32x4.mul (f32x4.mul (local.get $gv) (local.get $gv)) (local.get $b2c))))
+      (v128.store (i32.add (local.get $m2) (local.get $o)) (local.get $mv))
+      (v128.store (i32.add (local.get $v2) (local.get $o)) (local.get $vv))
+      (v128.store (i32.add (local.get $w2) (local.get $o)) (f32x4.add
+        (f32x4.mul
+          (f32x4.div (f32x4.div (local.get $mv) (local.get $c1))
+                     (f32x4.add (f32x4.sqrt (f32x4.div (local.get $vv) (local.get $c2))) (local.get $eps)))
+          (local.get $nlr))
+        (v128.load (i32.add (local.get $w) (local.get $o)))))
+      (local.set $o (i32.add (local.get $o) (i32.const 16)))
+      (br $vl)))
+    (block $sdone (loop $sl
+      (br_if $sdone (i32.ge_s (local.get $o) (local.get $end)))
+      (local.set $gv (v128.load32_zero (i32.add (local.get $g) (local.get $o))))
+      (local.set $mv (f32x4.add (f32x4.mul (v128.load32_zero (i32.add (local.get $m) (local.get $o))) (local.get $b1)) (f32x4.mul (local.get $gv) (local.get $b1c))))
+      (local.set $vv (f32x4.add (f32x4.mul (v128.load32_zero (i32.add (local.get $v) (local.get $o))) (local.get $b2))
+        (f32x4.mul (f32x4.mul (local.get $gv) (local.get $gv)) (local.get $b2c))))
+      (v128.store32_lane 0 (i32.add (local.get $m2) (local.get $o)) (local.get $mv))
+      (v128.store32_lane 0 (i32.add (local.get $v2) (local.get $o)) (local.get $vv))
+      (v128.store32_lane 0 (i32.add (local.get $w2) (local.get $o)) (f32x4.add
+        (f32x4.mul
+          (f32x4.div (f32x4.div (local.get $mv) (local.get $c1))
+                     (f32x4.add (f32x4.sqrt (f32x4.div (local.get $vv) (local.get $c2))) (local.get $eps)))
+          (local.get $nlr))
+        (v128.load32_zero (i32.add (local.get $w) (local.get $o)))))
+      (local.set $o (i32.add (local.get $o) (i32.const 4)))
+      (br $sl))))
 
   ;; a[i] += b[i] for n floats (the parts of a split reduction).
   (func (export "addInto") (param $a i32) (param $b i32) (param $n i32)
