@@ -41,7 +41,7 @@ export class EarlyExitAdam extends tf.AdamOptimizer {
   }
 
   override applyGradients(variableGradients: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {
-    if (Array.isArray(variableGradients) || !simdKernelReady(ADAM_UPDATE)) {
+    if (!simdKernelReady(ADAM_UPDATE)) {
       super.applyGradients(variableGradients);
       return;
     }
@@ -51,12 +51,15 @@ export class EarlyExitAdam extends tf.AdamOptimizer {
     const f = Math.fround;
     const k = [s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, 1 - accBeta1, 1 - accBeta2, s.epsilon, -s.learningRate].map(f);
     const registered = tf.engine().registeredVariables;
+    // a map, or (minimize with a variable list) an array of { name, tensor }
+    const entries = Array.isArray(variableGradients)
+      ? variableGradients.map((e) => [e.name, e.tensor] as const)
+      : Object.entries(variableGradients as Record<string, tf.Tensor | undefined>);
     tf.tidy(() => {
-      Object.keys(variableGradients).forEach((name, i) => {
+      entries.forEach(([name, gradient], i) => {
         const value = registered[name];
         s.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
         s.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
-        const gradient = (variableGradients as Record<string, tf.Tensor | undefined>)[name];
         if (gradient == null) return;
         const m = s.accumulatedFirstMoment[i].variable, v = s.accumulatedSecondMoment[i].variable;
         const [w2, m2, v2] = tf.engine().runKernel(ADAM_UPDATE, { w: value, m, v, g: gradient }, { k } as unknown as tf.NamedAttrMap) as tf.Tensor[];

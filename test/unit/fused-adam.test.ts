@@ -39,7 +39,8 @@ async function train(opt: tf.Optimizer, prefix: string, steps: number, lrs: numb
   for (let s = 0; s < steps; s++) {
     (opt as unknown as { learningRate: number }).learningRate = lrs[s % lrs.length];
     const g = gradients(vars, s);
-    opt.applyGradients(g);
+    // both forms tfjs passes: a map (minimize without a variable list) and an array (with one)
+    opt.applyGradients(s % 2 ? vars.map((v) => ({ name: v.name, tensor: g[v.name] })) : g);
     tf.dispose(Object.values(g));
     after.push(await values(vars));
   }
@@ -59,6 +60,14 @@ test('wasm: the one-kernel Adam update is bit for bit tfjs\'s AdamOptimizer, ste
   ours.after.forEach((a, s) => assertBitwiseEqual(a, ref.after[s], `step ${s + 1}`));
   // the variables moved (a test that compared two untouched copies would pass too)
   assert.ok(ours.after[3][0].some((x, j) => x !== init[0][j]));
+  // the one kernel ran, for both forms (a fall-back to tfjs's update would pass the comparison above too)
+  for (const form of ['map', 'array']) {
+    const g = gradients(ours.vars, 9);
+    const info = await tf.profile(() => opt.applyGradients(form === 'map' ? g : ours.vars.map((v) => ({ name: v.name, tensor: g[v.name] }))));
+    assert.deepEqual(info.kernelNames.filter((n) => n !== 'Identity'), [ADAM_UPDATE], `${form}: one kernel per variable, not tfjs's ~14`);
+    assert.equal(info.kernels.length, SHAPES.length, form);
+    tf.dispose(Object.values(g));
+  }
   // only the variables, their two moments and β1^t, β2^t stay: nothing leaks per step
   assert.equal(tf.memory().numTensors - before, 3 * SHAPES.length + 2);
   tf.dispose([...ref.vars, ...ours.vars]);
