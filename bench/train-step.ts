@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm'; // registers its kernels now, so that STOCK_IDENTITY below is wasm's own
 import { selectBackend, type BackendPreference } from '../src/core/backend';
-import { CONV_FILTER_GRAD } from '../src/core/conv2d-grad';
+import { CONV_FILTER_GRAD, CONV_INTERLEAVE } from '../src/core/conv2d-grad';
 import { ADAM_UPDATE } from '../src/core/fused-adam';
 import { BN_TRAIN } from '../src/core/fused-bn';
 import { MAX_POOL_GRAD } from '../src/core/pool-grad';
@@ -141,6 +141,7 @@ async function profile(net: MultiExitNetwork, batch: number): Promise<Record<str
 //   max-pool-grad      the 2×2 max-pool gradient as mask/resize ops instead of the SIMD kernel
 //   identity           wasm's copying Identity instead of the zero-copy one
 //   simd-helpers       our SIMD kernels on the calling thread only (no helper threads)
+//   conv-input-grad    strided input gradients as one convolution of a zero-interleaved dy (not one per phase)
 //   adam               tfjs's Adam update (~14 kernels per variable) instead of the one-kernel one
 const STOCK_GRADIENTS = new Map(['FusedBatchNorm', 'AvgPool', 'MaxPool'].map((k) => [k, tf.getGradient(k)]));
 const STOCK_IDENTITY = tf.getKernel('Identity', 'wasm'); // the copying one
@@ -178,6 +179,7 @@ async function main(): Promise<void> {
     else if (k === 'fused-bn') tf.unregisterKernel(BN_TRAIN, choice.tfBackend); // batchNormTraining + add + relu as tfjs ops
     else if (k === 'conv-filter-grad') tf.unregisterKernel(CONV_FILTER_GRAD, choice.tfBackend); // transposes + XNNPACK conv
     else if (k === 'max-pool-grad') tf.unregisterKernel(MAX_POOL_GRAD, choice.tfBackend); // mask/resize ops instead of the SIMD kernel
+    else if (k === 'conv-input-grad') tf.unregisterKernel(CONV_INTERLEAVE, choice.tfBackend); // zero-interleaved dy path
     else if (k === 'adam') tf.unregisterKernel(ADAM_UPDATE, choice.tfBackend); // EarlyExitAdam falls back to tfjs's update
     else if (k === 'simd-helpers') wasmSimd(tf.backend() as unknown as WasmBackendLike)?.stopHelpers(); // our kernels on one thread
     else if (k === 'identity') {

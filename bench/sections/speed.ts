@@ -13,7 +13,7 @@ const BATCH = 64;
 /** Back-to-back measurement rounds of the throughput table (medians reported). */
 const ROUNDS = 3;
 /** What `--stock` restores for the "before" figures (see bench/train-step.ts); "before" also runs on one thread. */
-export const BEFORE = 'FusedBatchNorm,bn-moments,AvgPool,MaxPool,conv-filter-grad,identity,adam';
+export const BEFORE = 'FusedBatchNorm,bn-moments,AvgPool,MaxPool,conv-filter-grad,conv-input-grad,identity,adam';
 /** wasm on one XNNPACK thread (the threaded binary is the default: see src/core/wasm-threads.ts). */
 export const ONE_THREAD = { EARLY_EXIT_WASM_THREADS: '1' };
 

@@ -47,12 +47,13 @@ export interface SimdExports {
   convFilterGrad(x: number, dy: number, dF: number, b0: number, b1: number, H: number, W: number, Cin: number, oH: number, oW: number,
     Cout: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
   maxPoolGrad(x: number, y: number, dy: number, dx: number, B: number, oH: number, oW: number, C: number, kh: number, kw: number): void;
+  interleave(src: number, dst: number, b0: number, b1: number, Hp: number, Wp: number, C: number, H: number, W: number, s: number, py: number, px: number): void;
   adam(w: number, m: number, v: number, g: number, w2: number, m2: number, v2: number, lo: number, hi: number, k: number): void;
   addInto(a: number, b: number, n: number): void;
 }
 
 export type SimdKernel = Exclude<keyof SimdExports, 'addInto'>;
-const HELPER_KERNELS: SimdKernel[] = ['moments', 'affine', 'gradSums', 'gradApply', 'convFilterGrad', 'maxPoolGrad', 'adam'];
+const HELPER_KERNELS: SimdKernel[] = ['moments', 'affine', 'gradSums', 'gradApply', 'convFilterGrad', 'maxPoolGrad', 'interleave', 'adam'];
 
 /**
  * A helper thread's script: instantiates simd.wat on the shared memory and runs one kernel call

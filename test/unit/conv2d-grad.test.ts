@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { CONV_FILTER_GRAD, conv2dFilterGradient, conv2dGradients, installConv2dGradient, type Conv2DAttrs } from '../../src/core/conv2d-grad';
+import { CONV_FILTER_GRAD, CONV_INTERLEAVE, conv2dFilterGradient, conv2dGradients, conv2dInputGradient, installConv2dGradient, type Conv2DAttrs } from '../../src/core/conv2d-grad';
 
 type Case = { shape: [number, number, number, number]; k: number; cout: number; stride: number; pad: Conv2DAttrs['pad'] };
 const cases: Case[] = [
@@ -16,7 +16,7 @@ const cases: Case[] = [
 
 /** max |a − b| / max(|b|, 1e-3·max|b|): relative error robust to near-zero entries */
 function maxRelError(a: Float32Array, b: Float32Array): number {
-  const scale = Math.max(...Array.from(b, Math.abs));
+  const scale = b.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   let worst = 0;
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), 1e-2 * scale));
   return worst;
@@ -96,6 +96,60 @@ test('wasm SIMD filter gradient (no pad/transpose copies) matches a float64 refe
     const ref = filterGradReference(await x.data() as Float32Array, shape, await dy.data() as Float32Array, yShape, k, s, pt, pl);
     const e = maxRelError(await got.data() as Float32Array, Float32Array.from(ref));
     assert.ok(e < 1e-4, `${JSON.stringify([shape, k, cout, s, pad])}: relative error ${e}`);
+    tf.dispose([x, w, dy, got]);
+  }
+});
+
+/** dx in float64, from the definition: dx[b, yi, xi, c] = Σ dy[b, y, x, o] · w[i, j, c, o] over y·s + i − pt = yi, x·s + j − pl = xi. */
+function inputGradReference(dy: Float32Array, ds: number[], w: Float32Array, xs: number[], k: number, s: number, pt: number, pl: number): Float64Array {
+  const [B, H, W, C] = xs, [, oH, oW, O] = ds;
+  const dx = new Float64Array(B * H * W * C);
+  for (let b = 0; b < B; b++) for (let y = 0; y < oH; y++) for (let i = 0; i < k; i++) {
+    const yi = y * s + i - pt;
+    if (yi < 0 || yi >= H) continue;
+    for (let xo = 0; xo < oW; xo++) for (let j = 0; j < k; j++) {
+      const xi = xo * s + j - pl;
+      if (xi < 0 || xi >= W) continue;
+      for (let c = 0; c < C; c++) {
+        let acc = 0;
+        for (let o = 0; o < O; o++) acc += dy[((b * oH + y) * oW + xo) * O + o] * w[((i * k + j) * C + c) * O + o];
+        dx[((b * H + yi) * W + xi) * C + c] += acc;
+      }
+    }
+  }
+  return dx;
+}
+
+test('wasm strided input gradient: one stride-1 convolution per phase, interleaved by our kernel, matches a float64 reference', async () => {
+  await tf.setBackend('wasm');
+  installConv2dGradient();
+  assert.ok(tf.getKernel(CONV_INTERLEAVE, 'wasm'), 'the interleave kernel is registered for wasm');
+  // [shape, k, Cout, stride, pad, pt, pl, phases with taps]: ResNet's 3×3 and 1×1 (only one phase has
+  // taps: the rest is zero), a 5×5 and a 4×4 window (pt = 1), 'valid', explicit padding, stride 3, channel tails
+  const cases: [[number, number, number, number], number, number, number, Conv2DAttrs['pad'], number, number, number][] = [
+    [[2, 8, 8, 8], 3, 16, 2, 'same', 0, 0, 4],
+    [[2, 8, 8, 6], 1, 12, 2, 'same', 0, 0, 1],
+    [[2, 12, 12, 4], 5, 3, 2, 'same', 1, 1, 4],
+    [[2, 8, 8, 5], 4, 4, 2, 'same', 1, 1, 4],
+    [[3, 8, 8, 3], 3, 4, 2, 'valid', 0, 0, 4],
+    [[1, 8, 10, 7], 3, 5, 2, [[0, 0], [1, 1], [1, 1], [0, 0]], 1, 1, 4],
+    [[2, 9, 9, 4], 3, 8, 3, 'same', 0, 0, 9],
+    [[64, 16, 16, 8], 3, 16, 2, 'same', 0, 0, 4],
+  ];
+  for (const [shape, k, cout, s, pad, pt, pl, nPhases] of cases) {
+    const x = tf.zeros(shape) as tf.Tensor4D;
+    const w = tf.randomNormal([k, k, shape[3], cout], 0, 1, 'float32', 31) as tf.Tensor4D;
+    const yShape = tf.tidy(() => tf.conv2d(x, w, s, pad as 'same').shape);
+    const dy = tf.randomNormal(yShape, 0, 1, 'float32', 32) as tf.Tensor4D;
+    let got: tf.Tensor4D | undefined;
+    const profile = await tf.profile(() => { got = conv2dInputGradient(dy, x, w, { strides: s, pad }); return got; });
+    const what = JSON.stringify([shape, k, cout, s, pad]);
+    assert.deepEqual(profile.kernels.map((kk) => kk.name).filter((n) => n !== 'Identity').sort(), [...Array(nPhases).fill('Conv2D'), CONV_INTERLEAVE].sort(), `${what}: one conv per phase with taps, then the interleave (no PadV2 of dy)`);
+    if (!got) throw new Error('no gradient');
+    assert.deepEqual(got.shape, shape);
+    const ref = inputGradReference(await dy.data() as Float32Array, yShape, await w.data() as Float32Array, shape, k, s, pt, pl);
+    const e = maxRelError(await got.data() as Float32Array, Float32Array.from(ref));
+    assert.ok(e < 1e-4, `${what}: relative error ${e}`);
     tf.dispose([x, w, dy, got]);
   }
 });

@@ -2,7 +2,8 @@
 ;; imports it), so inputs and outputs are tfjs tensors, addressed by byte offset:
 ;;  - batch norm (+ residual add, + ReLU) passes over an activation viewed as [M, C], C a multiple
 ;;    of 4; the per-channel arithmetic between passes is done by the caller (src/core/fused-bn.ts);
-;;  - the Conv2D filter gradient (src/core/conv2d-grad.ts);
+;;  - the Conv2D filter gradient, and the interleaving of a strided input gradient's phases
+;;    (src/core/conv2d-grad.ts);
 ;;  - the gradient of a max pool whose windows tile the input (src/core/pool-grad.ts);
 ;;  - the Adam update (src/core/fused-adam.ts).
 ;; Compiled by scripts/build-wasm.ts; the bytes are in simd-wasm.ts. Loaded by src/core/wasm-simd.ts.
@@ -383,6 +384,48 @@
           (br $xl)))
         (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
         (br $yl)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bl))))
+
+;; One phase of a strided convolution's input gradient into its place: for images b0 ≤ b < b1,
+  ;; dst[b, u·s + py, v·s + px, :] = src[b, u, v, :] (src: [B, Hp, Wp, C], dst: [B, H, W, C]).
+  (func (export "interleave") (param $src i32) (param $dst i32) (param $b0 i32) (param $b1 i32) (param $Hp i32) (param $Wp i32) (param $C i32)
+    (param $H i32) (param $W i32) (param $s i32) (param $py i32) (param $px i32)
+    (local $cb i32) (local $vb i32) (local $b i32) (local $u i32) (local $v i32) (local $d i32) (local $c i32) (local $step i32)
+    (local.set $cb (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $vb (i32.and (local.get $cb) (i32.const -16)))
+    (local.set $step (i32.mul (local.get $s) (local.get $cb)))
+    (local.set $src (i32.add (local.get $src) (i32.mul (i32.mul (i32.mul (local.get $b0) (local.get $Hp)) (local.get $Wp)) (local.get $cb))))
+    (local.set $b (local.get $b0))
+    (block $bdone (loop $bl
+      (br_if $bdone (i32.ge_u (local.get $b) (local.get $b1)))
+      (local.set $u (i32.const 0))
+      (block $udone (loop $ul
+        (br_if $udone (i32.ge_u (local.get $u) (local.get $Hp)))
+        ;; dst pixel (b, u·s + py, px)
+        (local.set $d (i32.add (local.get $dst) (i32.mul (local.get $cb)
+          (i32.add (i32.mul (i32.add (i32.mul (local.get $b) (local.get $H)) (i32.add (i32.mul (local.get $u) (local.get $s)) (local.get $py))) (local.get $W))
+                   (local.get $px)))))
+        (local.set $v (i32.const 0))
+        (block $vdone (loop $vl
+          (br_if $vdone (i32.ge_u (local.get $v) (local.get $Wp)))
+          (local.set $c (i32.const 0))
+          (block $cvd (loop $cv
+            (br_if $cvd (i32.ge_u (local.get $c) (local.get $vb)))
+            (v128.store (i32.add (local.get $d) (local.get $c)) (v128.load (i32.add (local.get $src) (local.get $c))))
+            (local.set $c (i32.add (local.get $c) (i32.const 16)))
+            (br $cv)))
+          (block $csd (loop $cs
+            (br_if $csd (i32.ge_u (local.get $c) (local.get $cb)))
+            (f32.store (i32.add (local.get $d) (local.get $c)) (f32.load (i32.add (local.get $src) (local.get $c))))
+            (local.set $c (i32.add (local.get $c) (i32.const 4)))
+            (br $cs)))
+          (local.set $src (i32.add (local.get $src) (local.get $cb)))
+          (local.set $d (i32.add (local.get $d) (local.get $step)))
+          (local.set $v (i32.add (local.get $v) (i32.const 1)))
+          (br $vl)))
+        (local.set $u (i32.add (local.get $u) (i32.const 1)))
+        (br $ul)))
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $bl))))
 
