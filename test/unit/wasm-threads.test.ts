@@ -8,7 +8,7 @@ import { POOL_SPIN_LOOPS, bundleRequires, nodeWorkerScript, shortenPoolSpin, sta
 
 const CHILD = path.join(__dirname, '..', 'fixtures', 'wasm-threads-child.ts');
 
-interface ChildResult { description: string; threads: number; simdThreads: number; losses: number[]; weights: number[][] }
+interface ChildResult { description: string; threads: number; simdThreads: number; losses: number[]; weights: number[][]; large: Record<'adam' | 'dx', { sha256: string; absSum: number }> }
 
 /** Runs the child; it must print its line and exit by itself (pool threads do not hold it). */
 function child(env: Record<string, string>): ChildResult {
@@ -73,6 +73,11 @@ test('wasm on two threads trains like one thread, reports its threads, and the p
   let worst = 0;
   two.weights.forEach((w, i) => w.forEach((v, j) => { worst = Math.max(worst, Math.abs(v - one.weights[i][j])); }));
   assert.ok(worst < 1e-4, `weights after 3 steps differ by ${worst}`);
+  // element-wise kernels split by range: the same numbers, whichever thread computed them
+  for (const k of ['adam', 'dx'] as const) {
+    assert.ok(one.large[k].absSum > 1000, `${k}: non-trivial output (Σ|·| = ${one.large[k].absSum})`);
+    assert.deepEqual(two.large[k], one.large[k], `${k}: split between two threads, bit for bit the same as one thread`);
+  }
 });
 
 test('a failing helper thread of our SIMD kernels is dropped and its share redone: same training, no hang', () => {
