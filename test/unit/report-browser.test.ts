@@ -179,6 +179,15 @@ test('comparison report: Table 1 layout, all runs on one chart, then each run', 
   assert.equal(ink.length, 1);
   assert.ok(ink[0].ink > ink[0].total * 0.01);
   await page.screenshot({ path: path.join(OUT, 'report-comparison-dark.png') });
+  // each run's own view is drawn when it comes near the viewport: the last one waits with its header only
+  const last = page.locator('section.ee-run').last();
+  assert.equal(await last.locator('canvas').count(), 0, 'the last run is not drawn before it is scrolled to');
+  assert.match(await last.locator('.ee-header').innerText(), /ResNet-18/);
+  await page.locator('.ee-open-run').last().click(); // "Open" scrolls the report to that run
+  await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('section.ee-run')[3].querySelectorAll('canvas').length === 6);
+  const drawn = await canvasInk(page, 'section.ee-run:last-of-type');
+  assert.equal(drawn.length, 6);
+  for (const c of drawn) assert.ok(c.ink > c.total * 0.01, 'the scrolled-to run draws all its charts');
   await page.close();
 });
 

@@ -48,6 +48,7 @@ class App {
     };
   }
 
+  /** `append`: below what is shown (the standalone comparison report), drawn when scrolled near. */
   showRun(run: RunData, thresholds?: ThresholdState, append = false): void {
     const existing = this.results.get(run.id);
     const t = thresholds ?? this.state.thresholds[run.id];
@@ -61,7 +62,7 @@ class App {
       this.state = { view: 'results', runDirs: [run.runDir], thresholds: t ? { [run.id]: t } : {} };
       this.saveState();
     }
-    const view = new ResultsView(run, this.viewContext(), t);
+    const view = new ResultsView(run, this.viewContext(), t, append);
     this.results.set(run.id, view);
     this.root.append(view.el);
   }

@@ -41,11 +41,30 @@ export class ResultsView {
   private calibrationText?: HTMLElement;
   private headerEl?: HTMLElement;
 
-  constructor(run: RunData, private readonly ctx: ViewContext, thresholds?: ThresholdState) {
+  /** Set while the view waits to come near the viewport before drawing (see `lazy`). */
+  private pending?: IntersectionObserver;
+
+  /**
+   * `lazy`: draw only when the section comes near the viewport (the standalone report appends
+   * every run's view below the comparison: 20 runs × 6 charts took 2.3 s before the page was ready).
+   * Until then it shows the run's header.
+   */
+  constructor(run: RunData, private readonly ctx: ViewContext, thresholds?: ThresholdState, lazy = false) {
     this.run = run;
     this.el = h('section', { class: 'ee-run', id: `run-${run.id}`, 'data-run': run.id });
     this.thresholds = this.validThresholds(thresholds);
-    this.render();
+    if (lazy && typeof IntersectionObserver !== 'undefined') {
+      this.el.classList.add('ee-pending');
+      this.headerEl = h('header', { class: 'ee-header' });
+      this.el.append(this.headerEl);
+      this.renderHeader();
+      this.pending = new IntersectionObserver((entries) => {
+        if (entries.some((e) => e.isIntersecting)) this.render();
+      }, { rootMargin: '400px 0px' });
+      this.pending.observe(this.el);
+    } else {
+      this.render();
+    }
   }
 
   get id(): string { return this.run.id; }
@@ -66,7 +85,8 @@ export class ResultsView {
   setRun(run: RunData, thresholds?: ThresholdState): void {
     this.run = run;
     this.thresholds = this.validThresholds(thresholds ?? this.thresholds);
-    this.render();
+    if (this.pending) this.renderHeader(); // drawn in full when it comes into view
+    else this.render();
   }
 
   appendMetrics(metrics: EpochMetrics[]): void {
@@ -87,11 +107,13 @@ export class ResultsView {
 
   /** Theme changed: rebuild the charts with the new palette. */
   redraw(): void {
+    if (this.pending) return; // reads the palette when it is drawn
     this.destroyCharts();
     this.render();
   }
 
   destroy(): void {
+    this.pending?.disconnect();
     this.destroyCharts();
     this.el.remove();
   }
@@ -112,6 +134,9 @@ export class ResultsView {
   }
 
   private render(): void {
+    this.pending?.disconnect();
+    this.pending = undefined;
+    this.el.classList.remove('ee-pending');
     this.destroyCharts();
     this.el.replaceChildren();
     this.headerEl = h('header', { class: 'ee-header' });
