@@ -40,9 +40,9 @@ export class EarlyExitAdam extends tf.AdamOptimizer {
     super(learningRate, beta1, beta2, epsilon);
   }
 
-  override applyGradients(variableGradients: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {
+  override applyGradients(variableGradients: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[]): void {
     if (!simdKernelReady(ADAM_UPDATE)) {
-      super.applyGradients(variableGradients);
+      super.applyGradients(variableGradients as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
       return;
     }
     const s = this as unknown as AdamState;
@@ -54,7 +54,7 @@ export class EarlyExitAdam extends tf.AdamOptimizer {
     // a map, or (minimize with a variable list) an array of { name, tensor }
     const entries = Array.isArray(variableGradients)
       ? variableGradients.map((e) => [e.name, e.tensor] as const)
-      : Object.entries(variableGradients as Record<string, tf.Tensor | undefined>);
+      : Object.entries(variableGradients);
     tf.tidy(() => {
       entries.forEach(([name, gradient], i) => {
         const value = registered[name];

@@ -63,7 +63,7 @@ test('wasm: the one-kernel Adam update is bit for bit tfjs\'s AdamOptimizer, ste
   // the one kernel ran, for both forms (a fall-back to tfjs's update would pass the comparison above too)
   for (const form of ['map', 'array']) {
     const g = gradients(ours.vars, 9);
-    const info = await tf.profile(() => (opt as tf.Optimizer).applyGradients(form === 'map' ? g : ours.vars.map((v) => ({ name: v.name, tensor: g[v.name] }))));
+    const info = await tf.profile(() => opt.applyGradients(form === 'map' ? g : ours.vars.map((v) => ({ name: v.name, tensor: g[v.name] }))));
     assert.deepEqual(info.kernelNames.filter((n) => n !== 'Identity'), [ADAM_UPDATE], `${form}: one kernel per variable, not tfjs's ~14`);
     assert.equal(info.kernels.length, SHAPES.length, form);
     tf.dispose(Object.values(g));
