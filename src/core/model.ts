@@ -11,6 +11,7 @@ import {
   avgPoolWindow, buildBackboneIR, layersCost, type BackboneConfig, type BackboneIR, type LayerSpec, type Shape3,
 } from './backbones';
 import { batchNormActivation } from './fused-bn';
+import { hostSupports, runHostLayers } from './host-layers';
 import type { CostModel } from './results';
 import { costModel, resolveExits, type ResolvedExit } from './exit-costs';
 import type { ExitConfig } from './exits';
@@ -54,6 +55,12 @@ function hashSeed(seed: number, name: string): number {
   return h % 2147483647;
 }
 
+/**
+ * Largest tensor (values) whose head runs on the host at inference: batch 1 at every exit point of
+ * the three backbones up to width ×1 (32×32×64). Larger batches take the tfjs kernels.
+ */
+export const HOST_HEAD_MAX_VALUES = 1 << 16;
+
 export class MultiExitNetwork {
   readonly ir: BackboneIR;
   readonly exits: ResolvedExit[];
@@ -64,6 +71,8 @@ export class MultiExitNetwork {
   private dropoutCounter = 0;
   /** Inference weights with batch norm folded in (see `foldBatchNorm`), per conv; null = off. */
   private folded: Map<string, { filter: tf.Tensor4D; bias: tf.Tensor1D }> | null = null;
+  /** Weight values for the heads run on the host (see `exitOnHost`); set with `folded`. */
+  private hostValues: Map<string, Float32Array> | null = null;
 
   constructor(readonly config: NetworkConfig) {
     this.ir = buildBackboneIR(config.backbone);
@@ -141,10 +150,7 @@ export class MultiExitNetwork {
         this.createLayerVariables(exit.headLayers, shape);
         if (this.config.gated) {
           const f = exit.featureShape[2];
-          const gateLayers: LayerSpec[] = exit.gate.hidden > 0
-            ? [{ kind: 'dense', name: `exit_${exit.point}/gate_hidden`, units: exit.gate.hidden, relu: true }, { kind: 'dense', name: `exit_${exit.point}/gate`, units: 1, relu: false }]
-            : [{ kind: 'dense', name: `exit_${exit.point}/gate`, units: 1, relu: false }];
-          this.createLayerVariables(gateLayers, [1, 1, f]);
+          this.createLayerVariables(this.gateLayers(e), [1, 1, f]);
         }
       }
     });
@@ -202,12 +208,46 @@ export class MultiExitNetwork {
   foldBatchNorm(): void {
     this.unfoldBatchNorm();
     this.folded = new Map();
+    this.hostValues = new Map();
   }
 
   unfoldBatchNorm(): void {
+    this.hostValues = null;
     if (!this.folded) return;
     for (const f of this.folded.values()) tf.dispose([f.filter, f.bias]);
     this.folded = null;
+  }
+
+  private readonly hostWeight = (name: string): Float32Array => {
+    let w = this.hostValues!.get(name);
+    if (!w) this.hostValues!.set(name, w = Float32Array.from(this.v(name).dataSync() as Float32Array));
+    return w;
+  };
+
+  /** Folded (inference) weights, h small enough and every layer of `heads` runnable on the host. */
+  private onHost(h: tf.Tensor, heads: LayerSpec[][]): boolean {
+    return this.hostValues !== null && h.size <= HOST_HEAD_MAX_VALUES && heads.every(hostSupports);
+  }
+
+  /**
+   * With folded weights (inference, see `foldBatchNorm`): exit e on the host from h's values
+   * (src/core/host-layers.ts) — per row its gate value g_b (null for an ungated network) and, on
+   * demand, its logits [n·K]. Null where the tfjs path applies: unfolded weights, a head with
+   * convolutions, or h larger than HOST_HEAD_MAX_VALUES.
+   */
+  exitOnHost(e: number, h: tf.Tensor4D): { gates: Float64Array | null; logits: () => Float32Array | Float64Array } | null {
+    const head = this.exits[e].headLayers;
+    const featureLayers = head.slice(0, -1), classifier = head.slice(-1), gate = this.config.gated ? this.gateLayers(e) : [];
+    if (!this.onHost(h, [featureLayers, classifier, gate])) return null;
+    const features = runHostLayers(featureLayers, { data: h.dataSync() as Float32Array, shape: h.shape }, this.hostWeight);
+    const gates = this.config.gated ? Float64Array.from(runHostLayers(gate, features, this.hostWeight).data, (z) => 1 / (1 + Math.exp(-z))) : null;
+    return { gates, logits: () => runHostLayers(classifier, features, this.hostWeight).data };
+  }
+
+  /** With folded weights: the final classifier's logits [n·K] on the host from h's values, or null (see `exitOnHost`). */
+  classifierOnHost(h: tf.Tensor4D): Float32Array | Float64Array | null {
+    if (!this.onHost(h, [this.ir.classifier])) return null;
+    return runHostLayers(this.ir.classifier, { data: h.dataSync() as Float32Array, shape: h.shape }, this.hostWeight).data;
   }
 
   private foldedConv(name: string, useBn: boolean): { filter: tf.Tensor4D; bias: tf.Tensor1D } {
@@ -315,12 +355,14 @@ export class MultiExitNetwork {
 
   /** Exit e's gate g_b on its features: [N, 1] in (0, 1). */
   exitGate(e: number, features: tf.Tensor2D, training = false, bnUpdates?: BnUpdate[]): tf.Tensor2D {
+    return tf.sigmoid(this.applyLayers(this.gateLayers(e), features, { training, bnUpdates })) as tf.Tensor2D;
+  }
+
+  /** Exit e's gate up to the sigmoid: an optional hidden dense layer (ReLU), then one unit. */
+  private gateLayers(e: number): LayerSpec[] {
     const exit = this.exits[e];
-    const ctx = { training, bnUpdates };
-    let g: tf.Tensor = features;
-    if (exit.gate.hidden > 0) g = this.applyLayers([{ kind: 'dense', name: `exit_${exit.point}/gate_hidden`, units: exit.gate.hidden, relu: true }], g, ctx);
-    g = this.applyLayers([{ kind: 'dense', name: `exit_${exit.point}/gate`, units: 1, relu: false }], g, ctx);
-    return tf.sigmoid(g) as tf.Tensor2D;
+    const last: LayerSpec = { kind: 'dense', name: `exit_${exit.point}/gate`, units: 1, relu: false };
+    return exit.gate.hidden > 0 ? [{ kind: 'dense', name: `exit_${exit.point}/gate_hidden`, units: exit.gate.hidden, relu: true }, last] : [last];
   }
 
   /** The final classifier on the last block's output: logits [N, K]. */
@@ -353,6 +395,24 @@ export class MultiExitNetwork {
     let h = x;
     for (let i = 0; i < this.ir.blocks.length; i++) h = this.runBlock(i, h);
     return this.runClassifier(h);
+  }
+
+  /**
+   * The plain backbone's logits [n·K], read: the full pass of the latency measurement. Its
+   * classifier runs where the hard-exit pass runs its heads (on the host with folded weights).
+   */
+  backboneOnlyLogits(x: tf.Tensor4D): Float32Array | Float64Array {
+    const h = tf.tidy(() => { let t = x; for (let i = 0; i < this.ir.blocks.length; i++) t = this.runBlock(i, t); return t; });
+    try {
+      const host = this.classifierOnHost(h);
+      if (host) return host;
+      const y = tf.tidy(() => this.runClassifier(h));
+      const v = y.dataSync() as Float32Array;
+      y.dispose();
+      return v;
+    } finally {
+      if (h !== x) h.dispose();
+    }
   }
 
   /** Moves the batch-norm moving averages towards one step's batch statistics; disposes them. */

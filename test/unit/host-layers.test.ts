@@ -1,0 +1,99 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { hardExitPass } from '../../src/core/evaluate';
+import { HOST_HEAD_MAX_VALUES, MultiExitNetwork } from '../../src/core/model';
+
+function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let scale = 0, worst = 0;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), 1e-3 * scale));
+  return worst;
+}
+
+/** h after each block, for x. */
+function blockOutputs(net: MultiExitNetwork, x: tf.Tensor4D): tf.Tensor4D[] {
+  const out: tf.Tensor4D[] = [];
+  let h = x;
+  for (let i = 0; i < net.ir.blocks.length; i++) out.push(h = net.runBlock(i, h));
+  return out;
+}
+
+// every head kind; a 3×3 grid on 16×16 and 8×8 maps pools windows of 6 and 3 with 'same' padding
+// (border windows average fewer cells), grid 1 is a global average; a gate with a hidden layer
+const NETS = [
+  {
+    backbone: { name: 'resnet18' as const, width: 1 / 16, input: [16, 16, 3] as [number, number, number], classes: 5 }, gated: true, seed: 5,
+    exits: [
+      { point: 'block2', head: { kind: 'pool' as const, grid: 3 }, gate: { hidden: 0 } },
+      { point: 'block4', head: { kind: 'pool-mlp' as const }, gate: { hidden: 4 } },
+      { point: 'block5', head: { kind: 'conv-pool' as const }, gate: { hidden: 0 } },
+      { point: 'block6', head: { kind: 'pool' as const, grid: 1 }, gate: { hidden: 0 } },
+    ],
+  },
+  {
+    backbone: { name: 'alexnet' as const, width: 1 / 16, input: [32, 32, 3] as [number, number, number], classes: 10 }, gated: true, seed: 6,
+    exits: [{ point: 'conv1', head: { kind: 'pool' as const }, gate: { hidden: 0 } }, { point: 'conv3', head: { kind: 'pool-mlp' as const, grid: 3 }, gate: { hidden: 2 } }],
+  },
+];
+
+for (const backend of ['cpu', 'wasm']) {
+  test(`heads on the host (folded weights) equal the tfjs heads: gates, exit logits, final classifier (${backend})`, async () => {
+    await tf.setBackend(backend);
+    for (const cfg of NETS) {
+      const net = new MultiExitNetwork(cfg);
+      const x = tf.randomNormal([3, ...cfg.backbone.input], 0, 1, 'float32', 8) as tf.Tensor4D;
+      const hs = tf.tidy(() => blockOutputs(net, x));
+      const at = net.exits.map((_, e) => hs.findIndex((_h, i) => net.exitAtBlock(i) === e)); // exit e's block
+      assert.equal(net.exitOnHost(0, hs[at[0]]), null, 'unfolded weights: the tfjs path');
+      net.foldBatchNorm();
+      for (const [e, exit] of net.exits.entries()) {
+        const h = hs[at[e]];
+        const host = net.exitOnHost(e, h);
+        if (exit.headLayers.some((l) => l.kind === 'conv')) { assert.equal(host, null, `${exit.point}: a conv head stays on tfjs`); continue; }
+        assert.ok(host, `${cfg.backbone.name} ${exit.point}: runs on the host`);
+        const [gate, logits] = tf.tidy(() => { const f = net.exitFeatures(e, h); return [net.exitGate(e, f), net.exitLogits(e, f)]; });
+        const what = `${cfg.backbone.name} ${exit.point} (${exit.headLayers.map((l) => l.kind).join(' ')})`;
+        assert.ok(maxRelError(host.gates!, gate.dataSync()) < 1e-5, `${what}: gates ${Array.from(host.gates!)} vs ${Array.from(gate.dataSync())}`);
+        assert.ok(maxRelError(host.logits(), logits.dataSync()) < 1e-5, `${what}: logits`);
+        tf.dispose([gate, logits]);
+      }
+      const last = hs[hs.length - 1];
+      const device = tf.tidy(() => net.runClassifier(last));
+      assert.ok(maxRelError(net.classifierOnHost(last)!, device.dataSync()) < 1e-5, `${cfg.backbone.name}: final classifier`);
+      assert.ok(maxRelError(net.backboneOnlyLogits(x), device.dataSync()) < 1e-5, `${cfg.backbone.name}: the full pass of the latency measurement`);
+      // a map too large for the host heads takes the tfjs path
+      const [, H, W, C] = last.shape;
+      const big = tf.zeros([Math.ceil((HOST_HEAD_MAX_VALUES + 1) / (H * W * C)), H, W, C]) as tf.Tensor4D;
+      assert.equal(net.classifierOnHost(big), null);
+      net.unfoldBatchNorm();
+      assert.equal(net.classifierOnHost(last), null, 'after unfolding: the tfjs path again');
+      tf.dispose([x, ...hs, device, big]);
+      net.dispose();
+    }
+  });
+}
+
+test('the hard-exit pass with heads on the host makes the decisions of the tfjs heads', async () => {
+  await tf.setBackend('wasm');
+  const net = new MultiExitNetwork(NETS[0]);
+  const x = tf.randomNormal([24, 16, 16, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
+  // τ per exit at the median of its gate values: about half the inputs leave at each exit
+  const gates = tf.tidy(() => net.forward(x).gates.map((g) => Array.from(g.dataSync()).sort((a, b) => a - b)));
+  const tau = gates.map((g) => (g[11] + g[12]) / 2);
+  const device = await hardExitPass(net, x, 'gate', tau);
+  net.foldBatchNorm();
+  const host = await hardExitPass(net, x, 'gate', tau);
+  const hostUsed = tf.tidy(() => net.exitOnHost(0, net.runBlock(1, net.runBlock(0, x))) !== null);
+  net.unfoldBatchNorm();
+  assert.ok(hostUsed, 'the folded pass ran its first exit on the host');
+  const left = Array.from(host.exitIndex).filter((b) => b < net.exits.length).length;
+  assert.ok(left > 0 && left < 24, `some but not all inputs leave early (${left})`);
+  assert.deepEqual(Array.from(host.exitIndex), Array.from(device.exitIndex));
+  assert.deepEqual(Array.from(host.pred), Array.from(device.pred));
+  assert.equal(host.macs, device.macs);
+  tf.dispose(x);
+  net.dispose();
+});
