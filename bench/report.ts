@@ -20,13 +20,21 @@ function shares(rows: J[] | undefined): string {
   return rows.filter((r) => r.share > 0).map((r) => `${r.point === 'final' ? 'final' : `#${r.position}`} ${(100 * r.share).toFixed(1)} %`).join(', ');
 }
 
+/** "60 % (57–61)": time saved, with the range over repeated measurements when there were several. */
+function saved(t: J): string {
+  if (!t) return '—';
+  const range = t.timeSavedRange as number[] | undefined;
+  return `${f(t.timeSavedPct, 0)} %${range && t.measurements > 1 ? ` (${f(range[0], 0)}–${f(range[1], 0)})` : ''}`;
+}
+
 export function renderReport(out: J, root: string): string {
   const s = out.sections ?? {};
   const m = out.machine ?? {};
   const L: string[] = [];
   L.push('# Benchmarks', '');
-  const inv = (out.invocations ?? []) as J[];
-  L.push(`Measured ${String(out.date ?? '').slice(0, 10)} with \`npm run bench${out.quick ? ' -- --quick' : ''}\`${out.fullRunSeconds ? ` (all sections: ${Math.round(out.fullRunSeconds / 60)} min)` : ''}${inv.length ? `; sections re-measured since: ${inv.filter((i) => i.sections.length < 7).map((i) => `${i.sections.join(', ')} (${String(i.at).slice(11, 16)} UTC)`).join('; ')}` : ''}. Raw figures: \`${out.quick ? 'bench/results-quick.json' : 'BENCHMARKS.json'}\`.`, '');
+  // partial runs after the last full one (the full run itself is in the history too)
+  const partial = ((out.invocations ?? []) as J[]).filter((i) => i.sections.length < 7);
+  L.push(`Measured ${String(out.date ?? '').slice(0, 10)} with \`npm run bench${out.quick ? ' -- --quick' : ''}\`${out.fullRunSeconds ? ` (all sections: ${Math.round(out.fullRunSeconds / 60)} min)` : ''}${partial.length ? `; sections re-measured since: ${partial.map((i) => `${i.sections.join(', ')} (${String(i.at).slice(11, 16)} UTC)`).join('; ')}` : ''}. Raw figures: \`${out.quick ? 'bench/results-quick.json' : 'BENCHMARKS.json'}\`.`, '');
   L.push(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}, TF.js ${m.tfjs} (wasm backend ${m.tfjsWasm}); PyTorch ${m.torch} (Debian \`python3-torch\`, ${m.python}).`, '');
   L.push('Other engineers ran tests on the same 2 cores during these measurements, so absolute times vary; each section states the load, and ours/PyTorch ratios are measured back to back in the same section.', '');
   if (fs.existsSync(path.join(root, 'bench/NOTES.md'))) L.push(fs.readFileSync(path.join(root, 'bench/NOTES.md'), 'utf8').trim(), '');
@@ -57,16 +65,17 @@ export function renderReport(out: J, root: string): string {
         Array.from({ length: 10 }, (_, i) => [a.kernels[i]?.name ?? '', f(a.kernels[i]?.ms), a.kernels[i] ? `${f(a.kernels[i].pct)} %` : '', a.kernels[i]?.calls ?? '', '',
           b?.kernels[i]?.name ?? '', f(b?.kernels[i]?.ms), b?.kernels[i] ? `${f(b.kernels[i].pct)} %` : '', b?.kernels[i]?.calls ?? ''])), '');
     }
-    L.push(`\`EarlyExit…\` kernels are ours (\`src/core/kernels/simd.wat\`): training batch norm + residual + ReLU forward and backward, the Conv2D filter gradient, the max-pool gradient; their time includes the helper thread's share. \`forward\` (in older "after" columns) was the custom-gradient batch norm. Step times here are the mean of 3 steps in one process and move by ±20 % with the machine's load: the throughput table (12 steps, back to back) is the speed figure; this table says where the time goes. ${loadNote(p)}`, '');
+    L.push(`\`EarlyExit…\` kernels are ours (\`src/core/kernels/simd.wat\`): training batch norm + residual + ReLU forward and backward, the Conv2D filter gradient, the interleaving of a strided input gradient's phases, the max-pool gradient, the Adam update; their time includes the helper thread's share. \`forward\` (in older "after" columns) was the custom-gradient batch norm. Step times here are the mean of 3 steps in one process and move by ±20 % with the machine's load: the throughput table (12 steps, back to back) is the speed figure; this table says where the time goes. ${loadNote(p)}`, '');
   }
   const e = s.earlyexit;
   if (e?.rows) {
     L.push('## Early-exit inference (Table 2 analogue)', '');
-    L.push(`Proposed method with the per-exit CE term (α = ${e.alpha ?? 0} = \`method.exitLossWeight\`) and two cost weights λ per backbone, at width ×${e.width}, ${e.epochs} epochs on ${e.dataset}, trained by \`early-exit train\` on wasm; batch-1 latency of the plain backbone vs hard exits (later blocks not computed) over the first 100 test images, measured by \`early-exit eval --measure\` (\`measureTiming\`: batch norm folded into fused conv kernels in both paths, both paths warmed on every image, then per image the fastest of five interleaved rounds); accuracy and exit shares on all 1000 test images. Calibrated τ: the cheapest τ whose validation accuracy is within 1 point of the soft output's (\`early-exit eval --target-accuracy\`). Time saved = 1 − hard/full (the paper's "speed-up"). **target** = time saved at τ = 0.5 ≥ the paper's with at most 1 point (10 of the 1000 test images) lost against the soft output.`, '');
+    const repeats = e.rows.find((r: J) => r.tau05?.timing?.measurements)?.tau05.timing.measurements;
+    L.push(`Proposed method with the per-exit CE term (α = ${e.alpha ?? 0} = \`method.exitLossWeight\`) and two cost weights λ per backbone, at width ×${e.width}, ${e.epochs} epochs on ${e.dataset}, trained by \`early-exit train\` on wasm; batch-1 latency of the plain backbone vs hard exits (later blocks not computed) over the first 100 test images, measured by \`early-exit eval --measure\` (\`measureTiming\`: batch norm folded into fused conv kernels in both paths, both paths warmed on every image, then per image the fastest of five interleaved rounds)${repeats > 1 ? `, ${repeats} times in fresh processes: the call with the median time saved is shown, the range over the calls in brackets` : ''}; accuracy and exit shares on all 1000 test images. Calibrated τ: the cheapest τ whose validation accuracy is within 1 point of the soft output's (\`early-exit eval --target-accuracy\`). Time saved = 1 − hard/full (the paper's "speed-up"). **target** = time saved at τ = 0.5 ≥ the paper's with at most 1 point (10 of the 1000 test images) lost against the soft output.`, '');
     L.push(table(['backbone', 'λ', 'soft acc.', 'final alone', 'full ms', 'τ = 0.5: ms', 'saved', 'acc. Δ vs soft', 'avg MACs', 'exit shares', 'target', 'calibrated τ', 'ms', 'saved', 'acc. Δ vs soft', 'exit shares', 'paper saved'],
-      e.rows.map((r: J) => [LABEL[r.backbone], r.lambda ?? '—', pct(r.softAccuracy), pct(r.finalAccuracy), f(r.tau05?.timing?.fullMs, 2), f(r.tau05?.timing?.hardMs, 2), `${f(r.tau05?.timing?.timeSavedPct, 0)} %`, pp(r.tau05?.accuracyChange), `${f(r.tau05?.averageMacsPct, 0)} %`, shares(r.tau05?.shares),
+      e.rows.map((r: J) => [LABEL[r.backbone], r.lambda ?? '—', pct(r.softAccuracy), pct(r.finalAccuracy), f(r.tau05?.timing?.fullMs, 2), f(r.tau05?.timing?.hardMs, 2), saved(r.tau05?.timing), pp(r.tau05?.accuracyChange), `${f(r.tau05?.averageMacsPct, 0)} %`, shares(r.tau05?.shares),
         r.tau05?.timing && r.tau05.timing.timeSavedPct >= r.paperTimeSavedPct && r.tau05.accuracyChange >= -0.01 - 1e-9 ? 'met' : 'not met',
-        r.calibrated ? (r.calibrated.thresholds as number[]).map((x) => f(x, 2)).join('/') : '—', f(r.calibrated?.timing?.fullMs != null ? r.calibrated.timing.hardMs : null, 2), r.calibrated?.timing ? `${f(r.calibrated.timing.timeSavedPct, 0)} %` : '—', pp(r.calibrated?.accuracyChange), shares(r.calibrated?.shares), `${r.paperTimeSavedPct} %`])));
+        r.calibrated ? (r.calibrated.thresholds as number[]).map((x) => f(x, 2)).join('/') : '—', f(r.calibrated?.timing?.fullMs != null ? r.calibrated.timing.hardMs : null, 2), r.calibrated?.timing ? saved(r.calibrated.timing) : '—', pp(r.calibrated?.accuracyChange), shares(r.calibrated?.shares), `${r.paperTimeSavedPct} %`])));
     L.push('', loadNote(e), '');
   }
   const tr = s.tradeoff;
@@ -112,7 +121,7 @@ export function renderReport(out: J, root: string): string {
       [`Runs view: list 20 runs (${x.host.treeItems} tree items)`, `${f(x.host.listRunsMs, 1)} ms`],
       ['results panel first render, a run with 10 exits', `${f(x.panels.tenExits.firstRenderMs, 0)} ms`],
       ...(x.panels.compare20Panel ? [['comparison panel first render, 20 runs (the panel\'s path: page loaded, then the host\'s `didLoadComparison` message)', `${f(x.panels.compare20Panel.firstRenderMs, 0)} ms`]] : []),
-      [`${x.panels.compare20Panel ? 'standalone report' : 'comparison panel'} first render, 20 runs${x.panels.compare20Panel ? ' (the comparison plus each run\'s full results view: 20 × 6 charts)' : ''}`, `${f(x.panels.compare20.firstRenderMs, 0)} ms`],
+      [`${x.panels.compare20Panel ? 'standalone report' : 'comparison panel'} first render, 20 runs${x.panels.compare20Panel ? ' (the comparison, and each run\'s own results view, drawn when scrolled near)' : ''}`, `${f(x.panels.compare20.firstRenderMs, 0)} ms`],
       ['results panel first render, 10k test samples', `${f(x.panels.samples10k.firstRenderMs, 0)} ms`],
     ]), '');
     L.push(`Method: ${x.method}. ${loadNote(x)}`, '');

@@ -102,7 +102,7 @@ export async function extensionSection(o: BenchOptions): Promise<Record<string, 
   await writeReport(dirs, files.compare20);
   await writeReport([big], files.samples10k);
   // the Compare Runs panel: the webview starts empty and the host sends the runs as comparisonPanel.ts does
-  // (readRunData without related points or samples); the report above renders every run's own view too
+  // (readRunData without related points or samples); the report above also has every run's own view (drawn when scrolled near)
   files.compare20Panel = panelPage(files.compare20, path.join(tmp, 'compare20-panel.html'));
   const message = { type: 'didLoadComparison', runs: dirs.map((d) => readRunData(d, false, false)) };
   const panels = await renders(files, o.quick ? 1 : 3, { compare20Panel: message });
