@@ -5,16 +5,28 @@
  * hard-exit pass, and decided whether leaving early saved time. `MultiExitNetwork` uses this with its
  * folded (inference) weights only; the layers are the same `LayerSpec`s the tfjs path runs.
  */
-import { avgPoolWindow, type LayerSpec } from './backbones';
+import { avgPoolWindow, layersCost, type LayerSpec, type Shape3 } from './backbones';
 
 /** Values in NHWC ([n, H, W, C]) or [n, F] order, as tfjs lays them out. */
 export interface HostTensor { data: Float32Array | Float64Array; shape: number[] }
 
 const HOST_KINDS = new Set<LayerSpec['kind']>(['avgpool', 'gap', 'flatten', 'dropout', 'dense']);
 
-/** True when every layer can run here (no convolutions, pools other than averages, …). */
-export function hostSupports(layers: LayerSpec[]): boolean {
-  return layers.every((l) => HOST_KINDS.has(l.kind));
+/**
+ * Most multiply-adds per input in a head's dense layers for it to run here. JavaScript does
+ * 2–3 ns per multiply-add (one dependent add chain per output), a tfjs dense layer costs 20–40 µs
+ * of dispatch at batch 1 whatever its size: measured on AlexNet ×1/8's classifier (512×64 + 64×10)
+ * the host took 170 µs against the kernels' 70–110 µs, while a pool head (128×11) or ResNet's
+ * classifier (64×10) took 20 µs against 100 µs or more.
+ */
+export const HOST_MAX_DENSE_MACS = 4096;
+
+/**
+ * True when every layer can run here (no convolutions, pools other than averages, …) and its dense
+ * layers are small enough (HOST_MAX_DENSE_MACS) for one input of `shape`.
+ */
+export function hostSupports(layers: LayerSpec[], shape: Shape3): boolean {
+  return layers.every((l) => HOST_KINDS.has(l.kind)) && layersCost(layers, shape).macs <= HOST_MAX_DENSE_MACS;
 }
 
 /** tf.avgPool(x, k, k, 'same'): windows of k×k with stride k, the padded cells not counted. */
@@ -74,7 +86,8 @@ function dense(x: HostTensor, kernel: Float32Array, bias: Float32Array, units: n
 
 /** Runs `layers` (inference: dropout is the identity); `weight(name)` gives a variable's values. */
 export function runHostLayers(layers: LayerSpec[], x: HostTensor, weight: (name: string) => Float32Array): HostTensor {
-  let h = x;
+  // one element type through the loops (V8 then compiles each for one array kind)
+  let h: HostTensor = x.data instanceof Float64Array ? x : { data: Float64Array.from(x.data), shape: x.shape };
   for (const l of layers) {
     switch (l.kind) {
       case 'avgpool': {

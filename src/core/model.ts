@@ -56,10 +56,11 @@ function hashSeed(seed: number, name: string): number {
 }
 
 /**
- * Largest tensor (values) whose head runs on the host at inference: batch 1 at every exit point of
- * the three backbones up to width ×1 (32×32×64). Larger batches take the tfjs kernels.
+ * Largest feature map (values) whose head runs on the host at inference: batch 1 at every exit
+ * point of the three backbones up to width ×1/4 (32×32×16). Pooling a larger map in JavaScript
+ * costs what the kernels do; larger batches take the kernels too.
  */
-export const HOST_HEAD_MAX_VALUES = 1 << 16;
+export const HOST_HEAD_MAX_VALUES = 1 << 14;
 
 export class MultiExitNetwork {
   readonly ir: BackboneIR;
@@ -224,9 +225,16 @@ export class MultiExitNetwork {
     return w;
   };
 
-  /** Folded (inference) weights, h small enough and every layer of `heads` runnable on the host. */
-  private onHost(h: tf.Tensor, heads: LayerSpec[][]): boolean {
-    return this.hostValues !== null && h.size <= HOST_HEAD_MAX_VALUES && heads.every(hostSupports);
+  /**
+   * Folded (inference) weights, h small enough, and `first` then each of `then` (all on first's
+   * output) runnable on the host at a cost below the kernels' (see host-layers.ts).
+   */
+  private onHost(h: tf.Tensor, first: LayerSpec[], then: LayerSpec[][] = []): boolean {
+    if (this.hostValues === null || h.size > HOST_HEAD_MAX_VALUES) return false;
+    const shape = h.shape.slice(1) as Shape3;
+    if (!hostSupports(first, shape)) return false;
+    const out = layersCost(first, shape).shape;
+    return then.every((layers) => hostSupports(layers, out));
   }
 
   /**
@@ -238,7 +246,7 @@ export class MultiExitNetwork {
   exitOnHost(e: number, h: tf.Tensor4D): { gates: Float64Array | null; logits: () => Float32Array | Float64Array } | null {
     const head = this.exits[e].headLayers;
     const featureLayers = head.slice(0, -1), classifier = head.slice(-1), gate = this.config.gated ? this.gateLayers(e) : [];
-    if (!this.onHost(h, [featureLayers, classifier, gate])) return null;
+    if (!this.onHost(h, featureLayers, [classifier, gate])) return null;
     const features = runHostLayers(featureLayers, { data: h.dataSync() as Float32Array, shape: h.shape }, this.hostWeight);
     const gates = this.config.gated ? Float64Array.from(runHostLayers(gate, features, this.hostWeight).data, (z) => 1 / (1 + Math.exp(-z))) : null;
     return { gates, logits: () => runHostLayers(classifier, features, this.hostWeight).data };
@@ -246,7 +254,7 @@ export class MultiExitNetwork {
 
   /** With folded weights: the final classifier's logits [n·K] on the host from h's values, or null (see `exitOnHost`). */
   classifierOnHost(h: tf.Tensor4D): Float32Array | Float64Array | null {
-    if (!this.onHost(h, [this.ir.classifier])) return null;
+    if (!this.onHost(h, this.ir.classifier)) return null;
     return runHostLayers(this.ir.classifier, { data: h.dataSync() as Float32Array, shape: h.shape }, this.hostWeight).data;
   }
 

@@ -39,6 +39,10 @@ const NETS = [
   },
 ];
 
+// heads that stay on tfjs: a convolution, and dense layers over HOST_MAX_DENSE_MACS (AlexNet ×1/16's
+// classifier: 256×32; its pool-mlp exit on a 3×3×24 grid: 216×24), where JavaScript is slower
+const ON_TFJS = new Set(['resnet18 block5', 'alexnet conv3', 'alexnet classifier']);
+
 for (const backend of ['cpu', 'wasm']) {
   test(`heads on the host (folded weights) equal the tfjs heads: gates, exit logits, final classifier (${backend})`, async () => {
     await tf.setBackend(backend);
@@ -52,7 +56,7 @@ for (const backend of ['cpu', 'wasm']) {
       for (const [e, exit] of net.exits.entries()) {
         const h = hs[at[e]];
         const host = net.exitOnHost(e, h);
-        if (exit.headLayers.some((l) => l.kind === 'conv')) { assert.equal(host, null, `${exit.point}: a conv head stays on tfjs`); continue; }
+        if (ON_TFJS.has(`${cfg.backbone.name} ${exit.point}`)) { assert.equal(host, null, `${cfg.backbone.name} ${exit.point} stays on tfjs`); continue; }
         assert.ok(host, `${cfg.backbone.name} ${exit.point}: runs on the host`);
         const [gate, logits] = tf.tidy(() => { const f = net.exitFeatures(e, h); return [net.exitGate(e, f), net.exitLogits(e, f)]; });
         const what = `${cfg.backbone.name} ${exit.point} (${exit.headLayers.map((l) => l.kind).join(' ')})`;
@@ -62,7 +66,8 @@ for (const backend of ['cpu', 'wasm']) {
       }
       const last = hs[hs.length - 1];
       const device = tf.tidy(() => net.runClassifier(last));
-      assert.ok(maxRelError(net.classifierOnHost(last)!, device.dataSync()) < 1e-5, `${cfg.backbone.name}: final classifier`);
+      if (ON_TFJS.has(`${cfg.backbone.name} classifier`)) assert.equal(net.classifierOnHost(last), null, `${cfg.backbone.name}: its classifier stays on tfjs`);
+      else assert.ok(maxRelError(net.classifierOnHost(last)!, device.dataSync()) < 1e-5, `${cfg.backbone.name}: final classifier`);
       assert.ok(maxRelError(net.backboneOnlyLogits(x), device.dataSync()) < 1e-5, `${cfg.backbone.name}: the full pass of the latency measurement`);
       // a map too large for the host heads takes the tfjs path
       const [, H, W, C] = last.shape;
@@ -79,10 +84,10 @@ for (const backend of ['cpu', 'wasm']) {
 test('the hard-exit pass with heads on the host makes the decisions of the tfjs heads', async () => {
   await tf.setBackend('wasm');
   const net = new MultiExitNetwork(NETS[0]);
-  const x = tf.randomNormal([24, 16, 16, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
+  const x = tf.randomNormal([12, 16, 16, 3], 0, 1, 'float32', 9) as tf.Tensor4D; // 12 × 16×16×4 at the first exit: within HOST_HEAD_MAX_VALUES
   // τ per exit at the median of its gate values: about half the inputs leave at each exit
   const gates = tf.tidy(() => net.forward(x).gates.map((g) => Array.from(g.dataSync()).sort((a, b) => a - b)));
-  const tau = gates.map((g) => (g[11] + g[12]) / 2);
+  const tau = gates.map((g) => (g[5] + g[6]) / 2);
   const device = await hardExitPass(net, x, 'gate', tau);
   net.foldBatchNorm();
   const host = await hardExitPass(net, x, 'gate', tau);
@@ -90,7 +95,7 @@ test('the hard-exit pass with heads on the host makes the decisions of the tfjs 
   net.unfoldBatchNorm();
   assert.ok(hostUsed, 'the folded pass ran its first exit on the host');
   const left = Array.from(host.exitIndex).filter((b) => b < net.exits.length).length;
-  assert.ok(left > 0 && left < 24, `some but not all inputs leave early (${left})`);
+  assert.ok(left > 0 && left < 12, `some but not all inputs leave early (${left})`);
   assert.deepEqual(Array.from(host.exitIndex), Array.from(device.exitIndex));
   assert.deepEqual(Array.from(host.pred), Array.from(device.pred));
   assert.equal(host.macs, device.macs);
