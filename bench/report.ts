@@ -20,11 +20,22 @@ function shares(rows: J[] | undefined): string {
   return rows.filter((r) => r.share > 0).map((r) => `${r.point === 'final' ? 'final' : `#${r.position}`} ${(100 * r.share).toFixed(1)} %`).join(', ');
 }
 
-/** "60 % (57–61)": time saved, with the range over repeated measurements when there were several. */
+/** "60 % (57 … 61)": time saved, with the range over repeated measurements when there were several. */
 function saved(t: J): string {
   if (!t) return '—';
   const range = t.timeSavedRange as number[] | undefined;
-  return `${f(t.timeSavedPct, 0)} %${range && t.measurements > 1 ? ` (${f(range[0], 0)}–${f(range[1], 0)})` : ''}`;
+  const n = (v: number) => f(v, 0).replace(/^-/, '−');
+  return `${n(t.timeSavedPct)} %${range && t.measurements > 1 ? ` (${n(range[0])} … ${n(range[1])})` : ''}`;
+}
+
+/** "latency (13:34, 13:47 UTC); extension (14:02 UTC)": partial runs grouped by their sections. */
+function remeasured(partial: J[]): string {
+  const times = new Map<string, string[]>();
+  for (const i of partial) {
+    const key = (i.sections as string[]).join(', ');
+    times.set(key, [...(times.get(key) ?? []), String(i.at).slice(11, 16)]);
+  }
+  return [...times].map(([k, t]) => `${k} (${t.join(', ')} UTC)`).join('; ');
 }
 
 export function renderReport(out: J, root: string): string {
@@ -34,7 +45,7 @@ export function renderReport(out: J, root: string): string {
   L.push('# Benchmarks', '');
   // partial runs after the last full one (the full run itself is in the history too)
   const partial = ((out.invocations ?? []) as J[]).filter((i) => i.sections.length < 7);
-  L.push(`Measured ${String(out.date ?? '').slice(0, 10)} with \`npm run bench${out.quick ? ' -- --quick' : ''}\`${out.fullRunSeconds ? ` (all sections: ${Math.round(out.fullRunSeconds / 60)} min)` : ''}${partial.length ? `; sections re-measured since: ${partial.map((i) => `${i.sections.join(', ')} (${String(i.at).slice(11, 16)} UTC)`).join('; ')}` : ''}. Raw figures: \`${out.quick ? 'bench/results-quick.json' : 'BENCHMARKS.json'}\`.`, '');
+  L.push(`Measured ${String(out.date ?? '').slice(0, 10)} with \`npm run bench${out.quick ? ' -- --quick' : ''}\`${out.fullRunSeconds ? ` (all sections: ${Math.round(out.fullRunSeconds / 60)} min)` : ''}${partial.length ? `; sections re-measured since: ${remeasured(partial)}` : ''}. Raw figures: \`${out.quick ? 'bench/results-quick.json' : 'BENCHMARKS.json'}\`.`, '');
   L.push(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}, TF.js ${m.tfjs} (wasm backend ${m.tfjsWasm}); PyTorch ${m.torch} (Debian \`python3-torch\`, ${m.python}).`, '');
   L.push('Other engineers ran tests on the same 2 cores during these measurements, so absolute times vary; each section states the load, and ours/PyTorch ratios are measured back to back in the same section.', '');
   if (fs.existsSync(path.join(root, 'bench/NOTES.md'))) L.push(fs.readFileSync(path.join(root, 'bench/NOTES.md'), 'utf8').trim(), '');
