@@ -241,7 +241,7 @@ export class MultiExitNetwork {
    * With folded weights (inference, see `foldBatchNorm`): exit e on the host from h's values
    * (src/core/host-layers.ts) — per row its gate value g_b (null for an ungated network) and, on
    * demand, its logits [n·K]. Null where the tfjs path applies: unfolded weights, a head with
-   * convolutions, or h larger than HOST_HEAD_MAX_VALUES.
+   * convolutions, dense layers over HOST_MAX_DENSE_MACS, or h larger than HOST_HEAD_MAX_VALUES.
    */
   exitOnHost(e: number, h: tf.Tensor4D): { gates: Float64Array | null; logits: () => Float32Array | Float64Array } | null {
     const head = this.exits[e].headLayers;
