@@ -87,16 +87,29 @@ export interface HardPass {
   macs: number;
 }
 
-/**
- * Option 2: runs the backbone block by block; after each exit, rows whose exit fires leave and
- * are removed from the batch (tf.gather), so later blocks are **not computed** for them.
- */
 /** Index of the largest of row `row`'s K values (the first on ties, as tf.argMax). */
 function argmaxRow(v: ArrayLike<number>, row: number, K: number): number {
   let best = 0;
   for (let c = 1; c < K; c++) if (v[row * K + c] > v[row * K + best]) best = c;
   return best;
 }
+
+/** Softmax of each row of K logits, on the host. */
+function softmaxRows(logits: ArrayLike<number>, K: number, n: number): Float32Array {
+  const p = new Float32Array(n * K);
+  for (let row = 0; row < n; row++) {
+    let max = -Infinity, sum = 0;
+    for (let c = 0; c < K; c++) max = Math.max(max, logits[row * K + c]);
+    for (let c = 0; c < K; c++) sum += (p[row * K + c] = Math.exp(logits[row * K + c] - max));
+    for (let c = 0; c < K; c++) p[row * K + c] /= sum;
+  }
+  return p;
+}
+
+/**
+ * Option 2: runs the backbone block by block; after each exit, rows whose exit fires leave and
+ * are removed from the batch (tf.gather), so later blocks are **not computed** for them.
+ */
 
 export async function hardExitPass(net: MultiExitNetwork, x: tf.Tensor4D, rule: ExitRule, thresholds: number[]): Promise<HardPass> {
   const n = x.shape[0];
@@ -138,17 +151,25 @@ export async function hardExitPass(net: MultiExitNetwork, x: tf.Tensor4D, rule: 
       }
       rowPred = (row) => argmaxRow(l!, row, K);
     } else {
-      const [logits, gate = null] = tf.tidy(() => { const r = net.runExit(e, h); return r.gate ? [r.logits, r.gate] : [r.logits]; }) as tf.Tensor2D[];
-      const probs = tf.softmax(logits);
-      const stats = entropyNormalised(probs.dataSync() as Float32Array, K, alive.length);
-      probs.dispose();
-      const g = gate ? gate.dataSync() : null;
+      // confidence / entropy (BranchyNet): the exit's softmax; on the host with folded weights, as above
+      let probs: Float32Array, g: ArrayLike<number> | null;
+      const host = net.exitOnHost(e, h);
+      if (host) {
+        probs = softmaxRows(host.logits(), K, alive.length);
+        g = host.gates;
+      } else {
+        const [logits, gate = null] = tf.tidy(() => { const r = net.runExit(e, h); return r.gate ? [r.logits, r.gate] : [r.logits]; }) as tf.Tensor2D[];
+        const p = tf.softmax(logits);
+        probs = p.dataSync() as Float32Array;
+        g = gate ? gate.dataSync() : null;
+        tf.dispose([logits, gate ?? [], p]);
+      }
+      const stats = entropyNormalised(probs, K, alive.length);
       for (let row = 0; row < alive.length; row++) {
         const value = rule === 'gate' ? g![row] : rule === 'confidence' ? stats.conf[row] : stats.entropy[row];
         if (ruleFires(rule, value, thresholds[e])) fires[row] = 1;
       }
       rowPred = (row) => stats.pred[row];
-      tf.dispose([logits, gate ?? []]);
     }
     const keep: number[] = [];
     const keepRows: number[] = [];

@@ -5,10 +5,11 @@
  * or SIMD is off (callers then use their JavaScript or tfjs-op versions).
  *
  * On tfjs's threaded binary (shared memory) the kernels also run on helper threads: `run` splits
- * a call by rows or images between this thread and one helper per extra XNNPACK thread, each a
- * Node worker with its own instance of the same module on the same memory, woken through a shared
- * Int32Array. XNNPACK's kernels are the only ones tfjs runs on more than one thread; these are the
- * batch-norm passes, the filter gradient and the max-pool gradient (≈ half of a ResNet-18 step).
+ * a call by rows, images or element ranges between this thread and one helper per extra XNNPACK
+ * thread, each a Node worker with its own instance of the same module on the same memory, woken
+ * through a shared Int32Array. XNNPACK's kernels are the only ones tfjs runs on more than one
+ * thread; these are the batch-norm passes, the filter gradient, the max-pool gradient, the
+ * interleave of a strided input gradient's phases and the Adam update (≈ half of a ResNet-18 step).
  */
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
@@ -189,7 +190,7 @@ export class WasmSimd {
   }
 
   /**
-   * Runs `kernel` over [0, n) (rows or images) in `parts` contiguous pieces, at most `threads`:
+   * Runs `kernel` over [0, n) (rows, images or elements) in `parts` contiguous pieces, at most `threads`:
    * piece 0 on this thread, the others on helpers, each with the arguments `args(lo, hi, part)`
    * gives (all computed before any runs). Returns when every piece is done. A helper that fails or
    * times out is dropped and its piece redone here.

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { hardExitPass } from '../../src/core/evaluate';
+import { collectRecords, hardExitPass } from '../../src/core/evaluate';
 import { HOST_HEAD_MAX_VALUES, MultiExitNetwork } from '../../src/core/model';
 
 function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -81,24 +81,29 @@ for (const backend of ['cpu', 'wasm']) {
   });
 }
 
-test('the hard-exit pass with heads on the host makes the decisions of the tfjs heads', async () => {
-  await tf.setBackend('wasm');
-  const net = new MultiExitNetwork(NETS[0]);
-  const x = tf.randomNormal([12, 16, 16, 3], 0, 1, 'float32', 9) as tf.Tensor4D; // 12 × 16×16×4 at the first exit: within HOST_HEAD_MAX_VALUES
-  // τ per exit at the median of its gate values: about half the inputs leave at each exit
-  const gates = tf.tidy(() => net.forward(x).gates.map((g) => Array.from(g.dataSync()).sort((a, b) => a - b)));
-  const tau = gates.map((g) => (g[5] + g[6]) / 2);
-  const device = await hardExitPass(net, x, 'gate', tau);
-  net.foldBatchNorm();
-  const host = await hardExitPass(net, x, 'gate', tau);
-  const hostUsed = tf.tidy(() => net.exitOnHost(0, net.runBlock(1, net.runBlock(0, x))) !== null);
-  net.unfoldBatchNorm();
-  assert.ok(hostUsed, 'the folded pass ran its first exit on the host');
-  const left = Array.from(host.exitIndex).filter((b) => b < net.exits.length).length;
-  assert.ok(left > 0 && left < 12, `some but not all inputs leave early (${left})`);
-  assert.deepEqual(Array.from(host.exitIndex), Array.from(device.exitIndex));
-  assert.deepEqual(Array.from(host.pred), Array.from(device.pred));
-  assert.equal(host.macs, device.macs);
-  tf.dispose(x);
-  net.dispose();
-});
+for (const rule of ['gate', 'entropy', 'confidence'] as const) {
+  test(`the hard-exit pass with heads on the host makes the decisions of the tfjs heads (rule ${rule})`, async () => {
+    await tf.setBackend('wasm');
+    const net = new MultiExitNetwork(NETS[0]);
+    const x = tf.randomNormal([12, 16, 16, 3], 0, 1, 'float32', 9) as tf.Tensor4D; // 12 × 16×16×4 at the first exit: within HOST_HEAD_MAX_VALUES
+    // τ per exit at the median of its rule's values: about half the inputs leave at each exit
+    const rec = await collectRecords(net, { count: 12, labels: new Array(12).fill(0), batch: (s0, k) => tf.slice(x, [s0, 0, 0, 0], [k, -1, -1, -1]) }, 'test', 12);
+    const tau = rec.exits.map((r) => {
+      const v = (rule === 'gate' ? r.gate! : rule === 'entropy' ? r.entropy : r.conf).slice().sort((a, b) => a - b);
+      return (v[5] + v[6]) / 2;
+    });
+    const device = await hardExitPass(net, x, rule, tau);
+    net.foldBatchNorm();
+    const host = await hardExitPass(net, x, rule, tau);
+    const hostUsed = tf.tidy(() => net.exitOnHost(0, net.runBlock(1, net.runBlock(0, x))) !== null);
+    net.unfoldBatchNorm();
+    assert.ok(hostUsed, 'the folded pass ran its first exit on the host');
+    const left = Array.from(host.exitIndex).filter((b) => b < net.exits.length).length;
+    assert.ok(left > 0 && left < 12, `some but not all inputs leave early (${left})`);
+    assert.deepEqual(Array.from(host.exitIndex), Array.from(device.exitIndex));
+    assert.deepEqual(Array.from(host.pred), Array.from(device.pred));
+    assert.equal(host.macs, device.macs);
+    tf.dispose(x);
+    net.dispose();
+  });
+}

@@ -188,6 +188,11 @@ test('comparison report: Table 1 layout, all runs on one chart, then each run', 
   const drawn = await canvasInk(page, 'section.ee-run:last-of-type');
   assert.equal(drawn.length, 6);
   for (const c of drawn) assert.ok(c.ink > c.total * 0.01, 'the scrolled-to run draws all its charts');
+  // printing draws the runs not scrolled to yet
+  const undrawn = () => page.$$eval('section.ee-run', (ss) => ss.filter((s) => s.querySelectorAll('canvas').length === 0).length);
+  assert.ok(await undrawn() > 0, 'some run between the comparison and the last one is still waiting');
+  await page.evaluate(() => (globalThis as any).dispatchEvent(new Event('beforeprint')));
+  assert.equal(await undrawn(), 0, 'before printing every run view is drawn');
   await page.close();
 });
 

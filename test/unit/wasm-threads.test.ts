@@ -4,11 +4,13 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { selectBackend } from '../../src/core/backend';
+import { CONV_INTERLEAVE } from '../../src/core/conv2d-grad';
+import { ADAM_UPDATE } from '../../src/core/fused-adam';
 import { POOL_SPIN_LOOPS, bundleRequires, nodeWorkerScript, shortenPoolSpin, standaloneFactory, wantedWasmThreads } from '../../src/core/wasm-threads';
 
 const CHILD = path.join(__dirname, '..', 'fixtures', 'wasm-threads-child.ts');
 
-interface ChildResult { description: string; threads: number; simdThreads: number; losses: number[]; weights: number[][]; large: Record<'adam' | 'dx', { sha256: string; absSum: number }> }
+interface ChildResult { description: string; threads: number; simdThreads: number; losses: number[]; weights: number[][]; large: Record<'adam' | 'dx', { sha256: string; absSum: number }>; largeKernels: string[] }
 
 /** Runs the child; it must print its line and exit by itself (pool threads do not hold it). */
 function child(env: Record<string, string>): ChildResult {
@@ -74,6 +76,7 @@ test('wasm on two threads trains like one thread, reports its threads, and the p
   two.weights.forEach((w, i) => w.forEach((v, j) => { worst = Math.max(worst, Math.abs(v - one.weights[i][j])); }));
   assert.ok(worst < 1e-4, `weights after 3 steps differ by ${worst}`);
   // element-wise kernels split by range: the same numbers, whichever thread computed them
+  for (const c of [one, two]) for (const k of [ADAM_UPDATE, CONV_INTERLEAVE]) assert.ok(c.largeKernels.includes(k), `${k} ran (kernels: ${c.largeKernels})`);
   for (const k of ['adam', 'dx'] as const) {
     assert.ok(one.large[k].absSum > 1000, `${k}: non-trivial output (Σ|·| = ${one.large[k].absSum})`);
     assert.deepEqual(two.large[k], one.large[k], `${k}: split between two threads, bit for bit the same as one thread`);

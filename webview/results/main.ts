@@ -24,6 +24,8 @@ class App {
   constructor(private readonly root: HTMLElement, private readonly exporter: Exporter, private readonly api: HostApi | null, private readonly standalone: boolean) {
     this.state = api?.getState() ?? { view: 'results', runDirs: [], thresholds: {} };
     onThemeChange(() => this.redraw());
+    // run views drawn lazily (the standalone report) are all drawn for printing
+    window.addEventListener('beforeprint', () => { for (const v of this.results.values()) v.drawNow(); });
   }
 
   private redraw(): void {

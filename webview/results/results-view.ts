@@ -105,6 +105,11 @@ export class ResultsView {
     this.renderHeader();
   }
 
+  /** Draws the view now if it is still waiting to be scrolled near (e.g. before printing). */
+  drawNow(): void {
+    if (this.pending) this.render();
+  }
+
   /** Theme changed: rebuild the charts with the new palette. */
   redraw(): void {
     if (this.pending) return; // reads the palette when it is drawn
