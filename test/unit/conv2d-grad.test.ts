@@ -52,22 +52,31 @@ for (const backend of ['cpu', 'wasm']) {
   });
 }
 
-/** dF in float64, straight from the definition: Σ_{b,y,x} x[b, y·s + i − pt, x·s + j − pl, c] · dy[b, y, x, o]. */
-function filterGradReference(x: Float32Array, xs: number[], dy: Float32Array, ds: number[], k: number, s: number, pt: number, pl: number): Float64Array {
+/**
+ * Every (input pixel, tap, output pixel) that a k×k conv with stride s and top/left padding pt/pl
+ * connects: `visit(xBase, tapBase, dyBase)` with the offsets of x[b, yi, xi, 0], w[i, j, 0, 0] and
+ * dy[b, y, x, 0] (channel strides C, C·O… are the caller's).
+ */
+function forEachConnection(xs: number[], ds: number[], k: number, s: number, pt: number, pl: number, visit: (xBase: number, tap: number, dyBase: number) => void): void {
   const [B, H, W, C] = xs, [, oH, oW, O] = ds;
-  const dF = new Float64Array(k * k * C * O);
   for (let b = 0; b < B; b++) for (let y = 0; y < oH; y++) for (let i = 0; i < k; i++) {
     const yi = y * s + i - pt;
     if (yi < 0 || yi >= H) continue;
     for (let xo = 0; xo < oW; xo++) for (let j = 0; j < k; j++) {
       const xi = xo * s + j - pl;
       if (xi < 0 || xi >= W) continue;
-      for (let c = 0; c < C; c++) {
-        const v = x[((b * H + yi) * W + xi) * C + c];
-        for (let o = 0; o < O; o++) dF[((i * k + j) * C + c) * O + o] += v * dy[((b * oH + y) * oW + xo) * O + o];
-      }
+      visit(((b * H + yi) * W + xi) * C, (i * k + j) * C * O, ((b * oH + y) * oW + xo) * O);
     }
   }
+}
+
+/** dF in float64, straight from the definition: Σ_{b,y,x} x[b, y·s + i − pt, x·s + j − pl, c] · dy[b, y, x, o]. */
+function filterGradReference(x: Float32Array, xs: number[], dy: Float32Array, ds: number[], k: number, s: number, pt: number, pl: number): Float64Array {
+  const C = xs[3], O = ds[3];
+  const dF = new Float64Array(k * k * C * O);
+  forEachConnection(xs, ds, k, s, pt, pl, (xb, tap, db) => {
+    for (let c = 0; c < C; c++) for (let o = 0; o < O; o++) dF[tap + c * O + o] += x[xb + c] * dy[db + o];
+  });
   return dF;
 }
 
@@ -102,21 +111,11 @@ test('wasm SIMD filter gradient (no pad/transpose copies) matches a float64 refe
 
 /** dx in float64, from the definition: dx[b, yi, xi, c] = Σ dy[b, y, x, o] · w[i, j, c, o] over y·s + i − pt = yi, x·s + j − pl = xi. */
 function inputGradReference(dy: Float32Array, ds: number[], w: Float32Array, xs: number[], k: number, s: number, pt: number, pl: number): Float64Array {
-  const [B, H, W, C] = xs, [, oH, oW, O] = ds;
-  const dx = new Float64Array(B * H * W * C);
-  for (let b = 0; b < B; b++) for (let y = 0; y < oH; y++) for (let i = 0; i < k; i++) {
-    const yi = y * s + i - pt;
-    if (yi < 0 || yi >= H) continue;
-    for (let xo = 0; xo < oW; xo++) for (let j = 0; j < k; j++) {
-      const xi = xo * s + j - pl;
-      if (xi < 0 || xi >= W) continue;
-      for (let c = 0; c < C; c++) {
-        let acc = 0;
-        for (let o = 0; o < O; o++) acc += dy[((b * oH + y) * oW + xo) * O + o] * w[((i * k + j) * C + c) * O + o];
-        dx[((b * H + yi) * W + xi) * C + c] += acc;
-      }
-    }
-  }
+  const C = xs[3], O = ds[3];
+  const dx = new Float64Array(xs.reduce((a, d) => a * d, 1));
+  forEachConnection(xs, ds, k, s, pt, pl, (xb, tap, db) => {
+    for (let c = 0; c < C; c++) for (let o = 0; o < O; o++) dx[xb + c] += dy[db + o] * w[tap + c * O + o];
+  });
   return dx;
 }
 
