@@ -126,7 +126,7 @@ const interleaveKernel: tf.KernelConfig = {
     const [B, Hp, Wp, C] = parts[0].shape;
     const out = b.makeOutput([B, a.H, a.W, C], 'float32');
     if (a.phases.length < a.s * a.s) simd.f32(off(out), B * a.H * a.W * C).fill(0); // phases without taps are zero
-    const split = B * a.H * a.W * C >= 1 << 16 ? simd.threads : 1;
+    const split = simd.partsFor(B * a.H * a.W * C);
     a.phases.forEach((ph, i) => {
       simd.run('interleave', B, split, (lo, hi) => [off(parts[i]), off(out), lo, hi, Hp, Wp, C, a.H, a.W, a.s, Math.floor(ph / a.s), ph % a.s]);
     });

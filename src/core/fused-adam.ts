@@ -20,8 +20,7 @@ const adamKernel: tf.KernelConfig = {
     const out = [b.makeOutput(w.shape, 'float32'), b.makeOutput(w.shape, 'float32'), b.makeOutput(w.shape, 'float32')];
     const k = simd.scratch(32); // after the outputs: allocating can grow (and detach) the heap
     simd.f32(k, 8).set((attrs as unknown as { k: number[] }).k);
-    const parts = n >= 1 << 16 ? simd.threads : 1;
-    simd.run('adam', n, parts, (lo, hi) => [off(w), off(m), off(v), off(g), off(out[0]), off(out[1]), off(out[2]), lo, hi, k]);
+    simd.run('adam', n, simd.partsFor(n), (lo, hi) => [off(w), off(m), off(v), off(g), off(out[0]), off(out[1]), off(out[2]), lo, hi, k]);
     return out;
   },
 };

@@ -104,15 +104,12 @@ interface CpuBackendLike {
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
 }
 
-/** Elements per piece below which splitting a pass between threads does not pay. */
-const MIN_PART = 32 * 1024;
-
 /**
  * Pieces to split an [M, C] pass into; each piece's reduction area ([acc32: f32 2C][acc64: f64 2C]);
  * and three f32 [C] parameter vectors p, which follow piece 0's area in this thread's scratch.
  */
 function pieces(simd: WasmSimd, M: number, C: number): { parts: number; acc: number[]; p: [number, number, number] } {
-  const parts = Math.max(1, Math.min(simd.threads, Math.floor((M * C) / MIN_PART), M));
+  const parts = Math.max(1, Math.min(simd.partsFor(M * C), M));
   const acc = Array.from({ length: parts }, (_, i) => simd.partArea(i, i === 0 ? 36 * C : 24 * C));
   const s = acc[0];
   return { parts, acc, p: [s + 24 * C, s + 28 * C, s + 32 * C] };

@@ -85,7 +85,7 @@ const maxPoolGradKernel: tf.KernelConfig = {
     const [B, oH, oW, C] = y.shape;
     const out = b.makeOutput(x.shape, 'float32');
     const inImage = 4 * x.shape[1] * x.shape[2] * C, outImage = 4 * oH * oW * C; // bytes per image
-    const parts = Math.max(1, Math.min(simd.threads, Math.floor((B * inImage) / (4 * 32 * 1024))));
+    const parts = simd.partsFor(B * x.shape[1] * x.shape[2] * C);
     simd.run('maxPoolGrad', B, parts, (lo, hi) =>
       [off(x) + lo * inImage, off(y) + lo * outImage, off(dy) + lo * outImage, off(out) + lo * inImage, hi - lo, oH, oW, C, kh, kw]);
     return out;

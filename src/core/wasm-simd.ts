@@ -151,6 +151,9 @@ class SimdHelper {
   }
 }
 
+/** Smallest piece of a split pass (floats): 128 KiB. */
+const MIN_PART_VALUES = 32 * 1024;
+
 export class WasmSimd {
   private helpers: SimdHelper[] = [];
   private readonly scratchArea: HeapArea;
@@ -174,6 +177,14 @@ export class WasmSimd {
   stopHelpers(): void {
     for (const h of this.helpers) h.stop();
     this.helpers = [];
+  }
+
+  /**
+   * Pieces to split a pass over `values` floats into: one per thread, each at least
+   * MIN_PART_VALUES (below that, waking a helper costs more than its share).
+   */
+  partsFor(values: number): number {
+    return Math.max(1, Math.min(this.threads, Math.floor(values / MIN_PART_VALUES)));
   }
 
   /** Threads `run` splits a call between (this one and the helpers). */
