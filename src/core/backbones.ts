@@ -203,6 +203,12 @@ export function layerCost(layer: LayerSpec, input: Shape3): { shape: Shape3; mac
   }
 }
 
+/** TF's 'same' padding of one axis: [before, after] for a window k with stride s over inSize cells. */
+export function samePadding(inSize: number, k: number, s: number): [number, number] {
+  const total = Math.max((Math.ceil(inSize / s) - 1) * s + k - inSize, 0);
+  return [Math.floor(total / 2), total - Math.floor(total / 2)];
+}
+
 /** Window (= stride) of an `avgpool` layer that brings H×W down to at most grid×grid cells. */
 export function avgPoolWindow(h: number, w: number, grid: number): number {
   return Math.max(1, Math.ceil(Math.max(h, w) / grid));

@@ -6,6 +6,7 @@
  * Supports NHWC, dilation 1, 'same'/'valid'/explicit padding, any stride — what our models use.
  */
 import * as tf from '@tensorflow/tfjs';
+import { samePadding } from './backbones';
 import { simdKernelContext, simdKernelReady } from './wasm-simd';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -23,11 +24,7 @@ const pair = (v: number | [number, number]): [number, number] => (Array.isArray(
 /** Explicit [top, bottom] padding of one spatial axis, as the forward conv applies it. */
 function axisPadding(pad: Pad, axis: 0 | 1, inSize: number, k: number, s: number): [number, number] {
   if (pad === 'valid') return [0, 0];
-  if (pad === 'same') {
-    const out = Math.ceil(inSize / s);
-    const total = Math.max((out - 1) * s + k - inSize, 0);
-    return [Math.floor(total / 2), total - Math.floor(total / 2)];
-  }
+  if (pad === 'same') return samePadding(inSize, k, s);
   if (typeof pad === 'number') return [pad, pad];
   return pad[axis + 1];
 }

@@ -5,7 +5,7 @@
  * hard-exit pass, and decided whether leaving early saved time. `MultiExitNetwork` uses this with its
  * folded (inference) weights only; the layers are the same `LayerSpec`s the tfjs path runs.
  */
-import { avgPoolWindow, layersCost, type LayerSpec, type Shape3 } from './backbones';
+import { avgPoolWindow, layersCost, samePadding, type LayerSpec, type Shape3 } from './backbones';
 
 /** Values in NHWC ([n, H, W, C]) or [n, F] order, as tfjs lays them out. */
 export interface HostTensor { data: Float32Array | Float64Array; shape: number[] }
@@ -33,7 +33,7 @@ export function hostSupports(layers: LayerSpec[], shape: Shape3): boolean {
 function avgPool(x: HostTensor, k: number): HostTensor {
   const [n, H, W, C] = x.shape;
   const oH = Math.ceil(H / k), oW = Math.ceil(W / k);
-  const top = Math.floor(Math.max((oH - 1) * k + k - H, 0) / 2), left = Math.floor(Math.max((oW - 1) * k + k - W, 0) / 2);
+  const [top] = samePadding(H, k, k), [left] = samePadding(W, k, k);
   const out = new Float64Array(n * oH * oW * C);
   for (let b = 0; b < n; b++) {
     for (let oy = 0; oy < oH; oy++) {
