@@ -400,9 +400,14 @@ export class MultiExitNetwork {
 
   /** The plain backbone (no exits): what the speed-up is measured against. */
   forwardBackboneOnly(x: tf.Tensor4D): tf.Tensor2D {
+    return this.runClassifier(this.runBlocks(x));
+  }
+
+  /** Every backbone block on x: the final classifier's input. */
+  private runBlocks(x: tf.Tensor4D): tf.Tensor4D {
     let h = x;
     for (let i = 0; i < this.ir.blocks.length; i++) h = this.runBlock(i, h);
-    return this.runClassifier(h);
+    return h;
   }
 
   /**
@@ -410,7 +415,7 @@ export class MultiExitNetwork {
    * classifier runs where the hard-exit pass runs its heads (on the host with folded weights).
    */
   backboneOnlyLogits(x: tf.Tensor4D): Float32Array | Float64Array {
-    const h = tf.tidy(() => { let t = x; for (let i = 0; i < this.ir.blocks.length; i++) t = this.runBlock(i, t); return t; });
+    const h = tf.tidy(() => this.runBlocks(x));
     try {
       const host = this.classifierOnHost(h);
       if (host) return host;
