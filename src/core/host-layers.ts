@@ -86,8 +86,7 @@ function dense(x: HostTensor, kernel: Float32Array, bias: Float32Array, units: n
 
 /** Runs `layers` (inference: dropout is the identity); `weight(name)` gives a variable's values. */
 export function runHostLayers(layers: LayerSpec[], x: HostTensor, weight: (name: string) => Float32Array): HostTensor {
-  // one element type through the loops (V8 then compiles each for one array kind)
-  let h: HostTensor = x.data instanceof Float64Array ? x : { data: Float64Array.from(x.data), shape: x.shape };
+  let h = x;
   for (const l of layers) {
     switch (l.kind) {
       case 'avgpool': {
