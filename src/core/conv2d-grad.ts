@@ -92,22 +92,22 @@ export function conv2dFilterGradient(dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf
 }
 
 /**
- * The filter rotated by 180° with in/out channels swapped, [kh, kw, Cout, Cin], built on the host:
- * filters are small (≤ 3·3·512·512 floats) and wasm's Reverse and Transpose kernels cost more than
- * the copy (Reverse alone was ~4 % of a VGG-13 step).
+ * Taps of the filter for an input-gradient convolution, built on the host: rows r, r + s, … (M of
+ * them) and likewise columns, in reverse order, with in/out channels swapped: [M_rows, M_cols,
+ * Cout, Cin]. All taps with s = 1 is the filter rotated by 180°. Filters are small (≤ 3·3·512·512
+ * floats) and wasm's Reverse and Transpose kernels cost more than the copy (Reverse alone was ~4 %
+ * of a VGG-13 step).
  */
-function rotatedFilter(filter: tf.Tensor4D): tf.Tensor4D {
-  const [kh, kw, ci, co] = filter.shape;
-  const src = filter.dataSync() as Float32Array;
-  const dst = new Float32Array(src.length);
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const s0 = (i * kw + j) * ci * co;
-      const d0 = ((kh - 1 - i) * kw + (kw - 1 - j)) * co * ci;
+function reversedTaps(src: Float32Array, [, kw, ci, co]: number[], rows: { r: number; M: number }, cols: { r: number; M: number }, s: number): tf.Tensor4D {
+  const dst = new Float32Array(rows.M * cols.M * co * ci);
+  for (let k1 = 0; k1 < rows.M; k1++) {
+    for (let k2 = 0; k2 < cols.M; k2++) {
+      const s0 = ((rows.r + s * (rows.M - 1 - k1)) * kw + (cols.r + s * (cols.M - 1 - k2))) * ci * co;
+      const d0 = (k1 * cols.M + k2) * co * ci;
       for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) dst[d0 + o * ci + c] = src[s0 + c * co + o];
     }
   }
-  return tf.tensor4d(dst, [kh, kw, co, ci]);
+  return tf.tensor4d(dst, [rows.M, cols.M, co, ci]);
 }
 
 export const CONV_INTERLEAVE = 'EarlyExitInterleavePhases';
@@ -150,7 +150,7 @@ function phaseAxis(p: number, pad: number, k: number, s: number, outSize: number
  * no SIMD kernels): the caller then takes that path.
  */
 function polyphaseInputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, g: ReturnType<typeof geometry>): tf.Tensor4D | null {
-  const { sh: s, H, W, kh, kw, cin, cout, oH, oW, pt, pl } = g;
+  const { sh: s, H, W, kh, kw, oH, oW, pt, pl } = g;
   if (g.sw !== s || H % s !== 0 || W % s !== 0 || !simdKernelReady(CONV_INTERLEAVE)) return null;
   const phases: { ph: number; a: ReturnType<typeof phaseAxis>; b: ReturnType<typeof phaseAxis> }[] = [];
   for (let py = 0; py < s; py++) {
@@ -166,16 +166,7 @@ function polyphaseInputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, g: ReturnT
   return tf.tidy(() => {
     const inputs: Record<string, tf.Tensor> = {};
     phases.forEach(({ a, b }, n) => {
-      // G[k1, k2, o, c] = filter[a.r + s·(a.M − 1 − k1), b.r + s·(b.M − 1 − k2), c, o]
-      const G = new Float32Array(a.M * b.M * cout * cin);
-      for (let k1 = 0; k1 < a.M; k1++) {
-        for (let k2 = 0; k2 < b.M; k2++) {
-          const s0 = ((a.r + s * (a.M - 1 - k1)) * kw + (b.r + s * (b.M - 1 - k2))) * cin * cout;
-          const d0 = (k1 * b.M + k2) * cout * cin;
-          for (let c = 0; c < cin; c++) for (let o = 0; o < cout; o++) G[d0 + o * cin + c] = src[s0 + c * cout + o];
-        }
-      }
-      inputs[`p${n}`] = tf.conv2d(dy, tf.tensor4d(G, [a.M, b.M, cout, cin]), 1, [[0, 0], [a.before, a.after], [b.before, b.after], [0, 0]]);
+      inputs[`p${n}`] = tf.conv2d(dy, reversedTaps(src, filter.shape, a, b, s), 1, [[0, 0], [a.before, a.after], [b.before, b.after], [0, 0]]);
     });
     return tf.engine().runKernel(CONV_INTERLEAVE, inputs, { H, W, s, phases: phases.map((p) => p.ph) } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
   });
@@ -196,7 +187,7 @@ export function conv2dInputGradient(dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf.
     // `top`/`bottom` rows of zero padding. Interleaving the zeros leaves (s − 1) trailing zero
     // rows, which count towards `bottom` (no slice, which is slow on wasm) when bottom ≥ s − 1.
     const dH = (oH - 1) * sh + 1, dW = (oW - 1) * sw + 1;
-    const rot = rotatedFilter(filter); // [kh, kw, Cout, Cin]
+    const rot = reversedTaps(filter.dataSync() as Float32Array, filter.shape, { r: 0, M: kh }, { r: 0, M: kw }, 1); // rotated 180°: [kh, kw, Cout, Cin]
     const top = kh - 1 - pt, left = kw - 1 - pl;
     const bottom = H - dH + pt, right = W - dW + pl;
     let dyD: tf.Tensor4D = dy;
