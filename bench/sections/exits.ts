@@ -78,7 +78,7 @@ function summary(rd: string): Record<string, unknown> {
 }
 
 /** Batch-1 measurements per figure: one `eval --measure` moved by up to 7 points of time saved between calls. */
-export const LATENCY_MEASUREMENTS = 3;
+const LATENCY_MEASUREMENTS = 3;
 
 /**
  * `early-exit eval … --measure` `times` times, each a fresh process: the call with the median time
