@@ -55,9 +55,7 @@ export class ResultsView {
     this.thresholds = this.validThresholds(thresholds);
     if (lazy && typeof IntersectionObserver !== 'undefined') {
       this.el.classList.add('ee-pending');
-      this.headerEl = h('header', { class: 'ee-header' });
-      this.el.append(this.headerEl);
-      this.renderHeader();
+      this.startWithHeader();
       this.pending = new IntersectionObserver((entries) => {
         if (entries.some((e) => e.isIntersecting)) this.render();
       }, { rootMargin: '400px 0px' });
@@ -143,10 +141,7 @@ export class ResultsView {
     this.pending = undefined;
     this.el.classList.remove('ee-pending');
     this.destroyCharts();
-    this.el.replaceChildren();
-    this.headerEl = h('header', { class: 'ee-header' });
-    this.el.append(this.headerEl);
-    this.renderHeader();
+    this.startWithHeader();
     if (this.run.problems.length) {
       this.el.append(h('div', { class: 'ee-problems', role: 'status' }, h('strong', {}, 'Problems reading this run: '), this.run.problems.join('; ')));
     }
@@ -180,6 +175,13 @@ export class ResultsView {
     }
     this.renderCurves();
     if (r) this.el.append(this.renderExports(r));
+  }
+
+  /** Empties the section down to a fresh header (title and stats). */
+  private startWithHeader(): void {
+    this.headerEl = h('header', { class: 'ee-header' });
+    this.el.replaceChildren(this.headerEl);
+    this.renderHeader();
   }
 
   private renderHeader(): void {
