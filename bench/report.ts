@@ -24,7 +24,7 @@ function shares(rows: J[] | undefined): string {
 function saved(t: J): string {
   if (!t) return '—';
   const range = t.timeSavedRange as number[] | undefined;
-  const n = (v: number) => f(v, 0).replace(/^-/, '−');
+  const n = (v: number) => f(v, 0).replace(/^-0$/, '0').replace(/^-/, '−');
   return `${n(t.timeSavedPct)} %${range && t.measurements > 1 ? ` (${n(range[0])} … ${n(range[1])})` : ''}`;
 }
 
