@@ -13,7 +13,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/core/**/*.ts', 'src/worker/**/*.ts', 'src/cli/**/*.ts', 'src/protocol/**/*.ts'],
+    files: ['src/spec/**/*.ts', 'src/engine/**/*.ts', 'src/accel/**/*.ts', 'src/data/**/*.ts', 'src/report/**/*.ts', 'src/runs/**/*.ts', 'src/worker/**/*.ts', 'src/cli/**/*.ts', 'src/protocol/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'Only src/extension may import vscode.' }] }] },
   },
   {
@@ -27,7 +27,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', {
         paths: [{ name: 'vscode', message: 'Webviews talk to the host by messages.' }],
-        patterns: [{ group: ['@tensorflow/*', 'node:*', '**/src/core/model*', '**/src/core/train*'], message: 'Webview code imports only type-only protocol files and pure transforms.' }],
+        patterns: [{ group: ['@tensorflow/*', 'node:*', '**/src/engine/**', '**/src/accel/**', '**/src/data/**'], message: 'Webview code imports only type-only protocol files and pure transforms.' }],
       }],
     },
   },

@@ -8,10 +8,10 @@
  */
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend, type BackendPreference } from '../src/core/backend';
-import { balancedLimit, loadDataset, splitValidation } from '../src/core/data';
-import { MultiExitNetwork } from '../src/core/model';
-import { trainNetwork } from '../src/core/train';
+import { selectBackend, type BackendPreference } from '../src/accel/backend';
+import { balancedLimit, loadDataset, splitValidation } from '../src/data';
+import { MultiExitNetwork } from '../src/engine/tfjs/network';
+import { trainNetwork } from '../src/engine/tfjs/train';
 import { sources } from '../src/worker/run';
 import { benchNetworkConfig } from './lib/netspec';
 import { METHOD, trainingConfig } from './train-step';

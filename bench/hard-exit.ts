@@ -5,11 +5,11 @@
  */
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../src/core/backend';
-import { channelStats, loadDataset, splitValidation, toFloatBatch } from '../src/core/data';
-import { hardExitPass, measureTiming } from '../src/core/evaluate';
-import type { MultiExitNetwork } from '../src/core/model';
-import { loadNetwork } from '../src/worker/checkpoint';
+import { selectBackend } from '../src/accel/backend';
+import { channelStats, loadDataset, splitValidation, toFloatBatch } from '../src/data';
+import { hardExitPass, measureTiming } from '../src/engine/tfjs/evaluate';
+import type { MultiExitNetwork } from '../src/engine/tfjs/network';
+import { loadNetwork } from '../src/engine/tfjs/checkpoint';
 import { readExperimentOf } from '../src/runs/store';
 
 function arg(name: string, dflt: string): string {

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { comparisonTable, paretoFront, tableOneAccuracy, type ComparisonEntry } from '../src/core/analysis';
+import { comparisonTable, paretoFront, tableOneAccuracy, type ComparisonEntry } from '../src/spec/analysis';
 import type { RunData } from '../src/protocol/webview';
 import { listRuns } from '../src/runs/store';
 import { readRunData } from '../src/runs/view-data';

@@ -11,16 +11,16 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm'; // registers its kernels now, so that STOCK_IDENTITY below is wasm's own
-import { selectBackend, type BackendPreference } from '../src/core/backend';
-import { CONV_FILTER_GRAD, CONV_INTERLEAVE } from '../src/core/conv2d-grad';
-import { ADAM_UPDATE } from '../src/core/fused-adam';
-import { BN_TRAIN } from '../src/core/fused-bn';
-import { MAX_POOL_GRAD } from '../src/core/pool-grad';
-import { wasmSimd, type WasmBackendLike } from '../src/core/wasm-simd';
-import { channelStats, mulberry32, toFloatBatch, type Split } from '../src/core/data';
-import type { BatchSource } from '../src/core/evaluate';
-import { MultiExitNetwork } from '../src/core/model';
-import { createOptimizer, methodLoss, trainNetwork, type MethodConfig, type TrainingConfig, type TrainSource } from '../src/core/train';
+import { selectBackend, type BackendPreference } from '../src/accel/backend';
+import { CONV_FILTER_GRAD, CONV_INTERLEAVE } from '../src/accel/conv2d-grad';
+import { ADAM_UPDATE } from '../src/accel/fused-adam';
+import { BN_TRAIN } from '../src/accel/fused-bn';
+import { MAX_POOL_GRAD } from '../src/accel/pool-grad';
+import { wasmSimd, type WasmBackendLike } from '../src/accel/wasm-simd';
+import { channelStats, mulberry32, toFloatBatch, type Split } from '../src/data';
+import type { BatchSource } from '../src/engine/tfjs/evaluate';
+import { MultiExitNetwork } from '../src/engine/tfjs/network';
+import { createOptimizer, methodLoss, trainNetwork, type MethodConfig, type TrainingConfig, type TrainSource } from '../src/engine/tfjs/train';
 import { benchNetworkConfig } from './lib/netspec';
 
 function arg(name: string, dflt: string): string {

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { MultiExitNetwork } from '../src/core/model';
+import { MultiExitNetwork } from '../src/engine/tfjs/network';
 import { benchNetworkConfig, netSpec } from './lib/netspec';
 
 async function main(): Promise<void> {

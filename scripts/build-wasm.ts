@@ -1,5 +1,5 @@
 /**
- * Compiles src/core/kernels/*.wat into src/core/kernels/<name>-wasm.ts (base64 of two builds:
+ * Compiles src/accel/kernels/*.wat into src/accel/kernels/<name>-wasm.ts (base64 of two builds:
  * importing a shared memory, for tfjs's threaded wasm binary, and a plain one). The generated
  * files are committed, so neither the build nor CI needs wabt; test/unit/wasm-kernels.test.ts
  * checks that they match their source.
@@ -11,7 +11,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import wabtInit from 'wabt';
 
-const DIR = path.join(__dirname, '..', 'src', 'core', 'kernels');
+const DIR = path.join(__dirname, '..', 'src', 'accel', 'kernels');
 const SHARED = '(memory 1 65536 shared)';
 
 export async function compileWat(source: string, name: string): Promise<{ shared: Uint8Array; plain: Uint8Array }> {

@@ -4,8 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { calibrate, exitHistograms, exitTable, softAccuracy, thresholdSweep } from '../../src/core/analysis';
-import type { CostModel, RunResults, SampleRecords } from '../../src/core/results';
+import { calibrate, exitHistograms, exitTable, softAccuracy, thresholdSweep } from '../../src/spec/analysis';
+import type { CostModel, RunResults, SampleRecords } from '../../src/spec/results';
 import { makeRecords, makeRun, type FixtureRunOptions } from '../../test/fixtures/make-run';
 
 const r4 = (x: number) => Math.round(x * 1e4) / 1e4;

@@ -3,8 +3,8 @@
  * the resolved exit heads and gates, the cost model and our own parameter / MAC counts, so the
  * reference builds exactly the same layers and the bench can check that both count the same.
  */
-import { MultiExitNetwork, type NetworkConfig } from '../../src/core/model';
-import type { LayerSpec } from '../../src/core/backbones';
+import { MultiExitNetwork, type NetworkConfig } from '../../src/engine/tfjs/network';
+import type { LayerSpec } from '../../src/spec/backbones';
 
 export interface NetSpec {
   backbone: NetworkConfig['backbone'];

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunResults, SampleRecords } from '../../src/core/results';
+import type { RunResults, SampleRecords } from '../../src/spec/results';
 import type { BenchOptions } from '../run';
 import { CIFAR5K, lastJson, load1, log, ROOT, round, run, tmpDir, tsx } from '../lib/util';
 import { BACKBONES, WIDTH } from './speed';

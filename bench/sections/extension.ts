@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeReport } from '../../src/cli/report';
+import { writeReport } from '../../src/report/report';
 import { readRunData } from '../../src/runs/view-data';
 import { makeRun } from '../../test/fixtures/make-run';
 import type { BenchOptions } from '../run';

@@ -14,7 +14,7 @@ const BATCH = 64;
 const ROUNDS = 3;
 /** What `--stock` restores for the "before" figures (see bench/train-step.ts); "before" also runs on one thread. */
 export const BEFORE = 'FusedBatchNorm,bn-moments,AvgPool,MaxPool,conv-filter-grad,conv-input-grad,identity,adam';
-/** wasm on one XNNPACK thread (the threaded binary is the default: see src/core/wasm-threads.ts). */
+/** wasm on one XNNPACK thread (the threaded binary is the default: see src/accel/wasm-threads.ts). */
 export const ONE_THREAD = { EARLY_EXIT_WASM_THREADS: '1' };
 
 /** Installs Debian's python3-torch when missing (root; not part of npm test). */
@@ -34,7 +34,7 @@ function writeSpec(backbone: string, width: number, dir: string): string {
 
 /** Why a backend does not load here (null when it does). */
 function backendProbe(kind: string): string | null {
-  const code = `require('@tensorflow/tfjs');const {selectBackend}=require('./src/core/backend');selectBackend('${kind}').then(()=>console.log('{"ok":true}'),e=>console.log(JSON.stringify({ok:false,reason:e.message})))`;
+  const code = `require('@tensorflow/tfjs');const {selectBackend}=require('./src/accel/backend');selectBackend('${kind}').then(()=>console.log('{"ok":true}'),e=>console.log(JSON.stringify({ok:false,reason:e.message})))`;
   const p = run(process.execPath, ['--import', 'tsx', '-e', code]);
   try {
     const r = JSON.parse(p.stdout.trim().split('\n').pop() ?? '{}');

@@ -1,6 +1,6 @@
 /** Terminal formatting shared by the CLI commands: tables, MACs, progress bars. */
-import { formatMacs } from '../core/backbones';
-import type { ExitTable } from '../core/results';
+import { formatMacs } from '../spec/backbones';
+import type { ExitTable } from '../spec/results';
 
 export const pct = (v: number | null | undefined, digits = 2) => (v === null || v === undefined ? '—' : `${(100 * v).toFixed(digits)}%`);
 

@@ -3,7 +3,7 @@
  */
 import { commands } from './commands/index';
 import { parseArgs, UsageError, type CliCommand } from './registry';
-import { ValidationError } from '../core/errors';
+import { ValidationError } from '../spec/errors';
 import pkg from '../../package.json';
 
 function mainHelp(): string {

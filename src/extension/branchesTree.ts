@@ -5,11 +5,11 @@
  * the tree.
  */
 import * as vscode from 'vscode';
-import { describeBackbone, formatMacs, type BackboneDescription, type ExitPoint } from '../core/backbones';
+import { describeBackbone, formatMacs, type BackboneDescription, type ExitPoint } from '../spec/backbones';
 import { EXPERIMENT_GLOB, EXPERIMENT_SUFFIX, ViewItems } from './constants';
-import type { Experiment } from '../core/experiment';
-import { costModel, resolveExits } from '../core/exit-costs';
-import type { ExitConfig } from '../core/exits';
+import type { Experiment } from '../spec/experiment';
+import { costModel, resolveExits } from '../spec/exit-costs';
+import type { ExitConfig } from '../spec/exits';
 import { formatExperiment, readExperiment, withExit, type PlacedExit } from './experimentFile';
 import { costDescription, gateDescription, headDescription } from './presentation';
 

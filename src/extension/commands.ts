@@ -5,15 +5,15 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BACKBONE_LABELS, BACKBONE_NAMES, describeBackbone, formatMacs, type BackboneName } from '../core/backbones';
+import { BACKBONE_LABELS, BACKBONE_NAMES, describeBackbone, formatMacs, type BackboneName } from '../spec/backbones';
 import { exists, type BranchesProvider, type BranchNode } from './branchesTree';
-import { headChannels } from '../core/exit-costs';
-import type { HeadKind } from '../core/exits';
+import { headChannels } from '../spec/exit-costs';
+import type { HeadKind } from '../spec/exits';
 import { Commands, EXPERIMENT_SUFFIX, Settings } from './constants';
-import { experimentNameFromFile } from '../core/experiment';
+import { experimentNameFromFile } from '../spec/experiment';
 import { formatExperiment, newExperimentJson, readExperiment, type PlacedExit } from './experimentFile';
 import { openComparisonPanel, openResultsPanel } from './panels';
-import { writeReport } from '../cli/report';
+import { writeReport } from '../report/report';
 import { deleteRun as deleteRunFolder, pidAlive, readStatus } from '../runs/store';
 import { deleteRefusal, HEAD_CHOICES, parseChannels, trainingRefusal, withGate, withHead } from './presentation';
 import { listRuns, type RunNode, type RunsProvider } from './runsTree';

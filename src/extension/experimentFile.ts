@@ -3,10 +3,10 @@
  * the CLI and the worker) for the typed experiment, plus the raw JSON object that tree edits
  * rewrite, so fields the user wrote stay exactly as written.
  */
-import type { BackboneName } from '../core/backbones';
-import { ValidationError } from '../core/errors';
-import { defaultExperiment, parseExperiment, type Experiment } from '../core/experiment';
-import type { ExitConfig } from '../core/exits';
+import type { BackboneName } from '../spec/backbones';
+import { ValidationError } from '../spec/errors';
+import { defaultExperiment, parseExperiment, type Experiment } from '../spec/experiment';
+import type { ExitConfig } from '../spec/exits';
 
 /** One placed exit as the file stores it. */
 export interface PlacedExit {

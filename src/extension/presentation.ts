@@ -3,10 +3,10 @@
  * check the exact texts and decisions the trees and commands show: run descriptions with live
  * progress, experiment → sweep → run grouping, and the untrusted-workspace refusal.
  */
-import { formatMacs } from '../core/backbones';
-import { headChannels } from '../core/exit-costs';
-import type { ExitConfig, HeadKind } from '../core/exits';
-import type { RunState, RunStatus } from '../core/run-types';
+import { formatMacs } from '../spec/backbones';
+import { headChannels } from '../spec/exit-costs';
+import type { ExitConfig, HeadKind } from '../spec/exits';
+import type { RunState, RunStatus } from '../spec/run-types';
 
 /** The last `progress` message of a run this window trains. */
 export interface LiveProgress {

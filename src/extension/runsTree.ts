@@ -6,7 +6,7 @@
  * values for the Open Results / Stop / Reveal / Delete actions.
  */
 import * as vscode from 'vscode';
-import type { RunState, RunStatus } from '../core/run-types';
+import type { RunState, RunStatus } from '../spec/run-types';
 import { pidAlive } from '../runs/store';
 import { Commands, Settings, ViewItems } from './constants';
 import { groupRuns, runDescription, sweepDescription, sweepState, type LiveProgress } from './presentation';

@@ -6,8 +6,8 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Experiment } from '../core/experiment';
-import type { RunState } from '../core/run-types';
+import type { Experiment } from '../spec/experiment';
+import type { RunState } from '../spec/run-types';
 import type { FromWorker } from '../protocol/worker';
 import { createRunsFor, TrainingRun, type ManagerOptions } from '../runs/manager';
 import { Commands, Settings } from './constants';

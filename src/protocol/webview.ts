@@ -5,8 +5,8 @@
  * notifications. The webview posts `ready` once its listeners are in place; the host queues every
  * notification until then.
  */
-import type { RunResults, SampleRecords } from '../core/results';
-import type { EpochMetrics, RunStatus } from '../core/run-types';
+import type { RunResults, SampleRecords } from '../spec/results';
+import type { EpochMetrics, RunStatus } from '../spec/run-types';
 
 /** Another run drawn as a single point on a run's trade-off chart. */
 export interface RelatedPoint {

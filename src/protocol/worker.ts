@@ -2,8 +2,8 @@
  * The message protocol between a parent (CLI or extension host) and a training worker process
  * (`child_process.fork` of dist/worker.js). Type-only: both sides import it.
  */
-import type { RunResults } from '../core/results';
-import type { EpochMetrics } from '../core/run-types';
+import type { RunResults } from '../spec/results';
+import type { EpochMetrics } from '../spec/run-types';
 
 /** Parent → worker. */
 export type ToWorker =

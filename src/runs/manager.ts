@@ -7,10 +7,10 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { expandSweep, experimentNameFromFile, parseExperiment, parseOverride, setPath, validateExperiment, type Experiment } from '../core/experiment';
+import { expandSweep, experimentNameFromFile, parseExperiment, parseOverride, setPath, validateExperiment, type Experiment } from '../spec/experiment';
 import type { FromWorker, ToWorker } from '../protocol/worker';
 import { acquireSlot, createRun, newRunId, readStatus, updateStatus, FINAL_STATES } from './store';
-import type { RunState } from '../core/run-types';
+import type { RunState } from '../spec/run-types';
 
 export interface ManagerOptions {
   runsDir: string;

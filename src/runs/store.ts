@@ -5,9 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Experiment } from '../core/experiment';
-import type { RunResults, SampleRecords } from '../core/results';
-import type { EpochMetrics, RunState, RunStatus } from '../core/run-types';
+import type { Experiment } from '../spec/experiment';
+import type { RunResults, SampleRecords } from '../spec/results';
+import type { EpochMetrics, RunState, RunStatus } from '../spec/run-types';
 
 export const RUN_FILES = {
   experiment: 'experiment.json',

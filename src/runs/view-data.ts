@@ -4,8 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunResults, SampleRecords } from '../core/results';
-import type { RunStatus } from '../core/run-types';
+import type { RunResults, SampleRecords } from '../spec/results';
+import type { RunStatus } from '../spec/run-types';
 import type { RelatedPoint, RunData } from '../protocol/webview';
 import { checkResults, RUN_FILES, readMetrics } from './store';
 

@@ -6,20 +6,20 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { describeChoice, selectBackend, type BackendPreference } from '../core/backend';
-import { describeBackbone } from '../core/backbones';
-import { channelStats, loadDataset, splitValidation, toFloatBatch, type Split } from '../core/data';
-import type { Dataset } from '../core/data/types';
-import { ValidationError } from '../core/errors';
-import { collectRecords, measureTiming, summarise, type BatchSource } from '../core/evaluate';
-import { exitPositions, resolveRule, type Experiment } from '../core/experiment';
-import { MultiExitNetwork } from '../core/model';
-import type { RunResults } from '../core/results';
-import { createOptimizer, NonFiniteLossError, trainNetwork, TrainingCancelled, type TrainSource } from '../core/train';
+import { describeChoice, selectBackend, type BackendPreference } from '../accel/backend';
+import { describeBackbone } from '../spec/backbones';
+import { channelStats, loadDataset, splitValidation, toFloatBatch, type Split } from '../data';
+import type { Dataset } from '../data/types';
+import { ValidationError } from '../spec/errors';
+import { collectRecords, measureTiming, summarise, type BatchSource } from '../engine/tfjs/evaluate';
+import { exitPositions, resolveRule, type Experiment } from '../spec/experiment';
+import { MultiExitNetwork } from '../engine/tfjs/network';
+import type { RunResults } from '../spec/results';
+import { createOptimizer, NonFiniteLossError, trainNetwork, TrainingCancelled, type TrainSource } from '../engine/tfjs/train';
 import type { FromWorker } from '../protocol/worker';
 import { appendMetrics, readExperimentOf, RUN_FILES, updateStatus, writeJsonAtomic } from '../runs/store';
-import { checkpointDir, loadNetwork, saveNetwork } from './checkpoint';
-import { faultPoint } from './faults';
+import { checkpointDir, loadNetwork, saveNetwork } from '../engine/tfjs/checkpoint';
+import { faultPoint } from '../engine/faults';
 
 export interface RunOptions {
   runDir: string;

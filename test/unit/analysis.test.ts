@@ -13,8 +13,8 @@ import { test } from 'node:test';
 import {
   calibrate, comparisonCsv, comparisonTable, exitHistograms, exitTable, exitTableCsv, histogram, paretoFront, sweepCsv,
   tableOneAccuracy, thresholdSweep,
-} from '../../src/core/analysis';
-import type { CostModel, SampleRecords } from '../../src/core/results';
+} from '../../src/spec/analysis';
+import type { CostModel, SampleRecords } from '../../src/spec/results';
 
 const records: SampleRecords = {
   split: 'test',

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { batchNormGradConfig } from '../../src/core/batchnorm-grad';
+import { batchNormGradConfig } from '../../src/accel/batchnorm-grad';
 
 /** Training-mode batch norm as model.ts runs it: batch moments, then FusedBatchNorm. */
 function bnLoss(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, r: tf.Tensor4D): tf.Scalar {
@@ -53,7 +53,7 @@ for (const backend of ['cpu', 'wasm']) {
 
 for (const backend of ['cpu', 'wasm']) {
   test(`batchNormTraining: same output, moments and gradients as tf.moments + tf.batchNorm (${backend})`, async () => {
-    const { batchNormTraining } = await import('../../src/core/batchnorm-grad');
+    const { batchNormTraining } = await import('../../src/accel/batchnorm-grad');
     await tf.setBackend(backend);
     for (const [i, s] of ([[4, 6, 5, 3], [2, 8, 8, 16], [9, 1, 1, 5]] as [number, number, number, number][]).entries()) {
       const c = s[3];

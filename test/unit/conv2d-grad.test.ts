@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { CONV_FILTER_GRAD, CONV_INTERLEAVE, conv2dFilterGradient, conv2dGradients, conv2dInputGradient, installConv2dGradient, type Conv2DAttrs } from '../../src/core/conv2d-grad';
+import { CONV_FILTER_GRAD, CONV_INTERLEAVE, conv2dFilterGradient, conv2dGradients, conv2dInputGradient, installConv2dGradient, type Conv2DAttrs } from '../../src/accel/conv2d-grad';
 
 type Case = { shape: [number, number, number, number]; k: number; cout: number; stride: number; pad: Conv2DAttrs['pad'] };
 const cases: Case[] = [

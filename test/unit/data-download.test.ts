@@ -14,8 +14,8 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { ValidationError } from '../../src/core/errors';
-import { DOWNLOADS, DownloadError, downloadFile, loadDataset, md5File, resolveUrl, validateDatasetSpec } from '../../src/core/data/index';
+import { ValidationError } from '../../src/spec/errors';
+import { DOWNLOADS, DownloadError, downloadFile, loadDataset, md5File, resolveUrl, validateDatasetSpec } from '../../src/data/index';
 import { dataInspectCommand, progressBar } from '../../src/cli/commands/data';
 import { parseArgs } from '../../src/cli/registry';
 

@@ -10,10 +10,10 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import { PNG } from 'pngjs';
-import { ValidationError } from '../../src/core/errors';
+import { ValidationError } from '../../src/spec/errors';
 import {
   loadDataset, readCifar10, readCifar100, readImageFolders, readMnistDir, validateDatasetSpec, walkTar, listTar, sniffPath,
-} from '../../src/core/data/index';
+} from '../../src/data/index';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ee-data-err-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import {
   balancedLimit, channelStats, classCounts, DATASET_DEFAULTS, datasetSpecSchema, generateSynthetic, loadDataset, mulberry32,
   splitValidation, syntheticDataset, toFloatBatch, validateDatasetSpec, type Split,
-} from '../../src/core/data/index';
+} from '../../src/data/index';
 
 test('defaults and schema', () => {
   assert.deepEqual(validateDatasetSpec(undefined), { ...DATASET_DEFAULTS });

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { loadDataset, readCifar10, readImageFolders, readMnistDir, summarizeDataset, validateDatasetSpec, type Dataset } from '../../src/core/data/index';
+import { loadDataset, readCifar10, readImageFolders, readMnistDir, summarizeDataset, validateDatasetSpec, type Dataset } from '../../src/data/index';
 
 const DATA = path.resolve(__dirname, '../../../shared/datasets');
 

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { describeBackbone, validateBackboneConfig } from '../../src/core/backbones';
-import { costModel, MultiExitNetwork, validateExits } from '../../src/core/model';
-import { collectRecords, hardExitPass, measureTiming, type BatchSource } from '../../src/core/evaluate';
-import { exitAssignments } from '../../src/core/analysis';
-import { selectBackend, explainLoadError } from '../../src/core/backend';
-import { ValidationError } from '../../src/core/errors';
+import { describeBackbone, validateBackboneConfig } from '../../src/spec/backbones';
+import { costModel, MultiExitNetwork, validateExits } from '../../src/engine/tfjs/network';
+import { collectRecords, hardExitPass, measureTiming, type BatchSource } from '../../src/engine/tfjs/evaluate';
+import { exitAssignments } from '../../src/spec/analysis';
+import { selectBackend, explainLoadError } from '../../src/accel/backend';
+import { ValidationError } from '../../src/spec/errors';
 import { createRequire } from 'node:module';
 
 const realRequire = createRequire(__filename);
@@ -117,7 +117,7 @@ test('backend selection skips missing and broken native installs and says why', 
 
 test('training with the same seed and backend gives the same numbers; another seed does not', async () => {
   await tf.setBackend('cpu');
-  const { trainNetwork } = await import('../../src/core/train');
+  const { trainNetwork } = await import('../../src/engine/tfjs/train');
   const data = randomSource(24, [16, 16, 3], 3, 11);
   const run = async (seed: number) => {
     const net = new MultiExitNetwork({

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultExperiment, expandSweep, parseExperiment, validateExperiment } from '../../src/core/experiment';
-import { ValidationError } from '../../src/core/errors';
+import { defaultExperiment, expandSweep, parseExperiment, validateExperiment } from '../../src/spec/experiment';
+import { ValidationError } from '../../src/spec/errors';
 
 const base = () => JSON.parse(JSON.stringify(defaultExperiment('resnet18', 't')));
 const bad = (mutate: (x: any) => void, pattern: RegExp) => {
@@ -60,7 +60,7 @@ test('a sweep expands to the cartesian product, each run validated', () => {
 test('the published JSON Schema is generated from the parser\'s definition', async () => {
   const fs = await import('node:fs');
   const path = await import('node:path');
-  const { experimentSchema } = await import('../../src/core/experiment');
+  const { experimentSchema } = await import('../../src/spec/experiment');
   const published = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../schema/experiment.schema.json'), 'utf8'));
   assert.deepEqual(published, JSON.parse(JSON.stringify(experimentSchema)), 'run `npm run schema` to regenerate schema/experiment.schema.json');
 });

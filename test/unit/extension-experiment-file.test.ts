@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { pointIds } from '../../src/core/backbones';
-import { defaultExperiment } from '../../src/core/experiment';
+import { pointIds } from '../../src/spec/backbones';
+import { defaultExperiment } from '../../src/spec/experiment';
 import { formatExperiment, locateField, newExperimentJson, readExperiment, withExit } from '../../src/extension/experimentFile';
 
 const fixture = readFileSync(new URL('../fixtures/workspace/resnet18.exits.json', `file://${__filename}`), 'utf8');

@@ -6,9 +6,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { describeBackbone, formatMacs } from '../../src/core/backbones';
-import { costModel } from '../../src/core/exit-costs';
-import { defaultExperiment } from '../../src/core/experiment';
+import { describeBackbone, formatMacs } from '../../src/spec/backbones';
+import { costModel } from '../../src/spec/exit-costs';
+import { defaultExperiment } from '../../src/spec/experiment';
 import {
   costDescription, deleteRefusal, gateDescription, groupRuns, headDescription, liveDescription, parseChannels, progressFraction,
   runDescription, sweepDescription, sweepState, trainingRefusal, withGate, withHead, type RunLike,

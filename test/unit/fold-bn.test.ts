@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { MultiExitNetwork } from '../../src/core/model';
-import { hardExitPass } from '../../src/core/evaluate';
+import { MultiExitNetwork } from '../../src/engine/tfjs/network';
+import { hardExitPass } from '../../src/engine/tfjs/evaluate';
 
 const NETS = [
   { backbone: 'resnet18', exits: ['block2', 'block5'] },

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { ADAM_UPDATE, EarlyExitAdam, installFusedAdam } from '../../src/core/fused-adam';
-import { simdKernelReady } from '../../src/core/wasm-simd';
+import { ADAM_UPDATE, EarlyExitAdam, installFusedAdam } from '../../src/accel/fused-adam';
+import { simdKernelReady } from '../../src/accel/wasm-simd';
 
 // sizes: whole vectors, a 1–3 element tail, a scalar-sized one, and one large enough to be split
 const SHAPES: number[][] = [[3, 3, 8, 8], [7], [1], [5, 3], [300, 250]];

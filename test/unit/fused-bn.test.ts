@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { BN_TRAIN, BN_TRAIN_GRAD, batchNormActivation, fusedBatchNormAvailable, installFusedBatchNorm } from '../../src/core/fused-bn';
-import { installZeroCopyIdentity } from '../../src/core/identity-kernel';
-import { wasmSimd, wasmSimdUnavailable, type WasmBackendLike } from '../../src/core/wasm-simd';
+import { BN_TRAIN, BN_TRAIN_GRAD, batchNormActivation, fusedBatchNormAvailable, installFusedBatchNorm } from '../../src/accel/fused-bn';
+import { installZeroCopyIdentity } from '../../src/accel/identity-kernel';
+import { wasmSimd, wasmSimdUnavailable, type WasmBackendLike } from '../../src/accel/wasm-simd';
 import { generated, outputFile, watFiles } from '../../scripts/build-wasm';
 import { readFileSync } from 'node:fs';
 

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { collectRecords, hardExitPass } from '../../src/core/evaluate';
-import { HOST_HEAD_MAX_VALUES, MultiExitNetwork } from '../../src/core/model';
+import { collectRecords, hardExitPass } from '../../src/engine/tfjs/evaluate';
+import { HOST_HEAD_MAX_VALUES, MultiExitNetwork } from '../../src/engine/tfjs/network';
 
 function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { crossEntropyOfProbs, expectedCost, softConditionalOutput } from '../../src/core/paper';
-import { MultiExitNetwork } from '../../src/core/model';
-import { methodLoss } from '../../src/core/train';
+import { crossEntropyOfProbs, expectedCost, softConditionalOutput } from '../../src/engine/tfjs/paper';
+import { MultiExitNetwork } from '../../src/engine/tfjs/network';
+import { methodLoss } from '../../src/engine/tfjs/train';
 
 const close = (a: ArrayLike<number>, b: number[], tol = 1e-6) => {
   assert.equal(a.length, b.length);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { MAX_POOL_GRAD, avgPoolGradConfig, installPoolGradients, maxPoolGradConfig } from '../../src/core/pool-grad';
+import { MAX_POOL_GRAD, avgPoolGradConfig, installPoolGradients, maxPoolGradConfig } from '../../src/accel/pool-grad';
 
 const STOCK = tf.getGradient('AvgPool');
 const STOCK_MAX = tf.getGradient('MaxPool');

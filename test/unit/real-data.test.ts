@@ -13,11 +13,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../../src/core/backend';
-import { channelStats, loadDataset, splitValidation, toFloatBatch, validateDatasetSpec, type Split } from '../../src/core/data';
-import { collectRecords, summarise, type BatchSource } from '../../src/core/evaluate';
-import { MultiExitNetwork } from '../../src/core/model';
-import { trainNetwork } from '../../src/core/train';
+import { selectBackend } from '../../src/accel/backend';
+import { channelStats, loadDataset, splitValidation, toFloatBatch, validateDatasetSpec, type Split } from '../../src/data';
+import { collectRecords, summarise, type BatchSource } from '../../src/engine/tfjs/evaluate';
+import { MultiExitNetwork } from '../../src/engine/tfjs/network';
+import { trainNetwork } from '../../src/engine/tfjs/train';
 
 const shared = path.resolve(__dirname, '../../../shared/datasets');
 

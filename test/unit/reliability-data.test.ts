@@ -15,8 +15,8 @@ import * as zlib from 'node:zlib';
 import fc from 'fast-check';
 import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { ValidationError } from '../../src/core/errors';
-import { loadDataset, readCifar10, readMnistDir, validateDatasetSpec } from '../../src/core/data/index';
+import { ValidationError } from '../../src/spec/errors';
+import { loadDataset, readCifar10, readMnistDir, validateDatasetSpec } from '../../src/data/index';
 import type { FuzzCase, FuzzOutcome, FuzzReader } from '../fixtures/fuzz-readers-child';
 
 const CHILD = path.resolve(__dirname, '../fixtures/fuzz-readers-child.ts');
@@ -217,8 +217,8 @@ test('a dataset file or folder without read permission is a ValidationError nami
   fs.writeFileSync(path.join(d, 'archive.tar'), tarOf({ 'cifar-10-batches-bin/test_batch.bin': cifarRecords([1]) }));
   fs.chmodSync(path.join(d, 'archive.tar'), 0o000);
   const script = `
-    const { loadDataset, validateDatasetSpec } = require(${JSON.stringify(path.resolve(__dirname, '../../src/core/data/index.ts'))});
-    const { ValidationError } = require(${JSON.stringify(path.resolve(__dirname, '../../src/core/errors.ts'))});
+    const { loadDataset, validateDatasetSpec } = require(${JSON.stringify(path.resolve(__dirname, '../../src/data/index.ts'))});
+    const { ValidationError } = require(${JSON.stringify(path.resolve(__dirname, '../../src/spec/errors.ts'))});
     (async () => {
       const out = [];
       for (const [name, p] of [['cifar10', ${JSON.stringify(path.join(d, 'cifar'))}], ['folder', ${JSON.stringify(path.join(d, 'images'))}], ['cifar10', ${JSON.stringify(path.join(d, 'archive.tar'))}]]) {

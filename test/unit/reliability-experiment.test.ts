@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { defaultExperiment, expandSweep, parseExperiment, parseOverride, setPath, validateExperiment } from '../../src/core/experiment';
-import { ValidationError } from '../../src/core/errors';
+import { defaultExperiment, expandSweep, parseExperiment, parseOverride, setPath, validateExperiment } from '../../src/spec/experiment';
+import { ValidationError } from '../../src/spec/errors';
 
 const valid = () => JSON.parse(JSON.stringify(defaultExperiment('resnet18', 't')));
 const text = (mutate: (x: any) => void) => { const x = valid(); mutate(x); return JSON.stringify(x, null, 2); };

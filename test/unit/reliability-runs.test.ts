@@ -3,7 +3,7 @@
  * middle of a checkpoint write, a full disk (a small tmpfs, or an injected ENOSPC where mounting is
  * not allowed), the worker running out of memory, the runs folder deleted while it is listed,
  * corrupt results.json / metrics.jsonl lines, two processes starting runs on one runs folder at
- * once, and 200 runs listed. Faults are placed with EARLY_EXIT_FAULT (src/worker/faults.ts).
+ * once, and 200 runs listed. Faults are placed with EARLY_EXIT_FAULT (src/engine/faults.ts).
  * Every worker is killed in `after`; none outlives the file.
  */
 import { test, before, after, mock } from 'node:test';
@@ -13,12 +13,12 @@ import * as fs from 'node:fs';
 import fsModule from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { defaultExperiment, validateExperiment, type Experiment } from '../../src/core/experiment';
+import { defaultExperiment, validateExperiment, type Experiment } from '../../src/spec/experiment';
 import { createRunsFor, TrainingRun, type ManagerOptions } from '../../src/runs/manager';
 import { createRun, listRuns, pidAlive, readMetrics, readStatus, RUN_FILES } from '../../src/runs/store';
 import { readRunData } from '../../src/runs/view-data';
 import type { FromWorker } from '../../src/protocol/worker';
-import type { RunStatus } from '../../src/core/run-types';
+import type { RunStatus } from '../../src/spec/run-types';
 import { makeRun } from '../fixtures/make-run';
 
 const root = path.resolve(__dirname, '../..');

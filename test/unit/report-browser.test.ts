@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { build } from 'esbuild';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { writeReport } from '../../src/cli/report';
+import { writeReport } from '../../src/report/report';
 import { webviewHtml } from '../../src/extension/panels/messages';
 import type { HostMessage } from '../../src/protocol/webview';
 import { readRunData } from '../../src/runs/view-data';

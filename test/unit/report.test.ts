@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { commands } from '../../src/cli/commands';
-import { jsonForScript, reportHtml, writeReport } from '../../src/cli/report';
+import { jsonForScript, reportHtml, writeReport } from '../../src/report/report';
 import type { HostMessage } from '../../src/protocol/webview';
 import { metricsDelta, ReadyQueue, validateWebviewMessage, webviewHtml } from '../../src/extension/panels/messages';
 import { readRunData } from '../../src/runs/view-data';

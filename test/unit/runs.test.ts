@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { defaultExperiment, validateExperiment, type Experiment } from '../../src/core/experiment';
+import { defaultExperiment, validateExperiment, type Experiment } from '../../src/spec/experiment';
 import { createRunsFor, TrainingRun, type ManagerOptions } from '../../src/runs/manager';
 import { readMetrics, readStatus, readResults, listRuns } from '../../src/runs/store';
 import type { FromWorker } from '../../src/protocol/worker';

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { selectBackend } from '../../src/core/backend';
-import { CONV_INTERLEAVE } from '../../src/core/conv2d-grad';
-import { ADAM_UPDATE } from '../../src/core/fused-adam';
-import { POOL_SPIN_LOOPS, bundleRequires, nodeWorkerScript, shortenPoolSpin, standaloneFactory, wantedWasmThreads } from '../../src/core/wasm-threads';
+import { selectBackend } from '../../src/accel/backend';
+import { CONV_INTERLEAVE } from '../../src/accel/conv2d-grad';
+import { ADAM_UPDATE } from '../../src/accel/fused-adam';
+import { POOL_SPIN_LOOPS, bundleRequires, nodeWorkerScript, shortenPoolSpin, standaloneFactory, wantedWasmThreads } from '../../src/accel/wasm-threads';
 
 const CHILD = path.join(__dirname, '..', 'fixtures', 'wasm-threads-child.ts');
 

@@ -3,8 +3,8 @@ import {
   BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement,
   ScatterController, Title, Tooltip, type ChartDataset, type Plugin,
 } from 'chart.js';
-import type { Histogram } from '../../src/core/results';
-import type { EpochMetrics } from '../../src/core/run-types';
+import type { Histogram } from '../../src/spec/results';
+import type { EpochMetrics } from '../../src/spec/run-types';
 import { withAlpha, type Palette } from './theme';
 
 Chart.register(BarController, BarElement, CategoryScale, Legend, LinearScale, LineController, LineElement, PointElement, ScatterController, Title, Tooltip);

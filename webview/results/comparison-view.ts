@@ -1,6 +1,6 @@
 /** The comparison view: the paper's Table 1 layout (dataset × backbone × method) and every run on one trade-off chart. */
 import type { Chart } from 'chart.js';
-import { comparisonCsv, comparisonTable, paretoFront, tableOneAccuracy, type ComparisonEntry } from '../../src/core/analysis';
+import { comparisonCsv, comparisonTable, paretoFront, tableOneAccuracy, type ComparisonEntry } from '../../src/spec/analysis';
 import type { RunData } from '../../src/protocol/webview';
 import { chartPng, tradeOffChart, type TradeOffSeries, type XY } from './charts';
 import { button, chartCard, h, pct, pctOf } from './dom';

@@ -6,9 +6,9 @@
 import type { Chart } from 'chart.js';
 import {
   SWEEP_GRID, calibrate, exitHistograms, exitTable, exitTableCsv, paretoFront, sweepCsv, thresholdSweep,
-} from '../../src/core/analysis';
-import type { ExitTable, RunResults, SweepPoint } from '../../src/core/results';
-import type { EpochMetrics, RunStatus } from '../../src/core/run-types';
+} from '../../src/spec/analysis';
+import type { ExitTable, RunResults, SweepPoint } from '../../src/spec/results';
+import type { EpochMetrics, RunStatus } from '../../src/spec/run-types';
 import type { RunData, ThresholdState } from '../../src/protocol/webview';
 import {
   chartPng, curveChart, histogramChart, setHistogramThreshold, tradeOffChart, updateCurves, updateTradeOffCurrent, type XY,

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   DATASET_NAMES, loadDataset, sniffPath, summarizeDataset, validateDatasetSpec, type DatasetName, type Progress,
-} from '../../core/data/index';
-import { ValidationError } from '../../core/errors';
+} from '../../data/index';
+import { ValidationError } from '../../spec/errors';
 import { flagNumber, flagString, type CliCommand } from '../registry';
 
 /** "[#######.............]  35%  3.1/8.9 MB" */

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { defaultExperiment } from '../../core/experiment';
+import { defaultExperiment } from '../../spec/experiment';
 import { createRunsFor } from '../../runs/manager';
 import { writeJsonAtomic } from '../../runs/store';
-import { writeReport } from '../report';
+import { writeReport } from '../../report/report';
 import { flagString, type CliCommand } from '../registry';
 import { DEFAULT_RUNS_DIR, managerOptions, trainRuns } from './train';
 

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { calibrate, exitTable } from '../../core/analysis';
-import { ValidationError } from '../../core/errors';
-import type { ExitRule, Timing } from '../../core/results';
+import { calibrate, exitTable } from '../../spec/analysis';
+import { ValidationError } from '../../spec/errors';
+import type { ExitRule, Timing } from '../../spec/results';
 import { readResults, readSamples, RUN_FILES } from '../../runs/store';
 import { pct, renderExitTable } from '../format';
 import { flagNumber, flagString, UsageError, type CliCommand } from '../registry';
@@ -11,10 +11,10 @@ const RULES: ExitRule[] = ['gate', 'confidence', 'entropy'];
 
 /** Re-times a stored model at batch 1 on the run's test split (loads tfjs and the dataset). */
 async function measure(dir: string, rule: ExitRule, thresholds: number[], images: number): Promise<Timing> {
-  const { selectBackend } = await import('../../core/backend');
-  const { loadNetwork } = await import('../../worker/checkpoint');
-  const { measureTiming } = await import('../../core/evaluate');
-  const { loadDataset, channelStats, splitValidation, toFloatBatch } = await import('../../core/data');
+  const { selectBackend } = await import('../../accel/backend');
+  const { loadNetwork } = await import('../../engine/tfjs/checkpoint');
+  const { measureTiming } = await import('../../engine/tfjs/evaluate');
+  const { loadDataset, channelStats, splitValidation, toFloatBatch } = await import('../../data');
   const tf = await import('@tensorflow/tfjs');
   const x = JSON.parse(fs.readFileSync(path.join(dir, RUN_FILES.experiment), 'utf8'));
   const choice = await selectBackend(x.training.backend);

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
-import { BACKBONE_NAMES, type BackboneName } from '../../core/backbones';
-import { defaultExperiment, experimentNameFromFile } from '../../core/experiment';
+import { BACKBONE_NAMES, type BackboneName } from '../../spec/backbones';
+import { defaultExperiment, experimentNameFromFile } from '../../spec/experiment';
 import { flagString, UsageError, type CliCommand } from '../registry';
 
 /** The text of a complete default experiment file (shared with the extension's New Experiment). */

@@ -1,5 +1,5 @@
-import { BACKBONE_NAMES, describeBackbone, formatMacs, type BackboneName, type Shape3 } from '../../core/backbones';
-import { ValidationError } from '../../core/errors';
+import { BACKBONE_NAMES, describeBackbone, formatMacs, type BackboneName, type Shape3 } from '../../spec/backbones';
+import { ValidationError } from '../../spec/errors';
 import { renderTable } from '../format';
 import { flagNumber, flagString, type CliCommand } from '../registry';
 

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { flagString, UsageError, type CliCommand } from '../registry';
-import { writeReport } from '../report';
+import { writeReport } from '../../report/report';
 
 export const reportCommand: CliCommand = {
   name: 'report',

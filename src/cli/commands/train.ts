@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { formatMacs } from '../../core/backbones';
-import type { RunState } from '../../core/run-types';
+import { formatMacs } from '../../spec/backbones';
+import type { RunState } from '../../spec/run-types';
 import { createRunsFor, loadExperimentFile, TrainingRun, type ManagerOptions } from '../../runs/manager';
 import { readResults, readStatus, updateStatus } from '../../runs/store';
 import { bar, duration, pct, renderExitTable, StatusLine } from '../format';

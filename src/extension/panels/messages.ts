@@ -3,7 +3,7 @@
  * queue that holds notifications until the webview's `ready` handshake. Unit-testable in Node.
  */
 import type { ExportKind, HostMessage, ThresholdState, WebviewMessage } from '../../protocol/webview';
-import { escapeHtml } from '../../core/html';
+import { escapeHtml } from '../../report/html';
 
 /** Largest export accepted from a webview (base64 PNG or text). */
 export const MAX_EXPORT_CHARS = 64 * 1024 * 1024;

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { RunStatus } from '../../core/run-types';
+import type { RunStatus } from '../../spec/run-types';
 import type { ThresholdState, WebviewMessage } from '../../protocol/webview';
 import { readMetrics, RUN_FILES } from '../../runs/store';
 import { readRunData } from '../../runs/view-data';

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ValidationError } from '../errors';
+import { ValidationError } from '../spec/errors';
 import { readCifar10, readCifar100 } from './cifar';
 import { defaultCacheDir, ensureDataset, type Progress } from './download';
 import { fileError } from './files';
@@ -12,7 +12,7 @@ import { readImageFolders } from './folder';
 import { readMnistDir } from './idx';
 import { resizeBilinear } from './images';
 import { balancedLimit, classCounts } from './preprocess';
-import type { DatasetName, DatasetSpec } from './spec';
+import type { DatasetName, DatasetSpec } from '../spec/dataset';
 import { syntheticDataset } from './synthetic';
 import { listTar } from './tar';
 import type { Dataset, Split } from './types';

@@ -6,10 +6,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ValidationError } from '../errors';
+import { ValidationError } from '../spec/errors';
 import { readDataFile, readDir } from './files';
 import { decodeImage, decodeInto, IMAGE_EXT } from './images';
-import { mulberry32, shuffleInPlace } from './rng';
+import { mulberry32, shuffleInPlace } from '../spec/rng';
 import { walkTar } from './tar';
 import type { Dataset, Split } from './types';
 

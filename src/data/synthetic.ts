@@ -6,7 +6,7 @@
  * Easy samples are obvious from colour alone; hard ones need shape and context. Deterministic for
  * a given seed. This is synthetic data, not a benchmark.
  */
-import { mulberry32 } from './rng';
+import { mulberry32 } from '../spec/rng';
 import type { Dataset, Split } from './types';
 
 export const SYNTHETIC_CLASSES = [

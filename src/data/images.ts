@@ -3,7 +3,7 @@
  */
 import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { ValidationError } from '../errors';
+import { ValidationError } from '../spec/errors';
 
 export interface DecodedImage {
   width: number;

@@ -4,11 +4,11 @@
  * Option 2 (hard exits that really skip the rest of the network), and batch-1 timing.
  */
 import * as tf from '@tensorflow/tfjs';
-import { accuracyOf, calibrate, exitHistograms, exitTable, ruleFires, softAccuracy, thresholdSweep, thresholdsFor } from './analysis';
-import { describeBackbone } from './backbones';
-import type { MultiExitNetwork } from './model';
+import { accuracyOf, calibrate, exitHistograms, exitTable, ruleFires, softAccuracy, thresholdSweep, thresholdsFor } from '../../spec/analysis';
+import { describeBackbone } from '../../spec/backbones';
+import type { MultiExitNetwork } from './network';
 import { softConditionalOutput } from './paper';
-import type { Calibration, CalibrationTarget, ExitRule, ExitTable, Histogram, SampleRecords, SweepPoint, Timing } from './results';
+import type { Calibration, CalibrationTarget, ExitRule, ExitTable, Histogram, SampleRecords, SweepPoint, Timing } from '../../spec/results';
 
 /** A source of normalised float batches: images [n, H, W, C] and their labels. */
 export interface BatchSource {

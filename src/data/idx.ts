@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { ValidationError } from '../errors';
+import { ValidationError } from '../spec/errors';
 import { MAX_DATA_FILE_BYTES, readDataFile } from './files';
 import type { Dataset, Split } from './types';
 

@@ -1,7 +1,7 @@
 /**
  * The `dataset` part of an experiment: which data to train on and how to prepare it.
  */
-import { ValidationError } from '../errors';
+import { ValidationError } from './errors';
 
 export const DATASET_NAMES = ['synthetic', 'cifar10', 'cifar100', 'mnist', 'fashion-mnist', 'cinic10', 'folder'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];

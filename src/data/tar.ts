@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { ValidationError } from '../errors';
+import { ValidationError } from '../spec/errors';
 import { fileError, MAX_DATA_FILE_BYTES } from './files';
 
 export interface TarEntry {

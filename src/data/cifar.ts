@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ValidationError } from '../errors';
+import { ValidationError } from '../spec/errors';
 import { readDataFile, readDir } from './files';
 import { walkTar } from './tar';
 import type { Dataset, Split } from './types';

@@ -6,7 +6,7 @@
  * Supports NHWC, dilation 1, 'same'/'valid'/explicit padding, any stride — what our models use.
  */
 import * as tf from '@tensorflow/tfjs';
-import { samePadding } from './backbones';
+import { samePadding } from '../spec/backbones';
 import { simdKernelContext, simdKernelReady } from './wasm-simd';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];

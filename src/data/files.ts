@@ -4,7 +4,7 @@
  * other problem with a dataset, instead of a bare errno from the depths of a reader.
  */
 import * as fs from 'node:fs';
-import { ValidationError } from '../errors';
+import { ValidationError } from '../spec/errors';
 
 /** The largest file a reader loads whole (what one Buffer can hold with room to spare: 2 GiB − 1). */
 export const MAX_DATA_FILE_BYTES = 2 ** 31 - 1;

@@ -2,8 +2,8 @@
  * Pure preprocessing on byte splits: per-channel statistics, normalised float batches with
  * optional augmentation, a stratified seeded validation split and a class-balanced subset.
  */
-import { ValidationError } from '../errors';
-import { mulberry32, shuffleInPlace } from './rng';
+import { ValidationError } from '../spec/errors';
+import { mulberry32, shuffleInPlace } from '../spec/rng';
 import type { Split } from './types';
 
 /** Per-channel mean and standard deviation of the pixels scaled to [0, 1]. */

@@ -7,9 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { MultiExitNetwork, type NetworkConfig } from '../core/model';
-import type { CostModel } from '../core/results';
-import { faultPoint } from './faults';
+import { MultiExitNetwork, type NetworkConfig } from './network';
+import type { CostModel } from '../../spec/results';
+import { faultPoint } from '../faults';
 
 export const MODEL_FORMAT = 'early-exit-studio/multi-exit@1';
 

@@ -5,11 +5,11 @@
  * chosen backbone, threshold counts). `schema/experiment.schema.json` is generated from it.
  */
 import { BACKBONE_NAMES, type BackboneConfig, validateBackboneConfig, describeBackbone } from './backbones';
-import { datasetSpecSchema, validateDatasetSpec, type DatasetSpec } from './data/spec';
+import { datasetSpecSchema, validateDatasetSpec, type DatasetSpec } from './dataset';
 import { ValidationError } from './errors';
 import { HEAD_KINDS, validateExits, type ExitConfig } from './exits';
 import type { CalibrationTarget, MethodName } from './results';
-import type { MethodConfig, TrainingConfig } from './train';
+import type { MethodConfig, TrainingConfig } from '../engine/tfjs/train';
 import { BACKEND_PREFERENCES, type BackendPreference } from './backend-names';
 
 export interface Experiment {

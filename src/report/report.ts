@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ReportData, RunData } from '../protocol/webview';
 import { readRunData } from '../runs/view-data';
-import { escapeHtml } from '../core/html';
+import { escapeHtml } from './html';
 
 export interface ReportOptions {
   /** Folder holding results.js and results.css (default: dist/webview next to the CLI bundle). */
@@ -16,7 +16,7 @@ export interface ReportOptions {
   title?: string;
 }
 
-/** dist/webview, whether running from the bundle (dist/cli.js) or from sources (src/cli/report.ts). */
+/** dist/webview, whether running from the bundle (dist/cli.js) or from sources (src/report/report.ts). */
 export function defaultAssetsDir(): string {
   const candidates = [path.join(__dirname, 'webview'), path.resolve(__dirname, '../../dist/webview'), path.resolve(__dirname, '../dist/webview')];
   return candidates.find((d) => fs.existsSync(path.join(d, 'results.js'))) ?? candidates[0];

@@ -1,5 +1,5 @@
 /**
- * Our own WebAssembly SIMD kernels (src/core/kernels/simd.wat), instantiated on the tfjs wasm
+ * Our own WebAssembly SIMD kernels (src/accel/kernels/simd.wat), instantiated on the tfjs wasm
  * backend's memory so that they read and write tfjs tensors in place, with a scratch area from the
  * backend's allocator. One instance per tfjs wasm module; null where the memory is not reachable
  * or SIMD is off (callers then use their JavaScript or tfjs-op versions).

@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
-import { ValidationError } from '../errors';
+import { ValidationError } from '../spec/errors';
 
 export type Progress = (p: { phase: string; done: number; total?: number; file?: string }) => void;
 

@@ -1,12 +1,12 @@
 ;; Training kernels in WebAssembly SIMD that run on the tfjs wasm backend's own memory (the module
 ;; imports it), so inputs and outputs are tfjs tensors, addressed by byte offset:
 ;;  - batch norm (+ residual add, + ReLU) passes over an activation viewed as [M, C], C a multiple
-;;    of 4; the per-channel arithmetic between passes is done by the caller (src/core/fused-bn.ts);
+;;    of 4; the per-channel arithmetic between passes is done by the caller (src/accel/fused-bn.ts);
 ;;  - the Conv2D filter gradient, and the interleaving of a strided input gradient's phases
-;;    (src/core/conv2d-grad.ts);
-;;  - the gradient of a max pool whose windows tile the input (src/core/pool-grad.ts);
-;;  - the Adam update (src/core/fused-adam.ts).
-;; Compiled by scripts/build-wasm.ts; the bytes are in simd-wasm.ts. Loaded by src/core/wasm-simd.ts.
+;;    (src/accel/conv2d-grad.ts);
+;;  - the gradient of a max pool whose windows tile the input (src/accel/pool-grad.ts);
+;;  - the Adam update (src/accel/fused-adam.ts).
+;; Compiled by scripts/build-wasm.ts; the bytes are in simd-wasm.ts. Loaded by src/accel/wasm-simd.ts.
 (module
   (import "env" "memory" (memory 1 65536 shared))
 

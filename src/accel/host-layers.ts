@@ -5,7 +5,7 @@
  * hard-exit pass, and decided whether leaving early saved time. `MultiExitNetwork` uses this with its
  * folded (inference) weights only; the layers are the same `LayerSpec`s the tfjs path runs.
  */
-import { avgPoolWindow, layersCost, samePadding, type LayerSpec, type Shape3 } from './backbones';
+import { avgPoolWindow, layersCost, samePadding, type LayerSpec, type Shape3 } from '../spec/backbones';
 
 /** Values in NHWC ([n, H, W, C]) or [n, F] order, as tfjs lays them out. */
 export interface HostTensor { data: Float32Array | Float64Array; shape: number[] }

@@ -14,10 +14,10 @@ import { installFusedBatchNorm } from './fused-bn';
 import { installZeroCopyIdentity } from './identity-kernel';
 import { setWasmSimdThreads, wasmSimdUnavailable, type WasmBackendLike } from './wasm-simd';
 import { installPoolGradients } from './pool-grad';
-import { ValidationError } from './errors';
+import { ValidationError } from '../spec/errors';
 import { prepareThreadedWasm, unrefPoolThreads, wantedWasmThreads, type ThreadedWasmPatch } from './wasm-threads';
 
-import { BACKEND_PREFERENCES, type BackendPreference } from './backend-names';
+import { BACKEND_PREFERENCES, type BackendPreference } from '../spec/backend-names';
 
 export { BACKEND_PREFERENCES, type BackendPreference };
 

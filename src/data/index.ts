@@ -1,7 +1,7 @@
 /** Datasets: readers, downloads, the synthetic offline set and pure preprocessing (no tfjs). */
 export type { Dataset, Split } from './types';
-export { DATASET_DEFAULTS, DATASET_NAMES, datasetSpecSchema, validateDatasetSpec } from './spec';
-export type { DatasetName, DatasetSpec } from './spec';
+export { DATASET_DEFAULTS, DATASET_NAMES, datasetSpecSchema, validateDatasetSpec } from '../spec/dataset';
+export type { DatasetName, DatasetSpec } from '../spec/dataset';
 export { loadDataset, sniffPath, summarizeDataset } from './load';
 export type { DatasetSummary, LoadOptions } from './load';
 export { CIFAR10_CLASSES, parseCifarRecords, readCifar10, readCifar100 } from './cifar';
@@ -15,4 +15,4 @@ export { DOWNLOADS, DownloadError, defaultCacheDir, downloadFile, ensureDataset,
 export type { DownloadOptions, Progress, RemoteFile } from './download';
 export { generateSynthetic, SYNTHETIC_CLASSES, syntheticDataset } from './synthetic';
 export { balancedLimit, channelStats, classCounts, splitValidation, subsetSplit, toFloatBatch } from './preprocess';
-export { mulberry32, shuffleInPlace } from './rng';
+export { mulberry32, shuffleInPlace } from '../spec/rng';

@@ -29,7 +29,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { ValidationError } from './errors';
+import { ValidationError } from '../spec/errors';
 
 // The module object itself (not an ES namespace copy): tfjs's bundle calls `os.cpus()` on it.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

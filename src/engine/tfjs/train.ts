@@ -6,14 +6,14 @@
  * Weight decay is L2 on conv and dense kernels (as PyTorch's `weight_decay`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { accuracyOf, exitTable, softAccuracy } from './analysis';
-import { mulberry32, shuffleInPlace } from './data/rng';
+import { accuracyOf, exitTable, softAccuracy } from '../../spec/analysis';
+import { mulberry32, shuffleInPlace } from '../../spec/rng';
 import { collectRecords, type BatchSource } from './evaluate';
-import { EarlyExitAdam } from './fused-adam';
-import type { MultiExitNetwork } from './model';
+import { EarlyExitAdam } from '../../accel/fused-adam';
+import type { MultiExitNetwork } from './network';
 import { crossEntropyOfLogits, crossEntropyOfProbs, expectedCost, softConditionalOutput } from './paper';
-import type { ExitRule, MethodName } from './results';
-import type { EpochMetrics } from './run-types';
+import type { ExitRule, MethodName } from '../../spec/results';
+import type { EpochMetrics } from '../../spec/run-types';
 
 export interface MethodConfig {
   name: MethodName;

@@ -9,16 +9,16 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   avgPoolWindow, buildBackboneIR, layersCost, type BackboneConfig, type BackboneIR, type LayerSpec, type Shape3,
-} from './backbones';
-import { batchNormActivation } from './fused-bn';
-import { hostSupports, runHostLayers } from './host-layers';
-import type { CostModel } from './results';
-import { costModel, resolveExits, type ResolvedExit } from './exit-costs';
-import type { ExitConfig } from './exits';
+} from '../../spec/backbones';
+import { batchNormActivation } from '../../accel/fused-bn';
+import { hostSupports, runHostLayers } from '../../accel/host-layers';
+import type { CostModel } from '../../spec/results';
+import { costModel, resolveExits, type ResolvedExit } from '../../spec/exit-costs';
+import type { ExitConfig } from '../../spec/exits';
 
-export { HEAD_KINDS, validateExits, type ExitConfig, type HeadKind } from './exits';
+export { HEAD_KINDS, validateExits, type ExitConfig, type HeadKind } from '../../spec/exits';
 // The head layers and their costs live in exit-costs.ts (no tfjs), shared with the extension host.
-export { costModel } from './exit-costs';
+export { costModel } from '../../spec/exit-costs';
 
 export interface NetworkConfig {
   backbone: BackboneConfig;
@@ -239,7 +239,7 @@ export class MultiExitNetwork {
 
   /**
    * With folded weights (inference, see `foldBatchNorm`): exit e on the host from h's values
-   * (src/core/host-layers.ts) — per row its gate value g_b (null for an ungated network) and, on
+   * (src/accel/host-layers.ts) — per row its gate value g_b (null for an ungated network) and, on
    * demand, its logits [n·K]. Null where the tfjs path applies: unfolded weights, a head with
    * convolutions, dense layers over HOST_MAX_DENSE_MACS, or h larger than HOST_HEAD_MAX_VALUES.
    */
