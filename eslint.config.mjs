@@ -1,4 +1,4 @@
-// Lint also enforces the four-part layout (see docs in README "Layout").
+// Lint also enforces the layout (README "Layout"); scripts/check-tiers.mjs checks tiers and cycles.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -10,6 +10,8 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'off',
+      // a type-only import stays type-only, so it never loads a module (or a tier) at run time
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
     },
   },
   {

@@ -4,7 +4,7 @@
 // answers every call with another stub, injected through Module._load) stands in for the host, so
 // what is timed is our module's top level and our activate() — not VS Code's extension host. The
 // real activation inside code-server is reported by the integration suite (api.activationMs, see
-// test/integration/extension.test.ts › "activates in a workspace with an experiment file").
+// test/vscode-suite/extension.test.ts › "activates in a workspace with an experiment file").
 //
 //   npm run build && node bench/activation.mjs [--runs 15] [--json]
 //

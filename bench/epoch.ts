@@ -9,10 +9,12 @@
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendPreference } from '../src/accel/backend';
-import { balancedLimit, loadDataset, splitValidation } from '../src/data';
+import { balancedLimit, channelStats, loadDataset, splitValidation, type Dataset, type Split } from '../src/data';
+import { batchSources } from '../src/engine/tfjs';
+import { collectRecords } from '../src/engine/tfjs/evaluate';
 import { MultiExitNetwork } from '../src/engine/tfjs/network';
-import { trainNetwork } from '../src/engine/tfjs/train';
-import { sources } from '../src/worker/run';
+import { createOptimizer } from '../src/engine/tfjs/optimizer';
+import { trainEpoch, type TrainSource } from '../src/engine/tfjs/train';
 import { benchNetworkConfig } from './lib/netspec';
 import { METHOD, trainingConfig } from './train-step';
 import { CIFAR5K, CIFAR_JPG } from './lib/util';
@@ -30,6 +32,21 @@ function memory(): { rssMiB: number; peakMiB: number; heapMiB: number; externalM
   return { rssMiB: kb('VmRSS') / 1024, peakMiB: kb('VmHWM') / 1024, heapMiB: m.heapUsed / 2 ** 20, externalMiB: (m.external + m.arrayBuffers) / 2 ** 20 };
 }
 
+/** The worker's batch sources for these splits. */
+function sources(ds: Dataset, train: Split, validation: Split, test: Split) {
+  const { mean, std } = channelStats(train, ds.shape);
+  return batchSources({ shape: ds.shape, train, validation, test, mean, std, augment: true });
+}
+
+/** One epoch of the product's step loop over `train`, then the validation pass the worker runs after it. */
+async function epoch(net: MultiExitNetwork, batch: number, train: TrainSource) {
+  const training = trainingConfig(batch);
+  const optimizer = createOptimizer(training);
+  const r = await trainEpoch({ net, optimizer, method: METHOD, training, train, augment: true, timer: { ms: 0, steps: 0, first: true } }, 1, training.lr);
+  optimizer.dispose();
+  return r;
+}
+
 async function main(): Promise<void> {
   const mode = process.argv[2];
   const backbone = arg('backbone', 'resnet18') as 'resnet18';
@@ -43,14 +60,12 @@ async function main(): Promise<void> {
     const ds = await loadDataset({ name: 'cifar10', path: CIFAR5K, validationFraction: 0, augment: true });
     const train = balancedLimit(ds.train, images, 1, 10);
     const src = sources(ds, train, balancedLimit(ds.test, 10, 1, 10), ds.test);
-    const { metrics } = await trainNetwork({
-      net, method: METHOD, training: trainingConfig(batch), train: src.train, augment: true, validation: src.validation, rule: 'gate', thresholds,
-    });
-    const m = metrics[0];
+    const m = await epoch(net, batch, src.train);
+    void thresholds;
     process.stdout.write(JSON.stringify({ backbone, width, images: train.count, backend: choice.kind, batch, seconds: m.seconds, imgPerSec: m.imagesPerSecond, macs: net.costs.full }) + '\n');
     return;
   }
-  // memory: the worker's path (loadDataset → splitValidation → sources → trainNetwork)
+  // memory: the worker's path (loadDataset → splitValidation → batch sources → an epoch and its validation pass)
   const steps = Number(arg('steps', '5'));
   const t0 = performance.now();
   const start = memory();
@@ -65,15 +80,10 @@ async function main(): Promise<void> {
   // followed by the full validation pass the worker runs after every epoch
   const valCount = Number(arg('validation', String(validation.count)));
   const t1 = performance.now();
-  let trainSeconds = 0;
-  const { metrics } = await trainNetwork({
-    net, method: METHOD, training: trainingConfig(batch), train: { ...src.train, count: steps * batch }, augment: true,
-    validation: { ...src.validation, count: Math.min(valCount, validation.count) }, rule: 'gate', thresholds,
-    callbacks: { onEpochEnd: (m) => { trainSeconds = m.seconds; } },
-  });
+  const trainSeconds = (await epoch(net, batch, { ...src.train, count: steps * batch })).seconds;
+  await collectRecords(net, { ...src.validation, count: Math.min(valCount, validation.count) }, 'validation');
   const stepSeconds = trainSeconds / steps;
   const validationSeconds = (performance.now() - t1) / 1000 - trainSeconds;
-  void metrics;
   const end = memory();
   process.stdout.write(JSON.stringify({
     backbone, width, backend: choice.kind, batch, steps, images: { train: train.count, validation: validation.count, test: ds.test.count },

@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/accel/backend';
 import { channelStats, loadDataset, splitValidation, toFloatBatch } from '../src/data';
-import { hardExitPass, measureTiming } from '../src/engine/tfjs/evaluate';
+import { measureTiming } from '../src/engine/tfjs/evaluate';
+import { ExitEvaluator } from '../src/engine/tfjs/exit-evaluator';
 import type { MultiExitNetwork } from '../src/engine/tfjs/network';
 import { loadNetwork } from '../src/engine/tfjs/checkpoint';
 import { readExperimentOf } from '../src/runs/store';
@@ -71,6 +72,8 @@ async function main(): Promise<void> {
   const thresholds = net.exits.map(() => tau);
   const images = Number(arg('images', '100'));
   const timing = await measureTiming(net, src, 'gate', thresholds, images, 'wasm');
+  const ev = new ExitEvaluator(net);
+  const hardExitPass = async (_net: MultiExitNetwork, xi: tf.Tensor4D, rule: 'gate', th: number[]) => ev.hardExitPass(xi, rule, th);
   const x1 = src.batch(0, 1);
   await hardExitPass(net, x1, 'gate', thresholds);
   const prof = await tf.profile(async () => { await hardExitPass(net, x1, 'gate', thresholds); });

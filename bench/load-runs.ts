@@ -5,7 +5,7 @@
  * Compare Runs panel do with them: listRuns, readRunData of every run (as the comparison panel
  * reads them), the Table 1 layout and Pareto front, and serialising the panel's message.
  * Prints one line per step in ms (median of 5) and a JSON summary. Timings only here; the unit
- * test (test/unit/reliability-runs.test.ts) checks the listing's content.
+ * test (test/process/runs/reliability.test.ts) checks the listing's content.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';

@@ -5,7 +5,7 @@
  *   node --import tsx bench/train-step.ts throughput --backbone resnet18 --width 0.125 --backend wasm [--batch 64 --steps 10 --warmup 2]
  *   node --import tsx bench/train-step.ts profile    --backbone resnet18 --width 0.125 --backend wasm [--batch 64]
  *
- * Throughput runs the product's own loop (`trainNetwork`: batch assembly from uint8 images with
+ * Throughput runs the product's own step loop (`trainEpoch`: batch assembly from uint8 images with
  * `toFloatBatch`, Eq. 1 + λ·Eq. 2, Adam, weight decay), random images, no augmentation (the
  * PyTorch reference does the same work), timing every step after the warm-up.
  */
@@ -16,11 +16,14 @@ import { CONV_FILTER_GRAD, CONV_INTERLEAVE } from '../src/accel/conv2d-grad';
 import { ADAM_UPDATE } from '../src/accel/fused-adam';
 import { BN_TRAIN } from '../src/accel/fused-bn';
 import { MAX_POOL_GRAD } from '../src/accel/pool-grad';
-import { wasmSimd, type WasmBackendLike } from '../src/accel/wasm-simd';
+import { wasmSimd } from '../src/accel/wasm-simd';
+import { wasmBackend } from '../src/accel/tfjs-internals';
 import { channelStats, mulberry32, toFloatBatch, type Split } from '../src/data';
-import type { BatchSource } from '../src/engine/tfjs/evaluate';
+import { methodLoss } from '../src/engine/tfjs/loss';
 import { MultiExitNetwork } from '../src/engine/tfjs/network';
-import { createOptimizer, methodLoss, trainNetwork, type MethodConfig, type TrainingConfig, type TrainSource } from '../src/engine/tfjs/train';
+import { createOptimizer } from '../src/engine/tfjs/optimizer';
+import { trainEpoch, type TrainSource } from '../src/engine/tfjs/train';
+import type { MethodConfig, TrainingConfig } from '../src/spec/method';
 import { benchNetworkConfig } from './lib/netspec';
 
 function arg(name: string, dflt: string): string {
@@ -43,37 +46,29 @@ function randomSplit(n: number, seed: number): Split {
   return { images, labels, count: n };
 }
 
-function sources(split: Split): { train: TrainSource; validation: BatchSource } {
+function trainSource(split: Split): TrainSource {
   const shape: [number, number, number] = [32, 32, 3];
   const { mean, std } = channelStats(split, shape);
   return {
-    train: {
-      count: split.count, labels: split.labels,
-      batch: (idx, augment, rng) => tf.tensor4d(toFloatBatch(split, shape, idx, { mean, std, augment, rng }), [idx.length, 32, 32, 3]),
-    },
-    validation: {
-      count: 1, labels: split.labels.subarray(0, 1),
-      batch: (s, n) => tf.tensor4d(toFloatBatch(split, shape, Array.from({ length: n }, (_, i) => s + i), { mean, std }), [n, 32, 32, 3]),
-    },
+    count: split.count, labels: split.labels,
+    batch: (idx, augment, rng) => tf.tensor4d(toFloatBatch(split, shape, idx, { mean, std, augment, rng }), [idx.length, 32, 32, 3]),
   };
 }
 
 async function throughput(net: MultiExitNetwork, batch: number, steps: number, warmup: number): Promise<Record<string, unknown>> {
   const split = randomSplit(batch * (steps + warmup), 7);
-  const src = sources(split);
   const stepMs: number[] = [];
   let last = 0;
-  await trainNetwork({
-    net, method: METHOD, training: trainingConfig(batch), train: src.train, augment: false, validation: src.validation,
-    rule: 'gate', thresholds: net.exits.map(() => 0.5),
-    callbacks: {
-      onStep: (p) => {
-        const now = performance.now();
-        if (p.step > warmup) stepMs.push(now - last);
-        last = now;
-      },
+  const training = trainingConfig(batch);
+  const optimizer = createOptimizer(training);
+  await trainEpoch({ net, optimizer, method: METHOD, training, train: trainSource(split), augment: false, timer: { ms: 0, steps: 0, first: true } }, 1, training.lr, {
+    onStep: (p) => {
+      const now = performance.now();
+      if (p.step > warmup) stepMs.push(now - last);
+      last = now;
     },
   });
+  optimizer.dispose();
   const mean = stepMs.reduce((a, b) => a + b, 0) / stepMs.length;
   return { batch, steps: stepMs.length, warmup, stepMs: mean, imgPerSec: (1000 * batch) / mean, stepTimes: stepMs.map((t) => Math.round(t)) };
 }
@@ -181,7 +176,7 @@ async function main(): Promise<void> {
     else if (k === 'max-pool-grad') tf.unregisterKernel(MAX_POOL_GRAD, choice.tfBackend); // mask/resize ops instead of the SIMD kernel
     else if (k === 'conv-input-grad') tf.unregisterKernel(CONV_INTERLEAVE, choice.tfBackend); // zero-interleaved dy path
     else if (k === 'adam') tf.unregisterKernel(ADAM_UPDATE, choice.tfBackend); // EarlyExitAdam falls back to tfjs's update
-    else if (k === 'simd-helpers') wasmSimd(tf.backend() as unknown as WasmBackendLike)?.stopHelpers(); // our kernels on one thread
+    else if (k === 'simd-helpers') wasmSimd(wasmBackend(tf.backend()))?.stopHelpers(); // our kernels on one thread
     else if (k === 'identity') {
       if (choice.tfBackend === 'wasm' && STOCK_IDENTITY) { tf.unregisterKernel('Identity', 'wasm'); tf.registerKernel(STOCK_IDENTITY); }
     }

@@ -1,13 +1,13 @@
-// Bundles the VS Code integration suite (test/integration) for the extension host:
+// Bundles the VS Code integration suite (test/vscode-suite) for the extension host:
 // index.js (the `run()` entry) and one <name>.test.js per test file, `vscode` and mocha external.
 import { build } from 'esbuild';
 import { readdirSync } from 'node:fs';
 
-const dir = 'test/integration';
+const dir = 'test/vscode-suite';
 const entryPoints = readdirSync(dir).filter((f) => f === 'index.ts' || f.endsWith('.test.ts')).map((f) => `${dir}/${f}`);
 await build({
   entryPoints,
-  outdir: 'dist/test/integration',
+  outdir: 'dist/test/vscode-suite',
   bundle: true,
   sourcemap: true,
   platform: 'node',

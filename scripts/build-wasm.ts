@@ -1,7 +1,7 @@
 /**
  * Compiles src/accel/kernels/*.wat into src/accel/kernels/<name>-wasm.ts (base64 of two builds:
  * importing a shared memory, for tfjs's threaded wasm binary, and a plain one). The generated
- * files are committed, so neither the build nor CI needs wabt; test/unit/wasm-kernels.test.ts
+ * files are committed, so neither the build nor CI needs wabt; test/unit/accel/fused-bn.test.ts
  * checks that they match their source.
  *
  *   npm run build:wasm            # regenerate

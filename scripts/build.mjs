@@ -8,11 +8,24 @@ const common = { bundle: true, sourcemap: true, logLevel: 'warning', target: 'no
 // tfjs and the native/wasm backends stay external: they load binaries relative to their package.
 const nodeExternal = ['@tensorflow/*', 'jpeg-js', 'pngjs'];
 
+/**
+ * The extension host and the webview never load an engine: a tfjs import reached from their entry
+ * fails the build, naming the importing file (marking tfjs external alone would ship a require).
+ */
+const noEngine = (part) => ({
+  name: 'no-engine',
+  setup(b) {
+    b.onResolve({ filter: /^@tensorflow\// }, (args) => ({
+      errors: [{ text: `the ${part} bundle must not load tfjs, but ${args.importer} imports ${args.path} (only the worker and the CLI may)` }],
+    }));
+  },
+});
+
 const entries = [
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', external: nodeExternal },
   { entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js', platform: 'node', format: 'cjs', external: nodeExternal },
-  { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', external: ['vscode'] },
-  { entryPoints: ['webview/results/main.ts'], outfile: 'dist/webview/results.js', platform: 'browser', format: 'iife', target: 'es2022', minify: true },
+  { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', external: ['vscode'], plugins: [noEngine('extension')] },
+  { entryPoints: ['webview/results/main.ts'], outfile: 'dist/webview/results.js', platform: 'browser', format: 'iife', target: 'es2022', minify: true, plugins: [noEngine('webview')] },
 ];
 
 mkdirSync('dist', { recursive: true });

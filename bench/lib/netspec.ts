@@ -3,7 +3,7 @@
  * the resolved exit heads and gates, the cost model and our own parameter / MAC counts, so the
  * reference builds exactly the same layers and the bench can check that both count the same.
  */
-import { MultiExitNetwork, type NetworkConfig } from '../../src/engine/tfjs/network';
+import { type MultiExitNetwork, type NetworkConfig } from '../../src/engine/tfjs/network';
 import type { LayerSpec } from '../../src/spec/backbones';
 
 export interface NetSpec {

@@ -12,10 +12,12 @@ import { installConv2dGradient } from './conv2d-grad';
 import { installFusedAdam } from './fused-adam';
 import { installFusedBatchNorm } from './fused-bn';
 import { installZeroCopyIdentity } from './identity-kernel';
-import { setWasmSimdThreads, wasmSimdUnavailable, type WasmBackendLike } from './wasm-simd';
+import { setWasmSimdThreads, wasmSimdUnavailable } from './wasm-simd';
 import { installPoolGradients } from './pool-grad';
 import { ValidationError } from '../spec/errors';
-import { prepareThreadedWasm, unrefPoolThreads, wantedWasmThreads, type ThreadedWasmPatch } from './wasm-threads';
+import { ACCEL_PARTS, parseStock, type AccelPart } from './stock';
+import { backendRegistration, checkTfjsInternals, enableReplacedGradients, unrefPoolThreads, wasmBackend } from './tfjs-internals';
+import { prepareThreadedWasm, wantedWasmThreads, type ThreadedWasmPatch } from './wasm-threads';
 
 import { BACKEND_PREFERENCES, type BackendPreference } from '../spec/backend-names';
 
@@ -30,11 +32,17 @@ export interface BackendChoice {
   description: string;
   /** Faster backends that were tried and skipped, with the reason. */
   skipped: { kind: string; reason: string }[];
-  /** True when the Conv2D gradient replacement was installed. */
-  conv2dGradientReplaced: boolean;
+  /** Parts of our acceleration that are off on this backend, each with why (stock requested, a failed check, n/a). */
+  stock: Map<AccelPart, string>;
   /** wasm only: XNNPACK threads (1 = the single-threaded binary). */
   threads?: number;
 }
+
+/** Which parts apply to a backend at all. */
+const APPLIES: Record<'wasm' | 'cpu', readonly AccelPart[]> = {
+  wasm: ACCEL_PARTS,
+  cpu: ['conv-grad', 'bn-grad', 'pool-grad', 'fused-bn', 'host-heads'],
+};
 
 interface WasmPackage { setThreadsCount(n: number): void; getThreadsCount(): number; setWasmPaths(paths: Record<string, string>): void }
 
@@ -43,10 +51,10 @@ interface WasmPackage { setThreadsCount(n: number): void; getThreadsCount(): num
  * wasm-threads.ts). If the threaded binary cannot be set up or does not come up with the threads
  * asked for, the backend is initialised single-threaded and the reason is returned.
  */
-async function initWasm(wasmPkg: WasmPackage, requireFn: NodeRequire): Promise<{ count: number; why?: string }> {
+async function initWasm(wasmPkg: WasmPackage, requireFn: NodeRequire, threaded: boolean): Promise<{ count: number; why?: string }> {
   const before = { uncaughtException: process.listeners('uncaughtException'), unhandledRejection: process.listeners('unhandledRejection') };
   try {
-    return await initWasmBinary(wasmPkg, requireFn);
+    return await initWasmBinary(wasmPkg, requireFn, threaded);
   } finally {
     // emscripten's module installs process handlers that rethrow every uncaught error from inside
     // its one-line minified source, so Node prints ~40-60 KB of wasm glue code with the error: drop them.
@@ -55,8 +63,8 @@ async function initWasm(wasmPkg: WasmPackage, requireFn: NodeRequire): Promise<{
   }
 }
 
-async function initWasmBinary(wasmPkg: WasmPackage, requireFn: NodeRequire): Promise<{ count: number; why?: string }> {
-  const wanted = wantedWasmThreads();
+async function initWasmBinary(wasmPkg: WasmPackage, requireFn: NodeRequire, threaded: boolean): Promise<{ count: number; why?: string }> {
+  const wanted = threaded ? wantedWasmThreads() : 1;
   let why: string | undefined;
   if (wanted > 1) {
     let patch: ThreadedWasmPatch | undefined;
@@ -79,7 +87,7 @@ async function initWasmBinary(wasmPkg: WasmPackage, requireFn: NodeRequire): Pro
     // Back to the single-threaded binary: a fresh backend instance with the flag off.
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     wasmPkg.setThreadsCount(1);
-    const registration = (tf.engine() as unknown as { registryFactory: Record<string, { factory: () => Promise<tf.KernelBackend>; priority: number }> }).registryFactory.wasm;
+    const registration = backendRegistration('wasm');
     if (tf.findBackend('wasm') && registration) {
       tf.removeBackend('wasm');
       tf.registerBackend('wasm', registration.factory, registration.priority);
@@ -129,10 +137,12 @@ async function tryGpu(requireFn: NodeRequire): Promise<string> {
 export async function selectBackend(
   preference: BackendPreference = 'auto',
   requireFn: NodeRequire = require,
+  opts: { stock?: string } = {},
 ): Promise<BackendChoice> {
   if (!BACKEND_PREFERENCES.includes(preference)) {
     throw new ValidationError(`backend: unknown backend "${preference}"; allowed: ${BACKEND_PREFERENCES.join(', ')}`, 'backend');
   }
+  const stock = parseStock(opts.stock ?? process.env.EARLY_EXIT_STOCK); // a bad list fails here, not mid-run
   wantedWasmThreads(); // a bad EARLY_EXIT_WASM_THREADS fails here, rather than making `auto` skip wasm
   const candidates = preference === 'auto' ? ORDER : [preference];
   const skipped: BackendChoice['skipped'] = [];
@@ -150,12 +160,11 @@ export async function selectBackend(
           break;
         case 'wasm': {
           const wasmPkg = requireFn('@tensorflow/tfjs-backend-wasm') as WasmPackage;
-          const threads = await initWasm(wasmPkg, requireFn);
+          const threads = await initWasm(wasmPkg, requireFn, !stock.has('wasm-threads'));
           const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
           const threadText = `${threads.count > 1 ? `${threads.count} threads` : 'single thread'}${threads.why ? ` (${threads.why})` : ''}`;
-          setWasmSimdThreads(threads.count);
-          const ownKernels = wasmSimdUnavailable(tf.backend() as unknown as WasmBackendLike);
-          description = `wasm (XNNPACK${simd ? ', SIMD' : ''}, ${threadText}${ownKernels ? `; own SIMD kernels off, tfjs ops instead: ${ownKernels}` : ''})`;
+          setWasmSimdThreads(stock.has('simd-helpers') ? 1 : threads.count);
+          description = `wasm (XNNPACK${simd ? ', SIMD' : ''}, ${threadText})`;
           wasmThreads = threads.count;
           break;
         }
@@ -165,10 +174,9 @@ export async function selectBackend(
           description = 'cpu (pure JavaScript, slow)';
           break;
       }
-      const replaced = kind === 'wasm' || kind === 'cpu';
-      if (replaced) { installConv2dGradient(); installBatchNormGradient(); installPoolGradients(); installFusedBatchNorm(); }
-      if (kind === 'wasm') { installZeroCopyIdentity(); installFusedAdam(); }
-      return { kind, tfBackend: tf.getBackend(), description, skipped, conv2dGradientReplaced: replaced, ...(wasmThreads ? { threads: wasmThreads } : {}) };
+      const off = kind === 'wasm' || kind === 'cpu' ? accelerate(kind, stock) : new Map(ACCEL_PARTS.map((p) => [p, 'not used on this backend'] as const));
+      const offText = describeOff(kind, off, stock);
+      return { kind, tfBackend: tf.getBackend(), description: description + offText, skipped, stock: off, ...(wasmThreads ? { threads: wasmThreads } : {}) };
     } catch (err) {
       const pkg = kind === 'gpu' ? '@tensorflow/tfjs-node-gpu' : kind === 'native-cpu' ? '@tensorflow/tfjs-node' : kind === 'wasm' ? '@tensorflow/tfjs-backend-wasm' : 'cpu';
       const reason = explainLoadError(pkg, err);
@@ -179,6 +187,52 @@ export async function selectBackend(
     }
   }
   throw new Error(`no TF.js backend could be initialised:\n${skipped.map((s) => `  ${s.kind}: ${s.reason}`).join('\n')}`);
+}
+
+/**
+ * Puts our acceleration under the active backend (wasm or cpu), part by part: off where asked
+ * (`stock`), where it does not apply, or where its start-up check fails. Returns what is off and why.
+ */
+function accelerate(kind: 'wasm' | 'cpu', stock: Set<AccelPart>): Map<AccelPart, string> {
+  const off = new Map<AccelPart, string>();
+  for (const p of ACCEL_PARTS) {
+    if (!APPLIES[kind].includes(p)) off.set(p, 'not used on this backend');
+    else if (stock.has(p)) off.set(p, 'stock requested');
+  }
+  for (const [p, why] of checkTfjsInternals()) if (!off.has(p)) off.set(p, why);
+  if (kind === 'wasm') {
+    const why = wasmSimdUnavailable(wasmBackend(tf.backend()));
+    if (why) for (const p of ['fused-bn', 'conv-filter-grad', 'conv-input-grad', 'adam', 'simd-helpers'] as const) if (!off.has(p)) off.set(p, why);
+  }
+  const on = (p: AccelPart) => !off.has(p);
+  const attempt = (parts: AccelPart[], install: () => void) => {
+    try { install(); } catch (e) { for (const p of parts) off.set(p, String((e as Error)?.message ?? e).split('\n')[0]); }
+  };
+  enableReplacedGradients(kind);
+  // wasm has no Conv2DBackpropFilter/Input kernels: there the gradient stays ours (tfjs ops only when stock)
+  attempt(['conv-grad', 'conv-filter-grad', 'conv-input-grad'], () => installConv2dGradient({
+    gradient: on('conv-grad') || kind === 'wasm', filterKernel: kind === 'wasm' && on('conv-filter-grad'), interleave: kind === 'wasm' && on('conv-input-grad'),
+  }));
+  attempt(['bn-grad'], () => installBatchNormGradient(on('bn-grad')));
+  attempt(['pool-grad'], () => installPoolGradients(on('pool-grad'), kind === 'wasm' && on('pool-grad')));
+  attempt(['fused-bn'], () => installFusedBatchNorm(on('fused-bn')));
+  if (kind === 'wasm') {
+    attempt(['identity'], () => installZeroCopyIdentity(on('identity')));
+    attempt(['adam'], () => installFusedAdam(on('adam')));
+  }
+  return off;
+}
+
+/** "; our kernels off: all (stock requested)" or "; off: adam (tfjs 4.23.0: …)"; empty when all apply. */
+function describeOff(kind: string, off: Map<AccelPart, string>, stock: Set<AccelPart>): string {
+  const relevant = [...off].filter(([, why]) => why !== 'not used on this backend');
+  if (!relevant.length) return '';
+  const requested = relevant.filter(([, why]) => why === 'stock requested').map(([p]) => p);
+  const failed = relevant.filter(([, why]) => why !== 'stock requested');
+  const parts: string[] = [];
+  if (requested.length) parts.push(`stock tfjs for ${stock.size === ACCEL_PARTS.length ? 'all our acceleration' : requested.join(', ')}${kind === 'wasm' && requested.includes('conv-grad') ? ' (the Conv2D gradient stays as tfjs forward convolutions: wasm has no Conv2DBackpropFilter)' : ''}`);
+  if (failed.length) parts.push(`off, tfjs's own instead: ${failed.map(([p, why]) => `${p} (${why})`).join('; ')}`);
+  return `; ${parts.join('; ')}`;
 }
 
 /** "wasm (XNNPACK, SIMD, single thread); skipped gpu: …; native-cpu: …" */

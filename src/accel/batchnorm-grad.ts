@@ -13,6 +13,7 @@
  * Same values as the stock gradient (checked in test/unit/batchnorm-grad.test.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { useOurGradient } from './tfjs-internals';
 
 /** Axes to sum a [.., C]-broadcast per-channel parameter over. */
 function reductionAxes(param: tf.Tensor, x: tf.Tensor): number[] {
@@ -50,13 +51,9 @@ export const batchNormGradConfig: tf.GradConfig = {
   },
 };
 
-let installed = false;
-
-/** Registers the replacement as the FusedBatchNorm gradient for the whole process (idempotent). */
-export function installBatchNormGradient(): void {
-  if (installed) return;
-  tf.registerGradient(batchNormGradConfig);
-  installed = true;
+/** The replacement FusedBatchNorm gradient (`on`) or tfjs's own, on wasm and cpu. */
+export function installBatchNormGradient(on = true): void {
+  useOurGradient(batchNormGradConfig, on);
 }
 
 /**

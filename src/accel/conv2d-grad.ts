@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { samePadding } from '../spec/backbones';
+import { useOurGradient, useOurKernel } from './tfjs-internals';
 import { simdKernelContext, simdKernelReady } from './wasm-simd';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -214,28 +215,27 @@ export function conv2dInputGradient(dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf.
   });
 }
 
-let installed = false;
+/** The Conv2D gradient in tfjs's terms: what it saves, and both gradients written with forward convolutions. */
+export const conv2dGradConfig: tf.GradConfig = {
+  kernelName: 'Conv2D',
+  inputsToSave: ['x', 'filter'],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+    const a = attrs as unknown as Conv2DAttrs;
+    return {
+      x: () => conv2dInputGradient(dy as tf.Tensor4D, x, filter, a),
+      filter: () => conv2dFilterGradient(dy as tf.Tensor4D, x, filter, a),
+    };
+  },
+};
 
-/** Registers the replacement as the Conv2D gradient for the whole process (idempotent). */
-export function installConv2dGradient(): void {
-  if (installed) return;
-  tf.registerKernel(filterGradKernel);
-  tf.registerKernel(interleaveKernel);
-  tf.registerGradient({
-    kernelName: 'Conv2D',
-    inputsToSave: ['x', 'filter'],
-    gradFunc: (dy, saved, attrs) => {
-      const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
-      const a = attrs as unknown as Conv2DAttrs;
-      return {
-        x: () => conv2dInputGradient(dy as tf.Tensor4D, x, filter, a),
-        filter: () => conv2dFilterGradient(dy as tf.Tensor4D, x, filter, a),
-      };
-    },
-  });
-  installed = true;
-}
-
-export function conv2dGradientInstalled(): boolean {
-  return installed;
+/**
+ * Applies the Conv2D gradient (`gradient`: ours, as forward convolutions, or tfjs's own) and our
+ * two wasm kernels under it (`filterKernel`: the SIMD filter gradient; `interleave`: strided input
+ * gradients per phase). Without a kernel the gradient runs its tfjs-op version.
+ */
+export function installConv2dGradient(o: { gradient: boolean; filterKernel: boolean; interleave: boolean } = { gradient: true, filterKernel: true, interleave: true }): void {
+  useOurKernel(filterGradKernel, o.filterKernel);
+  useOurKernel(interleaveKernel, o.interleave);
+  useOurGradient(conv2dGradConfig, o.gradient);
 }

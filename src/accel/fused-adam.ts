@@ -6,6 +6,7 @@
  * iterations and getWeights/setWeights (checkpoints, resume) are tfjs's own.
  */
 import * as tf from '@tensorflow/tfjs';
+import { adamState, useOurKernel } from './tfjs-internals';
 import { simdKernelContext, simdKernelReady } from './wasm-simd';
 
 export const ADAM_UPDATE = 'EarlyExitAdamUpdate';
@@ -25,18 +26,15 @@ const adamKernel: tf.KernelConfig = {
   },
 };
 
-/** tfjs's Adam state, which the subclass updates as tfjs does (TypeScript marks it private). */
-interface AdamState {
-  beta1: number; beta2: number; epsilon: number; learningRate: number;
-  accBeta1: tf.Variable; accBeta2: tf.Variable;
-  accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[];
-  accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[];
-}
-
 /** tf.train.adam with the one-kernel update where `EarlyExitAdamUpdate` runs. */
 export class EarlyExitAdam extends tf.AdamOptimizer {
   constructor(learningRate: number, beta1 = 0.9, beta2 = 0.999, epsilon?: number) {
     super(learningRate, beta1, beta2, epsilon);
+  }
+
+  /** The step size from the next update on (the learning-rate schedule); tfjs's Adam has no setter. */
+  setLearningRate(lr: number): void {
+    this.learningRate = lr;
   }
 
   override applyGradients(variableGradients: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[]): void {
@@ -44,7 +42,7 @@ export class EarlyExitAdam extends tf.AdamOptimizer {
       super.applyGradients(variableGradients as Parameters<tf.AdamOptimizer['applyGradients']>[0]);
       return;
     }
-    const s = this as unknown as AdamState;
+    const s = adamState(this);
     // tfjs keeps β^t as f32 variables; the same f32 values, read once per step
     const accBeta1 = s.accBeta1.dataSync()[0], accBeta2 = s.accBeta2.dataSync()[0];
     const f = Math.fround;
@@ -73,11 +71,7 @@ export class EarlyExitAdam extends tf.AdamOptimizer {
   }
 }
 
-let installed = false;
-
-/** Registers `EarlyExitAdamUpdate` on wasm (idempotent); EarlyExitAdam falls back to tfjs's update without it. */
-export function installFusedAdam(): void {
-  if (installed) return;
-  tf.registerKernel(adamKernel);
-  installed = true;
+/** Registers (`on`) or removes `EarlyExitAdamUpdate` on wasm; EarlyExitAdam runs tfjs's update without it. */
+export function installFusedAdam(on = true): void {
+  useOurKernel(adamKernel, on);
 }

@@ -23,7 +23,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { util } from '@tensorflow/tfjs';
 import { batchNormTraining } from './batchnorm-grad';
-import { wasmSimd, type WasmBackendLike, type WasmSimd } from './wasm-simd';
+import { cpuBackend, useOurKernel, wasmBackend, type CpuBackendLike, type WasmBackendLike } from './tfjs-internals';
+import { wasmSimd, type WasmSimd } from './wasm-simd';
 
 export const BN_TRAIN = 'EarlyExitBatchNormTrain';
 export const BN_TRAIN_GRAD = 'EarlyExitBatchNormTrainGrad';
@@ -99,10 +100,6 @@ export function bnTrainBackward(
 
 // ---- kernels ---------------------------------------------------------------------------------
 
-interface CpuBackendLike {
-  readSync(dataId: object): Float32Array;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
-}
 
 /**
  * Pieces to split an [M, C] pass into; each piece's reduction area ([acc32: f32 2C][acc64: f64 2C]);
@@ -205,8 +202,8 @@ function forwardKernel(backendName: 'wasm' | 'cpu'): tf.KernelConfig {
       const { x, gamma, beta, z } = inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo; z?: tf.TensorInfo };
       const { eps, relu } = attrs as unknown as BnAttrs;
       checkFloat([x, gamma, beta, z], BN_TRAIN);
-      if (backendName === 'wasm') return forwardWasm(backend as unknown as WasmBackendLike, x, z, gamma, beta, eps, relu);
-      const b = backend as unknown as CpuBackendLike, v = (t: tf.TensorInfo) => b.readSync(t.dataId);
+      if (backendName === 'wasm') return forwardWasm(wasmBackend(backend), x, z, gamma, beta, eps, relu);
+      const b = cpuBackend(backend), v = (t: tf.TensorInfo) => b.readSync(t.dataId);
       const C = x.shape[x.shape.length - 1];
       const { infos, views: [y, mean, variance] } = cpuOutputs(b, [x.shape, [C], [C]]);
       bnTrainForward(v(x), z ? v(z) : null, C, v(gamma), v(beta), eps, relu, y, mean, variance);
@@ -222,8 +219,8 @@ function backwardKernel(backendName: 'wasm' | 'cpu'): tf.KernelConfig {
     kernelFunc: ({ inputs, backend, attrs }) => {
       const t = inputs as Record<string, tf.TensorInfo>;
       const { eps, relu, residual } = attrs as unknown as BnAttrs & { residual: boolean };
-      if (backendName === 'wasm') return backwardWasm(backend as unknown as WasmBackendLike, t, eps, relu, residual);
-      const b = backend as unknown as CpuBackendLike, v = (ti: tf.TensorInfo) => b.readSync(ti.dataId);
+      if (backendName === 'wasm') return backwardWasm(wasmBackend(backend), t, eps, relu, residual);
+      const b = cpuBackend(backend), v = (ti: tf.TensorInfo) => b.readSync(ti.dataId);
       const C = t.x.shape[t.x.shape.length - 1];
       const { infos, views: [dx, dgamma, dbeta, dz] } = cpuOutputs(b, residual ? [t.x.shape, [C], [C], t.x.shape] : [t.x.shape, [C], [C]]);
       bnTrainBackward(v(t.dy), v(t.x), relu ? v(t.y) : null, C, v(t.mean), v(t.variance), v(t.gamma), eps, dx, dgamma, dbeta, residual ? dz : null);
@@ -248,22 +245,21 @@ const gradConfig: tf.GradConfig = {
   },
 };
 
-let installed = false;
+let gradientRegistered = false;
 
-/** Registers the kernels (wasm, cpu) and their gradient, for the whole process (idempotent). */
-export function installFusedBatchNorm(): void {
-  if (installed) return;
+/** Registers (`on`) or removes the one-kernel batch norm on wasm and cpu (tfjs ops run without it). */
+export function installFusedBatchNorm(on = true): void {
   for (const b of ['wasm', 'cpu'] as const) {
-    tf.registerKernel(forwardKernel(b));
-    tf.registerKernel(backwardKernel(b));
+    useOurKernel(forwardKernel(b), on);
+    useOurKernel(backwardKernel(b), on);
   }
-  tf.registerGradient(gradConfig);
-  installed = true;
+  // the gradient of our own kernel name: nothing of tfjs's to replace or restore
+  if (on && !gradientRegistered) { tf.registerGradient(gradConfig); gradientRegistered = true; }
 }
 
 /** True when the current backend runs the one-kernel version. */
 export function fusedBatchNormAvailable(): boolean {
-  return installed && tf.getKernel(BN_TRAIN, tf.getBackend()) !== undefined;
+  return tf.getKernel(BN_TRAIN, tf.getBackend()) !== undefined;
 }
 
 export interface BnOptions {

@@ -5,27 +5,19 @@
  * (a variable's assign swaps its data id, kernels never write their inputs), so sharing the data
  * with one more reference, as wasm's own Reshape does, is the same function.
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { incRef, replaceKernel } from './tfjs-internals';
 
-interface RefCountingBackend { incRef(dataId: object): void }
-
-let installed = false;
-
-/** Replaces wasm's Identity kernel for the whole process (idempotent). */
-export function installZeroCopyIdentity(): void {
-  if (installed) return;
-  const stock = tf.getKernel('Identity', 'wasm');
-  if (!stock) return;
-  tf.unregisterKernel('Identity', 'wasm');
-  tf.registerKernel({
+/** Replaces wasm's Identity kernel (`on`) or puts tfjs's copying one back. */
+export function installZeroCopyIdentity(on = true): void {
+  replaceKernel('Identity', 'wasm', on, (stock) => ({
     kernelName: 'Identity',
     backendName: 'wasm',
     kernelFunc: (args) => {
       const x = args.inputs.x as tf.TensorInfo;
       if (x.dtype === 'string') return stock.kernelFunc(args) as tf.TensorInfo;
-      (args.backend as unknown as RefCountingBackend).incRef(x.dataId);
+      incRef(args.backend, x.dataId);
       return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
     },
-  });
-  installed = true;
+  }));
 }

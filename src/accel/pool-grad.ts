@@ -6,6 +6,7 @@
  * geometries keep tfjs's own gradient.
  */
 import * as tf from '@tensorflow/tfjs';
+import { useOurGradient, useOurKernel } from './tfjs-internals';
 import { simdKernelContext, simdKernelReady } from './wasm-simd';
 
 interface PoolAttrs { filterSize: number | [number, number]; strides: number | [number, number]; pad: unknown; dimRoundingMode?: string }
@@ -92,13 +93,12 @@ const maxPoolGradKernel: tf.KernelConfig = {
   },
 };
 
-let installed = false;
+let stock: { avg: tf.GradConfig; max: tf.GradConfig } | null = null;
 
-/** Registers the replacement AvgPool and MaxPool gradients for the whole process (idempotent). */
-export function installPoolGradients(): void {
-  if (installed) return;
-  tf.registerKernel(maxPoolGradKernel);
-  tf.registerGradient(avgPoolGradConfig(tf.getGradient('AvgPool')));
-  tf.registerGradient(maxPoolGradConfig(tf.getGradient('MaxPool')));
-  installed = true;
+/** The replacement AvgPool and MaxPool gradients (`on`) or tfjs's own, on wasm and cpu; `simd`: the max-pool kernel on wasm. */
+export function installPoolGradients(on = true, simd = on): void {
+  stock ??= { avg: tf.getGradient('AvgPool'), max: tf.getGradient('MaxPool') };
+  useOurKernel(maxPoolGradKernel, simd);
+  useOurGradient(avgPoolGradConfig(stock.avg), on);
+  useOurGradient(maxPoolGradConfig(stock.max), on);
 }

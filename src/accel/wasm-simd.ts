@@ -14,9 +14,9 @@
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { PLAIN_MEMORY_WASM, SHARED_MEMORY_WASM } from './kernels/simd-wasm';
+import { wasmBackend, wasmMemoryOf, type WasmBackendLike, type WasmMemory, type WasmModuleLike } from './tfjs-internals';
 
 /** The parts of the WebAssembly JS API used here (this project compiles without the DOM lib). */
-interface WasmMemory { readonly buffer: ArrayBuffer | SharedArrayBuffer }
 interface WasmApi {
   Memory: abstract new (...args: never[]) => WasmMemory;
   Module: new (bytes: Uint8Array) => object;
@@ -24,20 +24,6 @@ interface WasmApi {
 }
 const WebAssemblyApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-interface WasmModuleLike {
-  wasmMemory?: WasmMemory;
-  asm?: { memory?: WasmMemory };
-  _malloc(bytes: number): number;
-  _free(ptr: number): void;
-}
-
-/** What the kernels need from tfjs's wasm backend. */
-export interface WasmBackendLike {
-  wasm: WasmModuleLike;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-  getMemoryOffset(dataId: object): number;
-}
 
 /** simd.wat's exports; every pointer is a byte offset in the backend's memory. */
 export interface SimdExports {
@@ -162,7 +148,7 @@ export class WasmSimd {
   }
 
   static create(module: WasmModuleLike, threads: number): WasmSimd | null {
-    const memory = module.wasmMemory ?? module.asm?.memory;
+    const memory = wasmMemoryOf(module);
     if (!(memory instanceof WebAssemblyApi.Memory)) return null;
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     const bytes = Buffer.from(shared ? SHARED_MEMORY_WASM : PLAIN_MEMORY_WASM, 'base64');
@@ -268,12 +254,12 @@ export function wasmSimdUnavailable(backend: WasmBackendLike): string | undefine
 
 /** True when our kernel `name` can run now: wasm is the backend, the kernel is registered there, and simd.wat loads. */
 export function simdKernelReady(name: string): boolean {
-  return tf.getBackend() === 'wasm' && tf.getKernel(name, 'wasm') !== undefined && wasmSimd(tf.backend() as unknown as WasmBackendLike) !== null;
+  return tf.getBackend() === 'wasm' && tf.getKernel(name, 'wasm') !== undefined && wasmSimd(wasmBackend(tf.backend())) !== null;
 }
 
 /** Inside kernel `name`'s function: the backend, its SIMD kernels (throws naming `name` when they are unavailable) and a tensor's byte offset. */
 export function simdKernelContext(backend: unknown, name: string): { b: WasmBackendLike; simd: WasmSimd; off: (t: tf.TensorInfo) => number } {
-  const b = backend as WasmBackendLike;
+  const b = wasmBackend(backend);
   const simd = wasmSimd(b);
   if (!simd) throw new Error(`${name}: wasm SIMD kernels are not available`);
   return { b, simd, off: (t) => b.getMemoryOffset(t.dataId) };

@@ -26,6 +26,7 @@
  * skipped and `spinNote` says why.
  */
 import * as crypto from 'node:crypto';
+import type * as NodeOs from 'node:os';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -33,7 +34,7 @@ import { ValidationError } from '../spec/errors';
 
 // The module object itself (not an ES namespace copy): tfjs's bundle calls `os.cpus()` on it.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const os: typeof import('node:os') = require('node:os');
+const os: typeof NodeOs = require('node:os');
 
 /** Emscripten's pthread pool in tfjs is pre-created with 8 workers; XNNPACK uses at most that. */
 export const MAX_WASM_THREADS = 8;
@@ -91,15 +92,6 @@ function writeCached(dir: string, stem: string, text: string | Uint8Array, ext =
   fs.writeFileSync(tmp, text);
   fs.renameSync(tmp, file);
   return file;
-}
-
-/**
- * XNNPACK's pool threads run for the life of the process, and emscripten keeps a Node worker
- * referenced while its pthread runs: without this a CLI run would never exit on its own.
- */
-export function unrefPoolThreads(backend: unknown): void {
-  const pthread = (backend as { wasm?: { PThread?: { runningWorkers?: { unref?: () => void }[] } } })?.wasm?.PThread;
-  for (const w of pthread?.runningWorkers ?? []) w.unref?.();
 }
 
 /** `i32.const 1000000; local.set`: the counters of pthreadpool's spin-wait loops in the threaded binary. */

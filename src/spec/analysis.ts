@@ -9,11 +9,6 @@ import type {
   SweepPoint,
 } from './results';
 
-/** The default exit rule of a method: gates for the proposed method, entropy for BranchyNet. */
-export function defaultRule(records: SampleRecords): ExitRule {
-  return records.exits.length > 0 && records.exits.every((e) => e.gate) ? 'gate' : 'entropy';
-}
-
 /** Expands one τ to one per exit. */
 export function thresholdsFor(records: SampleRecords, tau: number | number[]): number[] {
   if (Array.isArray(tau)) {
@@ -289,4 +284,34 @@ export function comparisonCsv(t: ComparisonTable): string {
     lines.push([d, b, ...cells.map((c) => (c ? (100 * c.accuracy).toFixed(2) : ''))].join(','));
   }));
   return lines.join('\n') + '\n';
+}
+
+/** What results.json reports from the records: soft and final accuracy, Table 2 at τ, sweep, histograms, calibration. */
+export interface EvaluationReport {
+  softAccuracy: number | null;
+  finalAccuracy: number;
+  rule: ExitRule;
+  thresholds: number[];
+  hard: ExitTable;
+  sweep: SweepPoint[];
+  histograms: Histogram[];
+  calibration: Calibration | null;
+}
+
+/** Everything results.json derives from the per-sample records (no network needed). */
+export function evaluationReport(
+  costs: CostModel, test: SampleRecords, validation: SampleRecords | null, rule: ExitRule,
+  tau: number | number[], target: CalibrationTarget | null, positions?: number[],
+): EvaluationReport {
+  const thresholds = thresholdsFor(test, tau);
+  return {
+    softAccuracy: softAccuracy(test),
+    finalAccuracy: accuracyOf(test.final.pred, test.labels),
+    rule,
+    thresholds,
+    hard: exitTable(test, costs, rule, thresholds, positions),
+    sweep: test.exits.length ? thresholdSweep(test, costs, rule) : [],
+    histograms: exitHistograms(test, rule),
+    calibration: target && validation && test.exits.length ? calibrate(validation, test, costs, rule, target, undefined, positions) : null,
+  };
 }

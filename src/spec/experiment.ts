@@ -9,7 +9,7 @@ import { datasetSpecSchema, validateDatasetSpec, type DatasetSpec } from './data
 import { ValidationError } from './errors';
 import { HEAD_KINDS, validateExits, type ExitConfig } from './exits';
 import type { CalibrationTarget, MethodName } from './results';
-import type { MethodConfig, TrainingConfig } from '../engine/tfjs/train';
+import type { MethodConfig, TrainingConfig } from './method';
 import { BACKEND_PREFERENCES, type BackendPreference } from './backend-names';
 
 export interface Experiment {

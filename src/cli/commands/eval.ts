@@ -3,30 +3,26 @@ import * as path from 'node:path';
 import { calibrate, exitTable } from '../../spec/analysis';
 import { ValidationError } from '../../spec/errors';
 import type { ExitRule, Timing } from '../../spec/results';
-import { readResults, readSamples, RUN_FILES } from '../../runs/store';
+import { readExperimentOf, readResults, readSamples, RUN_FILES } from '../../runs/store';
 import { pct, renderExitTable } from '../format';
 import { flagNumber, flagString, UsageError, type CliCommand } from '../registry';
 
 const RULES: ExitRule[] = ['gate', 'confidence', 'entropy'];
 
-/** Re-times a stored model at batch 1 on the run's test split (loads tfjs and the dataset). */
+/** Re-times a stored model at batch 1 on the run's test split (loads the engine and the dataset). */
 async function measure(dir: string, rule: ExitRule, thresholds: number[], images: number): Promise<Timing> {
-  const { selectBackend } = await import('../../accel/backend');
-  const { loadNetwork } = await import('../../engine/tfjs/checkpoint');
-  const { measureTiming } = await import('../../engine/tfjs/evaluate');
-  const { loadDataset, channelStats, splitValidation, toFloatBatch } = await import('../../data');
-  const tf = await import('@tensorflow/tfjs');
-  const x = JSON.parse(fs.readFileSync(path.join(dir, RUN_FILES.experiment), 'utf8'));
-  const choice = await selectBackend(x.training.backend);
-  const { net } = await loadNetwork(path.join(dir, RUN_FILES.model));
-  const ds = await loadDataset(x.dataset, { seed: x.training.seed });
-  const { train } = splitValidation(ds.train, x.dataset.validationFraction, x.training.seed);
-  const { mean, std } = channelStats(train, ds.shape);
-  const t = ds.test;
-  return measureTiming(net, {
-    count: t.count, labels: t.labels,
-    batch: (s, n) => tf.tensor4d(toFloatBatch(t, ds.shape, Array.from({ length: n }, (_, i) => s + i), { mean, std }), [n, ds.shape[0], ds.shape[1], ds.shape[2]]),
-  }, rule, thresholds, images, choice.kind);
+  const { engineFor } = await import('../../worker/run');
+  const { loadRunData } = await import('../../worker/data');
+  const x = readExperimentOf(dir);
+  const engine = engineFor(x.training.backend);
+  await engine.prepare(x.training.backend);
+  const { data } = await loadRunData(x);
+  const { net } = await engine.open(x, data, path.join(dir, RUN_FILES.model));
+  try {
+    return await net.timing(rule, thresholds, images);
+  } finally {
+    await net.dispose();
+  }
 }
 
 export const evalCommand: CliCommand = {

@@ -10,8 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   avgPoolWindow, buildBackboneIR, layersCost, type BackboneConfig, type BackboneIR, type LayerSpec, type Shape3,
 } from '../../spec/backbones';
-import { batchNormActivation } from '../../accel/fused-bn';
-import { hostSupports, runHostLayers } from '../../accel/host-layers';
+import { batchNormActivation } from '../../accel';
 import type { CostModel } from '../../spec/results';
 import { costModel, resolveExits, type ResolvedExit } from '../../spec/exit-costs';
 import type { ExitConfig } from '../../spec/exits';
@@ -41,12 +40,22 @@ export interface ForwardOutputs {
 /** Batch-norm statistics of one training step, applied to the moving averages after the step. */
 interface BnUpdate { name: string; mean: tf.Tensor; variance: tf.Tensor }
 
+/**
+ * Inference weights with batch norm folded into each convolution (exit-evaluator.ts): with them a
+ * conv, its bias and ReLU run as one fused kernel and dense layers as one fused matMul.
+ */
+export interface FoldedWeights {
+  conv(name: string, useBn: boolean): { filter: tf.Tensor4D; bias: tf.Tensor1D };
+}
+
 interface Ctx {
   training: boolean;
   bnUpdates?: BnUpdate[];
+  /** inference only: folded weights to run instead of conv + batch norm */
+  folded?: FoldedWeights;
 }
 
-const BN_EPS = 1e-5;
+export const BN_EPS = 1e-5;
 const BN_MOMENTUM = 0.9;
 
 function hashSeed(seed: number, name: string): number {
@@ -54,13 +63,6 @@ function hashSeed(seed: number, name: string): number {
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
   return h % 2147483647;
 }
-
-/**
- * Largest feature map (values) whose head runs on the host at inference: batch 1 at every exit
- * point of the three backbones up to width ×1/4 (32×32×16). Pooling a larger map in JavaScript
- * costs what the kernels do; larger batches take the kernels too.
- */
-export const HOST_HEAD_MAX_VALUES = 1 << 14;
 
 export class MultiExitNetwork {
   readonly ir: BackboneIR;
@@ -70,10 +72,6 @@ export class MultiExitNetwork {
   /** Names of non-trainable variables (batch-norm moving statistics). */
   private readonly frozen = new Set<string>();
   private dropoutCounter = 0;
-  /** Inference weights with batch norm folded in (see `foldBatchNorm`), per conv; null = off. */
-  private folded: Map<string, { filter: tf.Tensor4D; bias: tf.Tensor1D }> | null = null;
-  /** Weight values for the heads run on the host (see `exitOnHost`); set with `folded`. */
-  private hostValues: Map<string, Float32Array> | null = null;
 
   constructor(readonly config: NetworkConfig) {
     this.ir = buildBackboneIR(config.backbone);
@@ -90,21 +88,20 @@ export class MultiExitNetwork {
 
   // ---- variables -------------------------------------------------------------------------
 
-  private variable(name: string, shape: number[], init: () => tf.Tensor, trainable = true): void {
+  private createVariable(name: string, init: () => tf.Tensor, trainable = true): void {
     if (this.vars.has(name)) throw new Error(`duplicate variable ${name}`);
     const t = init();
     this.vars.set(name, tf.variable(t, trainable, name + '_' + Math.random().toString(36).slice(2, 8)));
     t.dispose();
     if (!trainable) this.frozen.add(name);
-    void shape;
   }
 
   private createLayerVariables(layers: LayerSpec[], input: Shape3): void {
     const seed = this.config.seed;
     const heNormal = (name: string, shape: number[], fanIn: number) =>
-      this.variable(name, shape, () => tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', hashSeed(seed, name)));
-    const zeros = (name: string, n: number, trainable = true) => this.variable(name, [n], () => tf.zeros([n]), trainable);
-    const ones = (name: string, n: number, trainable = true) => this.variable(name, [n], () => tf.ones([n]), trainable);
+      this.createVariable(name, () => tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', hashSeed(seed, name)));
+    const zeros = (name: string, n: number, trainable = true) => this.createVariable(name, () => tf.zeros([n]), trainable);
+    const ones = (name: string, n: number, trainable = true) => this.createVariable(name, () => tf.ones([n]), trainable);
     const bn = (name: string, n: number) => {
       ones(`${name}/gamma`, n); zeros(`${name}/beta`, n);
       zeros(`${name}/moving_mean`, n, false); ones(`${name}/moving_variance`, n, false);
@@ -129,7 +126,7 @@ export class MultiExitNetwork {
           const n = shape[0] * shape[1] * c;
           // PyTorch's default for linear layers: U(−1/√n, 1/√n)
           const b = 1 / Math.sqrt(n);
-          this.variable(`${l.name}/kernel`, [n, l.units], () => tf.randomUniform([n, l.units], -b, b, 'float32', hashSeed(seed, l.name)));
+          this.createVariable(`${l.name}/kernel`, () => tf.randomUniform([n, l.units], -b, b, 'float32', hashSeed(seed, l.name)));
           zeros(`${l.name}/bias`, l.units);
           break;
         }
@@ -174,6 +171,11 @@ export class MultiExitNetwork {
     return n;
   }
 
+  /** The variable `name` ("block3/conv1/kernel", …); throws naming it when missing. */
+  variable(name: string): tf.Variable {
+    return this.v(name);
+  }
+
   private v(name: string): tf.Variable {
     const t = this.vars.get(name);
     if (!t) throw new Error(`missing variable ${name}`);
@@ -198,89 +200,10 @@ export class MultiExitNetwork {
     return relu ? tf.relu(y) : y;
   }
 
-  /**
-   * Inference from here on folds each conv's batch norm into its filter and bias
-   * (W·γ/√(σ²+ε), β − μ·γ/√(σ²+ε), from the moving statistics) and runs conv, bias and ReLU as one
-   * fused kernel, dense layers as one fused matMul: at batch 1 a pass is mostly per-op dispatch
-   * (ResNet-18: 88 → 62 kernels, and no separate full-size batch-norm pass). Same function as the
-   * unfolded pass up to float rounding. The folded weights are computed on first use and stay fixed: call `unfoldBatchNorm()`
-   * before the weights change (training) and when done. Training mode never uses them.
-   */
-  foldBatchNorm(): void {
-    this.unfoldBatchNorm();
-    this.folded = new Map();
-    this.hostValues = new Map();
-  }
-
-  unfoldBatchNorm(): void {
-    this.hostValues = null;
-    if (!this.folded) return;
-    for (const f of this.folded.values()) tf.dispose([f.filter, f.bias]);
-    this.folded = null;
-  }
-
-  private readonly hostWeight = (name: string): Float32Array => {
-    let w = this.hostValues!.get(name);
-    if (!w) this.hostValues!.set(name, w = Float32Array.from(this.v(name).dataSync() as Float32Array));
-    return w;
-  };
-
-  /**
-   * Folded (inference) weights, h small enough, and `first` then each of `then` (all on first's
-   * output) runnable on the host at a cost below the kernels' (see host-layers.ts).
-   */
-  private onHost(h: tf.Tensor, first: LayerSpec[], then: LayerSpec[][] = []): boolean {
-    if (this.hostValues === null || h.size > HOST_HEAD_MAX_VALUES) return false;
-    const shape = h.shape.slice(1) as Shape3;
-    if (!hostSupports(first, shape)) return false;
-    const out = layersCost(first, shape).shape;
-    return then.every((layers) => hostSupports(layers, out));
-  }
-
-  /**
-   * With folded weights (inference, see `foldBatchNorm`): exit e on the host from h's values
-   * (src/accel/host-layers.ts) — per row its gate value g_b (null for an ungated network) and, on
-   * demand, its logits [n·K]. Null where the tfjs path applies: unfolded weights, a head with
-   * convolutions, dense layers over HOST_MAX_DENSE_MACS, or h larger than HOST_HEAD_MAX_VALUES.
-   */
-  exitOnHost(e: number, h: tf.Tensor4D): { gates: Float64Array | null; logits: () => Float32Array | Float64Array } | null {
-    const head = this.exits[e].headLayers;
-    const featureLayers = head.slice(0, -1), classifier = head.slice(-1), gate = this.config.gated ? this.gateLayers(e) : [];
-    if (!this.onHost(h, featureLayers, [classifier, gate])) return null;
-    const features = runHostLayers(featureLayers, { data: h.dataSync() as Float32Array, shape: h.shape }, this.hostWeight);
-    const gates = this.config.gated ? Float64Array.from(runHostLayers(gate, features, this.hostWeight).data, (z) => 1 / (1 + Math.exp(-z))) : null;
-    return { gates, logits: () => runHostLayers(classifier, features, this.hostWeight).data };
-  }
-
-  /** With folded weights: the final classifier's logits [n·K] on the host from h's values, or null (see `exitOnHost`). */
-  classifierOnHost(h: tf.Tensor4D): Float32Array | Float64Array | null {
-    if (!this.onHost(h, this.ir.classifier)) return null;
-    return runHostLayers(this.ir.classifier, { data: h.dataSync() as Float32Array, shape: h.shape }, this.hostWeight).data;
-  }
-
-  private foldedConv(name: string, useBn: boolean): { filter: tf.Tensor4D; bias: tf.Tensor1D } {
-    let f = this.folded!.get(name);
-    if (!f) {
-      f = tf.tidy(() => {
-        const kernel = this.v(`${name}/kernel`) as tf.Tensor4D;
-        if (!useBn) return { filter: tf.keep(tf.clone(kernel)), bias: tf.keep(tf.clone(this.v(`${name}/bias`))) as tf.Tensor1D };
-        const bn = `${name}/bn`;
-        const scale = tf.mul(this.v(`${bn}/gamma`), tf.rsqrt(tf.add(this.v(`${bn}/moving_variance`), BN_EPS)));
-        return {
-          filter: tf.keep(tf.mul(kernel, scale)) as tf.Tensor4D,
-          // a new rank-1 tensor: wasm's fused kernels read the bias's shape from its storage
-          bias: tf.keep(tf.sub(this.v(`${bn}/beta`), tf.mul(this.v(`${bn}/moving_mean`), scale))) as tf.Tensor1D,
-        };
-      });
-      this.folded!.set(name, f);
-    }
-    return f;
-  }
-
   /** relu?(bn-or-bias(conv(x)) + residual); `residual` (a shortcut) is added before the ReLU. */
   private conv(x: tf.Tensor4D, name: string, stride: number, useBn: boolean, relu: boolean, ctx: Ctx, residual?: tf.Tensor4D): tf.Tensor4D {
-    if (this.folded && !ctx.training) {
-      const f = this.foldedConv(name, useBn);
+    if (ctx.folded && !ctx.training) {
+      const f = ctx.folded.conv(name, useBn);
       if (residual) {
         const y = tf.fused.conv2d({ x, filter: f.filter, strides: stride, pad: 'same', bias: f.bias });
         const sum = tf.add(y, residual) as tf.Tensor4D;
@@ -327,7 +250,7 @@ export class MultiExitNetwork {
           if (ctx.training && l.rate > 0) h = tf.dropout(h, l.rate, undefined, hashSeed(this.config.seed, `dropout${this.dropoutCounter++}`));
           break;
         case 'dense': {
-          if (this.folded && !ctx.training) {
+          if (ctx.folded && !ctx.training) {
             h = tf.fused.matMul({ a: h as tf.Tensor2D, b: this.v(`${l.name}/kernel`) as tf.Tensor2D, bias: this.v(`${l.name}/bias`), activation: l.relu ? 'relu' : 'linear' });
             break;
           }
@@ -341,91 +264,72 @@ export class MultiExitNetwork {
   }
 
   /** Backbone block i: [N, H, W, C] → [N, H', W', C'] */
-  runBlock(i: number, x: tf.Tensor4D, training = false, bnUpdates?: BnUpdate[]): tf.Tensor4D {
-    return this.applyLayers(this.ir.blocks[i].layers, x, { training, bnUpdates }) as tf.Tensor4D;
+  runBlock(i: number, x: tf.Tensor4D, training = false, bnUpdates?: BnUpdate[], folded?: FoldedWeights): tf.Tensor4D {
+    return this.applyLayers(this.ir.blocks[i].layers, x, { training, bnUpdates, folded }) as tf.Tensor4D;
   }
 
   /** Exit e on the features of its point: logits f_b [N, K] (pre-softmax) and gate g_b [N, 1]. */
-  runExit(e: number, h: tf.Tensor4D, training = false, bnUpdates?: BnUpdate[]): { logits: tf.Tensor2D; gate: tf.Tensor2D | null } {
-    const features = this.exitFeatures(e, h, training, bnUpdates);
-    return { logits: this.exitLogits(e, features, training, bnUpdates), gate: this.config.gated ? this.exitGate(e, features, training, bnUpdates) : null };
+  runExit(e: number, h: tf.Tensor4D, training = false, bnUpdates?: BnUpdate[], folded?: FoldedWeights): { logits: tf.Tensor2D; gate: tf.Tensor2D | null } {
+    const features = this.exitFeatures(e, h, training, bnUpdates, folded);
+    return { logits: this.exitLogits(e, features, training, bnUpdates, folded), gate: this.config.gated ? this.exitGate(e, features, training, bnUpdates, folded) : null };
   }
 
   /** Exit e's head up to its last layer (what the classifier and the gate share). */
-  exitFeatures(e: number, h: tf.Tensor4D, training = false, bnUpdates?: BnUpdate[]): tf.Tensor2D {
-    return this.applyLayers(this.exits[e].headLayers.slice(0, -1), h, { training, bnUpdates }) as tf.Tensor2D;
+  exitFeatures(e: number, h: tf.Tensor4D, training = false, bnUpdates?: BnUpdate[], folded?: FoldedWeights): tf.Tensor2D {
+    return this.applyLayers(this.exits[e].headLayers.slice(0, -1), h, { training, bnUpdates, folded }) as tf.Tensor2D;
   }
 
   /** Exit e's classifier f_b on its features: logits [N, K]. */
-  exitLogits(e: number, features: tf.Tensor2D, training = false, bnUpdates?: BnUpdate[]): tf.Tensor2D {
-    return this.applyLayers(this.exits[e].headLayers.slice(-1), features, { training, bnUpdates }) as tf.Tensor2D;
+  exitLogits(e: number, features: tf.Tensor2D, training = false, bnUpdates?: BnUpdate[], folded?: FoldedWeights): tf.Tensor2D {
+    return this.applyLayers(this.exits[e].headLayers.slice(-1), features, { training, bnUpdates, folded }) as tf.Tensor2D;
   }
 
   /** Exit e's gate g_b on its features: [N, 1] in (0, 1). */
-  exitGate(e: number, features: tf.Tensor2D, training = false, bnUpdates?: BnUpdate[]): tf.Tensor2D {
-    return tf.sigmoid(this.applyLayers(this.gateLayers(e), features, { training, bnUpdates })) as tf.Tensor2D;
+  exitGate(e: number, features: tf.Tensor2D, training = false, bnUpdates?: BnUpdate[], folded?: FoldedWeights): tf.Tensor2D {
+    return tf.sigmoid(this.applyLayers(this.gateLayers(e), features, { training, bnUpdates, folded })) as tf.Tensor2D;
   }
 
   /** Exit e's gate up to the sigmoid: an optional hidden dense layer (ReLU), then one unit. */
-  private gateLayers(e: number): LayerSpec[] {
+  gateLayers(e: number): LayerSpec[] {
     const exit = this.exits[e];
     const last: LayerSpec = { kind: 'dense', name: `exit_${exit.point}/gate`, units: 1, relu: false };
     return exit.gate.hidden > 0 ? [{ kind: 'dense', name: `exit_${exit.point}/gate_hidden`, units: exit.gate.hidden, relu: true }, last] : [last];
   }
 
   /** The final classifier on the last block's output: logits [N, K]. */
-  runClassifier(h: tf.Tensor4D, training = false): tf.Tensor2D {
-    return this.applyLayers(this.ir.classifier, h, { training }) as tf.Tensor2D;
+  runClassifier(h: tf.Tensor4D, training = false, folded?: FoldedWeights): tf.Tensor2D {
+    return this.applyLayers(this.ir.classifier, h, { training, folded }) as tf.Tensor2D;
   }
 
   /**
    * Every exit and the final classifier on a batch x [N, H, W, C]. In training mode batch norm
    * uses batch statistics and pushes them to `bnUpdates` (apply with `applyBatchNormUpdates`).
    */
-  forward(x: tf.Tensor4D, training = false, bnUpdates?: BnUpdate[]): ForwardOutputs {
-    const out: ForwardOutputs = { exitLogits: [], gates: [], finalLogits: undefined as unknown as tf.Tensor2D };
+  forward(x: tf.Tensor4D, training = false, bnUpdates?: BnUpdate[], folded?: FoldedWeights): ForwardOutputs {
+    const exitLogits: tf.Tensor2D[] = [], gates: tf.Tensor2D[] = [];
     let h = x;
     for (let i = 0; i < this.ir.blocks.length; i++) {
-      h = this.runBlock(i, h, training, bnUpdates);
+      h = this.runBlock(i, h, training, bnUpdates, folded);
       const e = this.exitAtBlock(i);
       if (e >= 0) {
-        const r = this.runExit(e, h, training, bnUpdates);
-        out.exitLogits.push(r.logits);
-        if (r.gate) out.gates.push(r.gate);
+        const r = this.runExit(e, h, training, bnUpdates, folded);
+        exitLogits.push(r.logits);
+        if (r.gate) gates.push(r.gate);
       }
     }
-    out.finalLogits = this.runClassifier(h, training);
-    return out;
+    return { exitLogits, gates, finalLogits: this.runClassifier(h, training, folded) };
   }
 
   /** The plain backbone (no exits): what the speed-up is measured against. */
-  forwardBackboneOnly(x: tf.Tensor4D): tf.Tensor2D {
-    return this.runClassifier(this.runBlocks(x));
+  forwardBackboneOnly(x: tf.Tensor4D, folded?: FoldedWeights): tf.Tensor2D {
+    return this.runClassifier(this.runBlocks(x, folded), false, folded);
   }
 
   /** Every backbone block on x: the final classifier's input. */
-  private runBlocks(x: tf.Tensor4D): tf.Tensor4D {
+  runBlocks(x: tf.Tensor4D, folded?: FoldedWeights): tf.Tensor4D {
     let h = x;
-    for (let i = 0; i < this.ir.blocks.length; i++) h = this.runBlock(i, h);
+    for (let i = 0; i < this.ir.blocks.length; i++) h = this.runBlock(i, h, false, undefined, folded);
     return h;
-  }
-
-  /**
-   * The plain backbone's logits [n·K], read: the full pass of the latency measurement. Its
-   * classifier runs where the hard-exit pass runs its heads (on the host with folded weights).
-   */
-  backboneOnlyLogits(x: tf.Tensor4D): Float32Array | Float64Array {
-    const h = tf.tidy(() => this.runBlocks(x));
-    try {
-      const host = this.classifierOnHost(h);
-      if (host) return host;
-      const y = tf.tidy(() => this.runClassifier(h));
-      const v = y.dataSync() as Float32Array;
-      y.dispose();
-      return v;
-    } finally {
-      if (h !== x) h.dispose();
-    }
   }
 
   /** Moves the batch-norm moving averages towards one step's batch statistics; disposes them. */
@@ -457,11 +361,9 @@ export class MultiExitNetwork {
       if (t.shape.join('x') !== v.shape.join('x')) throw new Error(`weights: "${n}" has shape [${t.shape}] but the network needs [${v.shape}]`);
       v.assign(t);
     }
-    if (this.folded) this.foldBatchNorm(); // drop folded weights of the old ones
   }
 
   dispose(): void {
-    this.unfoldBatchNorm();
     for (const v of this.vars.values()) v.dispose();
     this.vars.clear();
   }

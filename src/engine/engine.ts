@@ -1,0 +1,111 @@
+/**
+ * The seam between the worker and a training engine. The worker owns the run folder, the dataset
+ * and the epoch loop's bookkeeping (src/engine/loop.ts: learning-rate schedule, validation
+ * metrics from per-sample records); an engine owns one network on one device: it trains an
+ * epoch, answers per-sample records, writes checkpoints and the exported model, and times batch-1
+ * passes. The tfjs engine (src/engine/tfjs) is the first implementation; anything else that
+ * trains (a PyTorch process, …) implements the same two interfaces and the rest of the product
+ * does not change. Type-only except for the two errors every engine throws.
+ */
+import type { Split } from '../data/types';
+import type { Experiment } from '../spec/experiment';
+import type { CostModel, ExitRule, SampleRecords, Timing } from '../spec/results';
+
+/** The device an engine runs on, as status.json and the backend line report it. */
+export interface EngineDevice {
+  /** What status.json and results.json record as the backend: "wasm", "cpu", "gpu", … */
+  kind: string;
+  /** One line: what runs, and why every faster choice was skipped. */
+  description: string;
+}
+
+/**
+ * A run's images as every engine receives them: bytes (uint8, HWC, one image after another), the
+ * per-channel normalisation of the training split, and whether training batches are augmented.
+ * Each engine turns bytes into floats its own way (per batch on the host, or on the device).
+ */
+export interface EngineData {
+  /** [height, width, channels] */
+  shape: [number, number, number];
+  train: Split;
+  validation: Split;
+  test: Split;
+  mean: number[];
+  std: number[];
+  /** Random crop with 4-pixel zero padding and horizontal flip (32×32×3 inputs only). */
+  augment: boolean;
+}
+
+export interface StepProgress {
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  loss: number;
+  imagesPerSecond: number;
+  /** seconds left in the whole run, from the mean step time so far */
+  etaSeconds: number;
+}
+
+/** Means over one epoch's training batches. */
+export interface EpochLosses {
+  /** the whole objective (with λ·C, per-exit terms and weight decay) */
+  loss: number;
+  /** the cross-entropy part (CE on f̃_1, BranchyNet's weighted sum, or the backbone's) */
+  ce: number;
+  /** C, the expected normalised cost of Eq. 2 (proposed), else 0 */
+  cost: number;
+  imagesPerSecond: number;
+  seconds: number;
+}
+
+export interface StepCallbacks {
+  onStep?(p: StepProgress): void;
+  /** Polled before every step: returning true ends training with TrainingCancelled. */
+  shouldStop?(): boolean;
+}
+
+/** One multi-exit network on an engine's device, being trained and evaluated. */
+export interface EngineNetwork {
+  readonly parameters: number;
+  readonly costs: CostModel;
+  /** Exit point ids, in backbone order. */
+  readonly points: string[];
+  /**
+   * Trains epoch `epoch` (1-based) at learning rate `lr` (the schedule is the caller's). Throws
+   * TrainingCancelled when `shouldStop` says so, NonFiniteLossError when the loss is not finite.
+   */
+  trainEpoch(epoch: number, lr: number, callbacks?: StepCallbacks): Promise<EpochLosses>;
+  /** Every exit and the final classifier on every sample of a split (eval mode). */
+  records(split: 'validation' | 'test'): Promise<SampleRecords>;
+  /** Weights and optimiser state after `epoch`, written so that a kill at any point leaves a loadable checkpoint. */
+  saveCheckpoint(dir: string, epoch: number): Promise<void>;
+  /** The trained network in the run folder's `model/` format (TF.js weights manifest). */
+  exportModel(dir: string): Promise<void>;
+  /** Batch-1 latency of the plain backbone and of hard exits over `images` test samples. */
+  timing(rule: ExitRule, thresholds: number[], images: number): Promise<Timing>;
+  dispose(): void | Promise<void>;
+}
+
+export interface Engine {
+  readonly name: string;
+  /** Initialises a device for `preference` ("auto" or a named backend); a named one that fails is an error naming why, never a silent fallback. */
+  prepare(preference: string): Promise<EngineDevice>;
+  /** The network of `x` on `data`: fresh, or restored with its optimiser from the checkpoint folder `resumeFrom`. `epoch` = epochs already trained. */
+  open(x: Experiment, data: EngineData, resumeFrom: string | null): Promise<{ net: EngineNetwork; epoch: number }>;
+}
+
+/** The loss became NaN or infinite; names where. */
+export class NonFiniteLossError extends Error {
+  override name = 'NonFiniteLossError';
+  constructor(readonly epoch: number, readonly step: number, readonly value: number) {
+    super(`loss became ${value} at epoch ${epoch}, step ${step} (try a lower learning rate or λ)`);
+  }
+}
+
+export class TrainingCancelled extends Error {
+  override name = 'TrainingCancelled';
+  constructor(readonly epoch: number, readonly step: number) {
+    super(`training stopped by request at epoch ${epoch}, step ${step}`);
+  }
+}

@@ -1,0 +1,304 @@
+/**
+ * Option 2, hard exits that really skip compute, and the fast inference paths around it:
+ *  - the backbone runs block by block; after each exit the rows whose exit fires leave and are
+ *    removed from the batch (tf.gather), so later blocks are **not computed** for them;
+ *  - for timing, batch norm is folded into the convolutions (FoldedBatchNorm) and an exit's head
+ *    runs where it is cheapest: `tfjsHeads` as kernels, or `hostHeads` in JavaScript from the
+ *    feature map's values (acceleration tier, host-layers.ts), which at batch 1 is cheaper than
+ *    the head's ~6 kernels and two reads.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { hostSupports, runHostLayers } from '../../accel';
+import { ruleFires } from '../../spec/analysis';
+import { describeBackbone, layersCost, type LayerSpec, type Shape3 } from '../../spec/backbones';
+import type { ExitRule } from '../../spec/results';
+import { BN_EPS, type FoldedWeights, type MultiExitNetwork } from './network';
+
+/**
+ * Largest feature map (values) whose head runs on the host: batch 1 at every exit point of the
+ * three backbones up to width ×1/4 (32×32×16). Pooling a larger map in JavaScript costs what the
+ * kernels do; larger batches take the kernels too.
+ */
+export const HOST_HEAD_MAX_VALUES = 1 << 14;
+
+/**
+ * Batch norm folded into each conv's filter and bias from the moving statistics
+ * (W·γ/√(σ²+ε), β − μ·γ/√(σ²+ε)), computed on first use. Same function as the unfolded pass up
+ * to float rounding; valid until the weights change: dispose it before training continues.
+ */
+export class FoldedBatchNorm implements FoldedWeights {
+  private readonly cache = new Map<string, { filter: tf.Tensor4D; bias: tf.Tensor1D }>();
+  constructor(private readonly net: MultiExitNetwork) {}
+
+  conv(name: string, useBn: boolean): { filter: tf.Tensor4D; bias: tf.Tensor1D } {
+    let f = this.cache.get(name);
+    if (!f) {
+      const v = (n: string) => this.net.variable(n);
+      f = tf.tidy(() => {
+        const kernel = v(`${name}/kernel`) as tf.Tensor4D;
+        if (!useBn) return { filter: tf.keep(tf.clone(kernel)), bias: tf.keep(tf.clone(v(`${name}/bias`))) as tf.Tensor1D };
+        const bn = `${name}/bn`;
+        const scale = tf.mul(v(`${bn}/gamma`), tf.rsqrt(tf.add(v(`${bn}/moving_variance`), BN_EPS)));
+        return {
+          filter: tf.keep(tf.mul(kernel, scale)) as tf.Tensor4D,
+          // a new rank-1 tensor: wasm's fused kernels read the bias's shape from its storage
+          bias: tf.keep(tf.sub(v(`${bn}/beta`), tf.mul(v(`${bn}/moving_mean`), scale))) as tf.Tensor1D,
+        };
+      });
+      this.cache.set(name, f);
+    }
+    return f;
+  }
+
+  dispose(): void {
+    for (const f of this.cache.values()) tf.dispose([f.filter, f.bias]);
+    this.cache.clear();
+  }
+}
+
+/** One exit evaluated on the rows still in the batch. */
+export interface ExitOutputs {
+  /** g_b per row (null for an ungated network) */
+  gates: ArrayLike<number> | null;
+  /** f_b's logits, [n·K] (computed on first call) */
+  logits(): ArrayLike<number>;
+  /** f_b's softmax, [n·K] (computed on first call) */
+  probs(): ArrayLike<number>;
+  dispose(): void;
+}
+
+/** Where an exit's head and the final classifier run: as tfjs kernels, or on the host. */
+export interface ExitHeads {
+  /** Exit e on the features h [n, H, W, C] of its point, or null where this variant does not apply. */
+  exit(e: number, h: tf.Tensor4D): ExitOutputs | null;
+  /** The final classifier's logits [n·K] on the last block's output, or null where this variant does not apply. */
+  classifier(h: tf.Tensor4D): ArrayLike<number> | null;
+}
+
+/** Softmax of each row of K logits, on the host. */
+export function softmaxRows(logits: ArrayLike<number>, K: number, n: number): Float32Array {
+  const p = new Float32Array(n * K);
+  for (let row = 0; row < n; row++) {
+    let max = -Infinity, sum = 0;
+    for (let c = 0; c < K; c++) max = Math.max(max, logits[row * K + c]);
+    for (let c = 0; c < K; c++) sum += (p[row * K + c] = Math.exp(logits[row * K + c] - max));
+    for (let c = 0; c < K; c++) p[row * K + c] /= sum;
+  }
+  return p;
+}
+
+/** Heads as tfjs kernels: the gate first; the classifier only when asked. */
+export function tfjsHeads(net: MultiExitNetwork, folded?: FoldedWeights): ExitHeads {
+  return {
+    exit(e, h) {
+      const [features, gate = null] = tf.tidy(() => {
+        const f = net.exitFeatures(e, h, false, undefined, folded);
+        return net.config.gated ? [f, net.exitGate(e, f, false, undefined, folded)] : [f];
+      }) as tf.Tensor2D[];
+      const gates = gate ? gate.dataSync() : null;
+      let logits: tf.Tensor2D | null = null, l: ArrayLike<number> | null = null, p: ArrayLike<number> | null = null;
+      const logitsT = () => (logits ??= tf.tidy(() => net.exitLogits(e, features, false, undefined, folded)));
+      return {
+        gates,
+        logits: () => (l ??= logitsT().dataSync()),
+        probs: () => {
+          if (!p) { const s = tf.softmax(logitsT()); p = s.dataSync(); s.dispose(); }
+          return p;
+        },
+        dispose: () => tf.dispose([features, gate ?? [], logits ?? []]),
+      };
+    },
+    classifier(h) {
+      const logits = tf.tidy(() => net.runClassifier(h, false, folded));
+      const v = logits.dataSync();
+      logits.dispose();
+      return v;
+    },
+  };
+}
+
+/**
+ * Heads on the host from the feature map's values, with folded weights: where the map is small
+ * (HOST_HEAD_MAX_VALUES) and every layer is one host-layers.ts runs cheaper than the kernels
+ * (no convolutions; dense layers up to its size limit). Null elsewhere.
+ */
+export function hostHeads(net: MultiExitNetwork): ExitHeads {
+  const values = new Map<string, Float32Array>();
+  const weight = (name: string): Float32Array => {
+    let w = values.get(name);
+    if (!w) values.set(name, w = Float32Array.from(net.variable(name).dataSync() as Float32Array));
+    return w;
+  };
+  const runs = (h: tf.Tensor, first: LayerSpec[], then: LayerSpec[][] = []): boolean => {
+    if (h.size > HOST_HEAD_MAX_VALUES) return false;
+    const shape = h.shape.slice(1) as Shape3;
+    if (!hostSupports(first, shape)) return false;
+    const out = layersCost(first, shape).shape;
+    return then.every((layers) => hostSupports(layers, out));
+  };
+  const K = net.config.backbone.classes;
+  return {
+    exit(e, h) {
+      const head = net.exits[e].headLayers;
+      const featureLayers = head.slice(0, -1), classifier = head.slice(-1), gate = net.config.gated ? net.gateLayers(e) : [];
+      if (!runs(h, featureLayers, [classifier, gate])) return null;
+      const features = runHostLayers(featureLayers, { data: h.dataSync() as Float32Array, shape: h.shape }, weight);
+      const gates = net.config.gated ? Float64Array.from(runHostLayers(gate, features, weight).data, (z) => 1 / (1 + Math.exp(-z))) : null;
+      let l: ArrayLike<number> | null = null, p: ArrayLike<number> | null = null;
+      const logits = () => (l ??= runHostLayers(classifier, features, weight).data);
+      return { gates, logits, probs: () => (p ??= softmaxRows(logits(), K, h.shape[0])), dispose: () => undefined };
+    },
+    classifier(h) {
+      if (!runs(h, net.ir.classifier)) return null;
+      return runHostLayers(net.ir.classifier, { data: h.dataSync() as Float32Array, shape: h.shape }, weight).data;
+    },
+  };
+}
+
+/** The first variant that applies, per call. */
+function firstOf(variants: ExitHeads[]): ExitHeads {
+  return {
+    exit: (e, h) => { for (const v of variants) { const r = v.exit(e, h); if (r) return r; } return null; },
+    classifier: (h) => { for (const v of variants) { const r = v.classifier(h); if (r) return r; } return null; },
+  };
+}
+
+/** What a hard-exit pass computed, sample by sample. */
+export interface HardPass {
+  /** exit index per sample (exits.length = final classifier) */
+  exitIndex: Int32Array;
+  pred: Int32Array;
+  /** MACs actually computed for the batch (backbone blocks, heads and gates on the rows still alive) */
+  macs: number;
+}
+
+/** Index of the largest of row `row`'s K values (the first on ties, as tf.argMax). */
+function argmaxRow(v: ArrayLike<number>, row: number, K: number): number {
+  let best = 0;
+  for (let c = 1; c < K; c++) if (v[row * K + c] > v[row * K + best]) best = c;
+  return best;
+}
+
+/** Normalised entropy (÷ ln K) and max probability of each row of probabilities. */
+export function rowStatistics(probs: ArrayLike<number>, K: number, n: number): { pred: number[]; conf: number[]; entropy: number[] } {
+  const pred: number[] = [], conf: number[] = [], entropy: number[] = [];
+  const lnK = Math.log(K);
+  for (let i = 0; i < n; i++) {
+    let best = 0, bestP = -1, h = 0;
+    for (let c = 0; c < K; c++) {
+      const p = probs[i * K + c];
+      if (p > bestP) { bestP = p; best = c; }
+      if (p > 0) h -= p * Math.log(p);
+    }
+    pred.push(best);
+    conf.push(round(bestP));
+    entropy.push(round(Math.min(1, Math.max(0, h / lnK))));
+  }
+  return { pred, conf, entropy };
+}
+
+const round = (v: number) => Math.round(v * 1e6) / 1e6;
+
+/**
+ * Evaluates a network with hard exits (and its plain backbone, for the speed-up) with one choice
+ * of inference weights and heads. `fast`: folded batch norm and heads on the host where cheaper,
+ * as a deployed network would run (call `dispose()` before the weights change); otherwise the
+ * network's own weights and tfjs heads. `hostHeads: false` keeps the fast path's heads on tfjs.
+ */
+export class ExitEvaluator {
+  private readonly folded: FoldedBatchNorm | undefined;
+  private readonly heads: ExitHeads;
+  private readonly blockMacs: number[];
+  private readonly classifierMacs: number;
+  /** Test hook: called with each backbone block and the rows it runs on. */
+  onBlock?: (block: number, rows: number) => void;
+
+  constructor(readonly net: MultiExitNetwork, opts: { fast?: boolean; hostHeads?: boolean } = {}) {
+    this.folded = opts.fast ? new FoldedBatchNorm(net) : undefined;
+    const kernels = tfjsHeads(net, this.folded);
+    this.heads = opts.fast && opts.hostHeads !== false ? firstOf([hostHeads(net), kernels]) : kernels;
+    const cumulative = describeBackbone(net.config.backbone).points.map((p) => p.macs);
+    this.blockMacs = cumulative.map((m, i) => m - (i ? cumulative[i - 1] : 0));
+    this.classifierMacs = net.costs.full - cumulative[cumulative.length - 1];
+  }
+
+  /**
+   * Option 2 on a batch: an input leaves at the first exit whose rule fires; rows that left are
+   * dropped, so later blocks run only on the rows still in the batch.
+   */
+  hardExitPass(x: tf.Tensor4D, rule: ExitRule, thresholds: number[]): HardPass {
+    const net = this.net;
+    const n = x.shape[0];
+    const exitIndex = new Int32Array(n).fill(-1);
+    const pred = new Int32Array(n);
+    const K = net.config.backbone.classes;
+    let alive = Array.from({ length: n }, (_, i) => i);
+    // h is the caller's x until the first block replaces it (no copy); never dispose x
+    let h: tf.Tensor4D = x;
+    const drop = (t: tf.Tensor) => { if (t !== x) t.dispose(); };
+    let macs = 0;
+    for (let i = 0; i < net.ir.blocks.length && alive.length; i++) {
+      this.onBlock?.(i, alive.length);
+      const next = tf.tidy(() => net.runBlock(i, h, false, undefined, this.folded));
+      drop(h);
+      h = next;
+      macs += this.blockMacs[i] * alive.length;
+      const e = net.exitAtBlock(i);
+      if (e < 0) continue;
+      macs += (net.exits[e].headMacs + net.exits[e].gateMacs) * alive.length;
+      const out = this.heads.exit(e, h)!;
+      const fires = new Uint8Array(alive.length);
+      let rowPred: (row: number) => number;
+      if (rule === 'gate' && out.gates) {
+        // the gate decides; the exit's classifier only when some row leaves, argmax on the host
+        let any = false;
+        for (let row = 0; row < alive.length; row++) if (ruleFires(rule, out.gates[row], thresholds[e])) { fires[row] = 1; any = true; }
+        const l = any ? out.logits() : null;
+        rowPred = (row) => argmaxRow(l!, row, K);
+      } else {
+        // confidence / entropy (BranchyNet): the exit's softmax
+        const stats = rowStatistics(out.probs(), K, alive.length);
+        for (let row = 0; row < alive.length; row++) {
+          const value = rule === 'gate' ? out.gates![row] : rule === 'confidence' ? stats.conf[row] : stats.entropy[row];
+          if (ruleFires(rule, value, thresholds[e])) fires[row] = 1;
+        }
+        rowPred = (row) => stats.pred[row];
+      }
+      const keep: number[] = [];
+      const keepRows: number[] = [];
+      alive.forEach((sample, row) => {
+        if (fires[row]) { exitIndex[sample] = e; pred[sample] = rowPred(row); } else { keep.push(sample); keepRows.push(row); }
+      });
+      out.dispose();
+      if (keep.length < alive.length && keep.length > 0) {
+        // drop the rows that left: later blocks are not computed for them
+        const idx = tf.tensor1d(keepRows, 'int32');
+        const g2 = tf.gather(h, idx) as tf.Tensor4D;
+        idx.dispose(); drop(h);
+        h = g2;
+      }
+      alive = keep;
+    }
+    if (alive.length) {
+      macs += this.classifierMacs * alive.length;
+      const logits = this.heads.classifier(h)!;
+      alive.forEach((sample, row) => { exitIndex[sample] = net.exits.length; pred[sample] = argmaxRow(logits, row, K); });
+    }
+    drop(h);
+    return { exitIndex, pred, macs };
+  }
+
+  /** The plain backbone's logits [n·K], read: the full pass of the latency measurement (its classifier runs where the hard pass runs its heads). */
+  backboneOnlyLogits(x: tf.Tensor4D): ArrayLike<number> {
+    const h = tf.tidy(() => this.net.runBlocks(x, this.folded));
+    try {
+      return this.heads.classifier(h)!;
+    } finally {
+      if (h !== x) h.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.folded?.dispose();
+  }
+}

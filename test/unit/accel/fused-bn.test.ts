@@ -1,0 +1,140 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { BN_TRAIN, BN_TRAIN_GRAD, batchNormActivation, fusedBatchNormAvailable, installFusedBatchNorm } from '../../../src/accel/fused-bn';
+import { installZeroCopyIdentity } from '../../../src/accel/identity-kernel';
+import { wasmSimd, wasmSimdUnavailable } from '../../../src/accel/wasm-simd';
+import { wasmBackend, type WasmBackendLike } from '../../../src/accel/tfjs-internals';
+import { generated, outputFile, watFiles } from '../../../scripts/build-wasm';
+import { readFileSync } from 'node:fs';
+
+const EPS = 1e-5;
+
+/**
+ * relu?(BN(x) + z) and its gradients for the loss Σ y·r, in float64 from the textbook formulas
+ * (two-pass mean and variance, dx through x̂).
+ */
+function reference(x: Float32Array, z: Float32Array | null, r: Float32Array, gamma: Float32Array, beta: Float32Array, C: number, relu: boolean) {
+  const n = x.length, M = n / C;
+  const mean = new Float64Array(C), variance = new Float64Array(C);
+  for (let i = 0; i < n; i++) mean[i % C] += x[i] / M;
+  for (let i = 0; i < n; i++) variance[i % C] += (x[i] - mean[i % C]) ** 2 / M;
+  const y = new Float64Array(n), g = new Float64Array(n), xhat = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = i % C;
+    xhat[i] = (x[i] - mean[c]) / Math.sqrt(variance[c] + EPS);
+    const v = gamma[c] * xhat[i] + beta[c] + (z ? z[i] : 0);
+    y[i] = relu ? Math.max(v, 0) : v;
+    g[i] = relu && v <= 0 ? 0 : r[i];
+  }
+  const dgamma = new Float64Array(C), dbeta = new Float64Array(C);
+  for (let i = 0; i < n; i++) { dgamma[i % C] += g[i] * xhat[i]; dbeta[i % C] += g[i]; }
+  const dx = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = i % C, inv = 1 / Math.sqrt(variance[c] + EPS);
+    dx[i] = gamma[c] * inv * (g[i] - dbeta[c] / M - xhat[i] * dgamma[c] / M);
+  }
+  return { y, mean, variance, dx, dgamma, dbeta, dz: g };
+}
+
+function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), 1e-2 * scale, 1e-12));
+  return worst;
+}
+
+// C % 4 = 0 runs the SIMD passes on wasm, the others the JavaScript loops; [9, 1, 1, 8]: one row per image
+const SHAPES: [number, number, number, number][] = [[4, 6, 5, 3], [2, 8, 8, 16], [9, 1, 1, 8], [3, 5, 7, 12], [2, 130, 1, 4]];
+
+async function check(backend: string, fused: boolean): Promise<void> {
+  await tf.setBackend(backend);
+  installFusedBatchNorm();
+  if (!fused) tf.unregisterKernel(BN_TRAIN, backend);
+  try {
+    assert.equal(fusedBatchNormAvailable(), fused);
+    for (const [si, s] of SHAPES.entries()) {
+      for (const [relu, residual, offset] of [[false, false, 0], [true, false, 0], [true, true, 0], [false, true, 0], [true, false, 1000]] as const) {
+        const C = s[3], what = `${backend}${fused ? '' : ' (tfjs ops)'} [${s}] relu=${relu} residual=${residual} mean≈${offset}`;
+        const seed = 100 * si + (relu ? 10 : 0) + (residual ? 5 : 0);
+        const x = tf.randomNormal(s, offset + 0.3, 2, 'float32', seed) as tf.Tensor4D;
+        const z = residual ? tf.randomNormal(s, 0, 1, 'float32', seed + 1) as tf.Tensor4D : null;
+        const gamma = tf.randomNormal([C], 1, 0.5, 'float32', seed + 2) as tf.Tensor1D;
+        const beta = tf.randomNormal([C], 0, 1, 'float32', seed + 3) as tf.Tensor1D;
+        const r = tf.randomNormal(s, 0, 1, 'float32', seed + 4) as tf.Tensor4D;
+        const ref = reference(await x.data() as Float32Array, z ? await z.data() as Float32Array : null, await r.data() as Float32Array,
+          await gamma.data() as Float32Array, await beta.data() as Float32Array, C, relu);
+        const before = tf.memory().numTensors;
+        let moments: tf.Tensor1D[] = [];
+        const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor, zz?: tf.Tensor) => batchNormActivation(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, EPS, {
+          relu, residual: zz as tf.Tensor4D | undefined, onMoments: (m, v) => { tf.dispose(moments); moments = [m, v]; },
+        });
+        const y = f(x, gamma, beta, z ?? undefined);
+        const grads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor, zz?: tf.Tensor) => tf.sum(tf.mul(f(a, g, b, zz), r)))(z ? [x, gamma, beta, z] : [x, gamma, beta]);
+        const pairs: [tf.Tensor, ArrayLike<number>, string][] = [[y, ref.y, 'y'], [moments[0], ref.mean, 'mean'], [moments[1], ref.variance, 'variance'],
+          [grads[0], ref.dx, 'dx'], [grads[1], ref.dgamma, 'dγ'], [grads[2], ref.dbeta, 'dβ']];
+        if (z) pairs.push([grads[3], ref.dz, 'dz']);
+        for (const [t, want, name] of pairs) {
+          const e = maxRelError(await t.data() as Float32Array, want);
+          // float32 data around a mean of 1000 keep ~4 significant digits of x − μ
+          assert.ok(e < (offset ? 5e-3 : 2e-4), `${what} ${name}: max relative error ${e}`);
+        }
+        tf.dispose([y, ...grads, ...moments]);
+        assert.equal(tf.memory().numTensors, before, `${what}: no tensors left behind`);
+        tf.dispose([x, gamma, beta, r, ...(z ? [z] : [])]);
+      }
+    }
+  } finally {
+    if (!fused) tf.registerKernel({ ...tf.getKernel(BN_TRAIN, backend === 'cpu' ? 'wasm' : 'cpu')!, backendName: backend });
+  }
+}
+
+for (const backend of ['cpu', 'wasm']) {
+  test(`fused batch norm (+ residual, + ReLU): output, moments and gradients match a float64 reference (${backend})`, () => check(backend, true));
+  test(`tfjs-op fallback of the fused batch norm matches the same reference (${backend})`, () => check(backend, false));
+}
+
+test('fused batch norm on wasm: one kernel forward, one backward (SIMD passes for C % 4 = 0)', async () => {
+  await tf.setBackend('wasm');
+  installFusedBatchNorm();
+  assert.ok(wasmSimd(wasmBackend(tf.backend())), 'simd.wat instantiates on the backend memory');
+  const x = tf.randomNormal([8, 4, 4, 16]) as tf.Tensor4D, z = tf.randomNormal([8, 4, 4, 16]) as tf.Tensor4D;
+  const g = tf.ones([16]) as tf.Tensor1D, b = tf.zeros([16]) as tf.Tensor1D;
+  const info = await tf.profile(() => tf.grads((a: tf.Tensor, zz: tf.Tensor) => tf.sum(batchNormActivation(a as tf.Tensor4D, g, b, EPS, { relu: true, residual: zz as tf.Tensor4D })))([x, z]));
+  const names = info.kernelNames.filter((k) => k.startsWith('EarlyExit'));
+  assert.deepEqual(names.sort(), [BN_TRAIN, BN_TRAIN_GRAD].sort());
+  assert.ok(!info.kernelNames.includes('Relu') && !info.kernelNames.includes('Add'), `no separate ReLU or add: ${info.kernelNames.join(',')}`);
+  tf.dispose([x, z, g, b, ...info.result as tf.Tensor[]]);
+});
+
+test('zero-copy Identity on wasm: a clone shares the data and outlives its source; memory is freed with the last reference', async () => {
+  await tf.setBackend('wasm');
+  installZeroCopyIdentity();
+  const bytes0 = tf.memory().numBytes;
+  const x = tf.tensor1d([1, 2, 3, 4]);
+  const c = tf.clone(x);
+  assert.equal(c.dataId, x.dataId, 'shares the data id');
+  x.dispose();
+  assert.deepEqual(Array.from(await c.data()), [1, 2, 3, 4]);
+  const y = tf.add(c, 1); // a new tensor never writes into the shared data
+  assert.deepEqual(Array.from(await c.data()), [1, 2, 3, 4]);
+  tf.dispose([c, y]);
+  assert.equal(tf.memory().numBytes, bytes0);
+  const s = tf.clone(tf.tensor1d(['a', 'b'], 'string'));
+  assert.deepEqual(await s.data(), ['a', 'b']);
+  s.dispose();
+});
+
+test('the committed kernel bytes are simd.wat compiled (else: npm run build:wasm)', async () => {
+  const files = watFiles();
+  assert.ok(files.length > 0);
+  for (const f of files) assert.equal(readFileSync(outputFile(f), 'utf8'), await generated(f), `${outputFile(f)} is stale`);
+});
+
+test('without a reachable wasm memory our SIMD kernels stand down and say why (the tfjs-op versions run)', () => {
+  const backend = { wasm: { _malloc: () => 0, _free: () => undefined } } as unknown as WasmBackendLike;
+  assert.equal(wasmSimd(backend), null);
+  assert.equal(wasmSimdUnavailable(backend), "tfjs's wasm memory is not reachable");
+});

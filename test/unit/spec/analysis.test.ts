@@ -1,0 +1,150 @@
+/**
+ * The pure transforms against numbers worked out by hand on six samples and two exits.
+ *
+ *   sample        0    1    2    3    4    5
+ *   label         0    1    2    0    1    2
+ *   exit A gate  .9   .2   .6   0    1    .4     pred 0 0 2 1 1 0  → right on 0, 2, 4 (standalone 3/6)
+ *   exit B gate  .1   .7   .3   .8   .5   .2     pred 0 1 0 0 1 1  → right on 0, 1, 3, 4 (4/6)
+ *   final                                        pred 0 1 2 0 0 2  → wrong only on 4 (5/6)
+ *   costs: γ_A = 10, γ_B = 30, final = 50, full network = 40 MACs
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  calibrate, comparisonCsv, comparisonTable, exitHistograms, exitTable, exitTableCsv, histogram, paretoFront, sweepCsv,
+  tableOneAccuracy, thresholdSweep,
+} from '../../../src/spec/analysis';
+import type { CostModel, SampleRecords } from '../../../src/spec/results';
+
+const records: SampleRecords = {
+  split: 'test',
+  count: 6,
+  labels: [0, 1, 2, 0, 1, 2],
+  exits: [
+    { point: 'A', gate: [0.9, 0.2, 0.6, 0, 1, 0.4], pred: [0, 0, 2, 1, 1, 0], conf: [0.9, 0.5, 0.7, 0.3, 0.95, 0.6], entropy: [0.1, 0.6, 0.3, 0.9, 0.05, 0.4] },
+    { point: 'B', gate: [0.1, 0.7, 0.3, 0.8, 0.5, 0.2], pred: [0, 1, 0, 0, 1, 1], conf: [0.5, 0.8, 0.4, 0.9, 0.7, 0.3], entropy: [0.5, 0.2, 0.7, 0.1, 0.3, 0.8] },
+  ],
+  final: { pred: [0, 1, 2, 0, 0, 2], conf: [1, 1, 1, 1, 1, 1], entropy: [0, 0, 0, 0, 0, 0] },
+  softPred: [0, 1, 2, 0, 1, 0],
+};
+const costs: CostModel = { exits: [10, 30], final: 50, full: 40 };
+const close = (a: number, b: number, msg?: string) => assert.ok(Math.abs(a - b) < 1e-9, `${msg ?? ''} ${a} ≠ ${b}`);
+
+test('exitTable at τ = 0.5: A takes 0, 2, 4; B takes 1, 3; the final classifier takes 5', () => {
+  const t = exitTable(records, costs, 'gate', 0.5);
+  assert.deepEqual(t.thresholds, [0.5, 0.5]);
+  assert.deepEqual(t.rows.map((r) => r.point), ['A', 'B', 'final']);
+  assert.deepEqual(t.rows.map((r) => r.count), [3, 2, 1]);
+  assert.deepEqual(t.rows.map((r) => r.share), [3 / 6, 2 / 6, 1 / 6]);
+  assert.deepEqual(t.rows.map((r) => r.accuracy), [1, 1, 1]);
+  assert.deepEqual(t.rows.map((r) => r.standalone), [3 / 6, 4 / 6, 5 / 6]);
+  assert.deepEqual(t.rows.map((r) => r.macsPct), [25, 75, 125]);
+  assert.equal(t.accuracy, 1);
+  close(t.averageMacs, (3 * 10 + 2 * 30 + 1 * 50) / 6); // 23.33…
+  close(t.averageMacsPct, (100 * 140) / 6 / 40); // 58.33 %
+});
+
+test('exitTable at τ = 0.35: sample 5 leaves at A and is wrong; nobody reaches the final classifier', () => {
+  const t = exitTable(records, costs, 'gate', 0.35, [2, 5]);
+  assert.deepEqual(t.rows.map((r) => r.count), [4, 2, 0]);
+  assert.deepEqual(t.rows.map((r) => r.accuracy), [3 / 4, 1, null]);
+  assert.deepEqual(t.rows.map((r) => r.position), [2, 5, 6]);
+  close(t.accuracy, 5 / 6);
+  close(t.averageMacs, (4 * 10 + 2 * 30) / 6);
+});
+
+test('exitTable with one τ per exit and with the entropy rule (fires when entropy ≤ τ)', () => {
+  const perExit = exitTable(records, costs, 'gate', [0.95, 0.75]);
+  // A: only sample 4 (gate 1 ≥ 0.95); B: sample 3 (0.8 ≥ 0.75); final: 0, 1, 2, 5.
+  assert.deepEqual(perExit.rows.map((r) => r.count), [1, 1, 4]);
+  assert.equal(perExit.accuracy, 1);
+  const entropy = exitTable(records, costs, 'entropy', 0.3);
+  // A: entropy ≤ 0.3 on 0, 2, 4; B (of 1, 3, 5): 1 (0.2), 3 (0.1); final: 5.
+  assert.deepEqual(entropy.rows.map((r) => r.count), [3, 2, 1]);
+  assert.throws(() => exitTable(records, costs, 'gate', [0.5]), /one per exit/);
+});
+
+test('thresholdSweep endpoints: τ = 0 sends everything out at the first exit, τ = 1 only gates equal to 1', () => {
+  const s = thresholdSweep(records, costs, 'gate', [0, 1]);
+  assert.equal(s[0].threshold, 0);
+  assert.equal(s[0].accuracy, 3 / 6);
+  assert.equal(s[0].averageMacs, 10);
+  assert.equal(s[0].averageMacsPct, 25);
+  assert.equal(s[1].accuracy, 1); // sample 4 at A (right), the rest at the final classifier (right)
+  close(s[1].averageMacs, (10 + 5 * 50) / 6);
+  assert.equal(thresholdSweep(records, costs, 'gate').length, 101);
+  assert.equal(sweepCsv(s), 'threshold,accuracy,average_macs,average_macs_pct\n0,0.5000,10,25.00\n1,1.0000,43,108.33\n');
+});
+
+test('paretoFront keeps the points nobody beats on both cost and accuracy, sorted by cost', () => {
+  const pts = [
+    { id: 'D', averageMacs: 43.3, accuracy: 1 },
+    { id: 'A', averageMacs: 10, accuracy: 0.5 },
+    { id: 'E', averageMacs: 20, accuracy: 0.7 },
+    { id: 'C', averageMacs: 23.3, accuracy: 1 },
+    { id: 'F', averageMacs: 10, accuracy: 0.4 },
+    { id: 'B', averageMacs: 16.7, accuracy: 0.8333 },
+  ];
+  assert.deepEqual(paretoFront(pts).map((p) => p.id), ['A', 'B', 'C']);
+  assert.deepEqual(paretoFront([]), []);
+});
+
+test('histogram bins: 0 in the first bin, 1 in the last, 0.5 on an inner edge goes up, non-finite skipped', () => {
+  const h = histogram([0, 0.05, 0.5, 0.999, 1, Number.NaN], 4);
+  assert.deepEqual(h.edges, [0, 0.25, 0.5, 0.75, 1]);
+  assert.deepEqual(h.counts, [2, 0, 1, 2]);
+  const perExit = exitHistograms(records, 'gate', 2);
+  assert.deepEqual(perExit.map((x) => x.point), ['A', 'B']);
+  assert.deepEqual(perExit[0].counts, [3, 3]); // A: 0.2, 0, 0.4 | 0.9, 0.6, 1
+  assert.deepEqual(perExit[1].counts, [3, 3]); // B: 0.1, 0.3, 0.2 | 0.7, 0.8, 0.5
+});
+
+test('calibrate to a MACs budget: met picks the most accurate τ within it, not met falls back to the cheapest', () => {
+  const grid = [0, 0.35, 0.5, 1];
+  const met = calibrate(records, records, costs, 'gate', { budget: 20 }, grid);
+  assert.equal(met.met, true);
+  assert.deepEqual(met.thresholds, [0.35, 0.35]);
+  close(met.validation.accuracy, 5 / 6);
+  close(met.test.averageMacs, 100 / 6);
+  const notMet = calibrate(records, records, costs, 'gate', { budget: 5 }, grid);
+  assert.equal(notMet.met, false);
+  assert.deepEqual(notMet.thresholds, [0, 0]);
+  assert.equal(notMet.validation.averageMacs, 10);
+});
+
+test('calibrate to an accuracy: met picks the cheapest τ reaching it, not met the most accurate', () => {
+  const grid = [0, 0.35, 0.5, 1];
+  assert.deepEqual(calibrate(records, records, costs, 'gate', { accuracy: 0.8 }, grid).thresholds, [0.35, 0.35]);
+  const exact = calibrate(records, records, costs, 'gate', { accuracy: 1 }, grid);
+  assert.equal(exact.met, true);
+  assert.deepEqual(exact.thresholds, [0.5, 0.5]); // 23.3 MACs beats τ = 1 at 43.3
+  const notMet = calibrate(records, records, costs, 'gate', { accuracy: 1.01 }, grid);
+  assert.equal(notMet.met, false);
+  assert.equal(notMet.validation.accuracy, 1);
+  assert.throws(() => calibrate(records, records, costs, 'gate', {}, grid), /budget or a target accuracy/);
+});
+
+test('exitTableCsv: header, one line per exit, final, totals', () => {
+  const csv = exitTableCsv(exitTable(records, costs, 'gate', 0.5)).trim().split('\n');
+  assert.equal(csv.length, 5);
+  assert.equal(csv[1], 'A,1,10,25.00,3,0.5000,1.0000,0.5000');
+  assert.equal(csv[4], 'total,,23,58.33,6,1,1.0000,');
+});
+
+test('comparisonTable groups by dataset × backbone × method and keeps the best run of a λ sweep', () => {
+  const t = comparisonTable([
+    { id: 'p1', dataset: 'cifar10', backbone: 'ResNet-18', method: 'proposed', lambda: 0.5, accuracy: 0.85 },
+    { id: 'p2', dataset: 'cifar10', backbone: 'ResNet-18', method: 'proposed', lambda: 1, accuracy: 0.87 },
+    { id: 'b', dataset: 'cifar10', backbone: 'ResNet-18', method: 'baseline', lambda: null, accuracy: 0.81 },
+    { id: 'v', dataset: 'cifar100', backbone: 'VGG-13', method: 'branchynet', lambda: null, accuracy: 0.52 },
+  ]);
+  assert.deepEqual(t.datasets, ['cifar10', 'cifar100']);
+  assert.deepEqual(t.backbones, ['ResNet-18', 'VGG-13']);
+  assert.deepEqual(t.methods, ['baseline', 'branchynet', 'proposed']);
+  assert.deepEqual(t.cells[0][0][2], { accuracy: 0.87, id: 'p2', lambda: 1, runs: 2 });
+  assert.equal(t.cells[0][0][1], null);
+  assert.equal(t.cells[1][1][1]?.id, 'v');
+  assert.equal(comparisonCsv(t), 'dataset,backbone,baseline,branchynet,proposed\ncifar10,ResNet-18,81.00,,87.00\ncifar100,VGG-13,,52.00,\n');
+  assert.equal(tableOneAccuracy({ softAccuracy: null, finalAccuracy: 0.8 }), 0.8);
+  assert.equal(tableOneAccuracy({ softAccuracy: 0.9, finalAccuracy: 0.8 }), 0.9);
+});

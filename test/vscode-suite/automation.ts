@@ -1,0 +1,90 @@
+/**
+ * Helpers for tests that look at the rendered workbench. They talk to the automation endpoint of
+ * test/vscode-host/code-server-host.ts (EARLY_EXIT_AUTOMATION_URL); in a host without one (desktop
+ * VS Code) they return undefined and the calling test skips the visual part.
+ */
+import * as vscode from 'vscode';
+
+const url = process.env.EARLY_EXIT_AUTOMATION_URL;
+
+/** True when the workbench can be screenshot and read (the code-server host). */
+export const canSeeWorkbench = !!url;
+
+async function call<T>(endpoint: string, body: unknown): Promise<T | undefined> {
+  if (!url) return undefined;
+  const res = await fetch(url + endpoint, { method: 'POST', body: JSON.stringify(body) });
+  const json = (await res.json()) as T & { error?: string };
+  if (!res.ok) throw new Error(`${endpoint}: ${json.error}`);
+  return json;
+}
+
+/** Saves a PNG of the whole workbench as test-results/<name>.png; returns its path. */
+export async function screenshot(name: string): Promise<string | undefined> {
+  return (await call<{ path: string }>('/screenshot', { name }))?.path;
+}
+
+/** The rendered text of every element matching `selector`, waiting up to `timeout` ms for one. */
+export async function texts(selector: string, timeout = 5000): Promise<string[] | undefined> {
+  return (await call<{ texts: string[] }>('/text', { selector, timeout }))?.texts;
+}
+
+/** Clicks `child` (or the element itself) in the first `selector` element containing `hasText`. */
+export async function click(selector: string, hasText?: string, child?: string): Promise<boolean> {
+  return (await call<object>('/click', { selector, hasText, child })) !== undefined;
+}
+
+/** Polls `probe` until it returns a truthy value or `ms` pass. */
+type Falsy = undefined | null | false | 0 | '';
+export async function until<T>(probe: () => T | Falsy | Promise<T | Falsy>, ms = 10_000, what = 'condition'): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v) return v as T;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * A workspace JSON file, parsed. VS Code saves by truncating and rewriting, so a read can land on
+ * an empty or half-written file: retry (up to 3 s) until it parses.
+ */
+export async function readJson<T = any>(uri: vscode.Uri): Promise<T> {
+  return until(async () => {
+    try { return JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri))) as T; } catch { return undefined; }
+  }, 3000, `${uri.path} to parse as JSON`);
+}
+
+export const workspaceFile = (name: string) => vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0].uri, name);
+
+/** Types `type` into the focused element, then presses each key of `press` ("Enter", "Escape"). */
+export async function keys(type?: string, press: string[] = []): Promise<boolean> {
+  return (await call<object>('/keys', { type, press })) !== undefined;
+}
+
+/** Clicks with more control: hover the row first, match its text exactly, or right-click. */
+export async function clickIn(opts: { selector: string; hasText?: string; exactText?: string; child?: string; hover?: boolean; button?: 'left' | 'right'; timeout?: number }): Promise<boolean> {
+  return (await call<object>('/click', opts)) !== undefined;
+}
+
+/**
+ * Runs `script` (a function of the document's body, as source text) inside the visible webview
+ * whose document title contains `title`; resolves with what it returns (JSON-serialisable).
+ */
+export async function inWebview<T>(script: string, title?: string, timeout = 10_000): Promise<T | undefined> {
+  return (await call<{ value: T }>('/webview', { script, title, timeout }))?.value;
+}
+
+/**
+ * Trusts the workspace through the Workspace Trust editor, as a user would ("Trust" button), and
+ * waits for `vscode.workspace.isTrusted`. No-op when it is trusted already (or trust is off).
+ */
+export async function trustWorkspace(): Promise<void> {
+  if (vscode.workspace.isTrusted) return;
+  if (!url) throw new Error('the workspace is untrusted and this host cannot click the Workspace Trust editor');
+  const granted = new Promise<void>((ok) => vscode.workspace.onDidGrantWorkspaceTrust(() => ok()));
+  await vscode.commands.executeCommand('workbench.trust.manage');
+  await clickIn({ selector: '.workspace-trust-editor .workspace-trust-buttons-row .monaco-button', exactText: 'Trust', timeout: 10_000 });
+  await Promise.race([granted, new Promise((_, fail) => setTimeout(() => fail(new Error('trust was not granted within 10 s')), 10_000))]);
+  await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+}
