@@ -12,13 +12,14 @@ import { faultPoint } from '../engine/faults';
 import { trainEpochs } from '../engine/loop';
 import { TfjsEngine } from '../engine/tfjs';
 import { checkpointDir } from '../engine/tfjs/checkpoint';
-import { evaluationReport } from '../spec/analysis';
+import { collapseWarning, evaluationReport } from '../spec/analysis';
 import { describeBackbone } from '../spec/backbones';
 import { ValidationError } from '../spec/errors';
-import { exitPositions, resolveRule, type Experiment } from '../spec/experiment';
+import { calibrationOf, exitPositions, resolveRule, type Experiment } from '../spec/experiment';
+import { recipeRefusal, recipeSummary, recipesOf, type EngineName } from '../spec/method';
 import type { RunResults } from '../spec/results';
 import type { FromWorker } from '../protocol/worker';
-import { appendMetrics, readExperimentOf, RUN_FILES, updateStatus, writeJsonAtomic } from '../runs/store';
+import { appendMetrics, readExperimentOf, readMetrics, RUN_FILES, updateStatus, writeJsonAtomic } from '../runs/store';
 import { loadRunData } from './data';
 
 export interface RunOptions {
@@ -43,7 +44,7 @@ interface Run {
   t0: number;
   /** the last finished epoch (for messages about where a failure happened) */
   epoch: number;
-  log(message: string): void;
+  log(message: string, level?: 'info' | 'warn'): void;
 }
 
 interface Prepared {
@@ -70,6 +71,9 @@ async function prepare(r: Run): Promise<Prepared> {
   const { train, validation } = data;
   r.log(`dataset ${ds.name}${ds.synthetic ? ' (synthetic)' : ''}: ${train.count} train, ${validation.count} validation, ${ds.test.count} test`);
 
+  // "auto" chooses its engine at run time: a recipe the chosen engine lacks is refused here, as the parser refuses a named one
+  const refusal = recipeRefusal(x.method, engine.name as EngineName);
+  if (refusal) throw new ValidationError(refusal, 'method');
   const ckpt = o.resume ? checkpointDir(path.join(o.runDir, RUN_FILES.checkpoint)) : null;
   const { net, epoch } = await engine.open(x, data, ckpt);
   if (ckpt) r.log(`resumed from the checkpoint of epoch ${epoch}`);
@@ -87,6 +91,8 @@ async function train(r: Run, p: Prepared): Promise<void> {
   const ckpt = path.join(o.runDir, RUN_FILES.checkpoint);
   await trainEpochs(p.net, x, {
     startEpoch: p.startEpoch,
+    // the budget multiplier continues where the checkpointed epoch left it
+    startLambda: p.startEpoch > 0 ? (readMetrics(o.runDir).metrics.filter((m) => m.epoch <= p.startEpoch).pop()?.lambda ?? null) : null,
     rule: resolveRule(x),
     thresholds: thresholdsOf(x),
     shouldStop: o.shouldStop,
@@ -113,11 +119,11 @@ async function evaluateAndWrite(r: Run, p: Prepared): Promise<void> {
   r.log('evaluating on the test split');
   const testRec = await p.net.records('test');
   const valRec = await p.net.records('validation');
-  const cal = x.evaluation.calibration;
-  const target = cal.budget != null ? { budget: cal.budget } : cal.accuracy != null ? { accuracy: cal.accuracy } : null;
+  const cal = calibrationOf(x, p.net.costs.full);
   const rule = resolveRule(x);
   const thresholds = thresholdsOf(x);
-  const report = evaluationReport(p.net.costs, testRec, valRec, rule, thresholds, target, exitPositions(x));
+  const report = evaluationReport(p.net.costs, testRec, valRec, rule, thresholds, cal?.target ?? null, exitPositions(x), cal?.perExit ?? false);
+  if (report.routing.collapsed) r.log(collapseWarning(report.routing)!, 'warn');
   const timing = x.evaluation.timingImages > 0 && !o.shouldStop() ? await p.net.timing(rule, thresholds, x.evaluation.timingImages) : null;
   await p.net.exportModel(path.join(o.runDir, RUN_FILES.model));
   writeJsonAtomic(path.join(o.runDir, RUN_FILES.samples), testRec, 0);
@@ -136,6 +142,7 @@ async function evaluateAndWrite(r: Run, p: Prepared): Promise<void> {
     costs: p.net.costs,
     points: p.net.points,
     ...report,
+    ...(recipesOf(x.method).length && x.method.name === 'proposed' ? { recipes: recipeSummary(x.method) } : {}),
     timing,
     files: { samples: RUN_FILES.samples, validationSamples: RUN_FILES.validationSamples, model: RUN_FILES.model },
   };
@@ -160,8 +167,8 @@ export async function runTraining(o: RunOptions): Promise<void> {
   const { runDir, send } = o;
   const r: Run = {
     o, id: path.basename(runDir), x: undefined as unknown as Experiment, t0: performance.now(), epoch: 0,
-    log: (message) => {
-      send({ type: 'log', level: 'info', message });
+    log: (message, level = 'info') => {
+      send({ type: 'log', level, message });
       fs.appendFileSync(path.join(runDir, RUN_FILES.log), `${new Date().toISOString()} ${message}\n`);
     },
   };

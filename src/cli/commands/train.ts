@@ -6,7 +6,7 @@ import type { RunState } from '../../spec/run-types';
 import { createRunsFor, loadExperimentFile, TrainingRun, type ManagerOptions } from '../../runs/manager';
 import { readResults, readStatus, updateStatus } from '../../runs/store';
 import { epochSummary, progressFraction, workerMessageText } from '../../runs/messages';
-import { bar, duration, pct, renderExitTable, StatusLine } from '../format';
+import { bar, duration, pct, renderBudgetTable, renderExitTable, renderRouting, renderRuleComparison, StatusLine } from '../format';
 import { flagList, flagString, UsageError, type CliCommand } from '../registry';
 
 export const DEFAULT_RUNS_DIR = path.join('.early-exit', 'runs');
@@ -92,9 +92,10 @@ export async function trainRuns(dirs: string[], opts: ManagerOptions, resume: bo
 
 export function printSummary(dir: string): void {
   const r = readResults(dir);
-  console.log(`\n${r.backbone.label} ×${r.backbone.width}, ${r.method}${r.lambda !== null ? ` λ=${r.lambda}` : ''}, ${r.dataset.name}${r.dataset.synthetic ? ' (synthetic)' : ''}, ${r.epochs} epochs on ${r.backend} in ${duration(r.trainSeconds)}`);
+  console.log(`\n${r.backbone.label} ×${r.backbone.width}, ${r.method}${r.lambda !== null ? ` λ=${r.lambda}` : ''}${r.recipes ? ` (${r.recipes})` : ''}, ${r.dataset.name}${r.dataset.synthetic ? ' (synthetic)' : ''}, ${r.epochs} epochs on ${r.backend} in ${duration(r.trainSeconds)}`);
   console.log(`soft output (Option 1): ${pct(r.softAccuracy)}   final classifier alone: ${pct(r.finalAccuracy)}   full network ${formatMacs(r.costs.full)} MACs\n`);
   console.log(renderExitTable(r.hard));
+  if (r.points.length) console.log(renderRouting(r.hard));
   if (r.timing) {
     const saved = r.timing.timeSavedPct;
     const change = saved >= 0 ? `${saved.toFixed(0)}% less time` : `${(-saved).toFixed(0)}% MORE time: at this size the exits' heads and gate reads cost more than the blocks they skip`;
@@ -102,8 +103,11 @@ export function printSummary(dir: string): void {
   }
   if (r.calibration) {
     const c = r.calibration;
-    console.log(`calibrated τ = ${c.thresholds[0]} (${c.met ? 'target met' : 'target NOT met'} on validation): test accuracy ${pct(c.test.accuracy)}, ${c.test.averageMacsPct.toFixed(1)}% of full MACs`);
+    const taus = c.perExit ? `${c.thresholds.map((t) => t.toFixed(2)).join('/')} (per exit)` : String(c.thresholds[0]);
+    console.log(`calibrated τ = ${taus} (${c.met ? 'target met' : 'target NOT met'} on validation): test accuracy ${pct(c.test.accuracy)}, ${c.test.averageMacsPct.toFixed(1)}% of full MACs`);
   }
+  if (r.budgetComparison?.length) console.log(`\nevery rule at this budget, τ picked on the validation split:\n${renderBudgetTable(r.budgetComparison)}`);
+  if (r.rules) console.log(`\n${renderRuleComparison(r.rules)}`);
   console.log(`\nresults: ${dir}`);
 }
 

@@ -8,6 +8,7 @@ import { describeChoice, selectBackend, type BackendChoice, type BackendPreferen
 import { toFloatBatch } from '../../data/preprocess';
 import type { Split } from '../../data/types';
 import type { Experiment } from '../../spec/experiment';
+import type { EpochPhase } from '../../spec/method';
 import type { ExitRule } from '../../spec/results';
 import type { Engine, EngineData, EngineDevice, EngineNetwork, StepCallbacks } from '../engine';
 import { loadNetwork, saveNetwork } from './checkpoint';
@@ -54,8 +55,8 @@ export class TfjsNetwork implements EngineNetwork {
   get costs() { return this.net.costs; }
   get points(): string[] { return this.net.exits.map((e) => e.point); }
 
-  trainEpoch(epoch: number, lr: number, callbacks?: StepCallbacks) {
-    return trainEpoch(this.state, epoch, lr, callbacks);
+  trainEpoch(epoch: number, lr: number, callbacks: StepCallbacks, phase: EpochPhase) {
+    return trainEpoch(this.state, epoch, lr, callbacks, phase);
   }
 
   records(split: 'validation' | 'test') {
@@ -95,7 +96,11 @@ export class TfjsEngine implements Engine {
       const r = await loadNetwork(resumeFrom, { optimizer });
       return { net: new TfjsNetwork(r.net, x, data, optimizer, this.device), epoch: r.epoch };
     }
-    const net = new MultiExitNetwork({ backbone: x.backbone, exits: x.exits, gated: x.method.name === 'proposed', seed: x.training.seed });
+    const gated = x.method.name === 'proposed';
+    const net = new MultiExitNetwork({
+      backbone: x.backbone, exits: x.exits, gated, seed: x.training.seed,
+      ...(gated && x.method.gateInputs !== 'features' ? { gateInputs: x.method.gateInputs } : {}),
+    });
     return { net: new TfjsNetwork(net, x, data, optimizer, this.device), epoch: 0 };
   }
 }
