@@ -16,6 +16,7 @@ export const Commands = {
   deleteRun: 'earlyExit.deleteRun',
   editExitHead: 'earlyExit.editExitHead',
   editExitGate: 'earlyExit.editExitGate',
+  editRecipe: 'earlyExit.editRecipe',
 } as const;
 export type CommandId = (typeof Commands)[keyof typeof Commands];
 
@@ -47,6 +48,9 @@ export const ViewItems = {
   exitHead: 'exitHead',
   exitGate: 'exitGate',
   exitCost: 'exitCost',
+  /** The method's node and, under it, one training recipe each. */
+  method: 'method',
+  recipe: 'recipe',
   experiment: 'experiment',
   sweep: 'sweep',
   /** Followed by `.<state>`: `run.running`, `run.finished`, … */

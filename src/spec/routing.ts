@@ -269,7 +269,7 @@ export function areaBetween(rule: ExitRule, front: readonly SweepPoint[], agains
 export function gapText(g: RuleGap): string {
   if (!Number.isFinite(g.from)) return `${RULE_NAMES[g.rule]} vs ${RULE_NAMES[g.against]}: no curve to compare`;
   if (!(g.to > g.from)) {
-    return `${RULE_NAMES[g.rule]} vs ${RULE_NAMES[g.against]}: both reach only ${g.from.toFixed(0)} % MACs (${g.meanGap >= 0 ? '+' : '−'}${Math.abs(g.meanGap).toFixed(2)} pt there)`;
+    return `${RULE_NAMES[g.rule]} vs ${RULE_NAMES[g.against]}: both are best at their cheapest point, ${g.from.toFixed(0)} % MACs (${g.meanGap >= 0 ? '+' : '−'}${Math.abs(g.meanGap).toFixed(2)} pt there)`;
   }
   const sign = g.meanGap >= 0 ? '+' : '−';
   return `${RULE_NAMES[g.rule]} vs ${RULE_NAMES[g.against]}: ${sign}${Math.abs(g.meanGap).toFixed(2)} pt on average over ${g.from.toFixed(0)}–${g.to.toFixed(0)} % MACs ` +

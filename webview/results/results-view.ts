@@ -5,7 +5,7 @@
  */
 import type { Chart } from 'chart.js';
 import {
-  SWEEP_GRID, calibrate, exitHistograms, exitTable, exitTableCsv, paretoFront, sweepCsv, thresholdSweep,
+  SWEEP_GRID, calibrate, collapseWarning, exitHistograms, exitTable, exitTableCsv, paretoFront, routingOf, routingText, sweepCsv, thresholdSweep,
 } from '../../src/spec/analysis';
 import type { ExitTable, RunResults, SweepPoint } from '../../src/spec/results';
 import type { EpochMetrics, RunStatus } from '../../src/spec/run-types';
@@ -15,6 +15,7 @@ import {
 } from './charts';
 import { button, chartCard, h, macs, pct, pctOf } from './dom';
 import { safeName, type Exporter } from './export';
+import { RuleComparisonSection } from './rule-comparison';
 import type { Palette } from './theme';
 
 export interface ViewContext {
@@ -39,6 +40,8 @@ export class ResultsView {
   private currentText?: HTMLElement;
   private controls?: HTMLElement;
   private calibrationText?: HTMLElement;
+  private routingEl?: HTMLElement;
+  private rules?: RuleComparisonSection;
   private headerEl?: HTMLElement;
 
   /** Set while the view waits to come near the viewport before drawing (see `lazy`). */
@@ -124,6 +127,8 @@ export class ResultsView {
   private destroyCharts(): void {
     for (const c of [this.charts.tradeOff, this.charts.loss, this.charts.accuracy, ...this.charts.hist]) c?.destroy();
     this.charts = { hist: [] };
+    this.rules?.destroy();
+    this.rules = undefined;
   }
 
   private pointNames(): string[] {
@@ -156,6 +161,13 @@ export class ResultsView {
       const tableCard = this.renderTable(r);
       const { card: toCard, canvas: toCanvas } = chartCard('Trade-off: accuracy vs average MACs', 'ee-tradeoff', () => this.png(this.charts.tradeOff, 'tradeoff'));
       this.el.append(h('div', { class: 'ee-grid2' }, tableCard, toCard));
+      this.rules = new RuleComparisonSection(this.run, r, {
+        palette: () => this.ctx.palette(),
+        png: (chart, name) => this.png(chart, name),
+        perExit: () => this.thresholds.mode === 'perExit',
+        apply: (_rule, thresholds) => this.setThresholds({ mode: new Set(thresholds).size > 1 ? 'perExit' : this.thresholds.mode, thresholds }),
+      });
+      this.el.append(this.rules.el);
       const histCards = h('div', { class: 'ee-hists' });
       const hists = exitHistograms(this.run.samples, r.rule);
       const histCanvases = hists.map((hist, b) => {
@@ -197,6 +209,8 @@ export class ResultsView {
         stat('soft accuracy', pct(r.softAccuracy), 'Option 1: argmax of the soft-conditional output f̃₁'),
         stat('hard accuracy', pct(r.hard.accuracy), `Option 2 at the run's thresholds (${r.thresholds.map((t) => t.toFixed(2)).join(', ')})`),
         stat('average MACs', `${macs(r.hard.averageMacs)} (${pctOf(r.hard.averageMacsPct)})`, `full network: ${macs(r.costs.full)} MACs`),
+        ...(r.points.length ? [this.routingStat(r, stat)] : []),
+        ...(r.recipes ? [stat('recipes', r.recipes, 'training recipes of method (warm-up, gate inputs, budget, temperature, hard gates)')] : []),
         stat('measured speed-up', r.timing ? `${r.timing.speedup.toFixed(2)}× (${r.timing.timeSavedPct >= 0 ? `${r.timing.timeSavedPct.toFixed(0)} % time saved` : `${(-r.timing.timeSavedPct).toFixed(0)} % more time`})` : '—',
           r.timing ? `${r.timing.fullMs.toFixed(2)} → ${r.timing.hardMs.toFixed(2)} ms per image, batch 1, ${r.timing.backend}` : undefined),
       );
@@ -205,7 +219,20 @@ export class ResultsView {
       stats.push(stat('state', `${s.state}${s.state === 'running' ? ` · epoch ${s.epoch}/${s.epochs}` : ''}`, s.error ?? undefined));
       if (!r && s.backend) stats.push(stat('backend', s.backend));
     }
+    const warning = r && r.points.length ? collapseWarning(r.routing ?? routingOf(r.hard)) : null;
     this.headerEl.replaceChildren(h('h2', {}, this.title()), h('div', { class: 'ee-run-id' }, this.run.id), h('div', { class: 'ee-stats' }, ...stats));
+    if (warning) {
+      this.headerEl.append(h('div', { class: 'ee-collapse', role: 'alert' }, h('strong', {}, 'Routing collapsed: '),
+        `${warning.replace(/^routing collapsed: /, '')} (at the run's thresholds; "Every rule at a MACs budget" below shows other τ).`));
+    }
+  }
+
+  /** "2.1 of 4": how many exits the run's thresholds really use, the split in the tooltip. */
+  private routingStat(r: RunResults, stat: (label: string, value: string, title?: string) => HTMLElement): HTMLElement {
+    const routing = r.routing ?? routingOf(r.hard);
+    const el = stat('effective exits', `${routing.effectiveExits.toFixed(1)} of ${routing.shares.length}`, routingText(routing));
+    if (routing.collapsed) el.classList.add('ee-warn');
+    return el;
   }
 
   private renderControls(r: RunResults): HTMLElement {
@@ -275,11 +302,12 @@ export class ResultsView {
   private calibrateTo(target: { budget?: number; accuracy?: number }): void {
     const r = this.results;
     if (!r || !this.run.validation || !this.run.samples || !this.calibrationText) return;
-    const c = calibrate(this.run.validation, this.run.samples, r.costs, r.rule, target, SWEEP_GRID, r.hard.rows.slice(0, -1).map((x) => x.position));
+    const perExit = this.thresholds.mode === 'perExit';
+    const c = calibrate(this.run.validation, this.run.samples, r.costs, r.rule, target, SWEEP_GRID, r.hard.rows.slice(0, -1).map((x) => x.position), perExit);
     const what = target.budget !== undefined ? `budget ${macs(target.budget)} MACs (${pctOf((100 * target.budget) / r.costs.full)})` : `accuracy ${pct(target.accuracy)}`;
-    this.calibrationText.textContent = `${c.met ? 'Met' : 'Not met'} on validation for ${what}: τ = ${c.thresholds[0].toFixed(2)}, validation accuracy ${pct(c.validation.accuracy)} at ${pctOf((100 * c.validation.averageMacs) / r.costs.full)} MACs${c.met ? '' : ' (closest τ used)'}.`;
+    this.calibrationText.textContent = `${c.met ? 'Met' : 'Not met'} on validation for ${what}: τ = ${c.thresholds.map((t) => t.toFixed(2)).join(' / ')}${perExit ? ' (per exit)' : ''}, validation accuracy ${pct(c.validation.accuracy)} at ${pctOf((100 * c.validation.averageMacs) / r.costs.full)} MACs${c.met ? '' : ' (closest τ used)'}.`;
     this.calibrationText.classList.toggle('ee-warn', !c.met);
-    this.setThresholds({ mode: 'shared', thresholds: c.thresholds });
+    this.setThresholds({ mode: perExit ? 'perExit' : 'shared', thresholds: c.thresholds });
   }
 
   /** Recomputes the exit table, the current point and the histogram marks for the current τ. */
@@ -289,6 +317,12 @@ export class ResultsView {
     const positions = r.hard.rows.slice(0, -1).map((x) => x.position);
     this.table = exitTable(this.run.samples, r.costs, r.rule, this.thresholds.thresholds.length ? this.thresholds.thresholds : 0, positions);
     this.fillTable(this.table);
+    if (this.routingEl && r.points.length) {
+      const routing = routingOf(this.table);
+      const warning = collapseWarning(routing);
+      this.routingEl.textContent = warning ? `${routingText(routing)}. Warning: ${warning}.` : `${routingText(routing)}.`;
+      this.routingEl.classList.toggle('ee-warn', routing.collapsed);
+    }
     if (this.currentText) {
       this.currentText.textContent = `At τ = ${this.thresholds.thresholds.map((t) => t.toFixed(2)).join(' / ') || '—'}: accuracy ${pct(this.table.accuracy)}, average ${macs(this.table.averageMacs)} MACs (${pctOf(this.table.averageMacsPct)} of full)`;
     }
@@ -324,9 +358,11 @@ export class ResultsView {
       h('th', { class: 'num', title: 'accuracy of this classifier on every input' }, 'standalone')));
     this.tableBody = h('tbody');
     const csv = button('CSV', () => this.table && this.ctx.exporter('csv', `${safeName(this.run.id)}-exit-table.csv`, exitTableCsv(this.table)), { secondary: true, cls: 'ee-export', title: 'Save the exit table as CSV' });
+    this.routingEl = h('div', { class: 'ee-routing', role: 'status' });
     return h('div', { class: 'ee-card ee-table-card' },
       h('div', { class: 'ee-card-bar' }, h('span', { class: 'ee-card-title' }, `Exit table (${r.rule})`), csv),
-      h('table', { class: 'ee-table ee-exit-table' }, head, this.tableBody));
+      h('table', { class: 'ee-table ee-exit-table' }, head, this.tableBody),
+      this.routingEl);
   }
 
   private fillTable(t: ExitTable): void {

@@ -93,7 +93,6 @@ export const evalCommand: CliCommand = {
 
     let table = results.hard;
     let note = '';
-    let calibrated = null;
     const tStr = flagString(args, 'threshold');
     if (tStr !== undefined) {
       const taus = tStr.split(',').map(Number);
@@ -108,7 +107,7 @@ export const evalCommand: CliCommand = {
         if (!(a >= 0 && a <= 1)) throw new ValidationError(`--target-accuracy: must be in [0, 1], got ${a}`, 'target-accuracy');
         target = { accuracy: a };
       }
-      calibrated = calibrate(validation, test, results.costs, rule, target, undefined, positions, perExit);
+      const calibrated = calibrate(validation, test, results.costs, rule, target, undefined, positions, perExit);
       table = calibrated.test;
       const taus = perExit ? calibrated.thresholds.map((t) => t.toFixed(2)).join('/') : String(calibrated.thresholds[0]);
       note = `calibrated on ${validation.count} validation samples: τ = ${taus}${perExit ? ' (per exit)' : ''}, validation accuracy ${pct(calibrated.validation.accuracy)} at ${((100 * calibrated.validation.averageMacs) / results.costs.full).toFixed(1)} % MACs, ${calibrated.met ? 'target met' : 'target NOT met (closest τ used)'}`;
