@@ -63,9 +63,10 @@ export function routingOf(t: ExitTable): Routing {
 
 const pc = (v: number, d = 1) => `${(100 * v).toFixed(d)} %`;
 
-/** "#2 block2 31.0 % · final 69.0 %": the split, leaving out exits no input takes. */
-export function splitText(r: Routing): string {
-  return r.shares.map((s, i) => (s > 0 ? `${r.points[i]} ${pc(s)}` : '')).filter(Boolean).join(' · ') || '—';
+/** "#2 block2 31.0 % · final 69.0 %" (short: "#2 31 % · final 69 %"): the split, leaving out exits no input takes. */
+export function splitText(r: Routing, short = false): string {
+  const name = (p: string) => (short ? p.split(' ')[0] : p);
+  return r.shares.map((s, i) => (s > 0 ? `${name(r.points[i])} ${pc(s, short ? 0 : 1)}` : '')).filter(Boolean).join(' · ') || '—';
 }
 
 /** One line: the split, the effective number of exits and the gain over input-blind routing. */

@@ -82,9 +82,9 @@ export class RuleComparisonSection {
       const t = c.calibration.test;
       const use = c.rule === this.r.rule && this.o.apply ? button('Use', () => this.o.apply!(c.rule, c.calibration.thresholds), { secondary: true, title: 'show these thresholds in the exit table above' }) : null;
       return h('tr', { class: t.accuracy === best ? 'ee-best' : undefined, 'data-rule': c.rule },
-        h('td', {}, RULE_NAMES[c.rule]), h('td', {}, c.calibration.thresholds.map((x) => x.toFixed(2)).join(' / ')),
+        h('td', {}, RULE_NAMES[c.rule]), h('td', { title: c.calibration.thresholds.map((x) => x.toFixed(2)).join(' / ') }, new Set(c.calibration.thresholds).size === 1 ? c.calibration.thresholds[0].toFixed(2) : c.calibration.thresholds.map((x) => x.toFixed(2)).join(' / ')),
         h('td', { class: 'num' }, pct(t.accuracy)), h('td', { class: 'num' }, pctOf(t.averageMacsPct)),
-        h('td', { class: c.routing.collapsed ? 'ee-split ee-warn' : 'ee-split', title: c.routing.collapsed ? 'one exit takes ≥ 95 % of the inputs' : undefined }, splitText(c.routing) + (c.routing.collapsed ? ' — collapsed' : '')),
+        h('td', { class: c.routing.collapsed ? 'ee-split ee-warn' : 'ee-split', title: `${splitText(c.routing)}${c.routing.collapsed ? ': one exit takes ≥ 95 % of the inputs' : ''}` }, splitText(c.routing, true) + (c.routing.collapsed ? ' — collapsed' : '')),
         h('td', {}, use));
     }));
     const unmet = cells.filter((c) => !c.calibration.met).map((c) => RULE_NAMES[c.rule]);

@@ -193,3 +193,17 @@ test('target budget: the multiplier rises while C is above the target, is carrie
   assert.ok(m[3].expectedCost! < m[0].expectedCost!, `C falls: ${m.map((e) => e.expectedCost)}`);
   assert.ok(m.every((e) => e.costLoss >= 0));
 });
+
+test('resume with a target budget: the multiplier continues from the last finished epoch\'s λ', async () => {
+  await tf.setBackend('cpu');
+  const x = tinyExperiment({
+    backbone: { name: 'resnet18', width: 1 / 32, input: [8, 8, 3], classes: 4 }, exits: EXITS,
+    method: { name: 'proposed', lambda: 0, targetBudget: 0.3, budgetRate: 1e-6 },
+    dataset: { name: 'synthetic', limit: 16 }, training: { epochs: 2, batchSize: 8, lr: 0.01 },
+  });
+  const { net } = await new TfjsEngine().open(x, randomEngineData(16, [8, 8, 3], 4, 5), null);
+  const m = await trainEpochs(net, x, { startEpoch: 1, startLambda: 5, rule: 'gate', thresholds: [0.5, 0.5] });
+  net.dispose();
+  assert.equal(m.length, 1);
+  assert.ok(Math.abs(m[0].lambda! - 5) < 1e-3, `λ ${m[0].lambda} continues from 5, not from method.lambda = 0`);
+});

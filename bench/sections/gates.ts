@@ -1,0 +1,190 @@
+/**
+ * Learned gates against the softmax rules at fixed budgets (issue 17), on real data: per dataset,
+ * BranchyNet, the paper's method as published and each gate recipe, trained by `early-exit train`
+ * (the product path); then for every run `early-exit eval --rule all --budget 50%,70%,90%
+ * --per-exit --measure --json`: for every exit rule τ per exit picked on the validation split,
+ * the test accuracy, the split of the inputs and the measured batch-1 time saved at that budget.
+ *
+ * The best learned-gate recipe of a dataset is chosen on the validation split (its gates' mean
+ * validation accuracy over the budgets), never on the test split.
+ *
+ * The runs take hours on a shared 2-core machine: EARLY_EXIT_GATES_RUNS=dir1:dir2 uses runs
+ * already trained from the same experiments (`gateExperiment`; `writeGateExperiments` writes them
+ * as files) instead of training them again, found by experiment name; their folders must exist.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { RunResults } from '../../src/spec/results';
+import type { BenchOptions } from '../run';
+import { CIFAR5K, DATASETS, load1, log, mean, ROOT, round, run, tmpDir } from '../lib/util';
+import { screenshot } from './exits';
+
+const CLI = path.join(ROOT, 'bin/early-exit.js');
+export const GATE_BUDGETS = [0.5, 0.7, 0.9];
+
+interface DatasetSet {
+  label: string;
+  backbone: Record<string, unknown>;
+  dataset: Record<string, unknown>;
+  epochs: number;
+  warmup: number;
+}
+
+/** The two datasets of the issue's measurement, at the sizes that finish on this machine (see BENCHMARKS.md). */
+export const GATE_DATASETS: Record<string, DatasetSet> = {
+  cifar: {
+    label: 'CIFAR-10 5k (3 600 train, 400 validation, 1 000 test), ResNet-18 ×1/4, exits after blocks 2/4/6',
+    backbone: { name: 'resnet18', width: 0.25 }, dataset: { name: 'cifar10', path: CIFAR5K }, epochs: 20, warmup: 10,
+  },
+  mnist: {
+    label: 'MNIST (10 000 of the training images: 9 000 train, 1 000 validation; all 10 000 test), ResNet-18 ×1/8, exits after blocks 2/4/6',
+    backbone: { name: 'resnet18', width: 0.125, input: [28, 28, 1] }, dataset: { name: 'mnist', path: path.join(DATASETS, 'mnist'), limit: 10000 }, epochs: 10, warmup: 5,
+  },
+};
+
+/** The methods of the comparison: BranchyNet, the paper as published, and the recipes (names as the experiment files). */
+export function gateMethods(s: DatasetSet): Record<string, Record<string, unknown>> {
+  const freeze = { epochs: s.warmup, freeze: true };
+  return {
+    branchynet: { name: 'branchynet' },
+    paper: { name: 'proposed', lambda: 0.1 },
+    'A-warm-freeze': { name: 'proposed', lambda: 0.1, warmup: freeze },
+    'B-warm-freeze-softmax': { name: 'proposed', lambda: 0.1, warmup: freeze, gateInputs: 'features+softmax' },
+    'C-B-budget60': { name: 'proposed', lambda: 0.1, warmup: freeze, gateInputs: 'features+softmax', targetBudget: 0.6 },
+    'D-B-anneal-hard': { name: 'proposed', lambda: 0.1, warmup: freeze, gateInputs: 'features+softmax', gateTemperature: 0.1, hardGatesFrom: s.epochs - 2 },
+    'E-warm-joint-softmax': { name: 'proposed', lambda: 0.1, warmup: { epochs: s.warmup }, gateInputs: 'features+softmax' },
+    'F-distill-freeze-softmax': { name: 'proposed', lambda: 0.1, warmup: { ...freeze, distillation: 0.5 }, gateInputs: 'features+softmax' },
+  };
+}
+
+/** The experiment file of one dataset × method (what the bench trains, and what EARLY_EXIT_GATES_RUNS runs were trained from). */
+export function gateExperiment(key: string, method: string, seed = 1, quick = false): Record<string, unknown> {
+  const s = GATE_DATASETS[key];
+  return {
+    name: `${key}-${method}`,
+    backbone: s.backbone,
+    exits: [{ point: 'block2' }, { point: 'block4' }, { point: 'block6' }],
+    method: gateMethods(s)[method],
+    dataset: quick ? { ...s.dataset, limit: 500 } : s.dataset,
+    training: { epochs: quick ? 2 : s.epochs, backend: 'wasm', seed },
+    evaluation: { timingImages: quick ? 20 : 100 },
+  };
+}
+
+/** Writes every experiment file of the comparison to `dir`, to train them outside the bench. */
+export function writeGateExperiments(dir: string): string[] {
+  fs.mkdirSync(dir, { recursive: true });
+  const files: string[] = [];
+  for (const key of Object.keys(GATE_DATASETS)) {
+    for (const method of Object.keys(gateMethods(GATE_DATASETS[key]))) {
+      const f = path.join(dir, `${key}-${method}.exits.json`);
+      fs.writeFileSync(f, JSON.stringify(gateExperiment(key, method), null, 2) + '\n');
+      files.push(f);
+    }
+  }
+  return files;
+}
+
+const readJson = <T>(f: string): T => JSON.parse(fs.readFileSync(f, 'utf8')) as T;
+
+/** Finished run folders under `dirs` by experiment name (the newest of each). */
+function existingRuns(dirs: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const d of dirs) {
+    if (!fs.existsSync(d)) continue;
+    for (const id of fs.readdirSync(d).sort()) {
+      const rd = path.join(d, id);
+      if (!fs.existsSync(path.join(rd, 'results.json'))) continue;
+      const name = readJson<{ experiment: string }>(path.join(rd, 'status.json')).experiment;
+      out.set(name, rd);
+    }
+  }
+  return out;
+}
+
+function train(x: Record<string, unknown>): string {
+  const dir = tmpDir(String(x.name));
+  const file = path.join(dir, `${x.name}.exits.json`);
+  fs.writeFileSync(file, JSON.stringify(x, null, 2));
+  const runs = path.join(dir, 'runs');
+  log(`training ${x.name}`);
+  const p = run(process.execPath, [CLI, 'train', file, '--out', runs], { timeoutMs: 6 * 3600_000 });
+  const ids = fs.existsSync(runs) ? fs.readdirSync(runs).filter((d) => !d.startsWith('.')) : [];
+  if (p.code !== 0 || ids.length !== 1) throw new Error(`early-exit train ${x.name} failed (exit ${p.code}):\n${p.stderr.slice(-3000)}`);
+  return path.join(runs, ids[0]);
+}
+
+interface Cell {
+  share: number;
+  rule: string;
+  thresholds: number[];
+  met: boolean;
+  validationAccuracy: number;
+  accuracy: number;
+  averageMacsPct: number;
+  shares: { point: string; position: number; share: number }[];
+  effectiveExits: number;
+  collapsed: boolean;
+  gain: number;
+  timeSavedPct: number | null;
+  fullMs: number | null;
+  hardMs: number | null;
+}
+
+/** Every rule at every budget on one run, with batch-1 timing, through the CLI. */
+function budgetCells(rd: string, budgets: number[], measure: boolean): { cells: Cell[]; comparison: unknown } {
+  const args = ['eval', rd, '--rule', 'all', '--budget', budgets.map((b) => `${Math.round(100 * b)}%`).join(','), '--per-exit', '--compare-rules', '--json', ...(measure ? ['--measure'] : [])];
+  const p = run(process.execPath, [CLI, ...args], { timeoutMs: 60 * 60_000 });
+  if (p.code !== 0) throw new Error(`early-exit ${args.join(' ')} failed (exit ${p.code}): ${p.stderr.slice(-2000)}`);
+  const out = JSON.parse(p.stdout) as { budgets: any[]; comparison: unknown };
+  return {
+    comparison: out.comparison,
+    cells: out.budgets.map((c) => ({
+      share: c.share, rule: c.rule, thresholds: c.calibration.thresholds, met: c.calibration.met,
+      validationAccuracy: c.calibration.validation.accuracy, accuracy: c.calibration.test.accuracy, averageMacsPct: c.calibration.test.averageMacsPct,
+      shares: c.calibration.test.rows.map((r: any) => ({ point: r.point, position: r.position, share: r.share })),
+      effectiveExits: c.routing.effectiveExits, collapsed: c.routing.collapsed, gain: c.routing.gain,
+      timeSavedPct: c.timing?.timeSavedPct ?? null, fullMs: c.timing?.fullMs ?? null, hardMs: c.timing?.hardMs ?? null,
+    })),
+  };
+}
+
+export async function gatesSection(o: BenchOptions): Promise<Record<string, unknown>> {
+  const given = process.env.EARLY_EXIT_GATES_RUNS?.split(':').filter(Boolean) ?? [];
+  const existing = existingRuns(given);
+  const datasets: Record<string, unknown>[] = [];
+  for (const key of Object.keys(GATE_DATASETS)) {
+    const runs: Record<string, unknown>[] = [];
+    for (const method of Object.keys(gateMethods(GATE_DATASETS[key]))) {
+      const name = `${key}-${method}`;
+      const rd = existing.get(name) ?? (given.length ? null : train(gateExperiment(key, method, 1, o.quick)));
+      if (!rd) { log(`${name}: no finished run in EARLY_EXIT_GATES_RUNS, skipped`); continue; }
+      const r = readJson<RunResults>(path.join(rd, 'results.json'));
+      const x = readJson<{ training: { seed: number; epochs: number } }>(path.join(rd, 'experiment.json'));
+      const load = load1();
+      const { cells, comparison } = budgetCells(rd, GATE_BUDGETS, true);
+      log(`${name}: ${cells.filter((c) => c.rule === 'gate' || r.method !== 'proposed').map((c) => `${c.rule}@${c.share} ${round(100 * c.accuracy, 1)}%`).join(', ')}`);
+      runs.push({
+        name, method, runDir: rd, recipes: r.recipes ?? null, seed: x.training.seed, epochs: r.epochs, trainSeconds: round(r.trainSeconds, 0),
+        softAccuracy: r.softAccuracy, finalAccuracy: r.finalAccuracy, exitAccuracy: r.hard.rows.map((row) => row.standalone),
+        test: r.dataset.test, validation: r.dataset.validation, cells, comparison, loadAtTiming: load,
+      });
+    }
+    // the best learned-gate recipe: chosen on validation, over the budgets
+    const gated = runs.filter((x) => (x.cells as Cell[]).some((c) => c.rule === 'gate'));
+    const score = (x: Record<string, unknown>) => mean((x.cells as Cell[]).filter((c) => c.rule === 'gate').map((c) => c.validationAccuracy));
+    const best = gated.length ? gated.reduce((a, b) => (score(b) > score(a) ? b : a)) : null;
+    // its every-rule chart, drawn by the report (the product's view) in headless Chromium
+    let chart: string | null = null;
+    if (best) {
+      try {
+        const html = path.join(tmpDir('gates-report'), 'report.html');
+        const p = run(process.execPath, [CLI, 'report', String(best.runDir), '-o', html]);
+        if (p.code !== 0) throw new Error(p.stderr);
+        chart = path.relative(ROOT, await screenshot(html, path.join(ROOT, `bench/figures/${o.quick ? 'quick-' : ''}rules-${key}.png`), '.ee-rules'));
+      } catch (e) { log(`${key}: chart failed: ${(e as Error).message.slice(0, 300)}`); }
+    }
+    datasets.push({ key, label: GATE_DATASETS[key].label, budgets: GATE_BUDGETS, runs, best: best?.name ?? null, bestValidationScore: best ? score(best) : null, chart });
+  }
+  return { datasets, seeds: 1, reused: given.length > 0 };
+}

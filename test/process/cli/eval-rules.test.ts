@@ -1,0 +1,73 @@
+/**
+ * `early-exit eval` on run folders (the built CLI, a real process): the routing line and the
+ * collapse warning after every table, Table 2 at several budgets for every rule with τ per exit,
+ * the every-rule comparison, and one-line refusals.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { makeRun } from '../../fixtures/make-run';
+import { ROOT } from '../../paths';
+
+const CLI = path.join(ROOT, 'bin/early-exit.js');
+let tmp = '';
+
+before(() => {
+  assert.ok(fs.existsSync(path.join(ROOT, 'dist/cli.js')), 'run "npm run build" first (npm run test:process does)');
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ee-eval-'));
+  makeRun(path.join(tmp, 'routed'), { seed: 1 });
+  makeRun(path.join(tmp, 'collapsed'), { seed: 2, thresholds: [0, 0, 0] });
+  makeRun(path.join(tmp, 'branchynet'), { method: 'branchynet', seed: 3 });
+});
+after(() => { if (tmp) fs.rmSync(tmp, { recursive: true, force: true }); });
+
+const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, 'eval', ...args], { encoding: 'utf8', timeout: 60_000 });
+
+test('every table is followed by its routing; a collapsed one by the warning', () => {
+  const ok = cli(path.join(tmp, 'routed'));
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /\nrouting: split #2 block2 \d+\.\d % · .* effective exits of 4 \(split entropy 0\.\d\d\), [+−]\d+\.\d pt accuracy over input-blind routing with the same split\n/);
+  assert.doesNotMatch(ok.stdout, /WARNING/);
+  const bad = cli(path.join(tmp, 'collapsed'));
+  assert.equal(bad.status, 0, bad.stderr);
+  assert.match(bad.stdout, /\nWARNING: routing collapsed: 100\.0 % of the inputs leave at #2 block2, so this is a truncated network, not early exiting\n/);
+  // the same run at τ = 0.5 routes
+  assert.doesNotMatch(cli(path.join(tmp, 'collapsed'), '--threshold', '0.5').stdout, /WARNING/);
+});
+
+test('--rule all --budget 50%,70%,90% --per-exit: every rule at every budget, τ per exit picked on validation within the budget', () => {
+  const p = cli(path.join(tmp, 'routed'), '--rule', 'all', '--budget', '50%,70%,90%', '--per-exit', '--json');
+  assert.equal(p.status, 0, p.stderr);
+  const out = JSON.parse(p.stdout) as { budgets: { share: number; rule: string; calibration: { perExit: boolean; met: boolean; thresholds: number[]; validation: { averageMacs: number } } }[] };
+  assert.deepEqual(out.budgets.map((c) => `${c.share}:${c.rule}`), ['0.5:gate', '0.5:entropy', '0.5:confidence', '0.7:gate', '0.7:entropy', '0.7:confidence', '0.9:gate', '0.9:entropy', '0.9:confidence']);
+  const full = 40.2e6;
+  for (const c of out.budgets) {
+    assert.ok(c.calibration.perExit && c.calibration.met, `${c.share} ${c.rule}`);
+    assert.ok(c.calibration.validation.averageMacs <= c.share * full + 1e-6);
+    assert.equal(c.calibration.thresholds.length, 3);
+  }
+  const text = cli(path.join(tmp, 'routed'), '--rule', 'all', '--budget', '0.5,0.7', '--compare-rules');
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /^τ shared by every exit, calibrated on 200 validation samples; test accuracy on 500 test samples\n/);
+  assert.match(text.stdout, /\n50 % +learned gates +[\d./]+ +yes /);
+  assert.match(text.stdout, /\n70 % +max softmax /);
+  assert.match(text.stdout, /\n {2}learned gates vs entropy \(BranchyNet\): [+−]\d+\.\d\d pt on average over \d+–\d+ % MACs/);
+  assert.match(text.stdout, /\n {2}learned gates vs max softmax: /);
+});
+
+test('one budget, one rule: the Table 2 layout at per-exit τ; refusals are one line', () => {
+  const p = cli(path.join(tmp, 'routed'), '--budget', '60%', '--per-exit');
+  assert.equal(p.status, 0, p.stderr);
+  assert.match(p.stdout, /^calibrated on 200 validation samples: τ = [\d.]+\/[\d.]+\/[\d.]+ \(per exit\), validation accuracy [\d.]+% at [\d.]+ % MACs, target met\n/);
+  assert.match(p.stdout, /exits fire when gate ≥ τ/);
+  const gate = cli(path.join(tmp, 'branchynet'), '--rule', 'gate');
+  assert.notEqual(gate.status, 0);
+  assert.match(gate.stderr.trim(), /^early-exit eval: --rule: "gate" needs gates, and this run's exits have none; use entropy, confidence or all$/m);
+  assert.ok(!/\n\s+at /.test(gate.stderr), 'no stack trace');
+  const bad = cli(path.join(tmp, 'routed'), '--budget', '-5%');
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /--budget: must be a positive number of MACs, a share in \(0, 1\] or a percentage, got "-5%"/);
+});
