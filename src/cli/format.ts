@@ -1,5 +1,5 @@
 /** Terminal formatting shared by the CLI commands: tables, MACs, progress bars. */
-import { collapseWarning, gapText, routingOf, routingText, RULE_NAMES, splitText, type BudgetCell, type RuleComparison } from '../spec/analysis';
+import { collapseWarning, gapText, routingOf, routingText, RULE_NAMES, splitText, tausText, tauText, type BudgetCell, type RuleComparison } from '../spec/analysis';
 import { formatMacs } from '../spec/backbones';
 import type { ExitTable, Timing } from '../spec/results';
 
@@ -22,7 +22,7 @@ export function renderExitTable(t: ExitTable): string {
   ]);
   rows.push(['total', formatMacs(t.averageMacs) + ' avg', `${t.averageMacsPct.toFixed(1)}%`, String(t.count), '100%', pct(t.accuracy), '']);
   const rule = t.rule === 'entropy' ? 'entropy ≤ τ' : t.rule === 'gate' ? 'gate ≥ τ' : 'confidence ≥ τ';
-  const taus = [...new Set(t.thresholds)].length === 1 ? String(t.thresholds[0]) : `[${t.thresholds.join(', ')}]`;
+  const taus = new Set(t.thresholds).size === 1 ? tauText(t.thresholds[0]) : `[${t.thresholds.map(tauText).join(', ')}]`;
   return `exits fire when ${rule}, τ = ${taus}\n` + renderTable(['exit', 'MACs', '% full', 'inputs', 'share', 'acc. leaving', 'standalone'], rows);
 }
 
@@ -73,7 +73,7 @@ export function renderBudgetTable(cells: readonly BudgetCell[], timings?: readon
     const t = c.calibration.test;
     const time = timings?.[i];
     return [
-      `${Math.round(100 * c.share)} %`, RULE_NAMES[c.rule], c.calibration.thresholds.map((x) => x.toFixed(2)).join('/'),
+      `${Math.round(100 * c.share)} %`, RULE_NAMES[c.rule], tausText(c.calibration.thresholds),
       c.calibration.met ? 'yes' : 'NO', pct(t.accuracy), `${t.averageMacsPct.toFixed(1)}%`, splitText(c.routing) + (c.routing.collapsed ? ' (collapsed)' : ''),
       ...(timings ? [time ? `${time.timeSavedPct.toFixed(0)}%` : '—'] : []),
     ];

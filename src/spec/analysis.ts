@@ -8,7 +8,7 @@ import type {
   Calibration, CalibrationTarget, CostModel, ExitRow, ExitRule, ExitTable, Histogram, MethodName, RunResults, SampleRecords,
   SweepPoint,
 } from './results';
-import { areaBetween, calibrateThresholds, routingOf, rulesOf, type Routing, type RuleComparison } from './routing';
+import { adaptiveGrid, areaBetween, calibrateThresholds, routingOf, ruleValues, rulesOf, type Routing, type RuleComparison } from './routing';
 
 export * from './routing';
 
@@ -108,12 +108,20 @@ export function exitTable(
   };
 }
 
-/** The default τ grid of a sweep: 0, 0.01, …, 1. */
+/** The uniform τ grid: 0, 0.01, …, 1. */
 export const SWEEP_GRID: readonly number[] = Array.from({ length: 101 }, (_, i) => i / 100);
 
-/** Accuracy and average MACs for one τ shared by all exits, over a grid of τ. */
+/**
+ * The τ of a sweep: the uniform grid with the quantile thresholds of the rule's values on every
+ * exit added, so the curve is as fine where the values crowd (gates near 0 or 1) as elsewhere.
+ */
+export function sweepGrid(records: SampleRecords, rule: ExitRule): number[] {
+  return adaptiveGrid(SWEEP_GRID, records.exits.flatMap((_, b) => ruleValues(records, rule, b)));
+}
+
+/** Accuracy and average MACs for one τ shared by all exits, over a grid of τ (default: `sweepGrid`). */
 export function thresholdSweep(
-  records: SampleRecords, costs: CostModel, rule: ExitRule, grid: readonly number[] = SWEEP_GRID,
+  records: SampleRecords, costs: CostModel, rule: ExitRule, grid: readonly number[] = sweepGrid(records, rule),
 ): SweepPoint[] {
   return grid.map((threshold) => {
     const t = exitTable(records, costs, rule, threshold);
@@ -166,7 +174,7 @@ export function exitHistograms(records: SampleRecords, rule: ExitRule, bins = 20
  */
 export function calibrate(
   validation: SampleRecords, test: SampleRecords, costs: CostModel, rule: ExitRule, target: CalibrationTarget,
-  grid: readonly number[] = SWEEP_GRID, positions?: number[], perExit = false,
+  grid?: readonly number[], positions?: number[], perExit = false,
 ): Calibration {
   const chosen = calibrateThresholds(validation, costs, rule, target, grid, perExit);
   return {
@@ -180,9 +188,9 @@ export function calibrate(
 }
 
 /** Every rule's τ sweep (one τ for all exits) and Pareto front on the same records, and the area between the first rule's front and each other's. */
-export function compareRules(records: SampleRecords, costs: CostModel, grid: readonly number[] = SWEEP_GRID): RuleComparison {
+export function compareRules(records: SampleRecords, costs: CostModel, grid?: readonly number[]): RuleComparison {
   const curves = rulesOf(records).map((rule) => {
-    const sweep = thresholdSweep(records, costs, rule, grid);
+    const sweep = thresholdSweep(records, costs, rule, grid ?? sweepGrid(records, rule));
     return { rule, sweep, front: paretoFront(sweep) };
   });
   const [first, ...others] = curves;
@@ -208,7 +216,7 @@ export function budgetTable(
 ): BudgetCell[] {
   const rules = opts.rules ?? rulesOf(test);
   return shares.flatMap((share) => rules.map((rule) => {
-    const c = calibrate(validation, test, costs, rule, { budget: share * costs.full }, opts.grid ?? SWEEP_GRID, opts.positions, opts.perExit ?? false);
+    const c = calibrate(validation, test, costs, rule, { budget: share * costs.full }, opts.grid, opts.positions, opts.perExit ?? false);
     return { share, rule, calibration: c, routing: routingOf(c.test) };
   }));
 }

@@ -12,6 +12,9 @@
  */
 import type { CostModel, ExitRule, ExitTable, SampleRecords, SweepPoint } from './results';
 
+/** 0, 0.01, …, 1 (analysis.ts SWEEP_GRID). */
+const UNIFORM_GRID: readonly number[] = Array.from({ length: 101 }, (_, i) => i / 100);
+
 /** A run whose largest exit takes at least this share of the inputs has collapsed onto that exit. */
 export const COLLAPSE_SHARE = 0.95;
 /** An exit "is used" when it takes at least this share (the issue's "two exits ≥ 10 %"). */
@@ -63,6 +66,16 @@ export function routingOf(t: ExitTable): Routing {
 
 const pc = (v: number, d = 1) => `${(100 * v).toFixed(d)} %`;
 
+/** τ as people read it: two decimals on the 0.01 grid, three significant digits off it (a calibrated gate τ can be 0.00312). */
+export function tauText(t: number): string {
+  return Math.abs(100 * t - Math.round(100 * t)) < 1e-9 ? t.toFixed(2) : t.toPrecision(3);
+}
+
+/** "0.50" when every exit has the same τ, else "0.40/0.00312/0.75". */
+export function tausText(t: readonly number[], sep = '/'): string {
+  return new Set(t).size === 1 ? tauText(t[0]) : t.map(tauText).join(sep);
+}
+
 /** "#2 block2 31.0 % · final 69.0 %" (short: "#2 31 % · final 69 %"): the split, leaving out exits no input takes. */
 export function splitText(r: Routing, short = false): string {
   const name = (p: string) => (short ? p.split(' ')[0] : p);
@@ -83,6 +96,34 @@ export function collapseWarning(r: Routing): string | null {
 
 // ---- τ per exit, picked on the validation split ------------------------------------------------
 
+/**
+ * Thresholds that split `values` at `parts` quantiles, each halfway between two neighbouring
+ * distinct values (so no recorded value sits on a τ, where float rounding would decide). A fixed
+ * grid of 0.01 steps cannot tell apart gates that all sit below 0.01, or confidences above 0.99; these can.
+ */
+export function quantileThresholds(values: ArrayLike<number>, parts = 100): number[] {
+  const v = Float64Array.from(values).sort();
+  const out = new Set<number>();
+  for (let q = 1; q < parts; q++) {
+    let i = Math.floor((q * v.length) / parts);
+    while (i < v.length && i > 0 && v[i] === v[i - 1]) i++;
+    if (i > 0 && i < v.length) out.add((v[i - 1] + v[i]) / 2);
+  }
+  return [...out];
+}
+
+/** `grid` with the quantile thresholds of `values` added, sorted, within [0, 1]. */
+export function adaptiveGrid(grid: readonly number[], values: ArrayLike<number>): number[] {
+  return [...new Set([...grid, ...quantileThresholds(values)])].filter((t) => t >= 0 && t <= 1).sort((a, b) => a - b);
+}
+
+/** The value exit `b`'s rule compares with τ, per sample. */
+export function ruleValues(records: SampleRecords, rule: ExitRule, b: number): number[] {
+  const e = records.exits[b];
+  if (rule === 'gate' && !e.gate) throw new Error(`exit ${e.point} has no gate; use the "entropy" or "confidence" rule`);
+  return rule === 'gate' ? e.gate! : rule === 'confidence' ? e.conf : e.entropy;
+}
+
 /** The value each exit's rule compares with τ, per sample, and whether each classifier is right. */
 interface FastRecords {
   B: number;
@@ -96,10 +137,7 @@ interface FastRecords {
 
 function fastRecords(rec: SampleRecords, costs: CostModel, rule: ExitRule): FastRecords {
   const B = rec.exits.length;
-  const values = rec.exits.map((e) => {
-    if (rule === 'gate' && !e.gate) throw new Error(`exit ${e.point} has no gate; use the "entropy" or "confidence" rule`);
-    return Float64Array.from(rule === 'gate' ? e.gate! : rule === 'confidence' ? e.conf : e.entropy);
-  });
+  const values = rec.exits.map((_, b) => Float64Array.from(ruleValues(rec, rule, b)));
   const correct = [...rec.exits.map((e) => e.pred), rec.final.pred].map((p) => Uint8Array.from(p, (v, i) => (v === rec.labels[i] ? 1 : 0)));
   return { B, n: rec.count, rule, values, correct, macs: [...costs.exits, costs.final] };
 }
@@ -145,21 +183,25 @@ function better(a: { accuracy: number; averageMacs: number }, b: { accuracy: num
 }
 
 /**
- * Thresholds meeting a target on `records`: the best τ shared by every exit over `grid`, then
- * (perExit) coordinate ascent — each exit's τ in turn over the grid, the others fixed, until no
- * exit's change improves — so a per-exit choice is never worse than the shared one on these records.
+ * Thresholds meeting a target on `records`: the best τ shared by every exit, then (perExit)
+ * coordinate ascent — each exit's τ in turn over its candidates, the others fixed, until no exit's
+ * change improves — so a per-exit choice is never worse than the shared one on these records.
+ * Candidates: exactly `grid` when given, else 0, 0.01, …, 1 with the quantile thresholds of the
+ * values (all exits' for the shared τ, each exit's own per exit) added.
  * Budget: the most accurate within the average MACs (ties: the cheaper); accuracy: the cheapest
  * reaching it. When nothing meets it, the closest (`met` false).
  */
 export function calibrateThresholds(
   records: SampleRecords, costs: CostModel, rule: ExitRule, target: { budget?: number; accuracy?: number },
-  grid: readonly number[], perExit = false,
+  grid?: readonly number[], perExit = false,
 ): ThresholdChoice {
   if (target.budget === undefined && target.accuracy === undefined) throw new Error('calibrate: give a MACs budget or a target accuracy');
   const f = fastRecords(records, costs, rule);
-  let best: number[] = f.values.map(() => grid[0]);
+  const shared = grid ?? adaptiveGrid(UNIFORM_GRID, f.values.flatMap((v) => Array.from(v)));
+  const own = f.values.map((v) => grid ?? adaptiveGrid(UNIFORM_GRID, v));
+  let best: number[] = f.values.map(() => shared[0]);
   let score = evaluate(f, best);
-  for (const tau of grid) {
+  for (const tau of shared) {
     const t = f.values.map(() => tau);
     const s = evaluate(f, t);
     if (better(s, score, target)) { best = t; score = s; }
@@ -168,7 +210,7 @@ export function calibrateThresholds(
     for (let round = 0; round < 20; round++) {
       let improved = false;
       for (let b = 0; b < f.B; b++) {
-        for (const tau of grid) {
+        for (const tau of own[b]) {
           if (tau === best[b]) continue;
           const t = best.slice();
           t[b] = tau;

@@ -5,7 +5,7 @@
  */
 import type { Chart } from 'chart.js';
 import {
-  SWEEP_GRID, calibrate, collapseWarning, exitHistograms, exitTable, exitTableCsv, paretoFront, routingOf, routingText, sweepCsv, thresholdSweep,
+  calibrate, collapseWarning, exitHistograms, exitTable, exitTableCsv, paretoFront, routingOf, routingText, sweepCsv, tauText, thresholdSweep,
 } from '../../src/spec/analysis';
 import type { ExitTable, RunResults, SweepPoint } from '../../src/spec/results';
 import type { EpochMetrics, RunStatus } from '../../src/spec/run-types';
@@ -207,7 +207,7 @@ export class ResultsView {
         stat('method', r.method), stat('λ', r.lambda === null ? '—' : String(r.lambda)), stat('backbone', r.backbone.label),
         stat('dataset', `${r.dataset.name}${r.dataset.synthetic ? ' (synthetic)' : ''}`), stat('backend', r.backend), stat('epochs', String(r.epochs)),
         stat('soft accuracy', pct(r.softAccuracy), 'Option 1: argmax of the soft-conditional output f̃₁'),
-        stat('hard accuracy', pct(r.hard.accuracy), `Option 2 at the run's thresholds (${r.thresholds.map((t) => t.toFixed(2)).join(', ')})`),
+        stat('hard accuracy', pct(r.hard.accuracy), `Option 2 at the run's thresholds (${r.thresholds.map(tauText).join(', ')})`),
         stat('average MACs', `${macs(r.hard.averageMacs)} (${pctOf(r.hard.averageMacsPct)})`, `full network: ${macs(r.costs.full)} MACs`),
         ...(r.points.length ? [this.routingStat(r, stat)] : []),
         ...(r.recipes ? [stat('recipes', r.recipes, 'training recipes of method (warm-up, gate inputs, budget, temperature, hard gates)')] : []),
@@ -273,7 +273,7 @@ export class ResultsView {
     const names = this.thresholds.mode === 'shared' ? ['all exits'] : r.points;
     names.forEach((name, b) => {
       const value = this.thresholds.thresholds[b] ?? 0.5;
-      const out = h('output', { class: 'ee-tau-value' }, value.toFixed(2));
+      const out = h('output', { class: 'ee-tau-value' }, tauText(value));
       const input = h('input', { type: 'range', min: 0, max: 1, step: 0.01, value: String(value), class: 'ee-tau', 'data-exit': b, 'aria-label': `τ for ${name}` });
       input.addEventListener('input', () => {
         const v = Number(input.value);
@@ -289,7 +289,8 @@ export class ResultsView {
   setThresholds(t: ThresholdState, rerenderSliders = true): void {
     const r = this.results;
     if (!r) return;
-    this.thresholds = { mode: t.mode, thresholds: t.thresholds.map((x) => Math.min(1, Math.max(0, Math.round(x * 100) / 100))) };
+    // calibrated τ can sit between two 0.01 steps (quantile thresholds): keep them as picked
+    this.thresholds = { mode: t.mode, thresholds: t.thresholds.map((x) => Math.min(1, Math.max(0, Math.round(x * 1e6) / 1e6))) };
     if (rerenderSliders) {
       this.renderSliders(r);
       const sel = this.el.querySelector('.ee-mode') as (HTMLElement & { value: string }) | null;
@@ -303,9 +304,9 @@ export class ResultsView {
     const r = this.results;
     if (!r || !this.run.validation || !this.run.samples || !this.calibrationText) return;
     const perExit = this.thresholds.mode === 'perExit';
-    const c = calibrate(this.run.validation, this.run.samples, r.costs, r.rule, target, SWEEP_GRID, r.hard.rows.slice(0, -1).map((x) => x.position), perExit);
+    const c = calibrate(this.run.validation, this.run.samples, r.costs, r.rule, target, undefined, r.hard.rows.slice(0, -1).map((x) => x.position), perExit);
     const what = target.budget !== undefined ? `budget ${macs(target.budget)} MACs (${pctOf((100 * target.budget) / r.costs.full)})` : `accuracy ${pct(target.accuracy)}`;
-    this.calibrationText.textContent = `${c.met ? 'Met' : 'Not met'} on validation for ${what}: τ = ${c.thresholds.map((t) => t.toFixed(2)).join(' / ')}${perExit ? ' (per exit)' : ''}, validation accuracy ${pct(c.validation.accuracy)} at ${pctOf((100 * c.validation.averageMacs) / r.costs.full)} MACs${c.met ? '' : ' (closest τ used)'}.`;
+    this.calibrationText.textContent = `${c.met ? 'Met' : 'Not met'} on validation for ${what}: τ = ${c.thresholds.map(tauText).join(' / ')}${perExit ? ' (per exit)' : ''}, validation accuracy ${pct(c.validation.accuracy)} at ${pctOf((100 * c.validation.averageMacs) / r.costs.full)} MACs${c.met ? '' : ' (closest τ used)'}.`;
     this.calibrationText.classList.toggle('ee-warn', !c.met);
     this.setThresholds({ mode: perExit ? 'perExit' : 'shared', thresholds: c.thresholds });
   }
@@ -324,7 +325,7 @@ export class ResultsView {
       this.routingEl.classList.toggle('ee-warn', routing.collapsed);
     }
     if (this.currentText) {
-      this.currentText.textContent = `At τ = ${this.thresholds.thresholds.map((t) => t.toFixed(2)).join(' / ') || '—'}: accuracy ${pct(this.table.accuracy)}, average ${macs(this.table.averageMacs)} MACs (${pctOf(this.table.averageMacsPct)} of full)`;
+      this.currentText.textContent = `At τ = ${this.thresholds.thresholds.map(tauText).join(' / ') || '—'}: accuracy ${pct(this.table.accuracy)}, average ${macs(this.table.averageMacs)} MACs (${pctOf(this.table.averageMacsPct)} of full)`;
     }
     if (!updateCharts) return;
     if (this.charts.tradeOff) updateTradeOffCurrent(this.charts.tradeOff, this.currentPoint());
@@ -333,11 +334,11 @@ export class ResultsView {
 
   private currentPoint(): XY {
     const t = this.table!;
-    return { x: t.averageMacsPct, y: 100 * t.accuracy, label: `current τ (${t.thresholds.map((x) => x.toFixed(2)).join('/')})` };
+    return { x: t.averageMacsPct, y: 100 * t.accuracy, label: `current τ (${t.thresholds.map(tauText).join('/')})` };
   }
 
   private tradeOffSeries(r: RunResults) {
-    const curve = this.sweep.map((p) => ({ x: p.averageMacsPct, y: 100 * p.accuracy, label: `τ = ${p.threshold.toFixed(2)}` }));
+    const curve = this.sweep.map((p) => ({ x: p.averageMacsPct, y: 100 * p.accuracy, label: `τ = ${tauText(p.threshold)}` }));
     const exits = r.hard.rows.map((row) => ({ x: row.macsPct, y: 100 * row.standalone, label: `${row.point} alone` }));
     const baseline = this.run.related.filter((x) => x.role === 'baseline').map((x) => ({ x: x.averageMacsPct, y: 100 * x.accuracy, label: x.label }));
     const sweepRuns = this.run.related.filter((x) => x.role === 'sweep').map((x) => ({ x: x.averageMacsPct, y: 100 * x.accuracy, label: x.label }));

@@ -6,7 +6,7 @@
  * split (shared, or per exit). Everything comes from spec/analysis.ts.
  */
 import type { Chart } from 'chart.js';
-import { budgetTable, compareRules, gapText, RULE_NAMES, splitText, type RuleComparison } from '../../src/spec/analysis';
+import { budgetTable, compareRules, gapText, RULE_NAMES, splitText, tausText, tauText, type RuleComparison } from '../../src/spec/analysis';
 import type { ExitRule, RunResults } from '../../src/spec/results';
 import type { RunData } from '../../src/protocol/webview';
 import { tradeOffChart, type TradeOffSeries } from './charts';
@@ -25,7 +25,7 @@ export interface RuleComparisonOptions {
 /** The chart's series: one curve per rule, each exit alone; no other runs. */
 export function ruleSeries(c: RuleComparison, r: RunResults): TradeOffSeries {
   return {
-    curves: c.curves.map((k) => ({ label: RULE_NAMES[k.rule], points: k.sweep.map((p) => ({ x: p.averageMacsPct, y: 100 * p.accuracy, label: `${RULE_NAMES[k.rule]}, τ = ${p.threshold.toFixed(2)}` })) })),
+    curves: c.curves.map((k) => ({ label: RULE_NAMES[k.rule], points: k.sweep.map((p) => ({ x: p.averageMacsPct, y: 100 * p.accuracy, label: `${RULE_NAMES[k.rule]}, τ = ${tauText(p.threshold)}` })) })),
     exits: r.hard.rows.map((row) => ({ x: row.macsPct, y: 100 * row.standalone, label: `${row.point} alone` })),
     runs: [], current: null, pareto: [],
   };
@@ -82,7 +82,7 @@ export class RuleComparisonSection {
       const t = c.calibration.test;
       const use = c.rule === this.r.rule && this.o.apply ? button('Use', () => this.o.apply!(c.rule, c.calibration.thresholds), { secondary: true, title: 'show these thresholds in the exit table above' }) : null;
       return h('tr', { class: t.accuracy === best ? 'ee-best' : undefined, 'data-rule': c.rule },
-        h('td', {}, RULE_NAMES[c.rule]), h('td', { title: c.calibration.thresholds.map((x) => x.toFixed(2)).join(' / ') }, new Set(c.calibration.thresholds).size === 1 ? c.calibration.thresholds[0].toFixed(2) : c.calibration.thresholds.map((x) => x.toFixed(2)).join(' / ')),
+        h('td', {}, RULE_NAMES[c.rule]), h('td', { title: c.calibration.thresholds.map(tauText).join(' / ') }, tausText(c.calibration.thresholds, ' / ')),
         h('td', { class: 'num' }, pct(t.accuracy)), h('td', { class: 'num' }, pctOf(t.averageMacsPct)),
         h('td', { class: c.routing.collapsed ? 'ee-split ee-warn' : 'ee-split', title: `${splitText(c.routing)}${c.routing.collapsed ? ': one exit takes ≥ 95 % of the inputs' : ''}` }, splitText(c.routing, true) + (c.routing.collapsed ? ' — collapsed' : '')),
         h('td', {}, use));

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { budgetTable, calibrate, compareRules, exitTable, routingOf, rulesOf, type BudgetCell } from '../../spec/analysis';
+import { budgetTable, calibrate, compareRules, exitTable, routingOf, rulesOf, tausText, type BudgetCell } from '../../spec/analysis';
 import { ValidationError } from '../../spec/errors';
 import type { ExitRule, RunResults, SampleRecords, Timing } from '../../spec/results';
 import { readExperimentOf, readResults, readSamples, RUN_FILES } from '../../runs/store';
@@ -109,7 +109,7 @@ export const evalCommand: CliCommand = {
       }
       const calibrated = calibrate(validation, test, results.costs, rule, target, undefined, positions, perExit);
       table = calibrated.test;
-      const taus = perExit ? calibrated.thresholds.map((t) => t.toFixed(2)).join('/') : String(calibrated.thresholds[0]);
+      const taus = tausText(calibrated.thresholds);
       note = `calibrated on ${validation.count} validation samples: τ = ${taus}${perExit ? ' (per exit)' : ''}, validation accuracy ${pct(calibrated.validation.accuracy)} at ${((100 * calibrated.validation.averageMacs) / results.costs.full).toFixed(1)} % MACs, ${calibrated.met ? 'target met' : 'target NOT met (closest τ used)'}`;
     } else if (rule !== results.rule) {
       table = exitTable(test, results.costs, rule, results.thresholds, positions);

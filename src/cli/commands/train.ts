@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ACCEL_PARTS, parseStock } from '../../spec/accel-parts';
+import { tausText } from '../../spec/analysis';
 import { formatMacs } from '../../spec/backbones';
 import type { RunState } from '../../spec/run-types';
 import { createRunsFor, loadExperimentFile, TrainingRun, type ManagerOptions } from '../../runs/manager';
@@ -103,7 +104,7 @@ export function printSummary(dir: string): void {
   }
   if (r.calibration) {
     const c = r.calibration;
-    const taus = c.perExit ? `${c.thresholds.map((t) => t.toFixed(2)).join('/')} (per exit)` : String(c.thresholds[0]);
+    const taus = `${tausText(c.thresholds)}${c.perExit ? ' (per exit)' : ''}`;
     console.log(`calibrated τ = ${taus} (${c.met ? 'target met' : 'target NOT met'} on validation): test accuracy ${pct(c.test.accuracy)}, ${c.test.averageMacsPct.toFixed(1)}% of full MACs`);
   }
   if (r.budgetComparison?.length) console.log(`\nevery rule at this budget, τ picked on the validation split:\n${renderBudgetTable(r.budgetComparison)}`);

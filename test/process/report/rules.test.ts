@@ -60,8 +60,8 @@ test('a run that routes: no warning, the routing line, one chart of three rules,
   assert.match(await page.locator('.ee-stat', { hasText: 'effective exits' }).innerText(), /effective exits\s+[1-4]\.\d of 4/);
   assert.match(await page.locator('.ee-routing').innerText(), /^split #2 block2 \d+\.\d % · .*effective exits of 4 .* over input-blind routing with the same split\.$/);
   // one chart, drawn (not blank), and the two areas: gates vs entropy, gates vs max softmax
-  const blank = await page.locator('.ee-rules canvas').evaluate((c: HTMLCanvasElement) => {
-    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+  const blank = await page.locator('.ee-rules canvas').evaluate((c: any) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data as Uint8ClampedArray;
     const colours = new Set<number>();
     for (let i = 0; i < d.length; i += 4 * 13) colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
     return colours.size;
@@ -77,15 +77,15 @@ test('a run that routes: no warning, the routing line, one chart of three rules,
   assert.deepEqual(at60.map((r) => r.rule), ['gate', 'entropy', 'confidence']);
   for (const r of at60) assert.ok(parseFloat(r.cells[3]) <= 60.5, `${r.rule} within 60 % of the MACs on test (picked on validation): ${r.cells[3]}`);
   assert.match(await page.locator('.ee-budget-card .ee-calibration').innerText(), /τ shared by every exit, picked on 200 validation samples for 60 %/);
-  await page.locator('.ee-rule-budget').evaluate((el: HTMLElement & { value: string }) => { el.value = '40'; });
+  await page.locator('.ee-rule-budget').evaluate((el: any) => { el.value = '40'; });
   await page.locator('.ee-rule-budget-go').click();
-  await page.waitForFunction(() => /for 40 %/.test(document.querySelector('.ee-budget-card .ee-calibration')?.textContent ?? ''));
+  await page.waitForFunction(() => /for 40 %/.test((globalThis as any).document.querySelector('.ee-budget-card .ee-calibration')?.textContent ?? ''));
   const at40 = await rows();
   assert.ok(at40.every((r, i) => parseFloat(r.cells[3]) <= parseFloat(at60[i].cells[3]) + 1e-9), 'a smaller budget costs no more');
   // "Use" puts the gates' thresholds into the exit table above
   await page.locator('.ee-budget-table tr[data-rule="gate"] vscode-button').click();
   const tau = at40[0].cells[1].split(' / ')[0];
-  await page.waitForFunction((t) => document.querySelector('.ee-current')?.textContent?.includes(`At τ = ${t}`), tau);
+  await page.waitForFunction((t) => (globalThis as any).document.querySelector('.ee-current')?.textContent?.includes(`At τ = ${t}`), tau);
   await page.locator('.ee-rules-section').screenshot({ path: path.join(OUT, 'report-rules.png') });
   assert.deepEqual(errors, []);
   await page.close();

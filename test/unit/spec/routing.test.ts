@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   areaBetween, budgetTable, calibrate, calibrateThresholds, collapseWarning, compareRules, exitTable, routingOf, routingText,
-  rulesOf, SWEEP_GRID,
+  quantileThresholds, rulesOf, SWEEP_GRID, tausText, tauText,
 } from '../../../src/spec/analysis';
 import type { CostModel, ExitTable, SampleRecords, SweepPoint } from '../../../src/spec/results';
 import { mulberry32 } from '../../../src/spec/rng';
@@ -156,4 +156,30 @@ test('compareRules and budgetTable: every rule the records allow, on the same re
   assert.deepEqual(cells.map((x) => x.share), [0.5, 0.5, 0.5, 0.7, 0.7, 0.7, 0.9, 0.9, 0.9]);
   assert.ok(cells.every((x) => x.calibration.perExit && x.calibration.validation.averageMacs <= x.share * costs.full + 1e-9));
   assert.ok(cells.every((x) => x.routing.shares.length === 4));
+});
+
+test('quantile thresholds: a τ between neighbouring values, so gates that all sit below 0.01 can still be ranked and calibrated', () => {
+  assert.deepEqual(quantileThresholds([0.1, 0.2, 0.3, 0.4], 4), [0.15000000000000002, 0.25, 0.35]);
+  assert.deepEqual(quantileThresholds([0.5, 0.5, 0.5], 10), [], 'no τ between equal values');
+  // exit 1's gates are all below 0.001; the right ones a little higher than the wrong ones
+  const n = 200;
+  const labels = Array.from({ length: n }, (_, i) => i % 10);
+  const right = labels.map((_, i) => i % 2 === 0);
+  const rec: SampleRecords = {
+    split: 'validation', count: n, labels,
+    exits: [{ point: 'block2', gate: right.map((r, i) => (r ? 0.0008 : 0.0002) + i * 1e-7), pred: labels.map((l, i) => (right[i] ? l : (l + 1) % 10)), conf: labels.map(() => 0.5), entropy: labels.map(() => 0.5) }],
+    final: { pred: labels.map((l, i) => (i % 4 === 1 ? (l + 1) % 10 : l)), conf: labels.map(() => 1), entropy: labels.map(() => 0) },
+    softPred: null,
+  };
+  const c: CostModel = { exits: [30], final: 100, full: 100 };
+  // on the 0.01 grid τ = 0 sends everything to the exit (50 %), τ = 0.01 nothing (75 %); a budget of 70 % needs a τ in between
+  const uniform = calibrateThresholds(rec, c, 'gate', { budget: 70 }, SWEEP_GRID);
+  const adaptive = calibrateThresholds(rec, c, 'gate', { budget: 70 });
+  close(uniform.accuracy, 0.5);
+  assert.ok(adaptive.thresholds[0] > 0.0002 && adaptive.thresholds[0] < 0.0009, `τ ${adaptive.thresholds[0]}`);
+  close(adaptive.accuracy, 0.75); // the right half leaves early (all right), the rest reaches the final classifier (half of them right)
+  assert.equal(tauText(adaptive.thresholds[0]), adaptive.thresholds[0].toPrecision(3));
+  assert.equal(tauText(0.5), '0.50');
+  assert.equal(tausText([0.5, 0.5]), '0.50');
+  assert.equal(tausText([0.5, 0.000312]), '0.50/0.000312');
 });
