@@ -97,8 +97,12 @@ export interface Engine {
   readonly name: string;
   /** Initialises a device for `preference` ("auto" or a named backend); a named one that fails is an error naming why, never a silent fallback. */
   prepare(preference: string): Promise<EngineDevice>;
-  /** The network of `x` on `data`: fresh, or restored with its optimiser from the checkpoint folder `resumeFrom`. `epoch` = epochs already trained. */
-  open(x: Experiment, data: EngineData, resumeFrom: string | null): Promise<{ net: EngineNetwork; epoch: number }>;
+  /**
+   * The network of `x` on `data`: fresh (its matching variables loaded from `x.training.initFrom`
+   * when set: `initialised` says what was loaded), or restored with its optimiser from the
+   * checkpoint folder `resumeFrom`. `epoch` = epochs already trained.
+   */
+  open(x: Experiment, data: EngineData, resumeFrom: string | null): Promise<{ net: EngineNetwork; epoch: number; initialised?: { loaded: number; fresh: string[] } }>;
 }
 
 /** The loss became NaN or infinite; names where. */

@@ -6,7 +6,7 @@
  * caller's epoch-end hook (metrics line, checkpoint).
  */
 import { accuracyOf, exitTable, softAccuracy } from '../spec/analysis';
-import { epochPhase, learningRate, type EpochPhase } from '../spec/method';
+import { epochPhase, phaseLearningRate, type EpochPhase } from '../spec/method';
 import type { Experiment } from '../spec/experiment';
 import type { ExitRule, SampleRecords } from '../spec/results';
 import type { EpochMetrics } from '../spec/run-types';
@@ -28,7 +28,7 @@ export async function trainEpochs(net: EngineNetwork, x: Pick<Experiment, 'metho
   const all: EpochMetrics[] = [];
   let lambda = o.startLambda ?? null;
   for (let epoch = o.startEpoch + 1; epoch <= x.training.epochs; epoch++) {
-    const lr = learningRate(x.training, epoch - 1);
+    const lr = phaseLearningRate(x, epoch);
     const phase = epochPhase(x.method, x.training.epochs, epoch, lambda);
     const losses = await net.trainEpoch(epoch, lr, { onStep: o.onStep, shouldStop: o.shouldStop }, phase);
     if (x.method.targetBudget !== null && phase.stage !== 'warmup') lambda = losses.lambda;

@@ -14,6 +14,7 @@ import { experimentNameFromFile } from '../spec/experiment';
 import { formatExperiment, newExperimentJson, readExperiment, type PlacedExit } from './experimentFile';
 import { openComparisonPanel, openResultsPanel } from './panels';
 import { writeReport } from '../report/report';
+import { withPathsFrom } from '../runs/manager';
 import { deleteRun as deleteRunFolder, pidAlive, readStatus } from '../runs/store';
 import { deleteRefusal, HEAD_CHOICES, parseChannels, trainingRefusal, withGate, withHead } from './presentation';
 import { parseRecipeValue, type RecipeValue } from './recipes';
@@ -114,7 +115,7 @@ async function train(ctx: CommandContext, target?: vscode.Uri): Promise<TrainRes
   const setting = vscode.workspace.getConfiguration(Settings.section, file).get<string>(Settings.runsDirectory) || '.early-exit/runs';
   const runsDir = path.resolve(folder?.uri.fsPath ?? path.dirname(file.fsPath), setting);
   try {
-    return { ok: true, runs: await ctx.training.train(read.value, runsDir, rel) };
+    return { ok: true, runs: await ctx.training.train(withPathsFrom(read.value, file.fsPath), runsDir, rel) };
   } catch (e) {
     return refuse(`cannot train ${rel}: ${(e as Error).message}`);
   }

@@ -39,7 +39,7 @@ function describe(m: MethodConfig, field: RecipeField): { description: string; o
   switch (field) {
     case 'warmup': {
       const w = m.warmup;
-      if (w.epochs === 0) return { description: 'off (the paper)', on: false };
+      if (w.epochs === 0) return w.freeze ? { description: 'none: gates only, on the exits of training.initFrom', on: true } : { description: 'off (the paper)', on: false };
       return { description: `${w.epochs} epoch${w.epochs === 1 ? '' : 's'}${w.distillation > 0 ? `, distilled ${w.distillation} at T ${w.temperature}` : ''}, then ${w.freeze ? 'gates only' : 'everything'}`, on: true };
     }
     case 'gateInputs':

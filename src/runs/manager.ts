@@ -38,13 +38,19 @@ export function loadExperimentFile(file: string, overrides: string[] = []): Expe
   } catch (e) {
     throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
   }
-  if (!overrides.length) return parseExperiment(text, file);
+  if (!overrides.length) return withPathsFrom(parseExperiment(text, file), file);
   const raw = JSON.parse(text);
   for (const o of overrides) {
     const { path: p, value } = parseOverride(o);
     setPath(raw, p, value);
   }
-  return validateExperiment(raw, experimentNameFromFile(file));
+  return withPathsFrom(validateExperiment(raw, experimentNameFromFile(file)), file);
+}
+
+/** The experiment with `training.initFrom` resolved against the experiment file's folder (the worker runs elsewhere). */
+export function withPathsFrom(x: Experiment, file: string): Experiment {
+  if (x.training.initFrom && !path.isAbsolute(x.training.initFrom)) x.training.initFrom = path.resolve(path.dirname(file), x.training.initFrom);
+  return x;
 }
 
 /** Creates queued run folders for an experiment (one per sweep combination, sharing a group). */

@@ -19,7 +19,11 @@ export interface Experiment {
   exits: ExitConfig[];
   method: MethodConfig;
   dataset: DatasetSpec;
-  training: TrainingConfig & { backend: BackendPreference };
+  training: TrainingConfig & {
+    backend: BackendPreference;
+    /** A trained run (or model) folder whose matching variables start this run; null = from scratch. */
+    initFrom: string | null;
+  };
   evaluation: {
     /** "auto" = gate for proposed, entropy for BranchyNet. */
     rule: 'auto' | 'gate' | 'confidence' | 'entropy';
@@ -107,7 +111,7 @@ export const experimentSchema: Schema = {
             epochs: int('Epochs of exits-first training at the start (0 = none: the paper).', 0, { minimum: 0 }),
             distillation: num('Weight d in [0, 1] of knowledge distillation from the final classifier in the warm-up\'s exit terms: (1 − d)·CE(y, f_b) + d·T²·KL(f^T ‖ f_b^T) (Phuong & Lampert, ICCV 2019); 0 = plain cross-entropy.', 0, { minimum: 0, maximum: 1 }),
             temperature: num('Distillation temperature T.', 3, { exclusiveMinimum: 0 }),
-            freeze: { type: 'boolean', default: false, description: 'After the warm-up train the gates alone, backbone and classifiers fixed (two phases); false = everything trains on the paper\'s loss.' },
+            freeze: { type: 'boolean', default: false, description: 'After the warm-up train the gates alone, backbone and classifiers fixed (two phases; each phase runs the learning-rate schedule over its own epochs); with 0 warm-up epochs the gates alone train from the first epoch, on the exits of training.initFrom. false = everything trains on the paper\'s loss.' },
           },
         },
         gateInputs: { enum: [...GATE_INPUTS], default: 'features', description: 'Recipe (proposed): what each gate g_b sees. features = the head\'s features (the paper); features+softmax = also f_b\'s max probability, normalised entropy and top-1 − top-2 margin, so a gate can at least learn a confidence rule.' },
@@ -132,6 +136,7 @@ export const experimentSchema: Schema = {
         stepGamma: num('step schedule: decay factor.', 0.1, { exclusiveMinimum: 0, maximum: 1 }),
         seed: int('Seed of initialisation, shuffling and augmentation (same seed + backend = same numbers).', 1, { minimum: 0 }),
         backend: { enum: [...BACKEND_PREFERENCES], default: 'auto', description: 'TF.js backend: auto tries gpu → native-cpu → wasm → cpu.' },
+        initFrom: { type: ['string', 'null'], default: null, description: 'A trained run folder (or its model/ folder) to start from: every variable with the same name and shape is loaded (e.g. the backbone and exits of a BranchyNet run), the others (new gates) start fresh. With method.warmup.freeze and no warm-up epochs, only the gates then train. A relative path is resolved against the experiment file\'s folder. null = from scratch.' },
       },
     },
     evaluation: {
@@ -289,11 +294,15 @@ export function engineOfBackend(backend: string): EngineName | null {
 /** Recipes need gates, an epoch for the gates to train, and an engine that implements them. */
 function validateRecipes(x: Experiment): void {
   const m = x.method;
-  const on = recipesOf(m);
+  const on = recipesOf(m, x.training);
   if (!on.length) return;
-  if (m.name !== 'proposed') {
-    const field = on[0] === 'warmup' || on[0] === 'distillation' || on[0] === 'freeze' ? 'method.warmup' : `method.${on[0]}`;
+  if (m.name !== 'proposed' && on.some((r) => r !== 'initFrom')) {
+    const first = on.find((r) => r !== 'initFrom')!;
+    const field = first === 'warmup' || first === 'distillation' || first === 'freeze' ? 'method.warmup' : `method.${first}`;
     throw new ValidationError(`${field}: training recipes shape how gates learn, and only "proposed" has gates; remove it or set method.name to "proposed"`, field);
+  }
+  if (m.name === 'proposed' && m.warmup.freeze && m.warmup.epochs === 0 && !x.training.initFrom) {
+    throw new ValidationError('method.warmup.freeze: with no warm-up epochs the gates alone would learn on untrained exits; set method.warmup.epochs, or start from a trained run with training.initFrom', 'method.warmup.freeze');
   }
   if (m.warmup.freeze && m.warmup.epochs >= x.training.epochs) {
     throw new ValidationError(`method.warmup.epochs: ${m.warmup.epochs} warm-up epochs leave none of the ${x.training.epochs} for the gates; use fewer than training.epochs`, 'method.warmup.epochs');
@@ -302,7 +311,7 @@ function validateRecipes(x: Experiment): void {
     throw new ValidationError(`method.hardGatesFrom: epoch ${m.hardGatesFrom} is after the last (${x.training.epochs}); use 1…${x.training.epochs} or null`, 'method.hardGatesFrom');
   }
   const engine = engineOfBackend(x.training.backend);
-  const refusal = engine && recipeRefusal(m, engine);
+  const refusal = engine && recipeRefusal(m, engine, x.training);
   if (refusal) throw new ValidationError(refusal, 'method');
 }
 

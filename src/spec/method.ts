@@ -71,19 +71,30 @@ export const RECIPE_DEFAULTS = {
   hardGatesFrom: null as number | null,
 };
 
-export type Recipe = 'warmup' | 'distillation' | 'freeze' | 'gateInputs' | 'targetBudget' | 'gateTemperature' | 'hardGatesFrom';
-export const RECIPES: readonly Recipe[] = ['warmup', 'distillation', 'freeze', 'gateInputs', 'targetBudget', 'gateTemperature', 'hardGatesFrom'];
+export type Recipe = 'warmup' | 'distillation' | 'freeze' | 'gateInputs' | 'targetBudget' | 'gateTemperature' | 'hardGatesFrom' | 'initFrom';
+export const RECIPES: readonly Recipe[] = ['warmup', 'distillation', 'freeze', 'gateInputs', 'targetBudget', 'gateTemperature', 'hardGatesFrom', 'initFrom'];
 
-/** The recipes a method config turns on (empty: the paper's method, or BranchyNet / baseline). */
-export function recipesOf(m: Pick<MethodConfig, 'warmup' | 'gateInputs' | 'targetBudget' | 'gateTemperature' | 'hardGatesFrom'>): Recipe[] {
+/** Where a recipe is written in the experiment file. */
+export function recipeField(r: Recipe): string {
+  return r === 'warmup' ? 'method.warmup.epochs' : r === 'distillation' ? 'method.warmup.distillation' : r === 'freeze' ? 'method.warmup.freeze' : r === 'initFrom' ? 'training.initFrom' : `method.${r}`;
+}
+
+/**
+ * The recipes a method config (and, given, the training settings) turn on: empty for the paper's
+ * method, BranchyNet and the baseline trained from scratch.
+ */
+export function recipesOf(
+  m: Pick<MethodConfig, 'warmup' | 'gateInputs' | 'targetBudget' | 'gateTemperature' | 'hardGatesFrom'>, training?: { initFrom?: string | null },
+): Recipe[] {
   const on: Recipe[] = [];
   if (m.warmup.epochs > 0) on.push('warmup');
   if (m.warmup.epochs > 0 && m.warmup.distillation > 0) on.push('distillation');
-  if (m.warmup.epochs > 0 && m.warmup.freeze) on.push('freeze');
+  if (m.warmup.freeze) on.push('freeze');
   if (m.gateInputs !== 'features') on.push('gateInputs');
   if (m.targetBudget !== null) on.push('targetBudget');
   if (m.gateTemperature !== 1) on.push('gateTemperature');
   if (m.hardGatesFrom !== null) on.push('hardGatesFrom');
+  if (training?.initFrom) on.push('initFrom');
   return on;
 }
 
@@ -92,7 +103,7 @@ export function recipeSummary(m: Pick<MethodConfig, 'warmup' | 'gateInputs' | 't
   const parts: string[] = [];
   if (m.warmup.epochs > 0) {
     parts.push(`exits first ${m.warmup.epochs} ep.${m.warmup.distillation > 0 ? ` (distilled ${m.warmup.distillation})` : ''}${m.warmup.freeze ? ', then gates only' : ''}`);
-  }
+  } else if (m.warmup.freeze) parts.push('gates only');
   if (m.gateInputs === 'features+softmax') parts.push('gates see softmax');
   if (m.targetBudget !== null) parts.push(`budget ${Math.round(100 * m.targetBudget)} % MACs`);
   if (m.gateTemperature !== 1) parts.push(`gate T → ${m.gateTemperature}`);
@@ -108,11 +119,21 @@ export const ENGINE_RECIPES: Record<EngineName, readonly Recipe[]> = {
 };
 
 /** One line naming the recipe(s) `engine` does not implement, or null. */
-export function recipeRefusal(m: MethodConfig, engine: EngineName): string | null {
-  const missing = recipesOf(m).filter((r) => !ENGINE_RECIPES[engine].includes(r));
+export function recipeRefusal(m: MethodConfig, engine: EngineName, training?: { initFrom?: string | null }): string | null {
+  const missing = recipesOf(m, training).filter((r) => !ENGINE_RECIPES[engine].includes(r));
   if (!missing.length) return null;
-  const field = (r: Recipe) => (r === 'warmup' ? 'method.warmup.epochs' : r === 'distillation' ? 'method.warmup.distillation' : r === 'freeze' ? 'method.warmup.freeze' : `method.${r}`);
-  return `${missing.map(field).join(', ')}: the ${engine} engine does not implement ${missing.length > 1 ? 'these recipes' : 'this recipe'} yet; train with a TF.js backend (training.backend "wasm", "cpu", …) or remove ${missing.length > 1 ? 'them' : 'it'}`;
+  return `${missing.map(recipeField).join(', ')}: the ${engine} engine does not implement ${missing.length > 1 ? 'these recipes' : 'this recipe'} yet; train with a TF.js backend (training.backend "wasm", "cpu", …) or remove ${missing.length > 1 ? 'them' : 'it'}`;
+}
+
+/**
+ * The learning rate of epoch `epoch` (1-based). With the gates trained alone after a warm-up
+ * (method.warmup.freeze), each phase runs the schedule over its own epochs: the exits get a whole
+ * schedule, and the gates start from the full rate.
+ */
+export function phaseLearningRate(x: { method: MethodConfig; training: TrainingConfig }, epoch: number): number {
+  const w = x.method.name === 'proposed' && x.method.warmup.freeze ? x.method.warmup.epochs : 0;
+  if (w <= 0 || w >= x.training.epochs) return learningRate(x.training, epoch - 1);
+  return epoch <= w ? learningRate({ ...x.training, epochs: w }, epoch - 1) : learningRate({ ...x.training, epochs: x.training.epochs - w }, epoch - w - 1);
 }
 
 /**

@@ -72,11 +72,12 @@ async function prepare(r: Run): Promise<Prepared> {
   r.log(`dataset ${ds.name}${ds.synthetic ? ' (synthetic)' : ''}: ${train.count} train, ${validation.count} validation, ${ds.test.count} test`);
 
   // "auto" chooses its engine at run time: a recipe the chosen engine lacks is refused here, as the parser refuses a named one
-  const refusal = recipeRefusal(x.method, engine.name as EngineName);
+  const refusal = recipeRefusal(x.method, engine.name as EngineName, x.training);
   if (refusal) throw new ValidationError(refusal, 'method');
   const ckpt = o.resume ? checkpointDir(path.join(o.runDir, RUN_FILES.checkpoint)) : null;
-  const { net, epoch } = await engine.open(x, data, ckpt);
+  const { net, epoch, initialised } = await engine.open(x, data, ckpt);
   if (ckpt) r.log(`resumed from the checkpoint of epoch ${epoch}`);
+  if (initialised) r.log(`started from ${x.training.initFrom}: ${initialised.loaded} variables loaded, ${initialised.fresh.length} new${initialised.fresh.length ? ` (${initialised.fresh.slice(0, 6).join(', ')}${initialised.fresh.length > 6 ? ', …' : ''})` : ''}`);
   r.epoch = epoch;
   o.send({
     type: 'started', runId: r.id, backend: device.kind, backendReason: device.description, resumedFromEpoch: epoch,

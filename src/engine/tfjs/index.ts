@@ -14,6 +14,7 @@ import type { Engine, EngineData, EngineDevice, EngineNetwork, StepCallbacks } f
 import { loadNetwork, saveNetwork } from './checkpoint';
 import { collectRecords, measureTiming, type BatchSource } from './evaluate';
 import { MultiExitNetwork } from './network';
+import { initFrom } from './init-from';
 import { createOptimizer } from './optimizer';
 import { trainEpoch, type TrainSource, type TrainState } from './train';
 
@@ -90,7 +91,7 @@ export class TfjsEngine implements Engine {
     return { kind: this.device.kind, description: describeChoice(this.device) };
   }
 
-  async open(x: Experiment, data: EngineData, resumeFrom: string | null): Promise<{ net: TfjsNetwork; epoch: number }> {
+  async open(x: Experiment, data: EngineData, resumeFrom: string | null): Promise<{ net: TfjsNetwork; epoch: number; initialised?: { loaded: number; fresh: string[] } }> {
     const optimizer = createOptimizer(x.training);
     if (resumeFrom) {
       const r = await loadNetwork(resumeFrom, { optimizer });
@@ -101,6 +102,13 @@ export class TfjsEngine implements Engine {
       backbone: x.backbone, exits: x.exits, gated, seed: x.training.seed,
       ...(gated && x.method.gateInputs !== 'features' ? { gateInputs: x.method.gateInputs } : {}),
     });
-    return { net: new TfjsNetwork(net, x, data, optimizer, this.device), epoch: 0 };
+    let initialised;
+    try {
+      if (x.training.initFrom) initialised = await initFrom(net, x.training.initFrom);
+    } catch (e) {
+      net.dispose();
+      throw e;
+    }
+    return { net: new TfjsNetwork(net, x, data, optimizer, this.device), epoch: 0, initialised };
   }
 }

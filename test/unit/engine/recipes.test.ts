@@ -207,3 +207,39 @@ test('resume with a target budget: the multiplier continues from the last finish
   assert.equal(m.length, 1);
   assert.ok(Math.abs(m[0].lambda! - 5) < 1e-3, `λ ${m[0].lambda} continues from 5, not from method.lambda = 0`);
 });
+
+test('initFrom: a BranchyNet model\'s backbone and classifiers start a gated network, the gates start fresh; then the gates alone train', async () => {
+  await tf.setBackend('cpu');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ee-init-'));
+  const backbone = { name: 'resnet18', width: 1 / 32, input: [8, 8, 3], classes: 4 };
+  const bn = tinyExperiment({ backbone, exits: EXITS, method: { name: 'branchynet' }, dataset: { name: 'synthetic', limit: 16 }, training: { epochs: 1, batchSize: 8 } });
+  const data = randomEngineData(16, [8, 8, 3], 4, 5);
+  const { net: trained } = await new TfjsEngine().open(bn, data, null);
+  await trained.trainEpoch(1, 0.05, {}, epochPhase(bn.method, 1, 1));
+  await trained.exportModel(path.join(dir, 'model'));
+  const x = tinyExperiment({
+    backbone, exits: EXITS, method: { name: 'proposed', warmup: { freeze: true }, gateInputs: 'features+softmax' },
+    dataset: { name: 'synthetic', limit: 16 }, training: { epochs: 1, batchSize: 8, initFrom: dir },
+  });
+  const { net, initialised } = await new TfjsEngine().open(x, data, null);
+  assert.ok(initialised && initialised.loaded > 0);
+  assert.deepEqual(initialised.fresh.sort(), ['exit_block2/gate/bias', 'exit_block2/gate/kernel', 'exit_block5/gate/bias', 'exit_block5/gate/kernel', 'exit_block5/gate_hidden/bias', 'exit_block5/gate_hidden/kernel']);
+  for (const name of ['block1/conv1/kernel', 'exit_block2/fc/kernel', 'fc/kernel', 'block3/conv2/bn/moving_mean']) {
+    assert.deepEqual(Array.from(net.net.variable(name).dataSync()), Array.from(trained.net.variable(name).dataSync()), name);
+  }
+  // the same records for every exit's classifier as the trained network
+  const [a, b] = [await trained.records('test'), await net.records('test')];
+  assert.deepEqual(b.exits.map((e) => e.pred), a.exits.map((e) => e.pred));
+  const before = Array.from(net.net.variable('exit_block2/fc/kernel').dataSync());
+  const phase = epochPhase(x.method, 1, 1);
+  assert.equal(phase.stage, 'gates');
+  await net.trainEpoch(1, 0.05, {}, phase);
+  assert.deepEqual(Array.from(net.net.variable('exit_block2/fc/kernel').dataSync()), before, 'the classifiers stay as loaded');
+  net.dispose();
+  // another width: refused naming a variable
+  const wider = tinyExperiment({ backbone: { ...backbone, width: 1 / 16 }, exits: EXITS, method: { name: 'branchynet' }, dataset: { name: 'synthetic', limit: 16 }, training: { epochs: 1, initFrom: dir } });
+  await assert.rejects(new TfjsEngine().open(wider, data, null), /training\.initFrom: "[^"]+" is \[[\d,]+\] in .* but \[[\d,]+\] here; start from a run with the same backbone, width and exits/);
+  await assert.rejects(new TfjsEngine().open({ ...wider, training: { ...wider.training, initFrom: path.join(dir, 'nothing') } }, data, null), /is neither a finished run folder/);
+  trained.dispose();
+  fs.rmSync(dir, { recursive: true, force: true });
+});

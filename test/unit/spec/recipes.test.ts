@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { calibrationOf, engineOfBackend, parseExperiment, validateExperiment } from '../../../src/spec/experiment';
-import { ENGINE_RECIPES, methodConfig, nextMultiplier, recipeRefusal, recipesOf, recipeSummary, RECIPES } from '../../../src/spec/method';
+import { ENGINE_RECIPES, methodConfig, nextMultiplier, phaseLearningRate, recipeRefusal, recipesOf, recipeSummary, RECIPES } from '../../../src/spec/method';
 
 const base = (method: Record<string, unknown>, training: Record<string, unknown> = {}) => ({
   backbone: { name: 'resnet18', width: 0.0625 }, exits: [{ point: 'block2' }, { point: 'block4' }], method, training: { epochs: 10, ...training },
@@ -66,4 +66,22 @@ test('the budget multiplier: up while C is above the target, down (never below 0
   assert.ok(Math.abs(nextMultiplier(0.1, 0.8, 0.6, 0.5) - 0.2) < 1e-12);
   assert.equal(nextMultiplier(0.05, 0.4, 0.6, 0.5), 0);
   assert.ok(Math.abs(nextMultiplier(0.3, 0.5, 0.6, 1) - 0.2) < 1e-12);
+});
+
+test('gates only from the first epoch needs trained exits (initFrom); with a warm-up each phase runs its own schedule', () => {
+  fails(base({ name: 'proposed', warmup: { freeze: true } }), /method\.warmup\.freeze: with no warm-up epochs the gates alone would learn on untrained exits; set method\.warmup\.epochs, or start from a trained run with training\.initFrom/);
+  const x = validateExperiment(base({ name: 'proposed', warmup: { freeze: true } }, { initFrom: '/runs/bn' }));
+  assert.deepEqual(recipesOf(x.method, x.training), ['freeze', 'initFrom']);
+  assert.equal(recipeSummary(x.method), 'gates only');
+  assert.match(recipeRefusal(x.method, 'torch', x.training)!, /^method\.warmup\.freeze, training\.initFrom: the torch engine/);
+  // 10 epochs, 4 of them warm-up, cosine: 4 epochs of cosine, then 6 from the full rate again
+  const y = validateExperiment(base({ name: 'proposed', warmup: { epochs: 4, freeze: true } }, { lr: 0.01, schedule: 'cosine' }));
+  const lrs = Array.from({ length: 10 }, (_, i) => phaseLearningRate(y, i + 1));
+  assert.equal(lrs[0], 0.01);
+  assert.ok(Math.abs(lrs[2] - 0.005) < 1e-12, 'epoch 3 of a 4-epoch cosine: half the rate');
+  assert.equal(lrs[4], 0.01, 'the gates phase starts from the full rate');
+  assert.ok(lrs[9] < lrs[5]);
+  // without freeze one schedule over every epoch
+  const z = validateExperiment(base({ name: 'proposed', warmup: { epochs: 4 } }, { lr: 0.01, schedule: 'cosine' }));
+  assert.ok(Math.abs(phaseLearningRate(z, 6) - 0.005) < 1e-12);
 });
