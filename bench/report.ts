@@ -51,24 +51,25 @@ function remeasured(partial: J[]): string {
 /** The issue-17 comparison: the budget table per dataset (best recipe vs the softmax rules), then every run. */
 function gatesReport(g: J): string[] {
   const L: string[] = ['## Learned gates vs softmax rules at fixed budgets', ''];
-  L.push(`Every run trained by \`early-exit train\` (wasm, seed ${g.seeds === 1 ? '1, one seed' : g.seeds}); then \`early-exit eval <run> --rule all --budget 50%,70%,90% --per-exit --measure\`: for each exit rule, τ per exit picked on the validation split (coordinate ascent from the best shared τ) as the most accurate within the budget, the test accuracy and split at that τ, and batch-1 time saved (median-free: one \`measureTiming\` per cell, 100 test images, fastest of five interleaved rounds per image). The learned-gate recipe shown first is the best on **validation** (mean over the three budgets). "same net" = the softmax rule on the exits of that same network; "BranchyNet" = the softmax rule on the BranchyNet-trained network (per-exit CE, no gates).`, '');
+  L.push(`Every run trained by \`early-exit train\` (wasm, seed ${g.seeds === 1 ? '1, one seed' : g.seeds}); then \`early-exit eval <run> --rule all --budget 50%,70%,90% --per-exit --measure\`: for each exit rule, τ per exit picked on the validation split (coordinate ascent from the best shared τ) as the most accurate within the budget, the test accuracy and split at that τ, and batch-1 time saved (median-free: one \`measureTiming\` per cell, 100 test images, fastest of five interleaved rounds per image). The learned-gate run shown first at each budget is the best on **validation** at that budget, among every gated run of the dataset. "same net" = the softmax rule on the exits of that same network; "BranchyNet" = the softmax rule on the BranchyNet-trained network (per-exit CE, no gates).`, '');
   for (const d of g.datasets as J[]) {
     const runs = d.runs as J[];
     if (!runs.length) continue;
     L.push(`### ${d.label}`, '');
-    const best = runs.find((r) => r.name === d.best);
     const bn = runs.find((r) => r.method === 'branchynet');
     const cell = (r: J | undefined, rule: string, share: number) => (r?.cells as J[] | undefined)?.find((c) => c.rule === rule && Math.abs(c.share - share) < 1e-9);
     const rows: (string | number)[][] = [];
     for (const share of d.budgets as number[]) {
+      // the learned gates picked on validation at this budget (older sections: over all budgets)
+      const best = runs.find((r) => r.name === (d.bestAt?.[String(share)] ?? d.best));
       const ent = cell(bn, 'entropy', share);
       const line = (label: string, c: J | undefined, vsEntropy = false) => [
         `${Math.round(100 * share)} %`, label, c ? pct(c.accuracy) : '—',
         vsEntropy && c && ent ? pp(c.accuracy - ent.accuracy) : '', c ? `${f(c.averageMacsPct, 1)} %` : '—', c ? shares(c.shares) : '—', c ? routing(c.shares) : '—',
-        c?.timeSavedPct != null ? `${f(c.timeSavedPct, 0)} %` : '—',
+        c?.timeSavedPct != null ? `${f(c.timeSavedPct, 0)} %` : '—', c?.sharedAccuracy != null ? pct(c.sharedAccuracy) : '—',
       ];
       if (best) {
-        rows.push(line(`**learned gates**, ${best.method}${best.recipes ? ` (${best.recipes})` : ''}`, cell(best, 'gate', share), true));
+        rows.push(line(`**learned gates**, ${best.name}${best.recipes ? ` (${best.recipes})` : ''}`, cell(best, 'gate', share), true));
         rows.push(line('entropy, same net', cell(best, 'entropy', share), true));
         rows.push(line('max softmax, same net', cell(best, 'confidence', share), true));
       }
@@ -77,7 +78,7 @@ function gatesReport(g: J): string[] {
         rows.push(line('max softmax, BranchyNet', cell(bn, 'confidence', share), true));
       }
     }
-    L.push(table(['budget', 'rule, network', 'test acc.', 'Δ vs entropy (BranchyNet)', 'avg MACs', 'split', 'routing', 'time saved'], rows), '');
+    L.push(table(['budget', 'rule, network', 'test acc.', 'Δ vs entropy (BranchyNet)', 'avg MACs', 'split', 'routing', 'time saved', 'test acc., one shared τ'], rows), '');
     if (d.chart) L.push(`![every rule on the best recipe's network: learned gates, entropy and max softmax, τ swept (the results panel's chart)](${d.chart})`, '');
     L.push(`Every run of this dataset, test accuracy per rule at each budget (τ per exit on validation); "area vs entropy" = mean accuracy difference between the learned gates' and the entropy rule's accuracy / MACs curves on the same network (one τ for all exits, swept; eval --compare-rules):`, '');
     L.push(table(['run', 'recipes', 'final alone', ...(d.budgets as number[]).flatMap((b) => [`gates @${Math.round(100 * b)} %`, `entropy @${Math.round(100 * b)} %`, `max sm. @${Math.round(100 * b)} %`]), 'gates vs entropy curve', 'routing of gates @70 %'],
