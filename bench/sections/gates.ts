@@ -58,8 +58,11 @@ export function gateMethods(s: DatasetSet): Record<string, { method: Record<stri
     paper: { method: { name: 'proposed', lambda: 0.1 }, epochs: s.epochs },
     'gates-features': { method: gatesOnly, epochs: s.gateEpochs, initFrom: true },
     'gates-softmax': { method: softmax, epochs: s.gateEpochs, initFrom: true },
-    // what the softmax statistics add when the budget makes the gates open
+    // what the softmax statistics add when the budget makes the gates open, and what the features add to them
     'gates-features-budget70': { method: { ...gatesOnly, targetBudget: 0.7 }, epochs: s.gateEpochs, initFrom: true },
+    'gates-softmaxonly-budget70': { method: { ...gatesOnly, gateInputs: 'softmax', targetBudget: 0.7 }, epochs: s.gateEpochs, initFrom: true },
+    // hard gates late, with the budget that keeps them open
+    'gates-softmax-budget70-hard': { method: { ...softmax, targetBudget: 0.7, gateTemperature: 0.1, hardGatesFrom: s.gateEpochs - 1 }, epochs: s.gateEpochs, initFrom: true },
     // the target-budget workflow: gates trained for each budget of the comparison (and the issue's 60 %)
     ...Object.fromEntries([0.5, 0.6, 0.7, 0.9].map((b) => [`gates-softmax-budget${Math.round(100 * b)}`, { method: { ...softmax, targetBudget: b }, epochs: s.gateEpochs, initFrom: true as const }])),
     'gates-softmax-hard': { method: { ...softmax, gateTemperature: 0.1, hardGatesFrom: s.gateEpochs - 1 }, epochs: s.gateEpochs, initFrom: true },

@@ -293,6 +293,7 @@ async function editRecipe(ctx: CommandContext, node?: RecipeNode, value?: Recipe
         const picked = await vscode.window.showQuickPick([
           { label: 'features', description: m.gateInputs === 'features' ? '(current)' : '', detail: "the head's features: the paper's gate", v: 'features' as const },
           { label: 'features+softmax', description: m.gateInputs === 'features+softmax' ? '(current)' : '', detail: "also f_b's max probability, normalised entropy and top-1 − top-2 margin", v: 'features+softmax' as const },
+          { label: 'softmax', description: m.gateInputs === 'softmax' ? '(current)' : '', detail: "f_b's max probability, normalised entropy and margin alone: a learned confidence rule", v: 'softmax' as const },
         ], { title, placeHolder: 'What each gate g_b sees' });
         if (!picked) return false;
         value = picked.v;

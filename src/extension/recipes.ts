@@ -43,7 +43,8 @@ function describe(m: MethodConfig, field: RecipeField): { description: string; o
       return { description: `${w.epochs} epoch${w.epochs === 1 ? '' : 's'}${w.distillation > 0 ? `, distilled ${w.distillation} at T ${w.temperature}` : ''}, then ${w.freeze ? 'gates only' : 'everything'}`, on: true };
     }
     case 'gateInputs':
-      return m.gateInputs === 'features' ? { description: 'head features (the paper)', on: false } : { description: 'features + max p, entropy, margin', on: true };
+      if (m.gateInputs === 'features') return { description: 'head features (the paper)', on: false };
+      return { description: m.gateInputs === 'softmax' ? 'max p, entropy, margin (no features)' : 'features + max p, entropy, margin', on: true };
     case 'targetBudget':
       return m.targetBudget === null ? { description: `off: fixed λ = ${m.lambda}`, on: false } : { description: `${Math.round(1000 * m.targetBudget) / 10} % of the MACs (λ adapted, rate ${m.budgetRate})`, on: true };
     case 'gateTemperature':

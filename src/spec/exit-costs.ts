@@ -18,9 +18,9 @@ export interface CostConfig {
   gateInputs?: GateInputs;
 }
 
-/** Inputs of a gate g_b beyond the head's features: f_b's softmax statistics (method.gateInputs). */
-export function gateExtraInputs(gateInputs: GateInputs | undefined): number {
-  return gateInputs === 'features+softmax' ? GATE_STATISTICS.length : 0;
+/** Inputs of a gate g_b whose head features are `features` wide (method.gateInputs): the features, f_b's softmax statistics, or both. */
+export function gateInputWidth(features: number, gateInputs: GateInputs | undefined): number {
+  return gateInputs === 'softmax' ? GATE_STATISTICS.length : gateInputs === 'features+softmax' ? features + GATE_STATISTICS.length : features;
 }
 
 /** An exit with where it sits and what it costs. */
@@ -81,7 +81,7 @@ export function resolveExits(config: CostConfig): ResolvedExit[] {
       const feat = layersCost(headLayers.slice(0, -1), shape);
       const full = layersCost(headLayers, shape);
       // a gate's input: the features, and with softmax gates f_b's statistics (read from its logits, counted in headMacs)
-      const f = feat.shape[2] + gateExtraInputs(config.gateInputs);
+      const f = gateInputWidth(feat.shape[2], config.gateInputs);
       const gateMacs = config.gated ? (e.gate.hidden > 0 ? f * e.gate.hidden + e.gate.hidden : f) : 0;
       return { ...e, block, headLayers, featureShape: feat.shape, headMacs: full.macs, gateMacs };
     });

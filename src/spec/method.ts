@@ -8,9 +8,9 @@
  */
 import type { MethodName } from './results';
 
-/** What a gate g_b sees: the head's features (the paper), or those and f_b's softmax statistics. */
-export type GateInputs = 'features' | 'features+softmax';
-export const GATE_INPUTS: readonly GateInputs[] = ['features', 'features+softmax'];
+/** What a gate g_b sees: the head's features (the paper), those and f_b's softmax statistics, or the statistics alone. */
+export type GateInputs = 'features' | 'features+softmax' | 'softmax';
+export const GATE_INPUTS: readonly GateInputs[] = ['features', 'features+softmax', 'softmax'];
 /** Softmax statistics a `features+softmax` gate sees, in this order (each in [0, 1]). */
 export const GATE_STATISTICS = ['max probability', 'normalised entropy', 'margin (top-1 − top-2)'] as const;
 
@@ -105,6 +105,7 @@ export function recipeSummary(m: Pick<MethodConfig, 'warmup' | 'gateInputs' | 't
     parts.push(`exits first ${m.warmup.epochs} ep.${m.warmup.distillation > 0 ? ` (distilled ${m.warmup.distillation})` : ''}${m.warmup.freeze ? ', then gates only' : ''}`);
   } else if (m.warmup.freeze) parts.push('gates only');
   if (m.gateInputs === 'features+softmax') parts.push('gates see softmax');
+  if (m.gateInputs === 'softmax') parts.push('gates see softmax only');
   if (m.targetBudget !== null) parts.push(`budget ${Math.round(100 * m.targetBudget)} % MACs`);
   if (m.gateTemperature !== 1) parts.push(`gate T → ${m.gateTemperature}`);
   if (m.hardGatesFrom !== null) parts.push(`hard gates from ep. ${m.hardGatesFrom}`);

@@ -11,9 +11,9 @@ import * as tf from '@tensorflow/tfjs';
 import { hostSupports, runHostLayers } from '../../accel';
 import { ruleFires } from '../../spec/analysis';
 import { describeBackbone, layersCost, type LayerSpec, type Shape3 } from '../../spec/backbones';
-import { gateExtraInputs } from '../../spec/exit-costs';
+import { gateInputWidth } from '../../spec/exit-costs';
 import type { ExitRule } from '../../spec/results';
-import { BN_EPS, type FoldedWeights, type MultiExitNetwork } from './network';
+import { BN_EPS, type FoldedWeights, type MultiExitNetwork, type NetworkConfig } from './network';
 
 /**
  * Largest feature map (values) whose head runs on the host: batch 1 at every exit point of the
@@ -164,13 +164,13 @@ export function hostHeads(net: MultiExitNetwork): ExitHeads {
     if (!w) values.set(name, w = Float32Array.from(net.variable(name).dataSync() as Float32Array));
     return w;
   };
-  /** Whether `first` runs here on h, then each of `then` on its output, and `widened` on its output with extra inputs. */
-  const runs = (h: tf.Tensor, first: LayerSpec[], then: LayerSpec[][] = [], widened?: [LayerSpec[], number]): boolean => {
+  /** Whether `first` runs here on h, then each of `then` on its output, and `gate` on what a gate of these inputs reads from it. */
+  const runs = (h: tf.Tensor, first: LayerSpec[], then: LayerSpec[][] = [], gate?: [LayerSpec[], NetworkConfig['gateInputs']]): boolean => {
     if (h.size > HOST_HEAD_MAX_VALUES) return false;
     const shape = h.shape.slice(1) as Shape3;
     if (!hostSupports(first, shape)) return false;
     const out = layersCost(first, shape).shape;
-    if (widened && !hostSupports(widened[0], [out[0], out[1], out[2] + widened[1]])) return false;
+    if (gate && !hostSupports(gate[0], [1, 1, gateInputWidth(out[0] * out[1] * out[2], gate[1])])) return false;
     return then.every((layers) => hostSupports(layers, out));
   };
   const K = net.config.backbone.classes;
@@ -178,8 +178,8 @@ export function hostHeads(net: MultiExitNetwork): ExitHeads {
     exit(e, h) {
       const head = net.exits[e].headLayers;
       const featureLayers = head.slice(0, -1), classifier = head.slice(-1), gate = net.config.gated ? net.gateLayers(e) : [];
-      const extra = net.config.gated ? gateExtraInputs(net.config.gateInputs) : 0;
-      if (!runs(h, featureLayers, [classifier]) || (gate.length && !runs(h, featureLayers, [], [gate, extra]))) return null;
+      const softmaxOnly = net.config.gateInputs === 'softmax';
+      if (!runs(h, featureLayers, [classifier]) || (gate.length && !runs(h, featureLayers, [], [gate, net.config.gateInputs]))) return null;
       const n = h.shape[0];
       const features = runHostLayers(featureLayers, { data: h.dataSync() as Float32Array, shape: h.shape }, weight);
       let l: ArrayLike<number> | null = null, p: ArrayLike<number> | null = null;
@@ -188,7 +188,8 @@ export function hostHeads(net: MultiExitNetwork): ExitHeads {
       let gates: Float64Array | null = null;
       if (net.config.gated) {
         const F = features.shape[1];
-        const input = extra ? { data: concatRows(features.data, F, gateStatistics(probs(), K, n), extra, n), shape: [n, F + extra] } : features;
+        const stats = net.gatesSeeSoftmax ? gateStatistics(probs(), K, n) : null;
+        const input = !stats ? features : softmaxOnly ? { data: stats, shape: [n, 3] } : { data: concatRows(features.data, F, stats, 3, n), shape: [n, F + 3] };
         const T = net.gateTemperature;
         gates = Float64Array.from(runHostLayers(gate, input, weight).data, (z) => 1 / (1 + Math.exp(-z / T)));
       }

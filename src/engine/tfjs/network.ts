@@ -12,7 +12,7 @@ import {
 } from '../../spec/backbones';
 import { batchNormActivation } from '../../accel';
 import type { CostModel } from '../../spec/results';
-import { costModel, gateExtraInputs, resolveExits, type ResolvedExit } from '../../spec/exit-costs';
+import { costModel, gateInputWidth, resolveExits, type ResolvedExit } from '../../spec/exit-costs';
 import type { ExitConfig } from '../../spec/exits';
 import type { GateInputs } from '../../spec/method';
 
@@ -177,7 +177,7 @@ export class MultiExitNetwork {
         const exit = this.exits[e];
         this.createLayerVariables(exit.headLayers, shape);
         if (this.config.gated) {
-          const f = exit.featureShape[2] + gateExtraInputs(this.config.gateInputs);
+          const f = gateInputWidth(exit.featureShape[2], this.config.gateInputs);
           this.createLayerVariables(this.gateLayers(e), [1, 1, f]);
         }
       }
@@ -207,7 +207,7 @@ export class MultiExitNetwork {
 
   /** Whether the gates see f_b's softmax statistics (method.gateInputs). */
   get gatesSeeSoftmax(): boolean {
-    return this.config.gateInputs === 'features+softmax';
+    return this.config.gateInputs === 'features+softmax' || this.config.gateInputs === 'softmax';
   }
 
   /** T of g_b = σ(z_b / T) (1 unless a recipe anneals it). */
@@ -352,11 +352,12 @@ export class MultiExitNetwork {
     return tf.sigmoid(T === 1 ? z : tf.div(z, T)) as tf.Tensor2D;
   }
 
-  /** What gate e reads: the head's features, then (softmax gates) f_b's statistics from its logits. */
+  /** What gate e reads: the head's features, then (softmax gates) f_b's statistics from its logits; or the statistics alone. */
   gateInput(e: number, features: tf.Tensor2D, logits?: tf.Tensor2D): tf.Tensor2D {
     if (!this.gatesSeeSoftmax) return features;
     if (!logits) throw new Error(`gate of exit ${this.exits[e].point} sees f_b's softmax: pass its logits`);
-    return tf.concat([features, softmaxStatistics(logits)], 1);
+    const stats = softmaxStatistics(logits);
+    return this.config.gateInputs === 'softmax' ? stats : tf.concat([features, stats], 1);
   }
 
   /** Exit e's gate up to the sigmoid: an optional hidden dense layer (ReLU), then one unit. */

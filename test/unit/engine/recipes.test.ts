@@ -106,6 +106,9 @@ test('softmax gates: the gate reads [features, max p, entropy, margin] without t
   const soft = costModel({ backbone: { name: 'resnet18', width: 1 / 32, input: [8, 8, 3], classes: 4 }, exits: EXITS, gated: true, gateInputs: 'features+softmax' });
   assert.equal(soft.gateMacs[0] - plain.gateMacs[0], 3, 'a one-unit gate: 3 more multiply-adds');
   assert.equal(soft.gateMacs[1] - plain.gateMacs[1], 3 * 4, 'a gate with 4 hidden units: 3·4 more');
+  const only = costModel({ backbone: { name: 'resnet18', width: 1 / 32, input: [8, 8, 3], classes: 4 }, exits: EXITS, gated: true, gateInputs: 'softmax' });
+  assert.deepEqual(only.gateMacs, [3, 3 * 4 + 4], 'the statistics alone: 3 inputs');
+  assert.equal(tiny({ gateInputs: 'softmax' }).variable('exit_block2/gate/kernel').shape[0], 3);
   const net = tiny({ gateInputs: 'features+softmax' });
   assert.equal(net.variable('exit_block2/gate/kernel').shape[0], net.exits[0].featureShape[2] + 3);
   // the statistics, on tfjs and on the host
@@ -127,7 +130,7 @@ test('softmax gates: the gate reads [features, max p, entropy, margin] without t
 
 const source = (x: tf.Tensor4D, labels: number[]): BatchSource => ({ count: labels.length, labels, batch: (s, n) => tf.slice(x, [s, 0, 0, 0], [n, -1, -1, -1]) as tf.Tensor4D });
 
-for (const [label, extra] of [['softmax gates', { gateInputs: 'features+softmax' as const }], ['gate temperature 0.2', { gateTemperature: 0.2 }]] as const) {
+for (const [label, extra] of [['softmax gates', { gateInputs: 'features+softmax' as const }], ['softmax-only gates', { gateInputs: 'softmax' as const }], ['gate temperature 0.2', { gateTemperature: 0.2 }]] as const) {
   test(`${label}: hard exits (tfjs and host heads) decide as the records say`, async () => {
     await tf.setBackend('cpu');
     const net = tiny(extra);

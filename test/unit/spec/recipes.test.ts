@@ -43,7 +43,7 @@ test('bad recipes are refused in one line naming the field', () => {
   fails(base({ name: 'proposed', hardGatesFrom: 11 }), /method\.hardGatesFrom: epoch 11 is after the last \(10\)/);
   fails(base({ name: 'proposed', targetBudget: 1.5 }), /method\.targetBudget: must be ≤ 1, got 1\.5/);
   fails(base({ name: 'proposed', targetBudget: 0 }), /method\.targetBudget: must be > 0/);
-  fails(base({ name: 'proposed', gateInputs: 'softmax' }), /method\.gateInputs: "softmax" is not allowed; allowed: features, features\+softmax/);
+  fails(base({ name: 'proposed', gateInputs: 'logits' }), /method\.gateInputs: "logits" is not allowed; allowed: features, features\+softmax, softmax/);
   fails(base({ name: 'proposed', gateTemperature: 2 }), /method\.gateTemperature: must be ≤ 1/);
   fails(base({ name: 'proposed', warmup: { epochs: 2, distillation: 2 } }), /method\.warmup\.distillation: must be ≤ 1/);
   fails(base({ name: 'proposed', warmup: { epoch: 2 } }), /method\.warmup\.epoch: unknown field; allowed: epochs, distillation, temperature, freeze/);
