@@ -66,7 +66,7 @@ export const RECIPE_DEFAULTS = {
   warmup: { epochs: 0, distillation: 0, temperature: 3, freeze: false } as WarmupConfig,
   gateInputs: 'features' as GateInputs,
   targetBudget: null as number | null,
-  budgetRate: 0.5,
+  budgetRate: 0.05,
   gateTemperature: 1,
   hardGatesFrom: null as number | null,
 };

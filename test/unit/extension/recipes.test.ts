@@ -20,7 +20,7 @@ test('recipe rows: every recipe off for the paper\'s method, each described when
     targetBudget: 0.6, gateTemperature: 0.1, hardGatesFrom: 18,
   });
   assert.deepEqual(recipeItems(on).map((i) => i.description), [
-    '8 epochs, distilled 0.5 at T 4, then gates only', 'features + max p, entropy, margin', '60 % of the MACs (λ adapted, rate 0.5)', 'T 1 → 0.1', 'from epoch 18',
+    '8 epochs, distilled 0.5 at T 4, then gates only', 'features + max p, entropy, margin', '60 % of the MACs (λ adapted, rate 0.05)', 'T 1 → 0.1', 'from epoch 18',
   ]);
   assert.ok(recipeItems(on).every((i) => i.on && i.tooltip.startsWith(`method.${i.field}`)));
   assert.deepEqual(recipeItems(methodConfig({ name: 'branchynet' })), []);
