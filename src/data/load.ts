@@ -12,7 +12,7 @@ import { readImageFolders } from './folder';
 import { readMnistDir } from './idx';
 import { resizeBilinear } from './images';
 import { balancedLimit, classCounts } from './preprocess';
-import type { DatasetName, DatasetSpec } from '../spec/dataset';
+import { BUNDLED_DATASETS, type DatasetName, type DatasetSpec } from '../spec/dataset';
 import { syntheticDataset } from './synthetic';
 import { listTar } from './tar';
 import type { Dataset, Split } from './types';
@@ -54,6 +54,18 @@ export async function sniffPath(p: string): Promise<Exclude<DatasetName, 'synthe
   return 'folder';
 }
 
+/**
+ * The folder of a dataset shipped with the package: `datasets/<name>` in the package root, found
+ * from this module (src/data in a checkout, dist/ in a build or the installed extension).
+ */
+export function bundledDatasetDir(name: string, from = __dirname): string {
+  for (let d = from, i = 0; i < 4; i++, d = path.dirname(d)) {
+    const p = path.join(d, 'datasets', name);
+    if (fs.existsSync(p)) return p;
+  }
+  throw new ValidationError(`dataset.name: "${name}" ships with Early Exit Studio, but its folder datasets/${name} is missing from this installation; reinstall it, or choose another dataset`, 'dataset.name');
+}
+
 function resizeSplit(s: Split, from: [number, number, number], to: [number, number]): Split {
   const [h, w, c] = from;
   const size = h * w * c;
@@ -82,8 +94,9 @@ async function loadDatasetUnchecked(spec: DatasetSpec, opts: LoadOptions): Promi
     ds = syntheticDataset(spec.syntheticTrain ?? 5000, spec.syntheticTest ?? 1000, seed);
   } else {
     let source = spec.path;
-    if (source === undefined) {
-      if (spec.name === 'folder') throw new ValidationError('dataset.path: is required when name is "folder"', 'dataset.path');
+    if (source === undefined && BUNDLED_DATASETS.includes(spec.name)) source = bundledDatasetDir(spec.name);
+    else if (source === undefined) {
+      if (spec.name === 'folder' || spec.name === 'fashion-mnist-mini') throw new ValidationError('dataset.path: is required when name is "folder"', 'dataset.path');
       const { dir } = await ensureDataset(spec.name, opts.cacheDir ?? defaultCacheDir(), {
         download: spec.download, onProgress: opts.onProgress, mirror: opts.mirror,
       });
@@ -100,6 +113,9 @@ async function loadDatasetUnchecked(spec: DatasetSpec, opts: LoadOptions): Promi
       case 'cifar10': ds = await readCifar10(source); break;
       case 'cifar100': ds = await readCifar100(source, spec.label ?? 'fine'); break;
       case 'mnist': case 'fashion-mnist': ds = readMnistDir(source, spec.name === 'fashion-mnist'); break;
+      case 'fashion-mnist-mini':
+        ds = { ...readMnistDir(source, true), name: 'fashion-mnist-mini', format: 'IDX (Fashion-MNIST subset shipped with the package)' };
+        break;
       default:
         ds = await readImageFolders(source, { resize: resizeInReader, split: spec.split, seed, onProgress: opts.onProgress, name: spec.name === 'cinic10' ? 'cinic10' : source });
         if (spec.name === 'cinic10') ds.format = `CINIC-10 ${ds.format}`;

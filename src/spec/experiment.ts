@@ -5,7 +5,7 @@
  * chosen backbone, threshold counts). `schema/experiment.schema.json` is generated from it.
  */
 import { BACKBONE_NAMES, type BackboneConfig, validateBackboneConfig, describeBackbone } from './backbones';
-import { datasetSpecSchema, validateDatasetSpec, type DatasetSpec } from './dataset';
+import { datasetSpecSchema, knownDatasetShape, validateDatasetSpec, type DatasetSpec } from './dataset';
 import { ValidationError } from './errors';
 import { HEAD_KINDS, validateExits, type ExitConfig } from './exits';
 import type { CalibrationTarget, MethodName } from './results';
@@ -232,6 +232,7 @@ export function validateExperiment(raw: unknown, fallbackName = 'experiment'): E
   validateBackboneConfig(x.backbone, 'backbone');
   validateExits(x.backbone, x.exits, 'exits');
   x.dataset = validateDatasetSpec(x.dataset, 'dataset');
+  checkBackboneFitsData(x);
   if (x.method.name === 'baseline' && x.exits.length) {
     throw new ValidationError('method.name: "baseline" trains the backbone alone; remove the exits or choose "proposed" / "branchynet"', 'method.name');
   }
@@ -251,6 +252,22 @@ export function validateExperiment(raw: unknown, fallbackName = 'experiment'): E
   }
   if (x.sweep) expandSweep(x); // fails early on an empty or invalid sweep
   return x;
+}
+
+/**
+ * The backbone's input and classes must be the dataset's: checked here for every set whose shape is
+ * known without reading it (the worker checks image folders once it has read them).
+ */
+function checkBackboneFitsData(x: Experiment): void {
+  const known = knownDatasetShape(x.dataset);
+  if (!known) return;
+  const { input, classes } = x.backbone;
+  if (input.join('x') !== known.shape.join('x')) {
+    throw new ValidationError(`backbone.input: [${input.join(', ')}], but dataset "${x.dataset.name}" has ${known.shape.join('×')} images; set backbone.input to [${known.shape.join(', ')}]${known.shape[2] === input[2] ? ' or dataset.resize' : ''}`, 'backbone.input');
+  }
+  if (classes !== known.classes) {
+    throw new ValidationError(`backbone.classes: ${classes}, but dataset "${x.dataset.name}" has ${known.classes} classes; set backbone.classes to ${known.classes}`, 'backbone.classes');
+  }
 }
 
 /** Reads and validates an experiment file's text. */
@@ -326,8 +343,15 @@ export function expandSweep(x: Experiment): ExpandedRun[] {
   });
 }
 
-/** A complete default experiment: every field present with its default. */
-export function defaultExperiment(backbone: BackboneConfig['name'] = 'resnet18', name = 'experiment'): Experiment {
+/**
+ * A complete default experiment: every field present with its default. By default on the real
+ * images shipped with the package (Fashion-MNIST mini, 28×28×1), so that the first run's table
+ * means something; `synthetic` gives the generated 32×32×3 set the tests train on. The method is
+ * the paper's with λ = 1 and a per-classifier cross-entropy (α = `exitLossWeight` = 0.5): with the
+ * paper's loss alone every input leaves at one exit and the final classifier stays untrained
+ * (README "What it implements"); the schema's defaults stay the paper's (λ = 0.1, α = 0).
+ */
+export function defaultExperiment(backbone: BackboneConfig['name'] = 'resnet18', name = 'experiment', dataset: 'fashion-mnist-mini' | 'synthetic' = 'fashion-mnist-mini'): Experiment {
   const presets: Record<string, { width: number; exits: string[] }> = {
     resnet18: { width: 0.0625, exits: ['block2', 'block4', 'block6'] },
     vgg13: { width: 0.125, exits: ['conv2', 'conv4', 'conv7'] },
@@ -337,8 +361,10 @@ export function defaultExperiment(backbone: BackboneConfig['name'] = 'resnet18',
   if (!p) validateBackboneConfig({ name: backbone, width: 1, input: [32, 32, 3], classes: 10 });
   const x = validateExperiment({
     name,
-    backbone: { name: backbone, width: p.width },
+    backbone: { name: backbone, width: p.width, input: dataset === 'synthetic' ? [32, 32, 3] : [28, 28, 1] },
     exits: p.exits.map((point) => ({ point })),
+    method: { lambda: 1, exitLossWeight: 0.5 },
+    dataset: { name: dataset },
     training: { epochs: 3 },
   }, name);
   return x;

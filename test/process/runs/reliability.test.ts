@@ -42,7 +42,7 @@ after(async () => {
 });
 
 function tiny(epochs: number, extra: (x: any) => void = () => {}): Experiment {
-  const x: any = JSON.parse(JSON.stringify(defaultExperiment('resnet18', 'tiny')));
+  const x: any = JSON.parse(JSON.stringify(defaultExperiment('resnet18', 'tiny', 'synthetic')));
   x.backbone.width = 1 / 32;
   x.exits = [{ point: 'block2' }];
   x.dataset.syntheticTrain = 96;
