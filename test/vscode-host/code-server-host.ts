@@ -12,7 +12,7 @@
  * While the suite runs, a small automation endpoint lets tests take screenshots and read the
  * rendered workbench (EARLY_EXIT_AUTOMATION_URL, see test/vscode-suite/automation.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
@@ -212,6 +212,48 @@ function automationServer(page: () => Page | undefined): Server {
   });
 }
 
+/** A HOME and XDG folders under `tmp`, so that nothing is written under the real home. */
+function isolatedEnv(tmp: string): NodeJS.ProcessEnv {
+  const dir = (name: string) => {
+    const d = join(tmp, name);
+    mkdirSync(d, { recursive: true });
+    return d;
+  };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: dir('home'),
+    XDG_CONFIG_HOME: dir('home/.config'),
+    XDG_DATA_HOME: dir('home/.local/share'),
+    XDG_CACHE_HOME: dir('home/.cache'),
+    XDG_STATE_HOME: dir('home/.local/state'),
+    XDG_RUNTIME_DIR: dir('runtime'),
+  };
+  delete env.VSCODE_IPC_HOOK_CLI;
+  // No extension gallery: the machine is offline and nothing is fetched.
+  env.EXTENSIONS_GALLERY = JSON.stringify({ serviceUrl: '' });
+  return env;
+}
+
+/**
+ * Installs a VSIX into `extensionsDir` as a user does (`code-server --install-extension`), offline.
+ * Returns what code-server printed; throws with it when the install fails.
+ */
+export function installExtension(vsix: string, extensionsDir: string): string {
+  const entry = join(CODE_SERVER, 'out/node/entry.js');
+  if (!existsSync(entry)) throw new Error(`code-server is not installed at ${CODE_SERVER}; run "npm run test:install" (scripts/install-code-server.sh)`);
+  const tmp = mkdtempSync(join(tmpdir(), 'early-exit-install-'));
+  try {
+    const r = spawnSync(process.execPath, [entry, '--install-extension', vsix, '--extensions-dir', extensionsDir, '--user-data-dir', join(tmp, 'user-data')], {
+      env: isolatedEnv(tmp), encoding: 'utf8', timeout: 120_000,
+    });
+    const said = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+    if (r.status !== 0 || !/successfully installed/i.test(said)) throw new Error(`code-server --install-extension ${vsix} failed (${r.status ?? r.signal}): ${said}`);
+    return said;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   if (!args.extensionTestsPath) {
@@ -232,19 +274,7 @@ async function main(): Promise<number> {
   };
   // Nothing is written under the real home: code-server, the extension host and Chromium all
   // see a temporary HOME and XDG folders.
-  const home = dir('home');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    HOME: home,
-    XDG_CONFIG_HOME: dir('home/.config'),
-    XDG_DATA_HOME: dir('home/.local/share'),
-    XDG_CACHE_HOME: dir('home/.cache'),
-    XDG_STATE_HOME: dir('home/.local/state'),
-    XDG_RUNTIME_DIR: dir('runtime'),
-  };
-  delete env.VSCODE_IPC_HOOK_CLI;
-  // No extension gallery: the machine is offline and the suite installs nothing.
-  env.EXTENSIONS_GALLERY = JSON.stringify({ serviceUrl: '' });
+  const env = isolatedEnv(tmp);
 
   let server: ChildProcess | undefined;
   let context: BrowserContext | undefined;

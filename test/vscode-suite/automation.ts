@@ -3,9 +3,13 @@
  * test/vscode-host/code-server-host.ts (EARLY_EXIT_AUTOMATION_URL); in a host without one (desktop
  * VS Code) they return undefined and the calling test skips the visual part.
  */
+import { resolve } from 'node:path';
 import * as vscode from 'vscode';
 
 const url = process.env.EARLY_EXIT_AUTOMATION_URL;
+
+/** The repository checkout (the bundled suite runs from dist/test/vscode-suite). Fixtures live here, not in the installed extension. */
+export const REPO = resolve(__dirname, '../../..');
 
 /** True when the workbench can be screenshot and read (the code-server host). */
 export const canSeeWorkbench = !!url;

@@ -5,7 +5,8 @@ import { Commands, EXTENSION_ID, ViewContainer } from '../../src/extension/const
 import type { EarlyExitApi } from '../../src/extension/extension';
 import { spawn } from 'node:child_process';
 import { PNG } from 'pngjs';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import type { TrainResult } from '../../src/extension/commands';
 import { canSeeWorkbench, click, clickIn, keys, readJson, screenshot, texts, trustWorkspace, until, workspaceFile } from './automation';
 
@@ -37,6 +38,24 @@ suite('Early Exit extension', () => {
     console.log(`      activate() took ${a.activationMs.toFixed(1)} ms in the extension host`);
     // Speed is judged in the benchmark, not here: the test only checks activate() reported its time.
     assert.ok(Number.isFinite(a.activationMs) && a.activationMs >= 0, `activate() reported ${a.activationMs}`);
+  });
+
+  test('the extension under test is the packaged VSIX, installed, holding only what runs', async function () {
+    const vsix = process.env.EARLY_EXIT_TEST_VSIX;
+    // EARLY_EXIT_TEST_FROM=source runs the suite on the development folder: there is no VSIX to check
+    if (!vsix) this.skip();
+    const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+    const installedIn = process.env.EARLY_EXIT_TEST_EXTENSIONS_DIR!;
+    assert.ok(ext.extensionPath.startsWith(installedIn), `${EXTENSION_ID} runs from ${ext.extensionPath}, not from the extensions folder the VSIX was installed into (${installedIn})`);
+    const files: string[] = [];
+    const walk = (d: string) => { for (const f of readdirSync(d)) { const p = join(d, f); if (statSync(p).isDirectory()) walk(p); else files.push(relative(ext.extensionPath, p)); } };
+    walk(ext.extensionPath);
+    for (const must of ['dist/extension.js', 'dist/worker.js', 'dist/webview/results.js', 'schema/experiment.schema.json', 'LICENSE.txt',
+      'dist/node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm', 'datasets/fashion-mnist-mini/train-images-idx3-ubyte.gz']) {
+      assert.ok(files.includes(must), `the installed extension lacks ${must}`);
+    }
+    const unwanted = files.filter((f) => /\.map$|\.ts$|tfjs-backend-webgl|(^|\/)(src|test|tests|coverage)\//.test(f));
+    assert.deepEqual(unwanted, [], 'source maps, sources, tests or the WebGL backend were installed');
   });
 
   // Runs first: the code-server host starts with workspace trust on and nothing trusted.

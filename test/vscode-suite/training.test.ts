@@ -6,7 +6,7 @@ import type { TrainingRun } from '../../src/runs/manager';
 import type { TrainResult } from '../../src/extension/commands';
 import { Commands, EXTENSION_ID } from '../../src/extension/constants';
 import type { EarlyExitApi } from '../../src/extension/extension';
-import { canSeeWorkbench, inWebview, screenshot, texts, trustWorkspace, until, workspaceFile } from './automation';
+import { canSeeWorkbench, inWebview, REPO, screenshot, texts, trustWorkspace, until, workspaceFile } from './automation';
 import { ViewContainer } from '../../src/extension/constants';
 
 async function api(): Promise<EarlyExitApi> {
@@ -17,8 +17,7 @@ async function api(): Promise<EarlyExitApi> {
 
 /** The tiny fixture experiment (ResNet-18 ×1/32, exits at block2 and block5, 256 synthetic images), changed by `patch`. */
 function tinyExperiment(patch: (x: Record<string, any>) => void = () => {}): string {
-  const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
-  const x = JSON.parse(readFileSync(join(ext.extensionPath, 'test/fixtures/tiny.exits.json'), 'utf8'));
+  const x = JSON.parse(readFileSync(join(REPO, 'test/fixtures/tiny.exits.json'), 'utf8'));
   patch(x);
   return JSON.stringify(x, null, 2) + '\n';
 }

@@ -7,7 +7,7 @@
  *    feature map's values (acceleration tier, host-layers.ts), which at batch 1 is cheaper than
  *    the head's ~6 kernels and two reads.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { hostSupports, runHostLayers } from '../../accel';
 import { ruleFires } from '../../spec/analysis';
 import { describeBackbone, layersCost, type LayerSpec, type Shape3 } from '../../spec/backbones';

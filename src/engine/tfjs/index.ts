@@ -3,7 +3,7 @@
  * acceleration tier selects (wasm, cpu, tfjs-node, tfjs-node-gpu). Batches are built on the host
  * from the uint8 images (normalised, augmented per batch) and become tensors one at a time.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { describeChoice, selectBackend, type BackendChoice, type BackendPreference } from '../../accel';
 import { toFloatBatch } from '../../data/preprocess';
 import type { Split } from '../../data/types';

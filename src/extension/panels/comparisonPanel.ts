@@ -12,7 +12,8 @@ export class ComparisonPanel extends WebviewHost {
   static show(context: vscode.ExtensionContext, runDirs: string[], log: Log): ComparisonPanel {
     const dirs = runDirs.map((d) => path.resolve(d));
     const existing = ComparisonPanel.current;
-    if (existing) {
+    if (existing && !existing.isOpen) existing.dispose();
+    else if (existing) {
       existing.setRuns(dirs);
       existing.panel.reveal();
       return existing;

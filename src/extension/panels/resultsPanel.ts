@@ -20,7 +20,8 @@ export class ResultsPanel extends WebviewHost {
   static show(context: vscode.ExtensionContext, runDir: string, log: Log): ResultsPanel {
     const dir = path.resolve(runDir);
     const existing = ResultsPanel.open.get(dir);
-    if (existing) {
+    if (existing && !existing.isOpen) existing.dispose();
+    else if (existing) {
       existing.panel.reveal();
       return existing;
     }

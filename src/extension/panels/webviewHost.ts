@@ -56,6 +56,17 @@ export abstract class WebviewHost implements vscode.Disposable {
     );
   }
 
+  /**
+   * Whether the panel is still on screen. A panel closed a moment ago (Close All Editors) can still
+   * be here before its dispose event arrives; revealing it then shows nothing, so `show` opens a
+   * new one instead.
+   */
+  get isOpen(): boolean {
+    if (this.disposed) return false;
+    const type = this.panel.viewType;
+    return vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith(type) && t.label === this.panel.title));
+  }
+
   /** Called on every `ready`: (re)send the whole state. */
   protected abstract load(): void;
   /** Called for messages the base does not handle. */
