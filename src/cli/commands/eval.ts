@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { calibrate, exitTable } from '../../spec/analysis';
+import { calibrate, exitTable, tablePositions } from '../../spec/analysis';
 import { ValidationError } from '../../spec/errors';
 import type { ExitRule, Timing } from '../../spec/results';
 import { readExperimentOf, readResults, readSamples, RUN_FILES } from '../../runs/store';
@@ -46,7 +46,7 @@ export const evalCommand: CliCommand = {
     if (!RULES.includes(rule)) throw new ValidationError(`--rule: "${rule}" is not allowed; allowed: ${RULES.join(', ')}`, 'rule');
     const given = ['threshold', 'budget', 'target-accuracy'].filter((f) => args.flags[f] !== undefined);
     if (given.length > 1) throw new UsageError(`give only one of --threshold, --budget, --target-accuracy (got ${given.map((g) => '--' + g).join(', ')})`);
-    const positions = results.hard.rows.map((r) => r.position);
+    const positions = tablePositions(results.hard);
     let table = results.hard;
     let note = '';
     const tStr = flagString(args, 'threshold');

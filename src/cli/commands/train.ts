@@ -5,7 +5,7 @@ import { formatMacs } from '../../spec/backbones';
 import type { RunState } from '../../spec/run-types';
 import { createRunsFor, loadExperimentFile, TrainingRun, type ManagerOptions } from '../../runs/manager';
 import { readResults, readStatus, updateStatus } from '../../runs/store';
-import { epochSummary, progressFraction, workerMessageText } from '../../runs/messages';
+import { epochSummary, keptAfterStop, progressFraction, workerMessageText } from '../../runs/messages';
 import { bar, duration, pct, renderExitTable, StatusLine } from '../format';
 import { flagList, flagString, UsageError, type CliCommand } from '../registry';
 
@@ -68,10 +68,10 @@ export async function trainRuns(dirs: string[], opts: ManagerOptions, resume: bo
             else if (/^evaluating/.test(m.message)) line.update(m.message, true);
             break;
           case 'failed':
-            line.done(`run ${run.id} ${workerMessageText(m)}`);
+            line.done(`run ${run.id} ${workerMessageText(m)}${resumeHint(dir)}`);
             break;
           case 'cancelled':
-            line.done(`run ${run.id} cancelled at epoch ${m.epoch}, step ${m.step}; checkpoint kept — resume with: early-exit train --resume ${dir}`);
+            line.done(`run ${run.id} cancelled at epoch ${m.epoch}, step ${m.step}; ${keptAfterStop(lastEpoch(dir))}${resumeHint(dir)}`);
             break;
           case 'finished':
             line.done();
@@ -88,6 +88,16 @@ export async function trainRuns(dirs: string[], opts: ManagerOptions, resume: bo
     process.off('SIGINT', onSigint);
   }
   return states;
+}
+
+/** The last finished epoch recorded in a run's status.json (0 when unreadable). */
+function lastEpoch(dir: string): number {
+  try { return readStatus(dir).epoch ?? 0; } catch { return 0; }
+}
+
+/** "\n  resume with: early-exit train --resume DIR" when the run has a checkpoint to resume from. */
+function resumeHint(dir: string): string {
+  return lastEpoch(dir) > 0 ? `\n  resume with: early-exit train --resume ${dir}` : '';
 }
 
 export function printSummary(dir: string): void {

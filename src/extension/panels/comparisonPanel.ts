@@ -30,6 +30,16 @@ export class ComparisonPanel extends WebviewHost {
     this.onDidDispose(() => { if (ComparisonPanel.current === this) ComparisonPanel.current = undefined; });
   }
 
+  /** A compared run was deleted: compare the others, or close when none is left. */
+  static dropRun(runDir: string): void {
+    const c = ComparisonPanel.current;
+    const dir = path.resolve(runDir);
+    if (!c || !c.runDirs.includes(dir)) return;
+    const rest = c.runDirs.filter((d) => d !== dir);
+    if (rest.length) c.setRuns(rest);
+    else c.dispose();
+  }
+
   setRuns(runDirs: string[]): void {
     this.runDirs = runDirs;
     this.panel.title = `Compare ${runDirs.length} runs`;

@@ -29,6 +29,11 @@ export class ResultsPanel extends WebviewHost {
     return new ResultsPanel(panel, context, dir, log);
   }
 
+  /** Closes the panel of a run whose folder was deleted. */
+  static closeFor(runDir: string): void {
+    ResultsPanel.open.get(path.resolve(runDir))?.dispose();
+  }
+
   constructor(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, readonly runDir: string, log: Log, thresholds?: ThresholdState) {
     super(panel, context, log);
     this.thresholds = thresholds;
@@ -40,6 +45,12 @@ export class ResultsPanel extends WebviewHost {
       for (const t of this.timers.values()) clearTimeout(t);
     });
     this.watch(runDir, [RUN_FILES.metrics, RUN_FILES.status, RUN_FILES.results], (f) => this.debounced(f));
+    // Deleted outside the Runs view (a terminal, the Explorer): close rather than show an empty run.
+    this.watchDeleted(runDir, RUN_FILES.status, () => {
+      if (fs.existsSync(runDir)) return;
+      this.log.appendLine(`[results] ${path.basename(runDir)} was deleted; closing its panel`);
+      this.dispose();
+    });
   }
 
   private report(problems: string[]): void {

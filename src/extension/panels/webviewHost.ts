@@ -121,8 +121,8 @@ export abstract class WebviewHost implements vscode.Disposable {
       this.log.appendLine(`exported ${target.fsPath}`);
       this.post({ type: 'didExport', kind: m.kind, path: target.fsPath });
     } catch (e) {
-      void vscode.window.showErrorMessage(`Export failed: ${(e as Error).message}`);
-      this.post({ type: 'didExport', kind: m.kind, path: null });
+      void vscode.window.showErrorMessage(`Early Exit: export failed: ${(e as Error).message}`);
+      this.post({ type: 'didExport', kind: m.kind, path: null, error: (e as Error).message });
     }
   }
 
@@ -131,6 +131,12 @@ export abstract class WebviewHost implements vscode.Disposable {
     const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), `{${files.join(',')}}`));
     const fire = (u: vscode.Uri) => onChange(path.basename(u.fsPath));
     this.disposables.push(w, w.onDidChange(fire), w.onDidCreate(fire));
+  }
+
+  /** Calls `onDelete` when `file` of `dir` is deleted. */
+  protected watchDeleted(dir: string, file: string, onDelete: () => void): void {
+    const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), file), true, true, false);
+    this.disposables.push(w, w.onDidDelete(() => onDelete()));
   }
 
   dispose(): void {
