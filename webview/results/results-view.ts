@@ -364,6 +364,10 @@ export class ResultsView {
     this.el.append(h('h3', {}, 'Training'), h('div', { class: 'ee-grid2' }, loss.card, acc.card));
     this.charts.loss = curveChart(loss.canvas, p, 'loss', this.run.metrics, this.pointNames(), epochs);
     this.charts.accuracy = curveChart(acc.canvas, p, 'accuracy', this.run.metrics, this.pointNames(), epochs);
+    // The legend is drawn on the canvas: say it in the label too (screen readers, tests).
+    for (const [chart, canvas, title] of [[this.charts.loss, loss.canvas, 'Training loss'], [this.charts.accuracy, acc.canvas, 'Validation accuracy']] as const) {
+      canvas.setAttribute('aria-label', `${title}: ${chart.data.datasets.map((d) => d.label).join(', ')}`);
+    }
   }
 
   private renderExports(r: RunResults): HTMLElement {
