@@ -55,6 +55,23 @@ export async function sniffPath(p: string): Promise<Exclude<DatasetName, 'synthe
 }
 
 /**
+ * What to read for a path given by hand (`data inspect PATH`): the reader that fits, and the file
+ * to read — a folder that holds its dataset as one archive (`cinic10-samples.tar.gz` beside a
+ * LICENSE, `CINIC-10.tar.gz`) is read through that archive, whatever the archive is called.
+ */
+export async function datasetSource(p: string): Promise<{ name: Exclude<DatasetName, 'synthetic'>; path: string }> {
+  const name = await sniffPath(p);
+  if (!fs.statSync(p).isDirectory()) return { name, path: p };
+  if (name === 'cinic10' && !fs.existsSync(path.join(p, 'train'))) return { name, path: path.join(p, 'CINIC-10.tar.gz') };
+  if (name !== 'folder') return { name, path: p };
+  const entries = fs.readdirSync(p, { withFileTypes: true });
+  const archives = entries.filter((e) => e.isFile() && /\.(tar\.gz|tgz|tar)$/i.test(e.name));
+  if (entries.some((e) => e.isDirectory()) || archives.length !== 1) return { name, path: p };
+  const archive = path.join(p, archives[0].name);
+  return { name: await sniffPath(archive), path: archive };
+}
+
+/**
  * The folder of a dataset shipped with the package: `datasets/<name>` in the package root, found
  * from this module (src/data in a checkout, dist/ in a build or the installed extension).
  */

@@ -12,6 +12,7 @@ import type { FromWorker } from '../protocol/worker';
 import { createRunsFor, TrainingRun, type ManagerOptions } from '../runs/manager';
 import { duration, progressFraction, workerMessageText } from '../runs/messages';
 import { readStatus } from '../runs/store';
+import { plural } from '../spec/run-label';
 import { outcomeText } from './presentation';
 import { Commands, Settings } from './constants';
 import type { RunsProvider } from './runsTree';
@@ -73,7 +74,7 @@ export class TrainingController implements vscode.Disposable {
    */
   async train(experiment: Experiment, runsDir: string, label: string): Promise<RunOutcome[]> {
     const created = createRunsFor(runsDir, experiment);
-    this.output.appendLine(`[${new Date().toISOString()}] training ${label}: ${created.length} run(s) in ${runsDir}`);
+    this.output.appendLine(`[${new Date().toISOString()}] training ${label}: ${plural(created.length, 'run')} in ${runsDir}`);
     return this.runAll(created.map((c) => c.dir), runsDir, `training ${label}`, false);
   }
 

@@ -7,7 +7,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { expandSweep, experimentNameFromFile, parseExperiment, parseOverride, setPath, validateExperiment, type Experiment } from '../spec/experiment';
+import { expandSweep, experimentNameFromFile, parseExperiment, parseJsonText, parseOverride, setPath, validateExperiment, type Experiment } from '../spec/experiment';
+import { ValidationError } from '../spec/errors';
 import type { FromWorker, ToWorker } from '../protocol/worker';
 import { acquireSlot, createRun, newRunId, readStatus, RUN_FILES, updateStatus, FINAL_STATES } from './store';
 import { workerDeathMessage } from './messages';
@@ -40,12 +41,18 @@ export function loadExperimentFile(file: string, overrides: string[] = []): Expe
     throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
   }
   if (!overrides.length) return parseExperiment(text, file);
-  const raw = JSON.parse(text);
+  const raw = parseJsonText(text, file) as Record<string, any>;
   for (const o of overrides) {
     const { path: p, value } = parseOverride(o);
     setPath(raw, p, value);
   }
-  return validateExperiment(raw, experimentNameFromFile(file));
+  try {
+    return validateExperiment(raw, experimentNameFromFile(file));
+  } catch (e) {
+    // name the file, as without overrides
+    if (e instanceof ValidationError) throw new ValidationError(`${file}: ${e.message}`, e.field);
+    throw e;
+  }
 }
 
 /** Creates queued run folders for an experiment (one per sweep combination, sharing a group). */

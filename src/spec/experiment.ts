@@ -302,11 +302,26 @@ export function setPath(obj: Record<string, any>, path: string, value: unknown):
   cur[parts[parts.length - 1]] = value;
 }
 
-/** Parses a `--set path=value` override; the value is JSON when it parses, else a string. */
+/** "28x28x1" (or "28×28×1") → [28, 28, 1]; null when the text is not sizes joined by x. */
+export function parseDims(text: string): number[] | null {
+  const t = text.trim();
+  if (!/^\d+([x×]\d+)+$/i.test(t)) return null;
+  return t.split(/[x×]/i).map(Number);
+}
+
+/** Fields whose value is a shape, which `--set` also takes as HxWxC (as `macs --input` does). */
+const SHAPE_FIELDS = new Set(['backbone.input', 'dataset.resize']);
+
+/**
+ * Parses a `--set path=value` override; the value is JSON when it parses, else a string — and for a
+ * shape field, `28x28x1` as well as `[28,28,1]`.
+ */
 export function parseOverride(s: string): { path: string; value: unknown } {
   const eq = s.indexOf('=');
   if (eq <= 0) throw new ValidationError(`--set: expected path=value, got "${s}"`, s);
   const path = s.slice(0, eq), text = s.slice(eq + 1);
+  const dims = SHAPE_FIELDS.has(path) ? parseDims(text) : null;
+  if (dims) return { path, value: dims };
   let value: unknown = text;
   try { value = JSON.parse(text); } catch { /* a plain string */ }
   return { path, value };

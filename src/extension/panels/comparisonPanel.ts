@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunData, WebviewMessage } from '../../protocol/webview';
 import { readRunData } from '../../runs/view-data';
+import { plural } from '../../spec/run-label';
 import { ResultsPanel } from './resultsPanel';
 import { ViewTypes, WebviewHost, webviewOptions, type Log } from './webviewHost';
 
@@ -24,7 +25,7 @@ export class ComparisonPanel extends WebviewHost {
 
   constructor(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, private runDirs: string[], log: Log) {
     super(panel, context, log);
-    panel.title = `Compare ${runDirs.length} runs`;
+    panel.title = `Compare ${plural(runDirs.length, 'run')}`;
     panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'early-exit.svg');
     ComparisonPanel.current = this;
     this.onDidDispose(() => { if (ComparisonPanel.current === this) ComparisonPanel.current = undefined; });
@@ -42,7 +43,7 @@ export class ComparisonPanel extends WebviewHost {
 
   setRuns(runDirs: string[]): void {
     this.runDirs = runDirs;
-    this.panel.title = `Compare ${runDirs.length} runs`;
+    this.panel.title = `Compare ${plural(runDirs.length, 'run')}`;
     this.load();
   }
 
