@@ -137,10 +137,11 @@ test('the dataset status line is cleared before the backend line is written (no 
   view({ type: 'datasetProgress', phase: 'done', done: 600 });
   view({ type: 'started', runId: 'r', backend: 'wasm', backendReason: 'wasm (XNNPACK)', resumedFromEpoch: 0, trainCount: 540, validationCount: 60, testCount: 100, parameters: 1234 });
   // What a terminal shows: a carriage return goes back to the line start, \x1b[2K erases it.
+  const ERASE = '\u001b[2K';
   const shown: string[] = [''];
-  for (const part of screen.split(/(\r|\x1b\[2K|\n)/)) {
+  for (const part of screen.split(new RegExp(`(\r|${ERASE.replace('[', '\\[')}|\n)`))) {
     if (part === '\r') continue;
-    if (part === '\x1b[2K') shown[shown.length - 1] = '';
+    if (part === ERASE) shown[shown.length - 1] = '';
     else if (part === '\n') shown.push('');
     else shown[shown.length - 1] += part;
   }
