@@ -32,19 +32,24 @@ export function liveDescription(p: LiveProgress): string {
   return `epoch ${p.epoch}/${p.epochs} · ${Math.floor(100 * progressFraction(p))}% · loss ${Number.isFinite(p.loss) ? p.loss.toFixed(3) : String(p.loss)}`;
 }
 
-/**
- * The label of a run item: short, so that its description (the live progress) stays in sight at the
- * default sidebar width — the run's sweep values inside a sweep, else when it was started (the
- * experiment is its parent; the full id is in the tooltip).
- */
-export function runLabel(status: RunLike['status'], now = new Date()): string {
+/** The short name of a run in its group: its sweep values inside a sweep, else when it was started (the full id is in the tooltip). */
+export function runName(status: RunLike['status'], now = new Date()): string {
   return sweepLabel(status.sweep) || runTimeLabel(status.id, now);
 }
 
-/** The description of a run item: live progress while this window trains it, else its status.json. */
-export function runDescription(status: RunLike['status'], live?: LiveProgress): string {
+/**
+ * The label of a run item. While this window trains it, its live progress — first, so that the
+ * sidebar at its default width never hides it (it used to sit behind the long run id); otherwise
+ * its short name.
+ */
+export function runLabel(status: RunLike['status'], live?: LiveProgress, now = new Date()): string {
+  return (status.state ?? 'queued') === 'running' && live ? liveDescription(live) : runName(status, now);
+}
+
+/** The description of a run item: its short name while the label is its progress, else its status.json. */
+export function runDescription(status: RunLike['status'], live?: LiveProgress, now = new Date()): string {
   const state: RunState = status.state ?? 'queued';
-  if (state === 'running' && live) return liveDescription(live);
+  if (state === 'running' && live) return runName(status, now);
   return [state, status.epochs ? `epoch ${status.epoch ?? 0}/${status.epochs}` : undefined, status.backend ?? undefined].filter(Boolean).join(' · ');
 }
 
@@ -55,7 +60,7 @@ export function runDescription(status: RunLike['status'], live?: LiveProgress): 
 export function runPickItem(status: RunLike['status'], results: { lambda: number | null; epochs: number; accuracy: number } | null, now = new Date()): { label: string; description: string; detail: string } {
   const facts = runFacts(results ?? { lambda: (status.sweep?.['method.lambda'] as number | undefined) ?? null, epochs: status.epochs });
   return {
-    label: `${status.experiment ?? '(unknown experiment)'} · ${runLabel(status, now)}`,
+    label: `${status.experiment ?? '(unknown experiment)'} · ${runName(status, now)}`,
     description: facts,
     detail: [status.id, status.state ?? 'queued', status.backend].filter(Boolean).join(' · '),
   };

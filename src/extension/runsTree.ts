@@ -97,11 +97,11 @@ export class RunsProvider implements vscode.TreeDataProvider<RunNode>, vscode.Di
     const s = node.run.status;
     const state = s.state ?? 'queued';
     const live = this.live.get(s.id);
-    const item = new vscode.TreeItem(runLabel(s), vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(runLabel(s, live), vscode.TreeItemCollapsibleState.None);
     item.id = `run:${node.run.folder.toString()}`;
     item.iconPath = icon(state);
     item.description = runDescription(s, live);
-    item.accessibilityInformation = { label: `run ${s.id}, ${item.description}` };
+    item.accessibilityInformation = { label: `run ${s.id}, ${item.label}, ${item.description}` };
     const lines = [`**${s.id}** — ${state}`, node.run.folder.fsPath];
     if (live) lines.push(`step ${live.step}/${live.steps} of epoch ${live.epoch}/${live.epochs}${live.imagesPerSecond ? `, ${live.imagesPerSecond.toFixed(0)} images/s` : ''}`);
     if (s.backend) lines.push(`backend ${s.backend}`);

@@ -8,7 +8,7 @@
  *                    [--user-data-dir=DIR] [--extensions-dir=DIR] [anything else: ignored]
  *
  * Every process it starts (code-server with its extension host, Chromium) is killed before it
- * exits, also on timeout (EARLY_EXIT_VSCODE_TIMEOUT_MS, default 150 s) and on SIGINT/SIGTERM.
+ * exits, also on timeout (EARLY_EXIT_VSCODE_TIMEOUT_MS, default 300 s) and on SIGINT/SIGTERM.
  * While the suite runs, a small automation endpoint lets tests take screenshots and read the
  * rendered workbench (EARLY_EXIT_AUTOMATION_URL, see test/vscode-suite/automation.ts).
  */
@@ -24,7 +24,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 const REPO = resolve(__dirname, '../..');
 const CODE_SERVER = process.env.EARLY_EXIT_CODE_SERVER ?? join(REPO, '.vscode-test/code-server/node_modules/code-server');
 const CHROMIUM = process.env.EARLY_EXIT_CHROMIUM ?? '/usr/bin/chromium';
-const TIMEOUT_MS = Number(process.env.EARLY_EXIT_VSCODE_TIMEOUT_MS ?? 150_000);
+const TIMEOUT_MS = Number(process.env.EARLY_EXIT_VSCODE_TIMEOUT_MS ?? 300_000);
 const RESULTS = resolve(process.env.EARLY_EXIT_TEST_RESULTS ?? join(REPO, 'test-results'));
 const VERBOSE = !!process.env.EARLY_EXIT_VSCODE_VERBOSE;
 const TRUST = process.env.EARLY_EXIT_WORKSPACE_TRUST !== 'off';
@@ -153,10 +153,24 @@ function automationServer(page: () => Page | undefined): Server {
       const b = await body(req);
       if (req.url === '/screenshot') {
         const name = String(b.name ?? 'workbench').replace(/[^\w.-]+/g, '_');
-        mkdirSync(RESULTS, { recursive: true });
-        const path = join(RESULTS, name.endsWith('.png') ? name : `${name}.png`);
-        await p.screenshot({ path, fullPage: false });
+        // `dir`: an absolute folder of the caller's (the README screenshots), else test-results/
+        const into = typeof b.dir === 'string' && b.dir.startsWith('/') ? b.dir : RESULTS;
+        mkdirSync(into, { recursive: true });
+        const path = join(into, name.endsWith('.png') ? name : `${name}.png`);
+        // `belowTitleBar`: leave out the window's title bar (it names the test host, not the product)
+        const bar = b.belowTitleBar ? await p.locator('.part.titlebar').boundingBox().catch(() => null) : null;
+        const size = p.viewportSize() ?? { width: 1280, height: 800 };
+        const clip = bar ? { x: 0, y: bar.y + bar.height, width: size.width, height: size.height - bar.y - bar.height } : undefined;
+        await p.screenshot({ path, fullPage: false, ...(clip ? { clip } : {}) });
         return reply(200, { path });
+      }
+      if (req.url === '/evaluate') {
+        // Evaluates `script` (a function's source) on every element matching `selector` in the
+        // workbench page: geometry and attributes that innerText does not tell (truncation, labels).
+        const fn = new Function(`return (${String(b.script)})`)() as (els: unknown[]) => unknown;
+        const loc = p.locator(String(b.selector));
+        if (b.timeout) await loc.first().waitFor({ timeout: Number(b.timeout) }).catch(() => undefined);
+        return reply(200, { value: await loc.evaluateAll(fn) });
       }
       if (req.url === '/text') {
         // innerText of every element matching a CSS selector, waiting up to `timeout` ms for one.
