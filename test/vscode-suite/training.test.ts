@@ -307,7 +307,9 @@ suite('Training from the extension', function () {
         await clickIn({ selector: '.notification-toast .monaco-button', exactText: 'Show Output', timeout: 10_000 });
         const lines = await until(async () => {
           const t = await texts('.part.panel .view-lines', 3000);
-          return t?.some((x) => x.includes(`${run.id} stderr:`) && x.includes('MODULE_NOT_FOUND')) ? t : undefined;
+          // the editor draws spaces as no-break spaces
+          const shown = t?.map((x) => x.replace(/\u00a0/g, ' '));
+          return shown?.some((x) => x.includes(`${run.id} stderr:`) && x.includes('MODULE_NOT_FOUND')) ? shown : undefined;
         }, 15_000, 'the stderr in the Early Exit output channel');
         assert.ok(lines.length);
         await screenshot('worker-startup-failure');

@@ -42,7 +42,7 @@ test('the VSIX budget the README states is the one npm run package enforces', as
 test('the demo output in the README is in the words the CLI prints (header, table, latency line)', () => {
   const block = /```\n(ResNet-18[\s\S]*?)```/.exec(sections[0].body)![1];
   assert.match(block, /^ResNet-18 ×0\.0625, proposed λ=1, fashion-mnist-mini, 3 epochs on wasm in \d+s$/m);
-  assert.match(block, /^soft output \(Option 1\): \d+\.\d\d%   final classifier alone: \d+\.\d\d%   full network 1\.81 M MACs$/m);
+  assert.match(block, /^soft output \(Option 1\): \d+\.\d\d% {3}final classifier alone: \d+\.\d\d% {3}full network 1\.81 M MACs$/m);
   assert.match(block, /^exit\s+MACs\s+% full\s+inputs\s+share\s+acc\. leaving\s+standalone$/m);
   assert.match(block, /^final \(#9\)/m);
   assert.match(block, /^batch-1 latency: full network \d\.\d\d ms, hard exits \d\.\d\d ms → speed-up ×\d\.\d\d \(\d+% less time\) on wasm$/m);
