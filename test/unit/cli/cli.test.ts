@@ -147,3 +147,17 @@ test('the dataset status line is cleared before the backend line is written (no 
   }
   assert.deepEqual(shown.filter(Boolean), ['backend: wasm (XNNPACK)', '540 train / 60 validation / 100 test images, 1,234 parameters']);
 });
+
+test('data inspect reads a dataset folder that holds its data as one archive, whatever the archive is called', async () => {
+  const { SHARED_DATASETS } = await import('../../paths');
+  // cinic10-2k/ holds cinic10-samples.tar.gz and a LICENSE (cifar10-5k/ holds cifar-10-binary.tar.gz: found before too)
+  for (const [folder, name, count] of [['cinic10-2k', 'folder', 1600], ['cifar10-5k', 'cifar10', 4000]] as const) {
+    const r = await cli('data', 'inspect', path.join(SHARED_DATASETS, folder), '--json');
+    assert.equal(r.code, 0, `${folder}: ${r.err}`);
+    const s = JSON.parse(r.out);
+    assert.equal(s.splits[0].count, count, folder);
+    assert.deepEqual(s.shape, [32, 32, 3]);
+    assert.equal(s.classes.length, 10);
+    if (name === 'folder') assert.match(s.name, /cinic10-samples\.tar\.gz$/);
+  }
+});
