@@ -7,7 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { expandSweep, experimentNameFromFile, parseExperiment, parseJsonText, parseOverride, setPath, validateExperiment, type Experiment } from '../spec/experiment';
+import { checkBackboneFitsData, expandSweep, experimentNameFromFile, parseExperiment, parseJsonText, parseOverride, setPath, validateExperiment, type Experiment } from '../spec/experiment';
 import { ValidationError } from '../spec/errors';
 import type { FromWorker, ToWorker } from '../protocol/worker';
 import { acquireSlot, createRun, newRunId, readStatus, RUN_FILES, updateStatus, FINAL_STATES } from './store';
@@ -47,7 +47,9 @@ export function loadExperimentFile(file: string, overrides: string[] = []): Expe
     setPath(raw, p, value);
   }
   try {
-    return validateExperiment(raw, experimentNameFromFile(file));
+    const x = validateExperiment(raw, experimentNameFromFile(file));
+    for (const r of expandSweep(x)) checkBackboneFitsData(r.experiment);
+    return x;
   } catch (e) {
     // name the file, as without overrides
     if (e instanceof ValidationError) throw new ValidationError(`${file}: ${e.message}`, e.field);
@@ -58,6 +60,8 @@ export function loadExperimentFile(file: string, overrides: string[] = []): Expe
 /** Creates queued run folders for an experiment (one per sweep combination, sharing a group). */
 export function createRunsFor(runsDir: string, x: Experiment): { id: string; dir: string }[] {
   const expanded = expandSweep(x);
+  // every run's backbone must fit its data before any folder is made
+  for (const r of expanded) checkBackboneFitsData(r.experiment);
   const group = expanded.length > 1 || x.sweep ? newRunId(`${x.name}-sweep`) : null;
   return expanded.map((r) => createRun(runsDir, r.experiment, { group, sweep: r.sweep }));
 }

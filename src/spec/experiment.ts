@@ -232,7 +232,6 @@ export function validateExperiment(raw: unknown, fallbackName = 'experiment'): E
   validateBackboneConfig(x.backbone, 'backbone');
   validateExits(x.backbone, x.exits, 'exits');
   x.dataset = validateDatasetSpec(x.dataset, 'dataset');
-  checkBackboneFitsData(x);
   if (x.method.name === 'baseline' && x.exits.length) {
     throw new ValidationError('method.name: "baseline" trains the backbone alone; remove the exits or choose "proposed" / "branchynet"', 'method.name');
   }
@@ -255,10 +254,13 @@ export function validateExperiment(raw: unknown, fallbackName = 'experiment'): E
 }
 
 /**
- * The backbone's input and classes must be the dataset's: checked here for every set whose shape is
- * known without reading it (the worker checks image folders once it has read them).
+ * The backbone's input and classes must be the dataset's: checked for every set whose shape is known
+ * without reading it (the worker checks image folders once it has read them). Part of reading an
+ * experiment file (`parseExperiment`) and of creating runs, so that a mismatch is an error of the
+ * file, before any run folder exists; in-memory experiments whose data is given directly (the
+ * engine's tests) are not held to their `dataset`.
  */
-function checkBackboneFitsData(x: Experiment): void {
+export function checkBackboneFitsData(x: Experiment): void {
   const known = knownDatasetShape(x.dataset);
   if (!known) return;
   const { input, classes } = x.backbone;
@@ -270,10 +272,12 @@ function checkBackboneFitsData(x: Experiment): void {
   }
 }
 
-/** Reads and validates an experiment file's text. */
+/** Reads and validates an experiment file's text, including that its backbone fits its dataset. */
 export function parseExperiment(text: string, file = 'experiment', fallbackName?: string): Experiment {
   try {
-    return validateExperiment(parseJsonText(text, file), fallbackName ?? experimentNameFromFile(file));
+    const x = validateExperiment(parseJsonText(text, file), fallbackName ?? experimentNameFromFile(file));
+    for (const r of expandSweep(x)) checkBackboneFitsData(r.experiment);
+    return x;
   } catch (e) {
     if (e instanceof ValidationError && !e.message.startsWith(file)) throw new ValidationError(`${file}: ${e.message}`, e.field);
     throw e;

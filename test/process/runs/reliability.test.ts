@@ -131,7 +131,7 @@ test('disk full while writing a checkpoint: the run fails saying so, earlier met
   }
   assert.equal(await done, 'failed');
   const s = readStatus(r.dir);
-  assert.match(s.error!, /disk full at epoch 2 \(ENOSPC\).*checkpoint of epoch 1.*--resume/);
+  assert.match(s.error!, /disk full at epoch 2 \(ENOSPC\).*checkpoint of epoch 1 \(free space, then resume the run\)/);
   assert.equal(s.epoch, 1);
   assert.equal(readMetrics(r.dir).metrics[0].epoch, 1);
   assert.equal(checkpointEpoch(path.join(r.dir, RUN_FILES.checkpoint)), 1);

@@ -11,7 +11,8 @@ import { fieldsNotWritten } from '../../../src/cli/commands/init';
 import { printSummary, terminalView } from '../../../src/cli/commands/train';
 import { parseMacs, StatusLine } from '../../../src/cli/format';
 import { main } from '../../../src/cli/main';
-import { defaultExperiment, parseOverride, validateExperiment } from '../../../src/spec/experiment';
+import { defaultExperiment, parseExperiment, parseOverride, validateExperiment } from '../../../src/spec/experiment';
+import { createRunsFor } from '../../../src/runs/manager';
 import { ValidationError } from '../../../src/spec/errors';
 import { makeRun } from '../../fixtures/make-run';
 
@@ -94,18 +95,27 @@ test('--set backbone.input=28x28x1 is a shape, as macs --input takes it; other f
   assert.deepEqual(parseOverride('name=28x28'), { path: 'name', value: '28x28' });
 });
 
-test('a backbone that does not fit the dataset is an error of the experiment, naming the fix', () => {
+test('a backbone that does not fit the dataset is an error of the experiment file (and of creating runs), naming the fix', () => {
   const x: any = defaultExperiment('resnet18', 'x');
   x.backbone.input = [32, 32, 3];
-  assert.throws(() => validateExperiment(x), (e: unknown) => e instanceof ValidationError
-    && e.message === 'backbone.input: [32, 32, 3], but dataset "fashion-mnist-mini" has 28×28×1 images; set backbone.input to [28, 28, 1]');
+  assert.throws(() => parseExperiment(JSON.stringify(x), 'x.exits.json'), (e: unknown) => e instanceof ValidationError
+    && e.message === 'x.exits.json: backbone.input: [32, 32, 3], but dataset "fashion-mnist-mini" has 28×28×1 images; set backbone.input to [28, 28, 1]');
+  const runs = path.join(tmp, 'mismatch-runs');
+  assert.throws(() => createRunsFor(runs, validateExperiment(x)), /backbone\.input: \[32, 32, 3\], but dataset "fashion-mnist-mini"/);
+  assert.ok(!fs.existsSync(runs), 'no run folder');
   const y: any = defaultExperiment('resnet18', 'y', 'synthetic');
   y.backbone.classes = 100;
-  assert.throws(() => validateExperiment(y), /backbone\.classes: 100, but dataset "synthetic" has 10 classes; set backbone\.classes to 10/);
+  assert.throws(() => parseExperiment(JSON.stringify(y), 'y.exits.json'), /backbone\.classes: 100, but dataset "synthetic" has 10 classes; set backbone\.classes to 10/);
+  // a sweep that moves a run onto another dataset is checked run by run
+  const w: any = defaultExperiment('resnet18', 'w', 'synthetic');
+  w.sweep = { 'dataset.name': ['synthetic', 'mnist'] };
+  assert.throws(() => parseExperiment(JSON.stringify(w), 'w.exits.json'), /dataset "mnist" has 28×28×1 images/);
   const z: any = defaultExperiment('resnet18', 'z', 'synthetic');
   z.dataset = { name: 'cifar100', label: 'coarse' };
   z.backbone.classes = 20;
-  assert.doesNotThrow(() => validateExperiment(z), 'CIFAR-100 coarse has 20 classes');
+  assert.doesNotThrow(() => parseExperiment(JSON.stringify(z), 'z.exits.json'), 'CIFAR-100 coarse has 20 classes');
+  // an experiment built in memory with its data given directly (the engine's tests) is not held to its dataset
+  assert.doesNotThrow(() => validateExperiment({ ...defaultExperiment('resnet18', 'm', 'synthetic'), backbone: { name: 'resnet18', width: 0.0625, input: [16, 16, 3], classes: 10 } }));
 });
 
 test('init writes every field it does not name as left out, and names exactly those', async () => {
