@@ -255,3 +255,33 @@ export function describeChoice(c: BackendChoice): string {
   const skipped = c.skipped.map((s) => `${s.kind}: ${s.reason}`).join('; ');
   return skipped ? `${c.description}; skipped ${skipped}` : c.description;
 }
+
+/** One backend as `early-exit doctor` reports it. */
+export interface BackendProbe {
+  kind: Exclude<BackendPreference, 'auto'>;
+  /** whether it initialises when asked for by name */
+  available: boolean;
+  /** whether `auto` may take it (a software WebGPU adapter is available by name only) */
+  auto: boolean;
+  /** the backend line when available, else why not */
+  detail: string;
+  adapter?: WebGpuAdapter;
+}
+
+/**
+ * Every backend asked for by name, in `auto`'s order, then `auto` itself: what runs here and why
+ * the rest does not. Leaves `auto`'s choice active. For diagnosis (`early-exit doctor`): it loads
+ * every package that is installed.
+ */
+export async function probeBackends(requireFn: NodeRequire = require): Promise<{ backends: BackendProbe[]; auto: BackendChoice }> {
+  const backends: BackendProbe[] = [];
+  for (const kind of AUTO_ORDER) {
+    try {
+      const c = await selectBackend(kind, requireFn);
+      backends.push({ kind, available: true, auto: !c.adapter?.software, detail: c.description, ...(c.adapter ? { adapter: c.adapter } : {}) });
+    } catch (e) {
+      backends.push({ kind, available: false, auto: false, detail: String((e as Error)?.message ?? e).replace(`backend "${kind}" is not available: `, '') });
+    }
+  }
+  return { backends, auto: await selectBackend('auto', requireFn) };
+}
