@@ -1,21 +1,24 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ACCEL_PARTS, parseStock } from '../../spec/accel-parts';
 import { formatMacs } from '../../spec/backbones';
 import type { RunState } from '../../spec/run-types';
 import { createRunsFor, loadExperimentFile, TrainingRun, type ManagerOptions } from '../../runs/manager';
 import { readResults, readStatus, updateStatus } from '../../runs/store';
+import { epochSummary, progressFraction, workerMessageText } from '../../runs/messages';
 import { bar, duration, pct, renderExitTable, StatusLine } from '../format';
 import { flagList, flagString, UsageError, type CliCommand } from '../registry';
 
 export const DEFAULT_RUNS_DIR = path.join('.early-exit', 'runs');
 
-export function managerOptions(runsDir: string, backend?: string): ManagerOptions {
+export function managerOptions(runsDir: string, backend?: string, stock?: string): ManagerOptions {
   return {
     runsDir,
     workerPath: path.join(__dirname, 'worker.js'),
     backend,
     maxParallel: 1,
     killAfterMs: 30_000,
+    ...(stock !== undefined ? { env: { EARLY_EXIT_STOCK: stock } } : {}),
   };
 }
 
@@ -47,27 +50,25 @@ export async function trainRuns(dirs: string[], opts: ManagerOptions, resume: bo
         if (quiet && m.type !== 'failed') return;
         switch (m.type) {
           case 'started':
-            process.stderr.write(`backend: ${m.backendReason}\n${m.trainCount} train / ${m.validationCount} validation / ${m.testCount} test images, ${m.parameters.toLocaleString('en-US')} parameters${m.resumedFromEpoch ? `, resuming after epoch ${m.resumedFromEpoch}` : ''}\n`);
+            process.stderr.write(`${workerMessageText(m)}\n`);
             break;
           case 'datasetProgress':
             line.update(`${m.phase} ${m.total ? bar(m.done / m.total) : m.done}`);
             break;
           case 'progress': {
-            const f = ((m.epoch - 1) * m.steps + m.step) / (m.epochs * m.steps);
+            const f = progressFraction(m);
             line.update(`${label}epoch ${m.epoch}/${m.epochs} step ${m.step}/${m.steps} ${bar(f)} loss ${m.loss.toFixed(4)}  ${m.imagesPerSecond.toFixed(0)} img/s  ETA ${duration(m.etaSeconds)}`);
             break;
           }
-          case 'epochEnd': {
-            const e = m.metrics;
-            line.done(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)} (CE ${e.ceLoss.toFixed(4)}${e.expectedCost !== null ? `, cost C ${e.expectedCost.toFixed(3)}` : ''}), val soft ${pct(e.softAccuracy)} hard ${pct(e.hardAccuracy)} final ${pct(e.finalAccuracy)}, exits [${e.exitAccuracy.map((a) => pct(a, 1)).join(' ')}]${e.meanGates ? `, mean gates [${e.meanGates.map((g) => g.toFixed(2)).join(' ')}]` : ''}, ${e.imagesPerSecond.toFixed(0)} img/s, ${duration(e.seconds)}`);
+          case 'epochEnd':
+            line.done(epochSummary(m.metrics));
             break;
-          }
           case 'log':
             if (m.level === 'warn') line.done(`warning: ${m.message}`);
             else if (/^evaluating/.test(m.message)) line.update(m.message, true);
             break;
           case 'failed':
-            line.done(`run ${run.id} failed: ${m.error}${m.epoch ? ` (epoch ${m.epoch}, step ${m.step})` : ''}`);
+            line.done(`run ${run.id} ${workerMessageText(m)}`);
             break;
           case 'cancelled':
             line.done(`run ${run.id} cancelled at epoch ${m.epoch}, step ${m.step}; checkpoint kept — resume with: early-exit train --resume ${dir}`);
@@ -108,25 +109,28 @@ export function printSummary(dir: string): void {
 
 export const trainCommand: CliCommand = {
   name: 'train',
-  usage: 'train <file.exits.json> [--out DIR] [--set path=value]... [--resume RUNDIR] [--backend B]',
+  usage: 'train <file.exits.json> [--out DIR] [--set path=value]... [--resume RUNDIR] [--backend B] [--stock PARTS]',
   summary: 'Train (and evaluate) an experiment in a background worker; a sweep trains its runs one after another.',
   help: [
     '--out DIR        runs folder (default .early-exit/runs)',
     '--set path=value override a field, e.g. --set method.lambda=0.5 --set training.epochs=2 (repeatable)',
     '--resume RUNDIR  continue a failed or cancelled run from its last checkpoint',
     '--backend B      auto | gpu | native-cpu | wasm | cpu | webgpu (overrides training.backend)',
+    `--stock PARTS    run tfjs's own kernels instead of ours: all, or a comma list of ${ACCEL_PARTS.join(', ')}`,
     'Ctrl-C stops after the current step and keeps the last checkpoint.',
     'wasm uses one XNNPACK thread per core; EARLY_EXIT_WASM_THREADS=N sets the count (1 = single-threaded).',
   ].join('\n'),
   async run(args) {
     const backend = flagString(args, 'backend');
+    const stock = flagString(args, 'stock');
+    if (stock !== undefined) parseStock(stock, '--stock');
     const resume = flagString(args, 'resume');
     if (resume) {
       if (!fs.existsSync(path.join(resume, 'experiment.json'))) throw new UsageError(`--resume: ${resume} is not a run folder (no experiment.json)`);
       const runsDir = path.dirname(path.resolve(resume));
       const s = readStatus(resume);
       if (s.state === 'finished') { console.log(`${resume} already finished`); return 0; }
-      const [state] = await trainRuns([path.resolve(resume)], managerOptions(runsDir, backend), true);
+      const [state] = await trainRuns([path.resolve(resume)], managerOptions(runsDir, backend, stock), true);
       return state === 'finished' ? 0 : state === 'cancelled' ? 130 : 1;
     }
     const file = args.positional[0];
@@ -135,7 +139,7 @@ export const trainCommand: CliCommand = {
     const runsDir = path.resolve(flagString(args, 'out') ?? DEFAULT_RUNS_DIR);
     const runs = createRunsFor(runsDir, x);
     if (runs.length > 1) process.stderr.write(`sweep: ${runs.length} runs queued in one group\n`);
-    const states = await trainRuns(runs.map((r) => r.dir), managerOptions(runsDir, backend), false);
+    const states = await trainRuns(runs.map((r) => r.dir), managerOptions(runsDir, backend, stock), false);
     return states.every((s) => s === 'finished') ? 0 : states.includes('failed') ? 1 : 130;
   },
 };
