@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend, type BackendChoice } from '../../../src/accel/backend';
 import { BN_TRAIN } from '../../../src/accel/fused-bn';
-import { ACCEL_PARTS } from '../../../src/accel/stock';
+import { ACCEL_PARTS } from '../../../src/spec/accel-parts';
 import { explainNoAdapter, missingLimits, softwareAdapterReason, type AdapterLike, type DawnModule } from '../../../src/accel/webgpu';
 import { collectRecords, measureTiming, type BatchSource } from '../../../src/engine/tfjs/evaluate';
 import { ExitEvaluator } from '../../../src/engine/tfjs/exit-evaluator';
