@@ -14,6 +14,8 @@ const tfjsExternal = {
     b.onResolve({ filter: /^@tensorflow\// }, (args) => (/^@tensorflow\/tfjs-core\/dist\//.test(args.path) ? undefined : { path: args.path, external: true }));
   },
 };
+// Dawn's binding (the webgpu backend) loads its native addon relative to its package.
+const nodeExternal = ['webgpu'];
 
 /**
  * The worker and the CLI run on tfjs-core with the cpu and wasm backends. The whole
@@ -36,15 +38,15 @@ const coreOnly = {
 const noEngine = (part) => ({
   name: 'no-engine',
   setup(b) {
-    b.onResolve({ filter: /^@tensorflow\// }, (args) => ({
+    b.onResolve({ filter: /^(@tensorflow\/|webgpu$)/ }, (args) => ({
       errors: [{ text: `the ${part} bundle must not load tfjs, but ${args.importer} imports ${args.path} (only the worker and the CLI may)` }],
     }));
   },
 });
 
 const entries = [
-  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', plugins: [coreOnly, tfjsExternal] },
-  { entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js', platform: 'node', format: 'cjs', plugins: [coreOnly, tfjsExternal] },
+  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', external: nodeExternal, plugins: [coreOnly, tfjsExternal] },
+  { entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js', platform: 'node', format: 'cjs', external: nodeExternal, plugins: [coreOnly, tfjsExternal] },
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', external: ['vscode'], plugins: [noEngine('extension')] },
   { entryPoints: ['webview/results/main.ts'], outfile: 'dist/webview/results.js', platform: 'browser', format: 'iife', target: 'es2022', minify: true, plugins: [noEngine('webview')] },
 ];

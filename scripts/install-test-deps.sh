@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what `npm test` needs on a fresh machine: npm packages (offline-safe: the native
-# tfjs packages are optional and skipped when their binary download fails), then Debian's
-# chromium, ripgrep and libkrb5-dev (apt: run as root, or where sudo works) and code-server.
+# tfjs packages are optional and skipped when their binary download fails), then with apt (run as
+# root, or where sudo works) the Vulkan driver the webgpu tests run on, and Debian's chromium,
+# ripgrep and libkrb5-dev with code-server.
 # Run again, it only does what is missing: `npm ci` (which deletes node_modules and installs it
 # anew, about a minute) only when node_modules was not installed from this package-lock.json by
-# this Node; code-server's script checks its own marker.
+# this Node; the Vulkan and code-server scripts check what is installed themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,4 +17,5 @@ else
   npm ci --no-audit --no-fund
   printf '%s\n' "$want" > "$stamp"
 fi
+bash scripts/install-vulkan.sh
 bash scripts/install-code-server.sh

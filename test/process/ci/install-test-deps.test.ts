@@ -19,6 +19,7 @@ test('install-test-deps runs npm ci once, then only when package-lock.json (or N
   fs.mkdirSync(path.join(repo, 'scripts'), { recursive: true });
   fs.copyFileSync(path.join(ROOT, 'scripts/install-test-deps.sh'), path.join(repo, 'scripts/install-test-deps.sh'));
   fs.writeFileSync(path.join(repo, 'scripts/install-code-server.sh'), 'echo code-server ok\n');
+  fs.writeFileSync(path.join(repo, 'scripts/install-vulkan.sh'), 'echo vulkan ok\n');
   fs.writeFileSync(path.join(repo, 'package-lock.json'), '{"lockfileVersion": 3, "packages": {}}\n');
   // a stand-in npm: records its arguments and does what `npm ci` does to node_modules (wipes it, fills it)
   const bin = path.join(tmp, 'bin');
@@ -37,7 +38,7 @@ test('install-test-deps runs npm ci once, then only when package-lock.json (or N
   const again = run();
   assert.deepEqual(npmCalls(), ['ci --no-audit --no-fund'], 'nothing changed: no second npm ci');
   assert.match(again, /node_modules is up to date with package-lock\.json .*; skipping npm ci/);
-  assert.match(again, /code-server ok/, 'the code-server step still runs (it checks its own marker)');
+  assert.match(again, /vulkan ok\ncode-server ok/, 'the apt steps still run (each checks what is installed itself)');
 
   fs.appendFileSync(path.join(repo, 'package-lock.json'), '\n');
   run();
