@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { budgetTable, calibrate, compareRules, exitTable, routingOf, rulesOf, tausText, type BudgetCell } from '../../spec/analysis';
+import { budgetTable, calibrate, compareRules, exitTable, routingOf, rulesOf, tablePositions, tausText, type BudgetCell } from '../../spec/analysis';
 import { ValidationError } from '../../spec/errors';
 import type { ExitRule, RunResults, SampleRecords, Timing } from '../../spec/results';
 import { readExperimentOf, readResults, readSamples, RUN_FILES } from '../../runs/store';
-import { pct, renderBudgetTable, renderExitTable, renderRouting, renderRuleComparison } from '../format';
+import { parseMacs, pct, renderBudgetTable, renderExitTable, renderRouting, renderRuleComparison } from '../format';
 import { flagNumber, flagString, UsageError, type CliCommand } from '../registry';
 
 const RULES: ExitRule[] = ['gate', 'confidence', 'entropy'];
@@ -27,11 +27,14 @@ async function measure(dir: string, settings: { rule: ExitRule; thresholds: numb
   }
 }
 
-/** "60%", "0.6" (a share) or an absolute number of MACs → absolute MACs. */
+/** "60%", a share "0.6", or MACs ("1500000", "1.5M", "800k") → absolute MACs. */
 function budgetMacs(text: string, full: number): number {
   const t = text.trim();
-  const v = t.endsWith('%') ? (Number(t.slice(0, -1)) / 100) * full : Number(t) <= 1 && Number(t) > 0 ? Number(t) * full : Number(t);
-  if (!(v > 0) || !Number.isFinite(v)) throw new ValidationError(`--budget: must be a positive number of MACs, a share in (0, 1] or a percentage, got "${text}"`, 'budget');
+  const n = Number(t);
+  const v = t.endsWith('%') ? (Number(t.slice(0, -1)) / 100) * full : n > 0 && n <= 1 ? n * full : parseMacs(t);
+  if (!(v !== undefined && v > 0 && Number.isFinite(v))) {
+    throw new ValidationError(`--budget: must be a positive number of MACs (1500000, 1.5M, 800k) or a percentage of the full network (40%) or a share of it in (0, 1], got "${text}"`, 'budget');
+  }
   return v;
 }
 
@@ -39,7 +42,7 @@ function rulesFor(flag: string | undefined, results: RunResults, test: SampleRec
   if (flag === 'all') return rulesOf(test);
   const rule = (flag ?? results.rule) as ExitRule;
   if (!RULES.includes(rule)) throw new ValidationError(`--rule: "${rule}" is not allowed; allowed: ${RULES.join(', ')}, all`, 'rule');
-  if (!rulesOf(test).includes(rule)) throw new ValidationError(`--rule: "${rule}" needs gates, and this run's exits have none; use entropy, confidence or all`, 'rule');
+  if (!rulesOf(test).includes(rule)) throw new ValidationError(`--rule: "${rule}" needs gates, and this run's exits have none (method ${results.method}); use entropy, confidence or all`, 'rule');
   return [rule];
 }
 
@@ -49,12 +52,13 @@ export const evalCommand: CliCommand = {
   summary: 'Re-derive the exit table for any threshold, budget or rule from the stored per-sample records (no network needed).',
   help: [
     '--threshold T        one τ in [0, 1] for every exit, or a comma list with one τ per exit',
-    '--budget B           calibrate τ on the validation split: most accurate τ within this average MACs: "60%" or 0.6 of the full network, or absolute MACs;',
+    '--budget B           calibrate τ on the validation split: most accurate τ within this average MACs: 1500000, 1.5M, 800k, "60%" or 0.6 of the full network;',
     '                     a comma list (50%,70%,90%) prints one row per budget and rule: Table 2 at each budget',
     '--target-accuracy A  calibrate τ: cheapest τ whose validation accuracy ≥ A (0–1)',
     '--per-exit           calibrate one τ per exit (coordinate ascent on the validation split) instead of one shared τ',
-    '--rule R             gate | confidence | entropy (default: the run\'s), or all: every rule the records allow, on the same network',
+    '--rule R             gate | confidence | entropy (default: the run\'s), or all: every rule the records allow, on the same network; alone, the table at the run\'s τ under that rule',
     '--compare-rules      the accuracy / MACs curves of every rule on this network and the area between the learned gates\' and the others\'',
+    '--json               print { table, routing, note, timing, comparison } as JSON instead of the table',
     '--measure            also re-time the model at batch 1 (loads the network and the dataset; once per row)',
     'Every table is followed by how its inputs split between exits, with a warning when one exit takes ≥ 95 % of them.',
   ].join('\n'),
@@ -69,7 +73,7 @@ export const evalCommand: CliCommand = {
     const given = ['threshold', 'budget', 'target-accuracy'].filter((f) => args.flags[f] !== undefined);
     if (given.length > 1) throw new UsageError(`give only one of --threshold, --budget, --target-accuracy (got ${given.map((g) => '--' + g).join(', ')})`);
     const perExit = args.flags['per-exit'] !== undefined;
-    const positions = results.hard.rows.map((r) => r.position);
+    const positions = tablePositions(results.hard);
     const images = results.timing?.images ?? 100;
     const comparison = args.flags['compare-rules'] !== undefined && test.exits.length ? compareRules(test, results.costs) : null;
     const budgets = flagString(args, 'budget')?.split(',').map((b) => budgetMacs(b, results.costs.full));
@@ -93,6 +97,11 @@ export const evalCommand: CliCommand = {
 
     let table = results.hard;
     let note = '';
+    if (rule !== results.rule && !given.length) {
+      // --rule alone: the run's thresholds under the other rule (it used to print the run's own table)
+      table = exitTable(test, results.costs, rule, results.thresholds, positions);
+      note = `rule ${rule} at the run's τ (${[...new Set(results.thresholds)].join(', ')}); the run was evaluated with rule ${results.rule}`;
+    }
     const tStr = flagString(args, 'threshold');
     if (tStr !== undefined) {
       const taus = tStr.split(',').map(Number);
@@ -111,8 +120,6 @@ export const evalCommand: CliCommand = {
       table = calibrated.test;
       const taus = tausText(calibrated.thresholds);
       note = `calibrated on ${validation.count} validation samples: τ = ${taus}${perExit ? ' (per exit)' : ''}, validation accuracy ${pct(calibrated.validation.accuracy)} at ${((100 * calibrated.validation.averageMacs) / results.costs.full).toFixed(1)} % MACs, ${calibrated.met ? 'target met' : 'target NOT met (closest τ used)'}`;
-    } else if (rule !== results.rule) {
-      table = exitTable(test, results.costs, rule, results.thresholds, positions);
     }
     const timing = args.flags.measure ? (await measure(dir, [{ rule, thresholds: table.thresholds }], images))[0] : null;
     if (args.flags.json) {

@@ -13,10 +13,27 @@
  *  - `straightThrough`: hard gates forward, the sigmoid's gradient backward;
  *  - gate temperature and softmax-statistics inputs live in the network (network.ts `exitGate`).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { EpochPhase, MethodConfig } from '../../spec/method';
 import type { ForwardOutputs, MultiExitNetwork } from './network';
 import { crossEntropyOfLogits, crossEntropyOfProbs, expectedCost, softConditionalOutput } from './paper';
+
+/**
+ * Inputs per AddN: tfjs's webgpu AddN binds every input as a storage buffer, and a WebGPU device
+ * allows 8 per shader by default, the output included.
+ */
+const ADDN_MAX_INPUTS = 7;
+
+/**
+ * Σ xs left to right, as AddN over at most ADDN_MAX_INPUTS tensors at a time, each after the first
+ * carrying the partial sum: the same order, and so the same float32 result, as one AddN on wasm
+ * and cpu.
+ */
+export function sumInOrder<T extends tf.Tensor>(xs: T[]): T {
+  let acc = tf.addN(xs.slice(0, ADDN_MAX_INPUTS)) as T;
+  for (let i = ADDN_MAX_INPUTS; i < xs.length; i += ADDN_MAX_INPUTS - 1) acc = tf.addN([acc, ...xs.slice(i, i + ADDN_MAX_INPUTS - 1)]) as T;
+  return acc;
+}
 
 export interface LossParts {
   loss: tf.Scalar;
@@ -59,7 +76,7 @@ export function methodLoss(
     case 'branchynet': {
       const o = net.forward(x, true, bnUpdates);
       const w = method.exitWeights ?? new Array(o.exitLogits.length + 1).fill(1);
-      const ce = tf.addN([...o.exitLogits, o.finalLogits].map((l, b) => tf.mul(w[b], crossEntropyOfLogits(l, yOneHot)))) as tf.Scalar;
+      const ce = sumInOrder([...o.exitLogits, o.finalLogits].map((l, b) => tf.mul(w[b], crossEntropyOfLogits(l, yOneHot)))) as tf.Scalar;
       parts = { loss: ce, ce, cost: null };
       break;
     }
@@ -71,7 +88,7 @@ export function methodLoss(
   }
   if (weightDecay > 0) {
     const vars = net.decayedVariables(decayed);
-    if (vars.length) parts.loss = tf.add(parts.loss, tf.mul(weightDecay / 2, tf.addN(vars.map((v) => tf.sum(tf.square(v)))))) as tf.Scalar;
+    if (vars.length) parts.loss = tf.add(parts.loss, tf.mul(weightDecay / 2, sumInOrder(vars.map((v) => tf.sum(tf.square(v)))))) as tf.Scalar;
   }
   return parts;
 }
@@ -87,7 +104,7 @@ export function proposedLoss(net: MultiExitNetwork, o: ForwardOutputs, yOneHot: 
   let loss: tf.Scalar = tf.add(ce, tf.mul(phase.lambda, cost));
   if (method.exitLossWeight > 0) {
     const perClassifier = [...o.exitLogits, o.finalLogits].map((l) => crossEntropyOfLogits(l, yOneHot));
-    loss = tf.add(loss, tf.mul(method.exitLossWeight, tf.addN(perClassifier)));
+    loss = tf.add(loss, tf.mul(method.exitLossWeight, sumInOrder(perClassifier)));
   }
   return { loss, ce, cost };
 }
@@ -104,7 +121,7 @@ export function warmupLoss(net: MultiExitNetwork, o: ForwardOutputs, yOneHot: tf
     const ce = crossEntropyOfLogits(l, yOneHot);
     return teacher ? tf.add(tf.mul(1 - d, ce), tf.mul(d * T * T, distillationKl(teacher, l, T))) : ce;
   });
-  const ce = tf.addN([...terms, crossEntropyOfLogits(o.finalLogits, yOneHot)]) as tf.Scalar;
+  const ce = sumInOrder([...terms, crossEntropyOfLogits(o.finalLogits, yOneHot)]) as tf.Scalar;
   const full = net.costs.full;
   const cost = o.gates.length ? tf.tidy(() => stopGradient(expectedCost(o.gates, net.costs.exits.map((g) => g / full), net.costs.final / full)) as tf.Scalar) : null;
   return { loss: ce, ce, cost };

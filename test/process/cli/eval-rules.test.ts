@@ -65,9 +65,9 @@ test('one budget, one rule: the Table 2 layout at per-exit τ; refusals are one 
   assert.match(p.stdout, /exits fire when gate ≥ τ/);
   const gate = cli(path.join(tmp, 'branchynet'), '--rule', 'gate');
   assert.notEqual(gate.status, 0);
-  assert.match(gate.stderr.trim(), /^early-exit eval: --rule: "gate" needs gates, and this run's exits have none; use entropy, confidence or all$/m);
+  assert.match(gate.stderr.trim(), /^early-exit eval: --rule: "gate" needs gates, and this run's exits have none \(method branchynet\); use entropy, confidence or all$/m);
   assert.ok(!/\n\s+at /.test(gate.stderr), 'no stack trace');
   const bad = cli(path.join(tmp, 'routed'), '--budget', '-5%');
   assert.notEqual(bad.status, 0);
-  assert.match(bad.stderr, /--budget: must be a positive number of MACs, a share in \(0, 1\] or a percentage, got "-5%"/);
+  assert.match(bad.stderr, /--budget: must be a positive number of MACs \(1500000, 1\.5M, 800k\) or a percentage of the full network \(40%\) or a share of it in \(0, 1\], got "-5%"/);
 });

@@ -99,7 +99,7 @@ test('a collapsed run: the warning in the header, the routing line and the compa
   await page.locator('header.ee-header').screenshot({ path: path.join(OUT, 'report-collapsed-header.png') });
   await page.close();
   const c = await open(both);
-  const cells = await c.page.locator('.ee-runs-table tbody tr').evaluateAll((trs) => trs.map((tr) => tr.querySelectorAll('td')[8]?.textContent ?? ''));
+  const cells = await c.page.locator('.ee-runs-table tbody tr').evaluateAll((trs) => trs.map((tr) => tr.querySelectorAll('td')[9]?.textContent ?? ''));
   assert.equal(cells.length, 2);
   assert.doesNotMatch(cells[0], /collapsed/);
   assert.match(cells[1], /^1\.0 of 4 — collapsed$/);

@@ -144,8 +144,9 @@ for (const [label, extra] of [['softmax gates', { gateInputs: 'features+softmax'
     const want = exitAssignments(rec, 'gate', tau);
     for (const opts of [{}, { fast: true, hostHeads: true }, { fast: true, hostHeads: false }]) {
       const ev = new ExitEvaluator(net, opts);
-      const got = ev.hardExitPass(x, 'gate', tau);
-      const one = Array.from({ length: 12 }, (_, i) => ev.hardExitPass(tf.slice(x, [i, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D, 'gate', tau).exitIndex[0]);
+      const got = await ev.hardExitPass(x, 'gate', tau);
+      const one: number[] = [];
+      for (let i = 0; i < 12; i++) one.push((await ev.hardExitPass(tf.slice(x, [i, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D, 'gate', tau)).exitIndex[0]);
       ev.dispose();
       assert.deepEqual(Array.from(got.exitIndex), Array.from(want), `batch, ${JSON.stringify(opts)}`);
       assert.deepEqual(one, Array.from(want), `batch 1, ${JSON.stringify(opts)}`);
