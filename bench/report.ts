@@ -51,7 +51,7 @@ function remeasured(partial: J[]): string {
 /** The issue-17 comparison: the budget table per dataset (best recipe vs the softmax rules), then every run. */
 function gatesReport(g: J): string[] {
   const L: string[] = ['## Learned gates vs softmax rules at fixed budgets', ''];
-  L.push(`Every run trained by \`early-exit train\` (wasm, seed ${g.seeds === 1 ? '1, one seed' : g.seeds}); then \`early-exit eval <run> --rule all --budget 50%,70%,90% --per-exit --measure\`: for each exit rule, τ per exit picked on the validation split (coordinate ascent from the best shared τ) as the most accurate within the budget, the test accuracy and split at that τ, and batch-1 time saved (median-free: one \`measureTiming\` per cell, 100 test images, fastest of five interleaved rounds per image). The learned-gate run shown first at each budget is the best on **validation** at that budget, among every gated run of the dataset. "same net" = the softmax rule on the exits of that same network; "BranchyNet" = the softmax rule on the BranchyNet-trained network (per-exit CE, no gates).`, '');
+  L.push(`Every run trained by \`early-exit train\` (wasm, seed 1; the gate recipes start from the BranchyNet run's exits with \`training.initFrom\`, where other seeds of the gates' training were run their spread is listed below each dataset); then \`early-exit eval <run> --rule all --budget 50%,70%,90% --per-exit --measure\`: for each exit rule, τ per exit picked on the validation split (coordinate ascent from the best shared τ) as the most accurate within the budget, the test accuracy and split at that τ, and batch-1 time saved (median-free: one \`measureTiming\` per cell, 100 test images, fastest of five interleaved rounds per image). The learned-gate run shown first at each budget is the best on **validation** at that budget, among every gated run of the dataset. "same net" = the softmax rule on the exits of that same network; "BranchyNet" = the softmax rule on the BranchyNet-trained network (per-exit CE, no gates).`, '');
   for (const d of g.datasets as J[]) {
     const runs = d.runs as J[];
     if (!runs.length) continue;
@@ -89,7 +89,20 @@ function gatesReport(g: J): string[] {
           gap ? `${gap.meanGap >= 0 ? '+' : '−'}${Math.abs(gap.meanGap).toFixed(2)} pt over ${f(gap.from, 0)}–${f(gap.to, 0)} %` : '—',
           (() => { const c = cell(r, 'gate', 0.7); return c ? routing(c.shares) : '—'; })()];
       })), '');
-    L.push(`Test split: ${runs[0].test} images (one image = ${(100 / runs[0].test).toFixed(2)} pt; the binomial standard error of an accuracy near 60 % is ≈ ${(100 * Math.sqrt(0.6 * 0.4 / runs[0].test)).toFixed(1)} pt); validation: ${runs[0].validation} images. 1-min load when each run was timed: ${runs.map((r) => f(r.loadAtTiming, 1)).join(', ')}.`, '');
+    const seeds = (d.seedRuns ?? []) as J[];
+    if (seeds.length) {
+      const bases = [...new Set(seeds.map((x) => x.seedOf as string))];
+      L.push('Seeds of the gates\' training (the exits are the same BranchyNet run): learned-gate test accuracy at each budget, seed 1 / 2 / 3, and the spread (max − min):', '');
+      L.push(table(['recipe', ...(d.budgets as number[]).map((b) => `@${Math.round(100 * b)} %`)], bases.map((b) => {
+        const all = [runs.find((r) => r.name === b), ...seeds.filter((x) => x.seedOf === b).sort((p, q) => p.seed - q.seed)].filter(Boolean) as J[];
+        return [b, ...(d.budgets as number[]).map((share) => {
+          const v = all.map((r) => cell(r, 'gate', share)?.accuracy as number | undefined).filter((x): x is number => x !== undefined);
+          return v.length ? `${v.map((x) => (100 * x).toFixed(1)).join(' / ')} (${(100 * (Math.max(...v) - Math.min(...v))).toFixed(1)} pt)` : '—';
+        })];
+      })), '');
+    }
+    const timedRuns = runs.filter((r) => r.loadAtTiming != null);
+    L.push(`Test split: ${runs[0].test} images (one image = ${(100 / runs[0].test).toFixed(2)} pt; the binomial standard error of an accuracy near 60 % is ≈ ${(100 * Math.sqrt(0.6 * 0.4 / runs[0].test)).toFixed(1)} pt); validation: ${runs[0].validation} images. 1-min load when the shown rows were timed: ${timedRuns.map((r) => `${r.name} ${f(r.loadAtTiming, 1)}`).join(', ') || '—'}.`, '');
   }
   L.push(loadNote(g), '');
   return L;
