@@ -10,6 +10,7 @@ import type { Experiment } from '../spec/experiment';
 import type { RunState } from '../spec/run-types';
 import type { FromWorker } from '../protocol/worker';
 import { createRunsFor, TrainingRun, type ManagerOptions } from '../runs/manager';
+import { readStatus } from '../runs/store';
 import { duration, progressFraction, workerMessageText } from '../runs/messages';
 import { Commands, Settings } from './constants';
 import type { RunsProvider } from './runsTree';
@@ -20,6 +21,8 @@ export interface RunOutcome {
   dir: string;
   state: RunState;
   error?: string;
+  /** Warnings of a finished run (e.g. the loss diverged). */
+  warnings?: string[];
 }
 
 /** One message of one run, as `onDidReceive` reports it. */
@@ -82,6 +85,10 @@ export class TrainingController implements vscode.Disposable {
               const prefix = runs.length > 1 ? `[${i + 1}/${runs.length}] ` : '';
               let error: string | undefined;
               this.active.add(run);
+              run.on('waiting', (text) => {
+                this.output.appendLine(`${run.id}: ${text}`);
+                progress.report({ message: `${prefix}${text}` });
+              });
               run.on('message', (m) => {
                 if (m.type === 'failed') error = m.error;
                 if (m.type === 'progress') {
@@ -96,7 +103,9 @@ export class TrainingController implements vscode.Disposable {
               });
               run.on('exit', () => this.onExit(run));
               const state = await run.run();
-              return { id: run.id, dir: run.dir, state, ...(error ? { error } : {}) };
+              let warnings: string[] = [];
+              try { warnings = readStatus(run.dir).warnings ?? []; } catch { /* the outcome says enough */ }
+              return { id: run.id, dir: run.dir, state, ...(error ? { error } : {}), ...(warnings.length ? { warnings } : {}) };
             }),
           );
         } finally {
@@ -158,7 +167,9 @@ export class TrainingController implements vscode.Disposable {
     if (finished.length) {
       const last = finished[finished.length - 1];
       const what = finished.length === 1 ? `run ${last.id} finished` : `${finished.length} runs finished`;
-      void vscode.window.showInformationMessage(`Early Exit: ${what}.`, 'Open Results').then((c) => {
+      const warned = finished.map((o) => o.warnings?.[0]).find((w) => w);
+      const show = warned ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+      void show(`Early Exit: ${what}${warned ? `, with a warning: ${warned}` : '.'}`, 'Open Results').then((c) => {
         if (c) void vscode.commands.executeCommand(Commands.openResults, last.dir);
       });
     } else if (!failed.length) {

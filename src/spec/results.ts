@@ -153,4 +153,6 @@ export interface RunResults {
   timing: Timing | null;
   /** Files beside results.json. */
   files: { samples: string; validationSamples: string | null; model: string | null };
+  /** What the user should know about these results (e.g. the training loss diverged). */
+  warnings?: string[];
 }
