@@ -13,11 +13,17 @@ import { checkWritableDir, makeDirs } from '../runs/files';
 import { ValidationError } from '../spec/errors';
 import { UsageError } from './registry';
 
-/** The run folder `p` is in or is (it holds experiment.json and status.json), or null. */
+/** Whether `dir` looks like a run folder: status.json beside experiment.json or results.json. */
+export function isRunFolder(dir: string): boolean {
+  return fs.existsSync(path.join(dir, RUN_FILES.status))
+    && (fs.existsSync(path.join(dir, RUN_FILES.experiment)) || fs.existsSync(path.join(dir, RUN_FILES.results)));
+}
+
+/** The run folder `p` is in or is, or null. */
 export function enclosingRunFolder(p: string): string | null {
   let cur = path.resolve(p);
   for (;;) {
-    if (fs.existsSync(path.join(cur, RUN_FILES.experiment)) && fs.existsSync(path.join(cur, RUN_FILES.status))) return cur;
+    if (isRunFolder(cur)) return cur;
     const up = path.dirname(cur);
     if (up === cur) return null;
     cur = up;

@@ -5,6 +5,7 @@
  * special file systems, e.g. under /proc), and reading the JSON files of a run folder so that a
  * missing or damaged one names the file and what to do (spec/run-files.ts).
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errnoCode, errnoFix, errnoPhrase, errnoWords } from '../spec/errno';
@@ -122,7 +123,7 @@ export const MAX_RUN_FILE_BYTES = 1 << 30;
  * (spec/run-files.ts). Missing, unreadable, empty, not JSON, or not of its kind: a RunFileError
  * naming the file and the fix.
  */
-export function readRunJson<T>(dir: string, name: string, problem: (v: unknown) => string | null = () => null): T {
+export function readRunJson<T>(dir: string, name: string, problem: (v: unknown) => string | null = () => null, sha256?: { value: string; from: string }): T {
   const file = path.join(dir, name);
   const fail = (what: string): never => { throw new RunFileError(file, what, runFileFix(dir, name)); };
   let st: fs.Stats;
@@ -139,12 +140,15 @@ export function readRunJson<T>(dir: string, name: string, problem: (v: unknown) 
   } catch (e) {
     return fail((e as Error).message.slice(file.length + 2));
   }
+  if (sha256 && createHash('sha256').update(bytes).digest('hex') !== sha256.value) {
+    fail(`its bytes do not match the SHA-256 that ${sha256.from} recorded for it (the file was damaged or replaced)`);
+  }
   let value: unknown;
   try {
     value = parseJsonText(decodeJsonBytes(bytes, name).text, name);
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
-    return fail(`${e.message.slice(name.length + 2)} (${bytes.length} bytes: cut off or overwritten)`);
+    return fail(`${e.message.slice(name.length + 2)} (${bytes.length} byte${bytes.length === 1 ? '' : 's'}: cut off or overwritten)`);
   }
   const p = problem(value);
   if (p) fail(`not a valid ${name} (${p})`);

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { validateExperiment, type Experiment } from '../spec/experiment';
 import { ValidationError } from '../spec/errors';
 import type { RunResults, SampleRecords } from '../spec/results';
-import { metricsLineProblem, resultsProblem, RunFileError, runFileFix, RUN_FILES, samplesProblem, statusProblem, weightsProblem } from '../spec/run-files';
+import { metricsLineProblem, recordsMismatch, resultsProblem, RunFileError, runFileFix, RUN_FILES, samplesProblem, statusProblem, weightsProblem } from '../spec/run-files';
 import type { EpochMetrics, RunState, RunStatus } from '../spec/run-types';
 import { makeDirs, MAX_RUN_FILE_BYTES, readOrdinaryFile, readRunJson } from './files';
 import { goneReason, pidAlive, processState, thisProcess } from './lock';
@@ -18,8 +18,8 @@ import { goneReason, pidAlive, processState, thisProcess } from './lock';
 export { RUN_FILES } from '../spec/run-files';
 export { acquireSlot, pidAlive } from './lock';
 
-/** Writes `data` to `file` so that readers see the old or the new content, never a mix. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+/** Writes `data` to `file` so that readers see the old or the new content, never a mix; returns its SHA-256. */
+export function writeFileAtomic(file: string, data: string | Uint8Array): string {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`);
   const fd = fs.openSync(tmp, 'w');
   try {
@@ -32,10 +32,11 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   }
   fs.closeSync(fd);
   fs.renameSync(tmp, file);
+  return createHash('sha256').update(data).digest('hex');
 }
 
-export function writeJsonAtomic(file: string, value: unknown, indent = 2): void {
-  writeFileAtomic(file, JSON.stringify(value, null, indent) + '\n');
+export function writeJsonAtomic(file: string, value: unknown, indent = 2): string {
+  return writeFileAtomic(file, JSON.stringify(value, null, indent) + '\n');
 }
 
 /** Makes a run id that sorts by time: 20261127-061502-demo-k3x9. */
@@ -158,9 +159,19 @@ export function readResults(dir: string): RunResults {
   return readRunJson<RunResults>(dir, RUN_FILES.results, resultsProblem);
 }
 
-/** The per-sample records of a split; `file` defaults to the standard name (results.json's `files` may say otherwise). */
-export function readSamples(dir: string, which: 'test' | 'validation' = 'test', file?: string): SampleRecords {
-  return readRunJson<SampleRecords>(dir, file ?? (which === 'test' ? RUN_FILES.samples : RUN_FILES.validationSamples), (v) => samplesProblem(v, which));
+/**
+ * The per-sample records of a split. With `results`, the file it names (results.files) is read,
+ * its SHA-256 checked against the one results.json recorded, and the records checked to be that
+ * evaluation's (same exits and sample count); a mismatch is a RunFileError naming the file.
+ */
+export function readSamples(dir: string, which: 'test' | 'validation' = 'test', results?: RunResults): SampleRecords {
+  const name = results ? (which === 'test' ? results.files.samples : results.files.validationSamples) : which === 'test' ? RUN_FILES.samples : RUN_FILES.validationSamples;
+  if (!name) throw runFileError(dir, RUN_FILES.validationSamples, 'results.json names no validation records (the run had no validation split)');
+  const hash = results?.files.sha256?.[name];
+  const rec = readRunJson<SampleRecords>(dir, name, (v) => samplesProblem(v, which), hash ? { value: hash, from: RUN_FILES.results } : undefined);
+  const mismatch = results && recordsMismatch(rec, results);
+  if (mismatch) throw runFileError(dir, name, mismatch);
+  return rec;
 }
 
 /** A RunFileError for `name` of `dir` (for checks made outside the readers, e.g. records that do not match results.json). */

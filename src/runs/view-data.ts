@@ -5,11 +5,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunResults, SampleRecords } from '../spec/results';
-import { recordsMismatch, resultsProblem, RUN_FILES, samplesProblem, statusProblem } from '../spec/run-files';
+import { resultsProblem, RUN_FILES, statusProblem } from '../spec/run-files';
 import type { RunStatus } from '../spec/run-types';
 import type { RelatedPoint, RunData } from '../protocol/webview';
 import { readRunJson } from './files';
-import { markOrphan, readMetrics } from './store';
+import { markOrphan, readMetrics, readSamples } from './store';
 
 /**
  * Reads one JSON file of the run folder with the one run-file reader; a missing (when `required`)
@@ -34,20 +34,24 @@ export function readRunData(runDir: string, withRelated = true, withSamples = tr
   const read = readOptional<RunStatus>(dir, RUN_FILES.status, problems, true, statusProblem);
   const status = read ? markOrphan(dir, read) : null;
   const results = readOptional<RunResults>(dir, RUN_FILES.results, problems, status?.state === 'finished', resultsProblem);
-  const records = (name: string | null, split: 'test' | 'validation'): SampleRecords | null => {
-    if (!results || !withSamples || !name) return null;
-    const r = readOptional<SampleRecords>(dir, name, problems, true, (v) => samplesProblem(v, split));
-    const mismatch = r && recordsMismatch(r, results);
-    if (mismatch) {
-      problems.push(`${name}: ${mismatch}`);
+  const records = (split: 'test' | 'validation'): SampleRecords | null => {
+    if (!results || !withSamples || (split === 'validation' && !results.files.validationSamples)) return null;
+    try {
+      return readSamples(dir, split, results);
+    } catch (e) {
+      const m = (e as Error).message;
+      problems.push(m.startsWith(dir + path.sep) ? m.slice(dir.length + 1) : m);
       return null;
     }
-    return r;
   };
-  const samples = records(results?.files.samples ?? RUN_FILES.samples, 'test');
-  const validation = records(results?.files.validationSamples ?? null, 'validation');
+  const samples = records('test');
+  const validation = records('validation');
   const { metrics, errors } = readMetrics(dir);
   problems.push(...errors);
+  // every epoch status.json says is finished has its record (a file cut at a line end reads as valid but short)
+  const done = status?.epoch ?? 0;
+  const absent = Array.from({ length: done }, (_, i) => i + 1).filter((e) => !metrics.some((m) => m.epoch === e));
+  if (absent.length && !errors.length) problems.push(`${RUN_FILES.metrics}: no record of epoch ${absent.join(', ')}, though ${RUN_FILES.status} says epoch ${done} is finished (the file was cut off or replaced)`);
   return {
     id: path.basename(dir), runDir: dir, results, samples, validation, metrics, status, problems,
     related: withRelated ? relatedPoints(dir, results, status) : [],

@@ -152,7 +152,7 @@ const resultsShape = object({
   histograms: arrayOf(object({ point: 'string', edges: arrayOf('number'), counts: arrayOf('integer') })),
   calibration: nullable(object({ target: 'any', met: 'boolean', thresholds: arrayOf('unit'), validation: object({ accuracy: 'unit', averageMacs: 'number' }), test: exitTableShape })),
   timing: nullable(object({ images: 'integer', fullMs: 'number', hardMs: 'number', speedup: 'number', timeSavedPct: 'number', hardAccuracy: 'unit', backend: 'string' })),
-  files: object({ samples: 'string', validationSamples: nullable('string'), model: nullable('string') }),
+  files: object({ samples: 'string', validationSamples: nullable('string'), model: nullable('string'), sha256: 'any' }, ['sha256']),
   warnings: arrayOf('string'),
 }, ['warnings']);
 

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Engine, EngineData, EngineDevice, EngineNetwork } from '../engine/engine';
 import { NonFiniteLossError, TrainingCancelled } from '../engine/engine';
-import { faultPoint } from '../engine/faults';
+import { faultPlanned, faultPoint } from '../engine/faults';
 import { divergence, trainEpochs } from '../engine/loop';
 import { TfjsEngine } from '../engine/tfjs';
 import { checkpointDir } from '../engine/tfjs/checkpoint';
@@ -116,7 +116,7 @@ async function train(r: Run, p: Prepared): Promise<void> {
       updateStatus(o.runDir, { epoch: m.epoch });
       r.epoch = m.epoch;
       r.trained.push(m);
-      o.send({ type: 'epochEnd', metrics: m });
+      o.send({ type: 'epochEnd', metrics: faultPlanned('bad-message', m.epoch) ? (null as unknown as EpochMetrics) : m });
       r.log(`epoch ${m.epoch}/${x.training.epochs}: loss ${m.loss.toFixed(4)}, hard acc ${m.hardAccuracy === null ? '— (no validation split)' : `${(100 * m.hardAccuracy).toFixed(2)}%`}, ${m.imagesPerSecond.toFixed(0)} img/s`);
     },
   });
@@ -152,8 +152,10 @@ async function evaluateAndWrite(r: Run, p: Prepared): Promise<void> {
   const report = evaluationReport(p.net.costs, testRec, valRec, rule, thresholds, target, exitPositions(x));
   const timing = x.evaluation.timingImages > 0 && !o.shouldStop() ? await p.net.timing(rule, thresholds, x.evaluation.timingImages) : null;
   await p.net.exportModel(path.join(o.runDir, RUN_FILES.model));
-  writeJsonAtomic(path.join(o.runDir, RUN_FILES.samples), testRec, 0);
-  writeJsonAtomic(path.join(o.runDir, RUN_FILES.validationSamples), valRec, 0);
+  const sha256 = {
+    [RUN_FILES.samples]: writeJsonAtomic(path.join(o.runDir, RUN_FILES.samples), testRec, 0),
+    [RUN_FILES.validationSamples]: writeJsonAtomic(path.join(o.runDir, RUN_FILES.validationSamples), valRec, 0),
+  };
   const desc = describeBackbone(x.backbone);
   const results: RunResults = {
     version: 1,
@@ -169,7 +171,7 @@ async function evaluateAndWrite(r: Run, p: Prepared): Promise<void> {
     points: p.net.points,
     ...report,
     timing,
-    files: { samples: RUN_FILES.samples, validationSamples: RUN_FILES.validationSamples, model: RUN_FILES.model },
+    files: { samples: RUN_FILES.samples, validationSamples: RUN_FILES.validationSamples, model: RUN_FILES.model, sha256 },
     ...(r.warnings.length ? { warnings: r.warnings } : {}),
   };
   writeJsonAtomic(path.join(o.runDir, RUN_FILES.results), results);

@@ -3,7 +3,6 @@ import * as path from 'node:path';
 import { calibrate, exitTable } from '../../spec/analysis';
 import { ValidationError } from '../../spec/errors';
 import type { ExitRule, Timing } from '../../spec/results';
-import { recordsMismatch } from '../../spec/run-files';
 import { readExperimentOf, readResults, readSamples, runFileError, RUN_FILES } from '../../runs/store';
 import { pct, renderExitTable } from '../format';
 import { runFolderArg } from '../paths';
@@ -48,13 +47,7 @@ export const evalCommand: CliCommand = {
       throw new ValidationError(`${dir}: no ${RUN_FILES.results} yet (the run has not finished: early-exit runs shows its state)`, dir);
     }
     const results = readResults(dir);
-    const records = (split: 'test' | 'validation', file: string) => {
-      const r = readSamples(dir, split, file);
-      const mismatch = recordsMismatch(r, results);
-      if (mismatch) throw runFileError(dir, file, mismatch);
-      return r;
-    };
-    const test = records('test', results.files.samples);
+    const test = readSamples(dir, 'test', results);
     const rule = (flagString(args, 'rule') ?? results.rule) as ExitRule;
     if (!RULES.includes(rule)) throw new ValidationError(`--rule: "${rule}" is not allowed; allowed: ${RULES.join(', ')}`, 'rule');
     const given = ['threshold', 'budget', 'target-accuracy'].filter((f) => args.flags[f] !== undefined);
@@ -76,7 +69,7 @@ export const evalCommand: CliCommand = {
           + 'give --threshold instead, or train again with dataset.validationFraction > 0', flag,
         );
       }
-      const validation = records('validation', results.files.validationSamples);
+      const validation = readSamples(dir, 'validation', results);
       let target;
       const b = flagString(args, 'budget');
       if (b !== undefined) {
