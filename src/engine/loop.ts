@@ -84,7 +84,7 @@ export function divergence(metrics: Pick<EpochMetrics, 'epoch' | 'loss' | 'ceLos
   const f = (v: number) => (Math.abs(v) >= 1e4 ? v.toExponential(2) : v.toFixed(3));
   if (!Number.isFinite(last.loss) || !Number.isFinite(last.ceLoss)) return `the training loss of epoch ${last.epoch} is not finite`;
   if (last.ceLoss > 2 * chance) {
-    return `training diverged: the cross-entropy of epoch ${last.epoch} is ${f(last.ceLoss)}, far above the ${f(chance)} of guessing uniformly among ${classes} classes (loss ${f(last.loss)}); try a lower training.lr`;
+    return `training diverged: the cross-entropy of epoch ${last.epoch} is ${f(last.ceLoss)}, far above the ${f(chance)} of guessing uniformly among ${classes} classes${ceWeight !== 1 ? ` (summed over its cross-entropy terms, weights ${f(ceWeight)} in all)` : ''} (loss ${f(last.loss)}); try a lower training.lr`;
   }
   if (sorted.length > 1 && last.loss > 10 * Math.max(first.loss, 1e-3)) {
     return `training diverged: the loss grew from ${f(first.loss)} (epoch ${first.epoch}) to ${f(last.loss)} (epoch ${last.epoch}); try a lower training.lr`;
