@@ -114,10 +114,12 @@ async function listTarImages(file: string): Promise<Listing> {
 
 interface Slot { split: string; index: number }
 
-/** "3 files (a, b, c)" / "12 files (a, b, c, …)" */
+/** "1 file (a)", "3 files (a, b, c)", "12 entries (a, b, c, …)" */
 function some(items: string[], what: string): string {
-  return `${items.length} ${what}${items.length === 1 ? '' : 's'} (${items.slice(0, 3).join(', ')}${items.length > 3 ? ', …' : ''})`;
+  const plural = what.endsWith('y') ? `${what.slice(0, -1)}ies` : what.endsWith('s') ? `${what}es` : `${what}s`;
+  return `${items.length} ${items.length === 1 ? what : plural} (${items.slice(0, 3).join(', ')}${items.length > 3 ? ', …' : ''})`;
 }
+const are = (n: number) => (n === 1 ? 'is' : 'are');
 
 /** The most classes a Split's labels (one byte each) can hold. */
 export const MAX_FOLDER_CLASSES = 256;
@@ -129,13 +131,13 @@ export async function readImageFolders(source: string, opts: FolderOptions = {})
   const listing = isDir ? walkDir(source) : await listTarImages(source);
   const label = (name: string) => (isDir ? path.join(source, name) : `${source}:${name}`);
   const notes: string[] = [];
-  const { hidden, other, special } = listing.skipped;
+  const [hidden, other, special] = [listing.skipped.hidden, listing.skipped.other, listing.skipped.special].map((l) => [...l].sort());
   if (listing.files.length === 0) {
     throw new ValidationError(`${source}: no .png or .jpg images found${other.length ? ` (it has ${some(other, 'other file')}; only PNG and JPEG images are read)` : ''}`, source);
   }
-  if (other.length) notes.push(`skipped ${some(other, 'file')} that are not .png, .jpg or .jpeg images`);
+  if (other.length) notes.push(`skipped ${some(other, 'file')} that ${are(other.length)} not .png, .jpg or .jpeg images`);
   if (hidden.length) notes.push(`skipped ${some(hidden, 'hidden entry')} (names starting with ".")`);
-  if (special.length) notes.push(`skipped ${some(special, 'entry')} that are not ordinary files or folders`);
+  if (special.length) notes.push(`skipped ${some(special, 'entry')} that ${special.length === 1 ? 'is not an ordinary file or folder' : 'are not ordinary files or folders'}`);
 
   // Strip the folders every image shares (e.g. "cinic10-2k/"), keeping at least one level.
   const dirParts = listing.files.map((f) => f.split('/').slice(0, -1));
@@ -214,7 +216,7 @@ export async function readImageFolders(source: string, opts: FolderOptions = {})
   if (splitLayout) {
     if (testKey !== 'test') notes.push(`there is no test folder: the "${testKey}" folder is the test split`);
     const unused = [...members.keys()].filter((k) => k !== 'train' && k !== testKey);
-    for (const k of unused) notes.push(`the "${k}" folder (${members.get(k)!.length} images) is not used for training or testing (the validation split is dataset.validationFraction of train)`);
+    for (const k of unused) notes.push(`the "${k}" folder (${members.get(k)!.length} image${members.get(k)!.length === 1 ? '' : 's'}) is not used for training or testing (the validation split is dataset.validationFraction of train)`);
     const inSplit = (k: string) => new Set(members.get(k)!.map((f) => rel(f)[1]));
     const trainClasses = inSplit('train'), testClasses = inSplit(testKey);
     const noTrain = classes.filter((c) => !trainClasses.has(c));

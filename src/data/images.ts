@@ -149,6 +149,27 @@ function jpegInfo(b: Uint8Array, file: string, full: boolean): ImageInfo {
 }
 
 /**
+ * The PNG without its tRNS chunk, when it has one on a grey or RGB image: the decoder would turn
+ * the keyed colour into black (all four channels 0); without the chunk the colour is kept as stored,
+ * like the colour under an alpha channel.
+ */
+function withoutColourKey(b: Uint8Array): Uint8Array {
+  if (b[25] !== 0 && b[25] !== 2) return b;
+  let o = 8;
+  while (o + 12 <= b.length) {
+    const len = be32(b, o);
+    if (String.fromCharCode(b[o + 4], b[o + 5], b[o + 6], b[o + 7]) === 'tRNS') {
+      const out = new Uint8Array(b.length - (12 + len));
+      out.set(b.subarray(0, o));
+      out.set(b.subarray(o + 12 + len), o);
+      return out;
+    }
+    o += 12 + len;
+  }
+  return b;
+}
+
+/**
  * Reads an image's header (and, with `full`, checks its structure to the end) without decoding
  * pixels: format, size, channels, transparency, orientation. A truncated, damaged, unsupported or
  * oversized image is a ValidationError naming `file` and saying which, in words.
@@ -174,7 +195,8 @@ export function decodeImage(bytes: Uint8Array, file: string): DecodedImage {
   const n = info.width * info.height;
   try {
     if (info.format === 'PNG') {
-      const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      const src = info.alpha ? withoutColourKey(bytes) : bytes;
+      const png = PNG.sync.read(Buffer.from(src.buffer, src.byteOffset, src.byteLength));
       const rgba = png.data;
       if (png.width !== info.width || png.height !== info.height || rgba.length < n * 4) throw new Error('decoded size differs from the header');
       if (info.channels === 1) {
