@@ -18,6 +18,7 @@ import { PNG } from 'pngjs';
 import { ValidationError } from '../../../src/spec/errors';
 import { loadDataset, readCifar10, readMnistDir, validateDatasetSpec } from '../../../src/data/index';
 import type { FuzzCase, FuzzOutcome, FuzzReader } from '../../fixtures/fuzz-readers-child';
+import { JPEG_VARIANTS, jpegWithOrientation, pngBytes, pngClaiming } from '../../fixtures/images';
 import { ROOT, FIXTURES } from '../../paths';
 
 const CHILD = path.join(FIXTURES, 'fuzz-readers-child.ts');
@@ -28,7 +29,13 @@ let k = 0;
 const dir = () => { const d = path.join(tmp, `d${k++}`); fs.mkdirSync(d, { recursive: true }); return d; };
 
 before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ee-rel-data-')); });
-after(() => { stopChild(); fs.rmSync(tmp, { recursive: true, force: true }); });
+/** Every fuzz case run, by reader: read fine, or rejected with a ValidationError (anything else fails the test). */
+const tally: Record<string, { ok: number; rejected: number }> = {};
+after(() => {
+  stopChild();
+  fs.rmSync(tmp, { recursive: true, force: true });
+  console.log(`# dataset fuzz cases: ${JSON.stringify(tally)}`);
+});
 
 // ---- seeds -------------------------------------------------------------------------------------
 
@@ -104,6 +111,9 @@ async function runCase(reader: FuzzReader, files: Record<string, Buffer>): Promi
   const describe = () => Object.entries(files).map(([f, b]) => `${f}: ${b.length} bytes, head ${b.subarray(0, 48).toString('hex')}`).join('; ');
   if (outcome instanceof Error) throw new Error(`${outcome.message}\ninput: ${describe()}`);
   if (!outcome.ok && !outcome.validation) throw new Error(`${reader} threw ${outcome.error}: ${outcome.message}\ninput: ${describe()}`);
+  if (outcome.misread) throw new Error(`${reader}: silent misread: ${outcome.misread}\ninput: ${describe()}`);
+  tally[reader] ??= { ok: 0, rejected: 0 };
+  tally[reader][outcome.ok ? 'ok' : 'rejected']++;
   return outcome;
 }
 
@@ -283,8 +293,25 @@ test('fuzz: damaged image-folder archives and folders only give ValidationErrors
   await fuzz('folder-dir', [files], Object.keys(files));
 });
 
-test('fuzz: damaged and random PNG / JPEG bytes only give ValidationErrors, never a crash or hang', async () => {
-  const seeds: Record<string, Buffer>[] = [{ 'x.png': png(8, 8) }, { 'x.jpg': jpg(8, 8) }, { 'x.png': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) }, { 'x.jpg': Buffer.from([0xff, 0xd8, 0xff, 0xe0]) }];
+/** Odd but valid PNG and JPEG variants: bit depths, palettes, interlacing, transparency; grey, progressive, arithmetic and EXIF JPEGs. */
+function variants(): Record<string, Buffer> {
+  const px = (x: number, y: number) => [x * 20, y * 20, 99];
+  return {
+    'rgb16.png': pngBytes({ width: 8, height: 8, colourType: 2, bitDepth: 16, pixel: (x, y) => px(x, y).map((v) => v * 257) }),
+    'grey1.png': pngBytes({ width: 8, height: 8, colourType: 0, bitDepth: 1, pixel: (x) => [x & 1] }),
+    'grey16.png': pngBytes({ width: 8, height: 8, colourType: 0, bitDepth: 16, pixel: (x) => [x * 4000] }),
+    'palette.png': pngBytes({ width: 8, height: 8, colourType: 3, bitDepth: 2, palette: [[1, 2, 3], [9, 9, 9], [200, 0, 0]], pixel: (x) => [x % 3] }),
+    'interlaced.png': pngBytes({ width: 8, height: 8, colourType: 6, interlace: true, pixel: (x, y) => [...px(x, y), 128] }),
+    'key.png': pngBytes({ width: 8, height: 8, colourType: 0, pixel: (x) => [x * 30], trns: Buffer.from([0, 30]) }),
+    'greya.png': pngBytes({ width: 8, height: 8, colourType: 4, pixel: (x) => [x * 30, 255 - x] }),
+    'grey.jpg': JPEG_VARIANTS.grey, 'progressive.jpg': JPEG_VARIANTS.progressive, 'arithmetic.jpg': JPEG_VARIANTS.arithmetic,
+    'exif.jpg': jpegWithOrientation(3), 'huge.png': pngClaiming(40000, 40000),
+  };
+}
+
+test('fuzz: damaged and random PNG / JPEG bytes, of every variant, only give ValidationErrors, never a crash or hang', async () => {
+  const seeds: Record<string, Buffer>[] = [{ 'x.png': png(8, 8) }, { 'x.jpg': jpg(8, 8) }, { 'x.png': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) }, { 'x.jpg': Buffer.from([0xff, 0xd8, 0xff, 0xe0]) },
+    ...Object.values(variants()).map((b) => ({ [b[0] === 0xff ? 'x.jpg' : 'x.png']: b }))];
   const r = await fuzz('decode', seeds, ['x.png', 'x.jpg']);
   assert.ok(r.ok > 0 && r.rejected > 0, JSON.stringify(r));
   // JPEG headers claiming huge sizes: refused by the decoder's memory cap, not allocated
@@ -295,4 +322,30 @@ test('fuzz: damaged and random PNG / JPEG bytes only give ValidationErrors, neve
   const o = await runCase('decode', { 'x.jpg': huge });
   assert.equal(o.ok, false);
   assert.match(o.message!, /cannot decode image/);
+});
+
+test('fuzz: image folders of odd PNG / JPEG variants, damaged or not, read the same in any file order — or fail naming a file — never a crash, hang or silent misread', async () => {
+  const v = variants();
+  const names = Object.keys(v);
+  // folders of 2 classes × train/test, each image a random variant (possibly damaged)
+  const folderArb = fc.record({
+    picks: fc.array(fc.nat({ max: names.length - 1 }), { minLength: 4, maxLength: 8 }),
+    colour: fc.boolean(),
+    resize: fc.boolean(),
+    hurt: fc.option(fc.tuple(fc.nat(), damage), { nil: undefined }),
+  });
+  let ok = 0, rejected = 0;
+  await fc.assert(fc.asyncProperty(folderArb, async ({ picks, colour, resize, hurt }) => {
+    const files: Record<string, Buffer> = {};
+    picks.forEach((p, i) => {
+      const split = i % 2 ? 'test' : 'train', cls = i % 4 < 2 ? 'a' : 'b';
+      files[`${split}/${cls}/${String(i).padStart(2, '0')}-${names[p]}`] = v[names[p]];
+    });
+    if (colour) files['train/a/99-rgb.png'] = png(8, 8);
+    if (resize) files['test/b/98-small.png'] = png(4, 6);
+    if (hurt) { const keys = Object.keys(files); const t = keys[hurt[0] % keys.length]; files[t] = applyDamage(files[t], hurt[1]); }
+    const o = await runCase('folder-permuted', files);
+    if (o.ok) ok++; else rejected++;
+  }), { numRuns: FUZZ_RUNS, includeErrorInReport: true });
+  assert.ok(ok > 0 && rejected > 0, JSON.stringify({ ok, rejected }));
 });
