@@ -115,10 +115,15 @@ export function locateJsonError(text: string): { pos: number; what: string } | n
     end('a string is not closed');
   };
   const num = () => {
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+    const re = /-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+    re.lastIndex = i;
+    const m = re.exec(text);
     if (!m || m[0] === '-') stop(`invalid number "${text.slice(i, i + 12).split(/[\s,}\]]/)[0]}"`);
     i += m![0].length;
-    if (/[\d.eE]/.test(text[i] ?? '')) stop(`invalid number "${text.slice(i - m![0].length, i + 8).split(/[\s,}\]]/)[0]}"${m![0] === '0' || m![0] === '-0' ? ' (no leading zeros)' : ''}`);
+    if (/[\d.eE]/.test(text[i] ?? '')) {
+      const start = i - m![0].length;
+      stop(`invalid number "${text.slice(start, i + 8).split(/[\s,}\]]/)[0]}"${m![0] === '0' || m![0] === '-0' ? ' (no leading zeros)' : ''}`, start);
+    }
   };
   const value = (): void => {
     ws();
