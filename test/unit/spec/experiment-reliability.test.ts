@@ -150,6 +150,7 @@ test('sweep and --set paths cannot reach Object.prototype', () => {
     assert.throws(() => { const o = parseOverride(`${p}=1`); setPath(valid(), o.path, o.value); }, ValidationError);
   }
   assert.equal(({} as Record<string, unknown>)[probe], undefined, 'Object.prototype was polluted');
+  assert.throws(() => setPath(valid(), '__proto__.x', 1), (e: Error) => e.message === '__proto__.x: "__proto__" is not a field of an experiment');
 });
 
 // ---- property-based fuzzing -----------------------------------------------------------------
