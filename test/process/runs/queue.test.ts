@@ -7,11 +7,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { killAll, quote, runCli } from '../../fixtures/cli';
+import { assertOneLine, killAll, quote, runCli } from '../../fixtures/cli';
 import { ROOT } from '../../paths';
 
 let tmp = '';
@@ -58,19 +58,20 @@ test('a stale lock — empty, unparsable, of a process that is gone or is anothe
   const live = sleeper();
   const dead = deadPid();
   const cases: [string, string, number, string][] = [
-    ['empty', '', 60, 'slot-0.lock was empty and untouched for 60 s'],
-    ['unparsable', '{"pid": 12', 60, 'slot-0.lock was not a lock this version of Early Exit Studio wrote and untouched for 60 s'],
-    ['old format, live pid', JSON.stringify({ pid: live, owner: 'x' }), 60, 'slot-0.lock was not a lock this version of Early Exit Studio wrote and untouched for 60 s'],
+    ['empty', '', 60, 'slot-0.lock was empty and untouched for <age> s'],
+    ['unparsable', '{"pid": 12', 60, 'slot-0.lock was not a lock this version of Early Exit Studio wrote and untouched for <age> s'],
+    ['old format, live pid', JSON.stringify({ pid: live, owner: 'x' }), 60, 'slot-0.lock was not a lock this version of Early Exit Studio wrote and untouched for <age> s'],
     ['gone', full(dead, '1'), 0, `slot-0.lock was held by run r0 (somewhere) (process ${dead} on this machine, since 2026-01-01T00:00:00.000Z), but process ${dead} is gone`],
     ['pid reused', full(live, '1'), 0, `slot-0.lock was held by run r0 (somewhere) (process ${live} on this machine, since 2026-01-01T00:00:00.000Z), but process ${live} is another program now (its process id was reused)`],
-    ['other host, heartbeat stopped', full(live, startOf(live), 'elsewhere.example'), 60, `slot-0.lock was held by run r0 (somewhere) (process ${live} on elsewhere.example, since 2026-01-01T00:00:00.000Z), whose heartbeat stopped 60 s ago`],
+    ['other host, heartbeat stopped', full(live, startOf(live), 'elsewhere.example'), 60, `slot-0.lock was held by run r0 (somewhere) (process ${live} on elsewhere.example, since 2026-01-01T00:00:00.000Z), whose heartbeat stopped <age> s ago`],
   ];
   for (const [name, text, age, why] of cases) {
     const runs = path.join(tmp, name.replace(/\W+/g, '-'));
     const f = lock(runs, text, age);
     const r = await runCli(['train', quick, '--out', runs], { timeoutMs: LIMIT });
     assert.equal(r.timedOut, false, `${name}: train waited on a stale lock (${r.ms} ms)`);
-    assert.match(r.stderr, new RegExp(`^took over a stale queue slot: ${quote(why)}$`, 'm'), `${name}:\n${r.stderr}`);
+    // the age is the lock's, 60 s, plus however long the CLI took to start
+    assert.match(r.stderr, new RegExp(`^took over a stale queue slot: ${quote(why).replace('<age>', '(6\\d|[7-9]\\d)')}$`, 'm'), `${name}:\n${r.stderr}`);
     // past the queue: the worker ran and refused the empty training split
     assert.match(r.stderr, /failed: dataset\.validationFraction: 0\.9 of the 10 training images/, name);
     assert.equal(r.code, 1, name);
@@ -96,8 +97,19 @@ test('a lock held by a live run makes train say what it waits for, then run when
   assert.match(orphan.error, new RegExp(`^queued, but the program that queued it ended before starting it \\(process \\d+ is gone\\); start it with: early-exit train --resume ${quote(path.join(runs, id))}$`));
   assert.equal(JSON.parse(fs.readFileSync(path.join(runs, id, 'status.json'), 'utf8')).state, 'cancelled');
 
+  // while a run is queued by a live train, a second process may not take it over with --resume
+  let queuedChild: ChildProcess | undefined;
+  let onQueued: () => void = () => {};
+  const isQueued = new Promise<void>((r) => { onQueued = r; });
+  const before = new Set(fs.readdirSync(runs));
+  const stoppedRun = runCli(['train', quick, '--out', runs], { timeoutMs: LIMIT, onSpawn: (c) => { queuedChild = c; }, onStderr: (t) => { if (/^queued: /m.test(t)) onQueued(); } });
+  await isQueued;
+  const queuedId = fs.readdirSync(runs).find((d) => !before.has(d))!;
+  const resume = await runCli(['train', '--resume', path.join(runs, queuedId)], { timeoutMs: LIMIT });
+  assertOneLine(resume, 2, new RegExp(`^early-exit train: --resume: run ${quote(queuedId)} is queued in process ${queuedChild!.pid}; stop it there first \\(two processes must not write one run folder\\)$`));
   // SIGTERM while queued: cancelled, one clear account, exit 143
-  const stopped = await runCli(['train', quick, '--out', runs], { timeoutMs: LIMIT, signal: { signal: 'SIGTERM', when: /^queued: /m } });
+  queuedChild!.kill('SIGTERM');
+  const stopped = await stoppedRun;
   assert.equal(stopped.code, 143, stopped.stderr);
   assert.match(stopped.stderr, /^SIGTERM: stopping after the current step \(send it again to kill\)…$/m);
   assert.match(stopped.stderr, /^run \S+ cancelled while queued \(it never started; start it with: early-exit train --resume .*\)$/m);

@@ -106,6 +106,14 @@ test('resume: damaged checkpoint weights fail naming the file and the fix; a mis
   assert.match(rc.stderr, new RegExp(`^warning: --resume: no checkpoint in ${quote(path.join(c, 'checkpoint'))}, so training starts again from epoch 1 \\(the 2 epoch record\\(s\\) in metrics\\.jsonl are replaced as the epochs are trained again\\)$`, 'm'));
   assert.deepEqual(fs.readFileSync(path.join(c, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).epoch), [1, 2]);
 
+  // a checkpoint of another network than the run's experiment is refused, not loaded into it
+  const e = copy();
+  failed(e);
+  edit(path.join(e, 'experiment.json'), (x) => { x.exits[0].point = 'block3'; });
+  const re = await runCli(['train', '--resume', e], { timeoutMs: LIMIT });
+  assert.equal(re.code, 1);
+  assert.match(json(path.join(e, 'status.json')).error, new RegExp(`^${quote(path.join(e, 'checkpoint', 'model.json'))}: its network is not the one of this run's experiment\\.json \\(exits .*"point":"block2".* vs .*"point":"block3".*\\); the run cannot continue from it; delete ${quote(path.join(e, 'checkpoint'))} and run early-exit train --resume ${quote(e)} to train it again from epoch 1$`));
+
   // a run of 3 epochs stopped after 2, whose record of epoch 2 was cut: resume trains epoch 3 and keeps the damaged line
   const d = copy();
   failed(d, 3);
