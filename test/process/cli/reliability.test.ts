@@ -16,7 +16,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { assertOneLine, asRoot, killAll, quote, runCli } from '../../fixtures/cli';
+import { assertOneLine, asRoot, killAll, quote, runCli, tinyExperiment } from '../../fixtures/cli';
 import { makeRun } from '../../fixtures/make-run';
 import { ROOT } from '../../paths';
 
@@ -33,11 +33,7 @@ before(() => {
   readOnly = path.join(tmp, 'read-only');
   fs.mkdirSync(readOnly);
   fs.chmodSync(readOnly, asRoot() ? 0o755 : 0o555);
-  experiment = path.join(tmp, 'tiny.exits.json');
-  fs.writeFileSync(experiment, JSON.stringify({
-    backbone: { name: 'resnet18', width: 1 / 32 }, exits: [{ point: 'block2' }],
-    dataset: { syntheticTrain: 96, syntheticTest: 32 }, training: { epochs: 1, batchSize: 32, backend: 'wasm' }, evaluation: { timingImages: 0 },
-  }));
+  experiment = tinyExperiment(tmp);
 });
 after(() => {
   killAll();

@@ -10,12 +10,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { killAll, runCli } from '../../fixtures/cli';
+import { ChildRunner } from '../../fixtures/child-runner';
+import { killAll, trainTiny } from '../../fixtures/cli';
 import type { ReaderOutcome, RunFuzzCase, RunFuzzOutcome } from '../../fixtures/fuzz-run-files-child';
 import { FIXTURES, ROOT } from '../../paths';
 
@@ -28,15 +28,7 @@ const seed: Record<string, Buffer> = {};
 before(async () => {
   assert.ok(fs.existsSync(path.join(ROOT, 'dist/worker.js')), 'dist/worker.js missing: run `npm run build` first');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ee-rel-fuzz-run-'));
-  const file = path.join(tmp, 'tiny.exits.json');
-  fs.writeFileSync(file, JSON.stringify({
-    backbone: { name: 'resnet18', width: 1 / 32 }, exits: [{ point: 'block2' }],
-    dataset: { syntheticTrain: 96, syntheticTest: 32 }, training: { epochs: 2, batchSize: 32, backend: 'wasm' }, evaluation: { timingImages: 0 },
-  }));
-  const runs = path.join(tmp, 'runs');
-  const r = await runCli(['train', file, '--out', runs], { timeoutMs: 180_000 });
-  assert.equal(r.code, 0, r.stderr);
-  const dir = path.join(runs, fs.readdirSync(runs).find((d) => !d.startsWith('.'))!);
+  const dir = await trainTiny(tmp, { training: { epochs: 2 } });
   const walk = (d: string, rel: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       if (e.isDirectory()) walk(path.join(d, e.name), `${rel}/${e.name}`);
@@ -48,45 +40,18 @@ before(async () => {
   const start = fs.readFileSync(`/proc/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ')[19];
   seed['.locks/slot-0.lock'] = Buffer.from(JSON.stringify({ version: 1, owner: { pid: process.pid, start, host: os.hostname() }, label: 'run-1', since: new Date().toISOString(), token: 'x' }));
 });
-after(() => { stopChild(); killAll(); fs.rmSync(tmp, { recursive: true, force: true }); });
+after(() => { runner.stop(); killAll(); fs.rmSync(tmp, { recursive: true, force: true }); });
 
 // ---- the child ---------------------------------------------------------------------------------
 
-let child: ChildProcess | null = null;
-let ready: Promise<void> | null = null;
-const pending = new Map<number, (o: RunFuzzOutcome | Error) => void>();
-let nextId = 0;
-
-function startChild(): Promise<void> {
-  const c = fork(CHILD, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-  child = c;
-  let stderr = '';
-  c.stderr!.on('data', (d) => { stderr = (stderr + d).slice(-2000); });
-  ready = new Promise((resolve) => { c.once('message', () => resolve()); });
-  c.on('message', (o: RunFuzzOutcome) => { pending.get(o.id)?.(o); pending.delete(o.id); });
-  c.on('exit', (code, signal) => {
-    if (child === c) { child = null; ready = null; }
-    for (const [id, r] of pending) { r(new Error(`reader process died (code ${code}, signal ${signal}): ${stderr}`)); pending.delete(id); }
-  });
-  return ready;
-}
-function stopChild(): void {
-  const c = child;
-  child = null;
-  ready = null;
-  if (c && c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-}
+const runner = new ChildRunner<RunFuzzCase, RunFuzzOutcome>(CHILD);
+let first = true;
 
 async function runCase(files: Record<string, Buffer>, damaged: string): Promise<ReaderOutcome[] | Error> {
-  if (!child) await startChild(); else await ready;
-  const id = nextId++;
-  const c: RunFuzzCase = { id, damaged, files: Object.fromEntries(Object.entries(files).map(([f, b]) => [f, b.toString('base64')])) };
-  const o = await new Promise<RunFuzzOutcome | Error>((resolve) => {
-    // the first case also loads tfjs in the child
-    const timer = setTimeout(() => { pending.delete(id); stopChild(); resolve(new Error(`hung for more than ${CASE_TIMEOUT_MS} ms`)); }, CASE_TIMEOUT_MS * (id === 0 ? 3 : 1));
-    pending.set(id, (x) => { clearTimeout(timer); resolve(x); });
-    child!.send(c);
-  });
+  const encoded = Object.fromEntries(Object.entries(files).map(([f, b]) => [f, b.toString('base64')]));
+  // the first case also loads tfjs in the child
+  const o = await runner.run((id) => ({ id, damaged, files: encoded }), CASE_TIMEOUT_MS * (first ? 3 : 1), 'the readers');
+  first = false;
   return o instanceof Error ? o : o.outcomes;
 }
 

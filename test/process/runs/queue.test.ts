@@ -11,7 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { assertOneLine, killAll, quote, runCli } from '../../fixtures/cli';
+import { assertOneLine, killAll, quote, runCli, tinyExperiment } from '../../fixtures/cli';
 import { ROOT } from '../../paths';
 
 let tmp = '';
@@ -23,11 +23,7 @@ before(() => {
   assert.ok(fs.existsSync(path.join(ROOT, 'dist/worker.js')), 'dist/worker.js missing: run `npm run build` first');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ee-rel-queue-'));
   // a run that gets past the queue and then fails at once (no training image left): cheap proof the slot was taken
-  quick = path.join(tmp, 'quick.exits.json');
-  fs.writeFileSync(quick, JSON.stringify({
-    backbone: { name: 'resnet18', width: 1 / 32 }, exits: [{ point: 'block2' }],
-    dataset: { syntheticTrain: 10, syntheticTest: 8, validationFraction: 0.9 }, training: { epochs: 1, batchSize: 8, backend: 'wasm' }, evaluation: { timingImages: 0 },
-  }));
+  quick = tinyExperiment(tmp, { dataset: { syntheticTrain: 10, syntheticTest: 8, validationFraction: 0.9 }, training: { batchSize: 8 } }, 'quick.exits.json');
 });
 after(() => {
   killAll();

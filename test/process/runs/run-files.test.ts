@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { assertOneLine, killAll, quote, runCli } from '../../fixtures/cli';
+import { assertOneLine, killAll, quote, runCli, trainTiny } from '../../fixtures/cli';
 import { ROOT } from '../../paths';
 
 let tmp = '';
@@ -21,15 +21,7 @@ const LIMIT = 180_000;
 before(async () => {
   assert.ok(fs.existsSync(path.join(ROOT, 'dist/worker.js')), 'dist/worker.js missing: run `npm run build` first');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ee-rel-files-'));
-  const file = path.join(tmp, 'tiny.exits.json');
-  fs.writeFileSync(file, JSON.stringify({
-    backbone: { name: 'resnet18', width: 1 / 32 }, exits: [{ point: 'block2' }],
-    dataset: { syntheticTrain: 96, syntheticTest: 32 }, training: { epochs: 2, batchSize: 32, backend: 'wasm' }, evaluation: { timingImages: 4 },
-  }));
-  const runs = path.join(tmp, 'runs');
-  const r = await runCli(['train', file, '--out', runs], { timeoutMs: LIMIT });
-  assert.equal(r.code, 0, r.stderr);
-  base = path.join(runs, fs.readdirSync(runs).find((d) => !d.startsWith('.'))!);
+  base = await trainTiny(tmp, { training: { epochs: 2 }, evaluation: { timingImages: 4 } });
 });
 after(() => { killAll(); fs.rmSync(tmp, { recursive: true, force: true }); });
 

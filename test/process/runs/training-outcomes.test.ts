@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { assertOneLine, killAll, quote, runCli } from '../../fixtures/cli';
+import { assertOneLine, killAll, quote, runCli, tinyExperiment } from '../../fixtures/cli';
 import { ROOT } from '../../paths';
 
 let tmp = '';
@@ -23,11 +23,7 @@ const LIMIT = 180_000;
 before(() => {
   assert.ok(fs.existsSync(path.join(ROOT, 'dist/worker.js')), 'dist/worker.js missing: run `npm run build` first');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ee-rel-outcomes-'));
-  file = path.join(tmp, 'tiny.exits.json');
-  fs.writeFileSync(file, JSON.stringify({
-    backbone: { name: 'resnet18', width: 1 / 32 }, exits: [{ point: 'block2' }],
-    dataset: { syntheticTrain: 96, syntheticTest: 32 }, training: { epochs: 1, batchSize: 32, backend: 'wasm' }, evaluation: { timingImages: 0 },
-  }));
+  file = tinyExperiment(tmp);
 });
 after(() => { killAll(); fs.rmSync(tmp, { recursive: true, force: true }); });
 
