@@ -18,7 +18,7 @@ import { greyPng, JPEG_VARIANTS, jpegWithOrientation, pngBytes, pngClaiming, rgb
 
 let tmp = '';
 let k = 0;
-const LIMIT = 60_000;
+const LIMIT = 120_000;
 
 before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ee-rel-images-')); });
 after(() => { killAll(); fs.rmSync(tmp, { recursive: true, force: true }); });
