@@ -63,7 +63,7 @@ export const debugState = { on: !!process.env.EARLY_EXIT_DEBUG && process.env.EA
 /** Writes a failure: one line, then the stack with --debug. Never throws (stderr may be closed). */
 export function reportFailure(prefix: string, f: Failure): void {
   try {
-    process.stderr.write(`${prefix}: ${f.text}\n`);
-    if (debugState.on && f.stack) process.stderr.write(`${f.stack}\n`);
+    console.error(`${prefix}: ${f.text}`);
+    if (debugState.on && f.stack) console.error(f.stack);
   } catch { /* a closed terminal: the exit code still says it */ }
 }

@@ -7,8 +7,8 @@ export const reportCommand: CliCommand = {
   usage: 'report <rundir>... [-o report.html] [--force]',
   summary: 'Write one self-contained HTML report (exit table, trade-off, gate histograms, training curves) for one or more runs.',
   help: [
+    '-o FILE   where to write the report (default report.html); an existing file is replaced only with --force, and never inside a run folder.',
     'One run gives its results view; several give the comparison view (Table 1 layout, all runs on one trade-off chart) followed by each run. Data, styles and scripts are inlined: the file opens from disk with no network.',
-    '-o FILE   where to write it (default report.html); an existing file is replaced only with --force, and never inside a run folder.',
     'A run whose files are damaged is shown with what could be read, its problems are listed on stderr and the exit code is 1.',
   ].join('\n'),
   async run(args) {

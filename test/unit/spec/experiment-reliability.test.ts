@@ -12,7 +12,7 @@ import { ValidationError } from '../../../src/spec/errors';
 import { decodeJsonBytes, locateJsonError, parseJsonText } from '../../../src/spec/json-text';
 
 const FUZZ_RUNS = Number(process.env.EE_FUZZ_RUNS ?? 300);
-const valid = () => JSON.parse(JSON.stringify(defaultExperiment('resnet18', 't')));
+const valid = () => JSON.parse(JSON.stringify(defaultExperiment('resnet18', 't', 'synthetic')));
 const text = (mutate: (x: any) => void) => { const x = valid(); mutate(x); return JSON.stringify(x, null, 2); };
 const fails = (src: string, pattern: RegExp) =>
   assert.throws(() => parseExperiment(src, 'e.exits.json'), (e: unknown) => {
