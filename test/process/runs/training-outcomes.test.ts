@@ -82,7 +82,7 @@ test('proposed or BranchyNet with zero exits is refused before any run folder is
     const runs = path.join(tmp, `no-exits-${method}`);
     const decides = method === 'proposed' ? 'gates decide' : "exits' entropy decides";
     assertOneLine(await runCli(['train', file, '--out', runs, '--set', 'exits=[]', '--set', `method.name=${method}`], { timeoutMs: LIMIT }), 2,
-      new RegExp(`^early-exit train: exits: "${method}" needs at least one exit \\(its ${quote(decides)} where inputs leave\\); add exits \\(early-exit macs resnet18 lists the points\\), or set method\\.name to "baseline" to train the backbone alone$`));
+      new RegExp(`^early-exit train: ${quote(file)}: exits: "${method}" needs at least one exit \\(its ${quote(decides)} where inputs leave\\); add exits \\(early-exit macs resnet18 lists the points\\), or set method\\.name to "baseline" to train the backbone alone$`));
     assert.ok(!fs.existsSync(runs));
   }
 });
