@@ -3,8 +3,9 @@ import * as path from 'node:path';
 import { budgetTable, calibrate, compareRules, exitTable, routingOf, rulesOf, tablePositions, tausText, type BudgetCell } from '../../spec/analysis';
 import { ValidationError } from '../../spec/errors';
 import type { ExitRule, RunResults, SampleRecords, Timing } from '../../spec/results';
-import { readExperimentOf, readResults, readSamples, RUN_FILES } from '../../runs/store';
+import { readExperimentOf, readResults, readSamples, runFileError, RUN_FILES } from '../../runs/store';
 import { parseMacs, pct, renderBudgetTable, renderExitTable, renderRouting, renderRuleComparison } from '../format';
+import { runFolderArg } from '../paths';
 import { flagNumber, flagString, UsageError, type CliCommand } from '../registry';
 
 const RULES: ExitRule[] = ['gate', 'confidence', 'entropy'];
@@ -14,10 +15,12 @@ async function measure(dir: string, settings: { rule: ExitRule; thresholds: numb
   const { engineFor } = await import('../../worker/run');
   const { loadRunData } = await import('../../worker/data');
   const x = readExperimentOf(dir);
+  const model = readResults(dir).files.model;
+  if (!model) throw runFileError(dir, RUN_FILES.model, 'results.json names no exported model');
   const engine = engineFor(x.training.backend);
   await engine.prepare(x.training.backend);
   const { data } = await loadRunData(x);
-  const { net } = await engine.open(x, data, path.join(dir, RUN_FILES.model));
+  const { net } = await engine.open(x, data, path.join(dir, model));
   try {
     const out: Timing[] = [];
     for (const s of settings) out.push(await net.timing(s.rule, s.thresholds, images));
@@ -36,6 +39,17 @@ function budgetMacs(text: string, full: number): number {
     throw new ValidationError(`--budget: must be a positive number of MACs (1500000, 1.5M, 800k) or a percentage of the full network (40%) or a share of it in (0, 1], got "${text}"`, 'budget');
   }
   return v;
+}
+
+/** The validation records τ is calibrated on; τ picked on the test split and reported on it would look better than it is: refused. */
+function validationRecords(dir: string, results: RunResults, flag: string): SampleRecords {
+  if (!results.files.validationSamples || results.dataset.validation === 0) {
+    throw new ValidationError(
+      `--${flag}: run ${path.basename(path.resolve(dir))} has no validation split (it was trained with dataset.validationFraction 0), and calibrating τ on the test split would overstate its accuracy; `
+      + 'give --threshold instead, or train again with dataset.validationFraction > 0', flag,
+    );
+  }
+  return readSamples(dir, 'validation', results);
 }
 
 function rulesFor(flag: string | undefined, results: RunResults, test: SampleRecords): ExitRule[] {
@@ -65,9 +79,12 @@ export const evalCommand: CliCommand = {
   async run(args) {
     const dir = args.positional[0];
     if (!dir) throw new UsageError('missing the run folder');
-    if (!fs.existsSync(path.join(dir, RUN_FILES.results))) throw new ValidationError(`${dir}: no ${RUN_FILES.results} (the run has not finished)`, dir);
+    runFolderArg(dir);
+    if (!fs.existsSync(path.join(dir, RUN_FILES.results)) && fs.existsSync(path.join(dir, RUN_FILES.status))) {
+      throw new ValidationError(`${dir}: no ${RUN_FILES.results} yet (the run has not finished: early-exit runs shows its state)`, dir);
+    }
     const results = readResults(dir);
-    const test = readSamples(dir, 'test');
+    const test = readSamples(dir, 'test', results);
     const rules = rulesFor(flagString(args, 'rule'), results, test);
     const rule = rules[0];
     const given = ['threshold', 'budget', 'target-accuracy'].filter((f) => args.flags[f] !== undefined);
@@ -80,7 +97,7 @@ export const evalCommand: CliCommand = {
 
     // Table 2 at several budgets and / or for several rules
     if (budgets && (budgets.length > 1 || rules.length > 1)) {
-      const validation = readSamples(dir, 'validation');
+      const validation = validationRecords(dir, results, 'budget');
       const cells: BudgetCell[] = budgetTable(validation, test, results.costs, budgets.map((b) => b / results.costs.full), { rules, perExit, positions });
       const timings = args.flags.measure ? await measure(dir, cells.map((c) => ({ rule: c.rule, thresholds: c.calibration.thresholds })), images) : undefined;
       if (args.flags.json) {
@@ -108,7 +125,7 @@ export const evalCommand: CliCommand = {
       if (taus.some((t) => !(t >= 0 && t <= 1))) throw new ValidationError(`--threshold: every τ must be in [0, 1], got "${tStr}"`, 'threshold');
       table = exitTable(test, results.costs, rule, taus.length === 1 ? taus[0] : taus, positions);
     } else if (given.length) {
-      const validation = readSamples(dir, 'validation');
+      const validation = validationRecords(dir, results, given[0]);
       let target;
       if (budgets) target = { budget: budgets[0] };
       else {
@@ -119,7 +136,7 @@ export const evalCommand: CliCommand = {
       const calibrated = calibrate(validation, test, results.costs, rule, target, undefined, positions, perExit);
       table = calibrated.test;
       const taus = tausText(calibrated.thresholds);
-      note = `calibrated on ${validation.count} validation samples: τ = ${taus}${perExit ? ' (per exit)' : ''}, validation accuracy ${pct(calibrated.validation.accuracy)} at ${((100 * calibrated.validation.averageMacs) / results.costs.full).toFixed(1)} % MACs, ${calibrated.met ? 'target met' : 'target NOT met (closest τ used)'}`;
+      note = `calibrated on the ${validation.count} validation samples: τ = ${taus}${perExit ? ' (per exit)' : ''}, validation accuracy ${pct(calibrated.validation.accuracy)} at ${((100 * calibrated.validation.averageMacs) / results.costs.full).toFixed(1)} % MACs, ${calibrated.met ? 'target met' : 'target NOT met (closest τ used)'}`;
     }
     const timing = args.flags.measure ? (await measure(dir, [{ rule, thresholds: table.thresholds }], images))[0] : null;
     if (args.flags.json) {
