@@ -21,10 +21,30 @@ before(() => {
   makeRun(path.join(tmp, 'routed'), { seed: 1 });
   makeRun(path.join(tmp, 'collapsed'), { seed: 2, thresholds: [0, 0, 0] });
   makeRun(path.join(tmp, 'branchynet'), { method: 'branchynet', seed: 3 });
+  // the same two runs in a runs folder, for `early-exit runs`
+  for (const [name, seed, thresholds] of [['20261130-100000-routed-aaaa', 1, undefined], ['20261130-110000-collapsed-bbbb', 2, [0, 0, 0]]] as const) {
+    makeRun(path.join(tmp, 'runs', name), { seed, thresholds: thresholds ? [...thresholds] : undefined });
+  }
 });
 after(() => { if (tmp) fs.rmSync(tmp, { recursive: true, force: true }); });
 
 const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, 'eval', ...args], { encoding: 'utf8', timeout: 60_000 });
+
+test('runs: each finished run\'s routing at its thresholds, COLLAPSED when one exit takes ≥ 95 %, and the same in --json', () => {
+  const p = spawnSync(process.execPath, [CLI, 'runs', '--out', path.join(tmp, 'runs')], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(p.status, 0, p.stderr);
+  const line = (id: string) => p.stdout.split('\n').find((l) => l.startsWith(id)) ?? '';
+  assert.match(line('20261130-110000-collapsed-bbbb'), / 1\.0 of 4 COLLAPSED\s*$/);
+  assert.match(line('20261130-100000-routed-aaaa'), / [1-4]\.\d of 4\s*$/);
+  assert.doesNotMatch(line('20261130-100000-routed-aaaa'), /COLLAPSED/);
+  assert.match(p.stdout, /\nrouting: effective exits at each run's thresholds .*COLLAPSED: one exit takes ≥ 95 % of the inputs.* \(1 of 2 runs; /);
+  const json = JSON.parse(spawnSync(process.execPath, [CLI, 'runs', '--out', path.join(tmp, 'runs'), '--json'], { encoding: 'utf8', timeout: 60_000 }).stdout) as { id: string; routing: { shares: number[]; collapsed: boolean; dominant: string; maxShare: number; effectiveExits: number } }[];
+  const collapsed = json.find((r) => r.id.includes('collapsed'))!.routing;
+  assert.deepEqual({ shares: collapsed.shares, collapsed: collapsed.collapsed, dominant: collapsed.dominant, maxShare: collapsed.maxShare, effectiveExits: collapsed.effectiveExits }, { shares: [1, 0, 0, 0], collapsed: true, dominant: '#2 block2', maxShare: 1, effectiveExits: 1 });
+  const routed = json.find((r) => r.id.includes('routed'))!.routing;
+  assert.equal(routed.collapsed, false);
+  assert.ok(Math.abs(routed.shares.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+});
 
 test('every table is followed by its routing; a collapsed one by the warning', () => {
   const ok = cli(path.join(tmp, 'routed'));
