@@ -95,7 +95,7 @@ export class ComparisonView {
       const x = r.results;
       const open = button('Open', () => this.ctx.openRun(r), { secondary: true, cls: 'ee-open-run' });
       return h('tr', {},
-        h('td', { title: r.id }, shortRunId(r.id)), h('td', {}, x ? METHOD_LABEL[x.method] : (r.status?.state ?? '?')), h('td', { class: 'num' }, x?.lambda === null || x === null ? '—' : String(x.lambda)),
+        h('td', { title: r.id }, shortRunId(r.id)), h('td', {}, x ? METHOD_LABEL[x.method] : (r.status?.state ?? '?'), x?.recipes ? h('div', { class: 'ee-cell-recipes' }, x.recipes) : null), h('td', { class: 'num' }, x?.lambda === null || x === null ? '—' : String(x.lambda)),
         h('td', { class: 'num' }, x ? String(x.epochs) : r.status ? `${r.status.epoch}/${r.status.epochs}` : '—'),
         h('td', {}, x?.dataset.name ?? ''), h('td', {}, x?.backbone.label ?? ''),
         h('td', { class: 'num' }, x ? pct(tableOneAccuracy(x)) : '—'), h('td', { class: 'num' }, x ? pct(x.hard.accuracy) : '—'),
