@@ -9,10 +9,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { writeReport } from '../../../src/report/report';
 import { makeRun } from '../../fixtures/make-run';
+import { buildWebviewAssets, CHROMIUM } from '../../fixtures/webview-page';
 import { ROOT } from '../../paths';
 
 const OUT = path.join(ROOT, 'test-results');
@@ -25,18 +25,20 @@ let browser: Browser;
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ee-rules-'));
   const assets = path.join(tmp, 'assets');
-  await build({ entryPoints: [path.join(ROOT, 'webview/results/main.ts')], outfile: path.join(assets, 'results.js'), bundle: true, platform: 'browser', format: 'iife', target: 'es2022', minify: true, logLevel: 'error' });
-  fs.copyFileSync(path.join(ROOT, 'media/results.css'), path.join(assets, 'results.css'));
+  await buildWebviewAssets(assets);
   makeRun(path.join(tmp, 'runs/routed'), { seed: 1 });
   // τ = 0 for every gate: every input leaves at the first exit
   makeRun(path.join(tmp, 'runs/collapsed'), { seed: 2, thresholds: [0, 0, 0] });
+  // as a run trained with recipes records them (worker/run.ts: recipeSummary)
+  const resultsFile = path.join(tmp, 'runs/collapsed/results.json');
+  fs.writeFileSync(resultsFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(resultsFile, 'utf8')), recipes: 'gates only, gates see softmax' }));
   routed = path.join(tmp, 'routed.html');
   collapsed = path.join(tmp, 'collapsed.html');
   both = path.join(tmp, 'both.html');
   await writeReport([path.join(tmp, 'runs/routed')], routed, { assetsDir: assets });
   await writeReport([path.join(tmp, 'runs/collapsed')], collapsed, { assetsDir: assets });
   await writeReport([path.join(tmp, 'runs/routed'), path.join(tmp, 'runs/collapsed')], both, { assetsDir: assets });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
   fs.mkdirSync(OUT, { recursive: true });
 });
 
@@ -103,6 +105,9 @@ test('a collapsed run: the warning in the header, the routing line and the compa
   assert.equal(cells.length, 2);
   assert.doesNotMatch(cells[0], /collapsed/);
   assert.match(cells[1], /^1\.0 of 4 — collapsed$/);
+  // the recipes under the method: two proposed runs that differ only by recipe are told apart
+  const methods = await c.page.locator('.ee-runs-table tbody tr').evaluateAll((trs) => trs.map((tr) => tr.querySelectorAll('td')[1]?.textContent ?? ''));
+  assert.deepEqual(methods, ['Proposed', 'Proposedgates only, gates see softmax']);
   assert.deepEqual([...errors, ...c.errors], []);
   await c.page.close();
 });
