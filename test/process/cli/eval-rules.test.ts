@@ -81,7 +81,7 @@ test('--rule all --budget 50%,70%,90% --per-exit: every rule at every budget, τ
 test('one budget, one rule: the Table 2 layout at per-exit τ; refusals are one line', () => {
   const p = cli(path.join(tmp, 'routed'), '--budget', '60%', '--per-exit');
   assert.equal(p.status, 0, p.stderr);
-  assert.match(p.stdout, /^calibrated on 200 validation samples: τ = [\d./]+ \(per exit\), validation accuracy [\d.]+% at [\d.]+ % MACs, target met\n/);
+  assert.match(p.stdout, /^calibrated on the 200 validation samples: τ = [\d./]+ \(per exit\), validation accuracy [\d.]+% at [\d.]+ % MACs, target met\n/);
   assert.match(p.stdout, /exits fire when gate ≥ τ/);
   const gate = cli(path.join(tmp, 'branchynet'), '--rule', 'gate');
   assert.notEqual(gate.status, 0);
