@@ -55,7 +55,8 @@ export function epochMetrics(
     ceLoss: losses.ce,
     costLoss: proposed ? losses.costTerm : 0,
     expectedCost: proposed ? losses.cost : null,
-    ...(proposed ? { lambda: losses.lambda } : {}),
+    // λ moves only with a target budget (the multiplier); a fixed λ is in the experiment, not on every line
+    ...(proposed && x.method.targetBudget !== null ? { lambda: losses.lambda } : {}),
     ...(phase && phase.stage !== 'joint' ? { stage: phase.stage } : {}),
     ...(phase && phase.gateTemperature !== 1 ? { gateTemperature: phase.gateTemperature } : {}),
     lr,
