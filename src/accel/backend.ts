@@ -19,7 +19,8 @@ import { ACCEL_PARTS, parseStock, type AccelPart } from './stock';
 import { backendRegistration, checkTfjsInternals, enableReplacedGradients, unrefPoolThreads, wasmBackend } from './tfjs-internals';
 import { prepareThreadedWasm, wantedWasmThreads, type ThreadedWasmPatch } from './wasm-threads';
 
-import { BACKEND_PREFERENCES, type BackendPreference } from '../spec/backend-names';
+// the TF.js backends only: `torch` is another engine (src/engine/torch), chosen before tfjs loads
+import { TFJS_BACKEND_PREFERENCES as BACKEND_PREFERENCES, type TfjsBackendPreference as BackendPreference } from '../spec/backend-names';
 
 export { BACKEND_PREFERENCES, type BackendPreference };
 

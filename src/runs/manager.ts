@@ -28,6 +28,8 @@ export interface ManagerOptions {
   execArgv?: string[];
   /** Extra environment variables for the worker. */
   env?: Record<string, string>;
+  /** The torch engine's Python as the extension knows it (earlyExit.pythonPath, the Python extension). */
+  python?: { setting?: string; pythonExtension?: string };
 }
 
 /** Reads an experiment file, applies `--set` overrides, validates it. */
@@ -120,7 +122,7 @@ export class TrainingRun extends EventEmitter<TrainingRunEvents> {
       }
       this.finish(state, code, signal);
     });
-    const start: ToWorker = { type: 'start', runDir: this.dir, resume: this.resume, backend: this.opts.backend, cacheDir: this.opts.cacheDir };
+    const start: ToWorker = { type: 'start', runDir: this.dir, resume: this.resume, backend: this.opts.backend, cacheDir: this.opts.cacheDir, python: this.opts.python };
     child.send(start);
     return this.exited;
   }
