@@ -128,7 +128,7 @@ export class TorchEngine implements Engine {
       if (opened.macs.exits.join() !== c.exits.join() || opened.macs.final !== c.final || opened.macs.full !== c.full) {
         throw new EngineError(`the torch engine built a network of other costs than this worker resolved (MACs ${JSON.stringify(opened.macs)} vs ${JSON.stringify(c)})`);
       }
-      this.o.log(`torch engine: ${opened.device.description}`);
+      this.o.log(`torch engine: ${opened.device.description} (pid ${procs.pids.join(', ')})`);
       const net = new TorchNetwork(procs, call, network, x, data, files, opened.parameters, opened.device.description, this.device.kind, this.hello!.torch!);
       this.procs = null; // the network owns the processes now
       return { net, epoch: opened.epoch };
