@@ -8,6 +8,7 @@ import json
 import os
 import platform
 import queue
+import re
 import sys
 import threading
 import traceback
@@ -112,9 +113,8 @@ def _oom(e):
 def _first_line(e):
     text = str(e).strip()
     line = next((l for l in text.splitlines() if l.strip()), '')
-    # PyTorch's allocator messages start with a C++ location: keep what it says
-    if '] ' in line and line.startswith('['):
-        line = line.split('] ', 1)[1]
+    # PyTorch's allocator messages start with a C++ location and the failed check: keep what it says
+    line = re.sub(r'^\[enforce fail at [^\]]*\] (\S+ [=!<>]+ \S+\. )?', '', line)
     return line[:400]
 
 

@@ -259,3 +259,31 @@ test('the Python port of the seeded shuffle and augmentation draws equals src/sp
   assert.equal(py.status, 0, py.stderr);
   assert.deepEqual(JSON.parse(py.stdout), [Array.from(order), aug]);
 });
+
+test('training.devices 2 (two gloo processes, DistributedDataParallel): the same step losses, epoch losses and weights as one process on the same global batch', async () => {
+  const x = trainX('adam', { training: { optimizer: 'adam', lr: 2e-3, batchSize: 16, weightDecay: 5e-3, seed: 5, epochs: 2, devices: 2 } });
+  const data = trainData();
+  const run = async (devices: number) => {
+    const engine = new TorchEngine({ ...torchOptions(), devices });
+    const device = await engine.prepare('torch');
+    const { net } = await engine.open(x, data, null);
+    const steps: number[] = [];
+    const epochs = [];
+    try {
+      for (const epoch of [1, 2]) epochs.push(await net.trainEpoch(epoch, 2e-3 / epoch, { onStep: (s) => steps.push(s.loss) }));
+      const dir = path.join(tmp, `ddp-${devices}`);
+      await net.exportModel(dir);
+      return { device, description: net.description, steps, epochs, weights: await weightsOf(dir), records: await net.records('test') };
+    } finally {
+      await net.dispose();
+    }
+  };
+  const one = await run(1), two = await run(2);
+  assert.match(two.device.description, /2 processes \(DistributedDataParallel\)/);
+  assert.match(two.description, /2 processes \(DistributedDataParallel, gloo\)/);
+  assert.equal(two.steps.length, 8);
+  closeArrays(two.steps, one.steps, 2e-4, 'step losses');
+  for (const e of [0, 1]) closeArrays([two.epochs[e].loss, two.epochs[e].ce, two.epochs[e].cost], [one.epochs[e].loss, one.epochs[e].ce, one.epochs[e].cost], 1e-4, `epoch ${e + 1}`);
+  for (const [name, a] of one.weights) closeArrays(two.weights.get(name)!, a, 5e-4, name);
+  assert.deepEqual(two.records.final.pred, one.records.final.pred);
+});
