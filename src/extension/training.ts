@@ -11,6 +11,7 @@ import type { RunState } from '../spec/run-types';
 import type { FromWorker } from '../protocol/worker';
 import { createRunsFor, TrainingRun, type ManagerOptions } from '../runs/manager';
 import { Commands, Settings } from './constants';
+import { interpreterFromPythonExtension, PYTHON_EXTENSION_ID } from './python-interpreter';
 import type { RunsProvider } from './runsTree';
 
 /** How one run of a training request ended. */
@@ -52,9 +53,16 @@ export class TrainingController implements vscode.Disposable {
     this.status.name = 'Early Exit training';
   }
 
-  private options(runsDir: string): ManagerOptions {
+  private async options(runsDir: string, experiment: Experiment): Promise<ManagerOptions> {
     const cfg = vscode.workspace.getConfiguration(Settings.section);
     const backend = cfg.get<string>(Settings.backend) ?? 'auto';
+    const effective = backend === 'auto' ? experiment.training.backend : backend;
+    // the torch engine's Python: the setting, else (EARLY_EXIT_PYTHON aside, which the worker
+    // reads) the Python extension's selected interpreter; looked up only when torch may run
+    const setting = cfg.get<string>(Settings.pythonPath) || undefined;
+    const pythonExtension = !setting && (effective === 'torch' || effective === 'auto')
+      ? await interpreterFromPythonExtension(vscode.extensions.getExtension(PYTHON_EXTENSION_ID), vscode.Uri.file(runsDir))
+      : undefined;
     return {
       runsDir,
       workerPath: this.context.asAbsolutePath(path.join('dist', 'worker.js')),
@@ -62,6 +70,7 @@ export class TrainingController implements vscode.Disposable {
       backend: backend === 'auto' ? undefined : backend,
       maxParallel: Math.max(1, cfg.get<number>(Settings.maxParallelRuns) ?? 1),
       killAfterMs: 30_000,
+      python: { setting, pythonExtension },
     };
   }
 
@@ -71,7 +80,7 @@ export class TrainingController implements vscode.Disposable {
    */
   async train(experiment: Experiment, runsDir: string, label: string): Promise<RunOutcome[]> {
     const created = createRunsFor(runsDir, experiment);
-    const opts = this.options(runsDir);
+    const opts = await this.options(runsDir, experiment);
     this.output.appendLine(`[${new Date().toISOString()}] training ${label}: ${created.length} run(s) in ${runsDir}`);
     this.runs.refresh();
     return vscode.window.withProgress(

@@ -37,6 +37,13 @@ export interface TorchEngineOptions {
 type ErrorReply = Extract<FromTorch, { type: 'error' }>;
 const isErrorReply = (e: unknown): e is ErrorReply => !!e && typeof e === 'object' && (e as { type?: string }).type === 'error' && 'kind' in (e as object);
 
+/** Why this machine certainly has no CUDA device, or null when it may have one. */
+export function noCudaDriver(platform = process.platform, exists = fs.existsSync): string | null {
+  if (platform === 'darwin') return 'macOS has no CUDA';
+  if (platform === 'linux' && !['/proc/driver/nvidia/version', '/dev/nvidia0', '/dev/nvidiactl', '/dev/dxg'].some((f) => exists(f))) return 'no NVIDIA driver loaded';
+  return null;
+}
+
 /** Which device training.device names on this Python, or why it cannot. */
 function resolveDevice(want: TorchDevice, hello: TorchHello): { kind: 'cuda' | 'mps' | 'cpu'; why: string } {
   const cuda = !!hello.cuda?.available, mps = !!hello.mps;
@@ -70,11 +77,16 @@ export class TorchEngine implements Engine {
    * CUDA device: without one this fails, saying why, and the caller falls back to tfjs.
    */
   async prepare(preference: string): Promise<EngineDevice> {
+    if (preference === 'auto') {
+      // `auto` on a machine without an NVIDIA driver need not start Python to learn it has no CUDA
+      const why = noCudaDriver();
+      if (why) throw new EngineError(`no CUDA device (${why}), and training.backend "torch" would train on the CPU`);
+    }
     const { procs, hello } = await TorchProcesses.start(this.o.python, { log: this.o.log });
     try {
       const py = `Python ${hello.python} at ${hello.executable} (${this.o.python.source})`;
       if (preference === 'auto' && !(hello.cuda?.available && (this.o.device === 'auto' || this.o.device === 'cuda'))) {
-        throw new EngineError(`torch ${hello.torch} (${py}) has no CUDA device${hello.cuda?.version ? '' : ' (a CPU-only build)'}; training.backend "torch" uses it anyway`);
+        throw new EngineError(`torch ${hello.torch} (${py}) has no CUDA device${hello.cuda?.version ? '' : ' (a CPU-only build)'}, and training.backend "torch" would train on the CPU`);
       }
       this.device = resolveDevice(this.o.device, hello);
       const count = this.device.kind === 'cuda' ? hello.cuda!.count : 1;

@@ -34,7 +34,7 @@ export function pythonPackageRoot(from = __dirname): string {
 }
 
 /** What to install, said once for every "no torch" path. */
-export const INSTALL_TORCH = 'install PyTorch for it (Debian/Ubuntu: apt install python3-torch for /usr/bin/python3; elsewhere: pip install torch) or set earlyExit.pythonPath / EARLY_EXIT_PYTHON to a Python that has it';
+export const INSTALL_TORCH = 'install PyTorch for it (Debian/Ubuntu: apt install python3-torch for /usr/bin/python3, elsewhere: pip install torch) or set earlyExit.pythonPath / EARLY_EXIT_PYTHON to a Python that has it';
 
 /** A reply to a request (everything but the hello and progress lines). */
 export type Reply = Exclude<FromTorch, TorchHello | { type: 'progress' }>;
@@ -104,7 +104,7 @@ class Rank {
       };
       this.child.on('error', (err: NodeJS.ErrnoException) => {
         fail(new EngineError(err.code === 'ENOENT'
-          ? `${python.command} (${python.source}) was not found; ${INSTALL_TORCH}`
+          ? `${python.command} (${python.source}) was not found: ${INSTALL_TORCH}`
           : `${python.command} (${python.source}) could not be started: ${err.message}`));
         resolve({ code: null, signal: null });
       });
@@ -167,7 +167,7 @@ export class TorchProcesses {
         r.hello,
         new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new EngineError(`${python.command} (${python.source}) did not answer within ${timeout / 1000} s of starting the torch engine`)), timeout); }),
       ]);
-      if (!hello.torch) throw new EngineError(`${python.command} (Python ${hello.python}, ${python.source}) has no PyTorch (${hello.error}); ${INSTALL_TORCH}`);
+      if (!hello.torch) throw new EngineError(`${python.command} (Python ${hello.python}, ${python.source}) has no PyTorch (${hello.error}): ${INSTALL_TORCH}`);
       if (hello.protocol !== TORCH_PROTOCOL_VERSION) {
         throw new EngineError(`the torch engine at ${pythonPackageRoot()} speaks protocol ${hello.protocol}, this worker ${TORCH_PROTOCOL_VERSION} (a mixed installation: reinstall the extension or rebuild)`);
       }

@@ -197,8 +197,8 @@ test('a Python without PyTorch, or none at all: one line saying what to install'
   fs.writeFileSync(path.join(shadow, 'torch.py'), 'raise ImportError("No module named \'torch\'")\n');
   const [a] = createRunsFor(runsDir, tiny(1));
   assert.equal(await start(a.dir, opts(runsDir, { PYTHONPATH: shadow })).done, 'failed');
-  assert.match(readStatus(a.dir).error!, /^\S+python3? \(Python \d+\.\d+\.\d+, EARLY_EXIT_PYTHON\) has no PyTorch \(ImportError: No module named 'torch'\); install PyTorch for it \(Debian\/Ubuntu: apt install python3-torch .*pip install torch\) or set earlyExit\.pythonPath \/ EARLY_EXIT_PYTHON/);
+  assert.match(readStatus(a.dir).error!, /^\S+python3? \(Python \d+\.\d+\.\d+, EARLY_EXIT_PYTHON\) has no PyTorch \(ImportError: No module named 'torch'\): install PyTorch for it \(Debian\/Ubuntu: apt install python3-torch .*pip install torch\) or set earlyExit\.pythonPath \/ EARLY_EXIT_PYTHON/);
   const [b] = createRunsFor(runsDir, tiny(1));
   assert.equal(await start(b.dir, opts(runsDir, { EARLY_EXIT_PYTHON: '/nonexistent/python3' })).done, 'failed');
-  assert.match(readStatus(b.dir).error!, /^\/nonexistent\/python3 \(EARLY_EXIT_PYTHON\) was not found; install PyTorch/);
+  assert.match(readStatus(b.dir).error!, /^\/nonexistent\/python3 \(EARLY_EXIT_PYTHON\) was not found: install PyTorch/);
 });
