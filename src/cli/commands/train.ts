@@ -98,6 +98,8 @@ export function printSummary(dir: string): void {
     const saved = r.timing.timeSavedPct;
     const change = saved >= 0 ? `${saved.toFixed(0)}% less time` : `${(-saved).toFixed(0)}% MORE time: at this size the exits' heads and gate reads cost more than the blocks they skip`;
     console.log(`\nbatch-1 latency: full network ${r.timing.fullMs.toFixed(2)} ms, hard exits ${r.timing.hardMs.toFixed(2)} ms → speed-up ×${r.timing.speedup.toFixed(2)} (${change}) on ${r.timing.backend}`);
+    const a = r.timing.accelerator;
+    if (a) console.log(`batch-1 latency on the GPU: full network ${a.fullMs.toFixed(2)} ms, hard exits ${a.hardMs.toFixed(2)} ms → speed-up ×${a.speedup.toFixed(2)} on ${a.backend}`);
   }
   if (r.calibration) {
     const c = r.calibration;
@@ -114,7 +116,10 @@ export const trainCommand: CliCommand = {
     '--out DIR        runs folder (default .early-exit/runs)',
     '--set path=value override a field, e.g. --set method.lambda=0.5 --set training.epochs=2 (repeatable)',
     '--resume RUNDIR  continue a failed or cancelled run from its last checkpoint',
-    '--backend B      auto | gpu | native-cpu | wasm | cpu (overrides training.backend)',
+    '--backend B      auto | torch | gpu | native-cpu | wasm | cpu (overrides training.backend)',
+    '                 torch: the PyTorch engine (Python with PyTorch: EARLY_EXIT_PYTHON, else python3) on',
+    '                 training.device (auto = CUDA, else Apple MPS, else the CPU); training.devices: N trains one',
+    '                 run in N processes (DistributedDataParallel). auto: torch when a CUDA GPU is found, else tfjs.',
     'Ctrl-C stops after the current step and keeps the last checkpoint.',
     'wasm uses one XNNPACK thread per core; EARLY_EXIT_WASM_THREADS=N sets the count (1 = single-threaded).',
   ].join('\n'),
