@@ -1,0 +1,73 @@
+/**
+ * The two engines side by side on this CPU, in one run: the torch engine (the product's Python
+ * process, bench/torch-engine-step.ts), the tfjs engine on wasm (bench/train-step.ts) and the plain
+ * PyTorch loop (bench/torch_ref.py), on the same ResNet-18 with three exits, the same batch and
+ * the same work per step, at widths 1/8 and 1/4; and where a step's time goes in wasm and in
+ * PyTorch at both widths (per-kernel / per-operator profiles), which is what moves wasm's ratio.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { BenchOptions } from '../run';
+import { load1, log, median, PYTHON, python, round, run, tmpDir, tsx } from '../lib/util';
+
+export const ENGINE_WIDTHS = [0.125, 0.25];
+const BATCH = 64;
+const THREADS = 2;
+
+type Kernel = { name: string; ms: number; calls: number };
+
+/** Convolution (forward and both gradients), batch norm, the rest: where a profiled step's time goes. */
+export function kernelShares(kernels: Kernel[], stepMs: number): { convMs: number; bnMs: number; otherMs: number; outsideMs: number } {
+  let conv = 0, bn = 0, other = 0;
+  for (const k of kernels) {
+    if (/conv|mkldnn_convolution|ConvFilterGrad|Interleave/i.test(k.name)) conv += k.ms;
+    else if (/batch_?norm|BatchNorm|EarlyExitBn/i.test(k.name)) bn += k.ms;
+    else if (!/^autograd::|^Optimizer\.|^aten::(convolution|_convolution)$/.test(k.name)) other += k.ms;
+  }
+  return { convMs: round(conv, 1), bnMs: round(bn, 1), otherMs: round(other, 1), outsideMs: round(Math.max(0, stepMs - conv - bn - other), 1) };
+}
+
+export async function enginesSection(o: BenchOptions): Promise<Record<string, unknown>> {
+  const dir = tmpDir('engine-specs');
+  const steps = o.quick ? 3 : 12;
+  const rounds = o.quick ? 1 : 3;
+  const rows: Record<string, unknown>[] = [];
+  for (const width of ENGINE_WIDTHS) {
+    const spec = path.join(dir, `resnet18-${width}.json`);
+    const w = run(process.execPath, ['--import', 'tsx', 'bench/write-spec.ts', 'resnet18', String(width), spec]);
+    if (w.code !== 0 || !fs.existsSync(spec)) throw new Error(`write-spec: ${w.stderr}`);
+    const macs = JSON.parse(fs.readFileSync(spec, 'utf8')).macs;
+    const measured: { ref: number; wasm: number; engine: number }[] = [];
+    let wasmDesc = '', engineDesc = '';
+    for (let r = 0; r < rounds; r++) {
+      // back to back within a round, so that the machine's other load moves all three alike
+      const ref = python(['bench/torch_ref.py', 'throughput', '--spec', spec, '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2', '--threads', String(THREADS)]);
+      const wasm = tsx('bench/train-step.ts', ['throughput', '--backbone', 'resnet18', '--width', String(width), '--backend', 'wasm', '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2']);
+      const engine = tsx('bench/torch-engine-step.ts', ['--backbone', 'resnet18', '--width', String(width), '--batch', String(BATCH), '--steps', String(steps), '--threads', String(THREADS)], undefined, { EARLY_EXIT_PYTHON: PYTHON });
+      measured.push({ ref: ref.imgPerSec as number, wasm: wasm.imgPerSec as number, engine: engine.imgPerSec as number });
+      wasmDesc = String(wasm.backendDescription);
+      engineDesc = `${engine.backendDescription}; ${engine.engine}`;
+      log(`engines ×${width} round ${r + 1}: PyTorch loop ${round(ref.imgPerSec as number, 1)} img/s, torch engine ${round(engine.imgPerSec as number, 1)}, wasm ${round(wasm.imgPerSec as number, 1)}`);
+    }
+    const ratio = (k: 'wasm' | 'engine') => {
+      const v = measured.map((m) => m[k] / m.ref);
+      return { median: round(median(v)!, 3), min: round(Math.min(...v), 3), max: round(Math.max(...v), 3) };
+    };
+    // where the time goes, once per width
+    const wp = tsx('bench/train-step.ts', ['profile', '--backbone', 'resnet18', '--width', String(width), '--backend', 'wasm', '--batch', String(BATCH)]);
+    const tp = python(['bench/torch_ref.py', 'profile', '--spec', spec, '--batch', String(BATCH), '--threads', String(THREADS)]);
+    rows.push({
+      width, batch: BATCH, threads: THREADS, macs, rounds: measured,
+      ref: { imgPerSec: round(median(measured.map((m) => m.ref))!, 1) },
+      wasm: { imgPerSec: round(median(measured.map((m) => m.wasm))!, 1), backend: wasmDesc },
+      engine: { imgPerSec: round(median(measured.map((m) => m.engine))!, 1), backend: engineDesc },
+      ratioWasmRef: ratio('wasm'), ratioEngineRef: ratio('engine'),
+      profile: {
+        wasm: { stepMs: round(wp.profiledStepMs as number, 1), kernelCalls: wp.kernelCalls, ...kernelShares(wp.kernels as Kernel[], wp.profiledStepMs as number), top: (wp.kernels as Kernel[]).slice(0, 8) },
+        torch: { stepMs: round(tp.stepMs as number, 1), ...kernelShares(tp.ops as Kernel[], tp.stepMs as number), top: (tp.ops as Kernel[]).slice(0, 8) },
+      },
+      load: load1(),
+    });
+  }
+  return { torch: python(['-c', 'import torch,json;print(json.dumps({"v":torch.__version__}))']).v, rows };
+}

@@ -1,0 +1,57 @@
+/**
+ * Training throughput of the product's torch engine (src/engine/torch, a Python process) on the
+ * CPU, on the network and work of bench/train-step.ts (random images, no augmentation, Eq. 1 +
+ * λ·Eq. 2, Adam, weight decay, batch 64): one warm-up epoch, then one measured epoch of `steps`
+ * steps through the engine's own `trainEpoch` (per-step read-back and progress included).
+ * Prints one JSON object.
+ *
+ *   node --import tsx bench/torch-engine-step.ts --backbone resnet18 --width 0.125 [--batch 64 --steps 12 --threads 2]
+ */
+import { channelStats } from '../src/data';
+import { TorchEngine } from '../src/engine/torch';
+import { validateExperiment } from '../src/spec/experiment';
+import { mulberry32 } from '../src/spec/rng';
+import { benchNetworkConfig } from './lib/netspec';
+import { METHOD, trainingConfig } from './train-step';
+import { PYTHON } from './lib/util';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+}
+
+async function main(): Promise<void> {
+  const backbone = arg('backbone', 'resnet18') as 'resnet18';
+  const width = Number(arg('width', '0.125'));
+  const batch = Number(arg('batch', '64'));
+  const steps = Number(arg('steps', '12'));
+  process.env.EARLY_EXIT_TORCH_THREADS = arg('threads', '2');
+  const cfg = benchNetworkConfig(backbone, width);
+  const x = validateExperiment({
+    backbone: cfg.backbone, exits: cfg.exits, method: METHOD,
+    training: { ...trainingConfig(batch, 2), backend: 'torch', device: 'cpu' },
+  }, 'bench');
+  const n = batch * steps;
+  const rng = mulberry32(7);
+  const images = new Uint8Array(n * 3072);
+  for (let i = 0; i < images.length; i++) images[i] = (rng() * 256) | 0;
+  const labels = Uint8Array.from({ length: n }, () => (rng() * 10) | 0);
+  const split = { images, labels, count: n };
+  const { mean, std } = channelStats(split, [32, 32, 3]);
+  const data = { shape: [32, 32, 3] as [number, number, number], train: split, validation: split, test: split, mean, std, augment: false };
+  const engine = new TorchEngine({ python: { command: process.env.EARLY_EXIT_PYTHON ?? PYTHON, source: 'bench' }, device: 'cpu', devices: 1, log: () => {} });
+  const device = await engine.prepare('torch');
+  const { net } = await engine.open(x, data, null);
+  try {
+    await net.trainEpoch(1, 1e-3); // warm-up
+    const e = await net.trainEpoch(2, 1e-3);
+    process.stdout.write(JSON.stringify({
+      backbone, width, batch, steps, imgPerSec: e.imagesPerSecond, stepMs: (1000 * e.seconds) / steps, parameters: net.parameters,
+      backendDescription: device.description, engine: net.description,
+    }) + '\n');
+  } finally {
+    await net.dispose();
+  }
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
