@@ -8,11 +8,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BenchOptions } from '../run';
-import { load1, log, median, PYTHON, python, round, run, tmpDir, tsx } from '../lib/util';
+import { lastJson, load1, log, median, PYTHON, python, round, run, tmpDir, tsx } from '../lib/util';
 
 export const ENGINE_WIDTHS = [0.125, 0.25];
 const BATCH = 64;
 const THREADS = 2;
+/**
+ * OpenMP threads that spin while waiting make PyTorch on a busy 2-core machine many times slower
+ * (the torch engine sets this for its process); the plain loop gets the same, so that the two
+ * differ only in their own code.
+ */
+export const PASSIVE = { OMP_WAIT_POLICY: 'PASSIVE' };
+const pyRef = (args: string[]) => lastJson(run(PYTHON, args, { env: PASSIVE }), `python ${args.join(' ')}`);
 
 type Kernel = { name: string; ms: number; calls: number };
 
@@ -41,7 +48,7 @@ export async function enginesSection(o: BenchOptions): Promise<Record<string, un
     let wasmDesc = '', engineDesc = '';
     for (let r = 0; r < rounds; r++) {
       // back to back within a round, so that the machine's other load moves all three alike
-      const ref = python(['bench/torch_ref.py', 'throughput', '--spec', spec, '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2', '--threads', String(THREADS)]);
+      const ref = pyRef(['bench/torch_ref.py', 'throughput', '--spec', spec, '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2', '--threads', String(THREADS)]);
       const wasm = tsx('bench/train-step.ts', ['throughput', '--backbone', 'resnet18', '--width', String(width), '--backend', 'wasm', '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2']);
       const engine = tsx('bench/torch-engine-step.ts', ['--backbone', 'resnet18', '--width', String(width), '--batch', String(BATCH), '--steps', String(steps), '--threads', String(THREADS)], undefined, { EARLY_EXIT_PYTHON: PYTHON });
       measured.push({ ref: ref.imgPerSec as number, wasm: wasm.imgPerSec as number, engine: engine.imgPerSec as number });
@@ -55,7 +62,7 @@ export async function enginesSection(o: BenchOptions): Promise<Record<string, un
     };
     // where the time goes, once per width
     const wp = tsx('bench/train-step.ts', ['profile', '--backbone', 'resnet18', '--width', String(width), '--backend', 'wasm', '--batch', String(BATCH)]);
-    const tp = python(['bench/torch_ref.py', 'profile', '--spec', spec, '--batch', String(BATCH), '--threads', String(THREADS)]);
+    const tp = pyRef(['bench/torch_ref.py', 'profile', '--spec', spec, '--batch', String(BATCH), '--threads', String(THREADS)]);
     rows.push({
       width, batch: BATCH, threads: THREADS, macs, rounds: measured,
       ref: { imgPerSec: round(median(measured.map((m) => m.ref))!, 1) },

@@ -10,6 +10,7 @@ import type { Experiment } from '../spec/experiment';
 import type { RunState } from '../spec/run-types';
 import type { FromWorker } from '../protocol/worker';
 import { createRunsFor, TrainingRun, type ManagerOptions } from '../runs/manager';
+import { visibleGpus } from '../runs/gpus';
 import { Commands, Settings } from './constants';
 import { interpreterFromPythonExtension, PYTHON_EXTENSION_ID } from './python-interpreter';
 import type { RunsProvider } from './runsTree';
@@ -63,14 +64,17 @@ export class TrainingController implements vscode.Disposable {
     const pythonExtension = !setting && (effective === 'torch' || effective === 'auto')
       ? await interpreterFromPythonExtension(vscode.extensions.getExtension(PYTHON_EXTENSION_ID), vscode.Uri.file(runsDir))
       : undefined;
+    const maxParallel = Math.max(1, cfg.get<number>(Settings.maxParallelRuns) ?? 1);
     return {
       runsDir,
       workerPath: this.context.asAbsolutePath(path.join('dist', 'worker.js')),
       nodePath: cfg.get<string>(Settings.workerNodePath) || process.execPath,
       backend: backend === 'auto' ? undefined : backend,
-      maxParallel: Math.max(1, cfg.get<number>(Settings.maxParallelRuns) ?? 1),
+      maxParallel,
       killAfterMs: 30_000,
       python: { setting, pythonExtension },
+      // runs side by side each get GPUs of their own
+      ...(maxParallel > 1 ? { gpus: visibleGpus() } : {}),
     };
   }
 

@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expandSweep, experimentNameFromFile, parseExperiment, parseOverride, setPath, validateExperiment, type Experiment } from '../spec/experiment';
 import type { FromWorker, ToWorker } from '../protocol/worker';
-import { acquireSlot, createRun, newRunId, readStatus, updateStatus, FINAL_STATES } from './store';
+import { acquireSlot, createRun, newRunId, readExperimentOf, readStatus, updateStatus, FINAL_STATES } from './store';
+import { gpusForSlot, gpusPerRun } from './gpus';
 import type { RunState } from '../spec/run-types';
 
 export interface ManagerOptions {
@@ -30,6 +31,12 @@ export interface ManagerOptions {
   env?: Record<string, string>;
   /** The torch engine's Python as the extension knows it (earlyExit.pythonPath, the Python extension). */
   python?: { setting?: string; pythonExtension?: string };
+  /**
+   * CUDA devices to spread runs over (visibleGpus()): queue slot k gives its run's worker
+   * CUDA_VISIBLE_DEVICES = the k-th group of training.devices GPUs, so runs side by side
+   * (maxParallel > 1) each train on GPUs of their own.
+   */
+  gpus?: string[];
 }
 
 /** Reads an experiment file, applies `--set` overrides, validates it. */
@@ -79,7 +86,7 @@ export class TrainingRun extends EventEmitter<TrainingRunEvents> {
 
   /** Waits for a queue slot, then forks the worker. Resolves with the final state. */
   async run(): Promise<RunState> {
-    let release: (() => void) | null = null;
+    let release: ((() => void) & { slot: number }) | null = null;
     try {
       release = await acquireSlot(this.opts.runsDir, this.opts.maxParallel ?? 1, `${process.pid}:${this.id}`, this.cancelledWhileQueued);
     } catch {
@@ -91,7 +98,7 @@ export class TrainingRun extends EventEmitter<TrainingRunEvents> {
       execPath: this.opts.nodePath || process.execPath,
       ...(this.opts.execArgv ? { execArgv: this.opts.execArgv } : {}),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, ...this.opts.env, ELECTRON_RUN_AS_NODE: '1' },
+      env: { ...process.env, ...this.opts.env, ...this.deviceEnv(release.slot), ELECTRON_RUN_AS_NODE: '1' },
     });
     this.child = child;
     this.state = 'running';
@@ -125,6 +132,15 @@ export class TrainingRun extends EventEmitter<TrainingRunEvents> {
     const start: ToWorker = { type: 'start', runDir: this.dir, resume: this.resume, backend: this.opts.backend, cacheDir: this.opts.cacheDir, python: this.opts.python };
     child.send(start);
     return this.exited;
+  }
+
+  /** CUDA_VISIBLE_DEVICES for the run in queue slot `slot` when runs are spread over GPUs. */
+  private deviceEnv(slot: number): Record<string, string> {
+    if (!this.opts.gpus?.length || (this.opts.maxParallel ?? 1) < 2) return {};
+    let perRun = 0;
+    try { perRun = gpusPerRun(readExperimentOf(this.dir), this.opts.backend); } catch { /* the worker reports a bad experiment */ }
+    const ids = gpusForSlot(this.opts.gpus, slot, perRun);
+    return ids ? { CUDA_VISIBLE_DEVICES: ids.join(',') } : {};
   }
 
   private finish(state: RunState, code: number | null, signal: NodeJS.Signals | null): void {

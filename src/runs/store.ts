@@ -213,9 +213,10 @@ export const FINAL_STATES: readonly RunState[] = ['finished', 'failed', 'cancell
 /**
  * A cross-process queue slot: an exclusive lock file under `<runsDir>/.locks`. Two CLIs or two
  * VS Code windows on one workspace share it, so runs execute one after the other (or up to
- * `slots` at once). A lock whose process is gone is taken over.
+ * `slots` at once). A lock whose process is gone is taken over. The slot number (0…slots−1) picks
+ * the GPUs of a run when runs go side by side, one per GPU (gpus.ts).
  */
-export async function acquireSlot(runsDir: string, slots: number, owner: string, signal?: { cancelled: boolean }, pollMs = 300): Promise<() => void> {
+export async function acquireSlot(runsDir: string, slots: number, owner: string, signal?: { cancelled: boolean }, pollMs = 300): Promise<(() => void) & { slot: number }> {
   const lockDir = path.join(runsDir, '.locks');
   fs.mkdirSync(lockDir, { recursive: true });
   for (;;) {
@@ -225,7 +226,8 @@ export async function acquireSlot(runsDir: string, slots: number, owner: string,
         const fd = fs.openSync(file, 'wx');
         fs.writeSync(fd, JSON.stringify({ pid: process.pid, owner }));
         fs.closeSync(fd);
-        return () => { try { if (readJson<{ owner: string }>(file).owner === owner) fs.rmSync(file); } catch { /* already gone */ } };
+        const release = () => { try { if (readJson<{ owner: string }>(file).owner === owner) fs.rmSync(file); } catch { /* already gone */ } };
+        return Object.assign(release, { slot: k });
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         try {

@@ -3,24 +3,70 @@ import * as path from 'node:path';
 import { formatMacs } from '../../spec/backbones';
 import type { RunState } from '../../spec/run-types';
 import { createRunsFor, loadExperimentFile, TrainingRun, type ManagerOptions } from '../../runs/manager';
+import { gpusPerRun, runsSideBySide, visibleGpus } from '../../runs/gpus';
+import type { Experiment } from '../../spec/experiment';
 import { readResults, readStatus, updateStatus } from '../../runs/store';
 import { bar, duration, pct, renderExitTable, StatusLine } from '../format';
 import { flagList, flagString, UsageError, type CliCommand } from '../registry';
 
 export const DEFAULT_RUNS_DIR = path.join('.early-exit', 'runs');
 
-export function managerOptions(runsDir: string, backend?: string): ManagerOptions {
+export function managerOptions(runsDir: string, backend?: string, parallel = 1, gpus?: string[]): ManagerOptions {
   return {
     runsDir,
     workerPath: path.join(__dirname, 'worker.js'),
     backend,
-    maxParallel: 1,
+    maxParallel: parallel,
     killAfterMs: 30_000,
+    ...(gpus?.length ? { gpus } : {}),
   };
+}
+
+/** `--parallel N | gpus`: runs at once, and the GPUs to spread them over. */
+function parallelism(flag: string | undefined, x: Experiment | null, backend?: string): { parallel: number; gpus?: string[] } {
+  if (flag === undefined) return { parallel: 1 };
+  const gpus = visibleGpus();
+  if (flag === 'gpus') {
+    const perRun = x ? gpusPerRun(x, backend) : 1;
+    if (!gpus.length || !perRun) throw new UsageError(`--parallel gpus: ${gpus.length ? 'this experiment does not train on CUDA (training.backend torch or auto, training.device auto or cuda)' : 'no CUDA GPU is visible (no NVIDIA driver, or CUDA_VISIBLE_DEVICES hides them)'}; give a number instead`);
+    return { parallel: runsSideBySide(gpus, perRun), gpus };
+  }
+  const n = Number(flag);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--parallel must be a whole number ≥ 1 or "gpus", got "${flag}"`);
+  return { parallel: n, gpus };
+}
+
+/**
+ * Runs side by side (`--parallel`): every run starts at once and waits for a queue slot; each
+ * prints its lines with its id (no live bar). Ctrl-C stops them all.
+ */
+async function trainRunsTogether(dirs: string[], opts: ManagerOptions): Promise<RunState[]> {
+  const runs = dirs.map((dir) => new TrainingRun(dir, opts, false));
+  const onSigint = () => { process.stderr.write('\nstopping every run after its current step…\n'); for (const r of runs) void r.stop(); };
+  process.on('SIGINT', onSigint);
+  try {
+    process.stderr.write(`${runs.length} runs, up to ${opts.maxParallel} at once${opts.gpus?.length ? ` on GPUs ${opts.gpus.join(', ')}` : ''}\n`);
+    const states = await Promise.all(runs.map((run) => {
+      const say = (line: string) => process.stderr.write(`[${run.id}] ${line}\n`);
+      run.on('message', (m) => {
+        if (m.type === 'started') say(`started: ${m.backendReason}`);
+        else if (m.type === 'epochEnd') say(`epoch ${m.metrics.epoch}: loss ${m.metrics.loss.toFixed(4)}, val hard ${pct(m.metrics.hardAccuracy)}, ${m.metrics.imagesPerSecond.toFixed(0)} img/s`);
+        else if (m.type === 'failed') say(`failed: ${m.error}`);
+        else if (m.type === 'cancelled') say(`cancelled at epoch ${m.epoch}, step ${m.step}; resume with: early-exit train --resume ${run.dir}`);
+        else if (m.type === 'finished') say(`finished in ${duration(m.seconds)}`);
+      });
+      return run.run();
+    }));
+    dirs.forEach((dir, i) => { if (states[i] === 'finished') printSummary(dir); });
+    return states;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
 }
 
 /** Runs the given run folders one after another with a terminal progress bar. Ctrl-C stops. */
 export async function trainRuns(dirs: string[], opts: ManagerOptions, resume: boolean, quiet = false): Promise<RunState[]> {
+  if ((opts.maxParallel ?? 1) > 1 && dirs.length > 1 && !resume && !quiet) return trainRunsTogether(dirs, opts);
   const states: RunState[] = [];
   let current: TrainingRun | null = null;
   let interrupted = false;
@@ -110,7 +156,7 @@ export function printSummary(dir: string): void {
 
 export const trainCommand: CliCommand = {
   name: 'train',
-  usage: 'train <file.exits.json> [--out DIR] [--set path=value]... [--resume RUNDIR] [--backend B]',
+  usage: 'train <file.exits.json> [--out DIR] [--set path=value]... [--resume RUNDIR] [--backend B] [--parallel N|gpus]',
   summary: 'Train (and evaluate) an experiment in a background worker; a sweep trains its runs one after another.',
   help: [
     '--out DIR        runs folder (default .early-exit/runs)',
@@ -120,6 +166,8 @@ export const trainCommand: CliCommand = {
     '                 torch: the PyTorch engine (Python with PyTorch: EARLY_EXIT_PYTHON, else python3) on',
     '                 training.device (auto = CUDA, else Apple MPS, else the CPU); training.devices: N trains one',
     '                 run in N processes (DistributedDataParallel). auto: torch when a CUDA GPU is found, else tfjs.',
+    '--parallel N     train a sweep\'s runs N at a time (default 1: one after another); "gpus": one run per',
+    '                 CUDA GPU (per training.devices GPUs), each on its own (CUDA_VISIBLE_DEVICES)',
     'Ctrl-C stops after the current step and keeps the last checkpoint.',
     'wasm uses one XNNPACK thread per core; EARLY_EXIT_WASM_THREADS=N sets the count (1 = single-threaded).',
   ].join('\n'),
@@ -138,9 +186,10 @@ export const trainCommand: CliCommand = {
     if (!file) throw new UsageError('missing the experiment file (e.g. early-exit train demo.exits.json)');
     const x = loadExperimentFile(file, flagList(args, 'set'));
     const runsDir = path.resolve(flagString(args, 'out') ?? DEFAULT_RUNS_DIR);
+    const { parallel, gpus } = parallelism(flagString(args, 'parallel'), x, backend);
     const runs = createRunsFor(runsDir, x);
     if (runs.length > 1) process.stderr.write(`sweep: ${runs.length} runs queued in one group\n`);
-    const states = await trainRuns(runs.map((r) => r.dir), managerOptions(runsDir, backend), false);
+    const states = await trainRuns(runs.map((r) => r.dir), managerOptions(runsDir, backend, parallel, gpus), false);
     return states.every((s) => s === 'finished') ? 0 : states.includes('failed') ? 1 : 130;
   },
 };

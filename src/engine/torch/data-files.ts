@@ -19,7 +19,7 @@ function alive(pid: number): boolean {
 
 /** Removes temp folders left by workers that no longer run. */
 function sweepStale(root: string): void {
-  let names: string[] = [];
+  let names: string[];
   try { names = fs.readdirSync(root); } catch { return; }
   for (const n of names) {
     const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(n);

@@ -98,14 +98,16 @@ export class TorchEngine implements Engine {
       this.hello = hello;
       const where = this.device.kind === 'cuda' ? `cuda (${hello.cuda!.names.slice(0, Math.max(1, this.o.devices)).join(', ')})` : this.device.kind;
       const ranks = this.o.devices > 1 ? `, ${this.o.devices} processes (DistributedDataParallel)` : '';
-      return { kind: `torch-${this.device.kind}`, description: `torch ${hello.torch} on ${where} (${this.device.why})${ranks}; ${py}` };
+      // a queue that spreads runs over GPUs gives each worker its own (runs/gpus.ts)
+      const visible = process.env.CUDA_VISIBLE_DEVICES !== undefined ? `, CUDA_VISIBLE_DEVICES=${process.env.CUDA_VISIBLE_DEVICES}` : '';
+      return { kind: `torch-${this.device.kind}`, description: `torch ${hello.torch} on ${where} (${this.device.why})${ranks}${visible}; ${py}` };
     } catch (e) {
       await procs.close(1_000);
       throw e;
     }
   }
 
-  open(x: Experiment, data: EngineData, resumeFrom: string | null): Promise<{ net: TorchNetwork; epoch: number }> {
+  async open(x: Experiment, data: EngineData, resumeFrom: string | null): Promise<{ net: TorchNetwork; epoch: number }> {
     if (resumeFrom) {
       const { json, from } = readModelJson(resumeFrom);
       if (!json.torchOptimizer) {

@@ -82,7 +82,7 @@ class Rank {
     });
     let helloResolve!: (h: TorchHello) => void, helloReject!: (e: Error) => void;
     this.hello = new Promise((res, rej) => { helloResolve = res; helloReject = rej; });
-    this.hello.catch(() => { /* observed by whoever awaits it */ });
+    this.hello.then(() => { if (!this.pending.size) this.hold(false); }, () => { /* observed by whoever awaits it */ });
     readline.createInterface({ input: this.child.stdout! }).on('line', (line) => {
       let m: FromTorch;
       try { m = JSON.parse(line) as FromTorch; } catch { o.log(`${tag} (not protocol): ${line}`); return; }
@@ -118,6 +118,15 @@ class Rank {
     });
   }
 
+  /**
+   * Keeps Node's event loop alive only while a reply is awaited: an idle engine process never keeps
+   * its parent running (a test or a CLI that is done exits, and the engine follows on EOF).
+   */
+  private hold(on: boolean): void {
+    const handles = [this.child, this.child.stdin, this.child.stdout, this.child.stderr] as unknown as ({ ref?(): void; unref?(): void } | null)[];
+    for (const h of handles) { if (on) h?.ref?.(); else h?.unref?.(); }
+  }
+
   send(m: ToTorch): void {
     if (this.dead || !this.child.stdin?.writable) return;
     this.child.stdin.write(JSON.stringify(m) + '\n');
@@ -125,10 +134,12 @@ class Rank {
 
   request(id: number, m: TorchRequest): Promise<Reply> {
     if (this.dead) return Promise.reject(this.dead);
-    return new Promise((resolve, reject) => {
+    this.hold(true);
+    const done = () => { if (!this.pending.size) this.hold(false); };
+    return new Promise<Reply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, what: m.type });
       this.send({ ...m, id } as ToTorch);
-    });
+    }).finally(done);
   }
 
   kill(): void {

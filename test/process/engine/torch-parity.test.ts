@@ -287,3 +287,42 @@ test('training.devices 2 (two gloo processes, DistributedDataParallel): the same
   for (const [name, a] of one.weights) closeArrays(two.weights.get(name)!, a, 5e-4, name);
   assert.deepEqual(two.records.final.pred, one.records.final.pred);
 });
+
+test('errors stay one line: a checkpoint of the other engine, a Python exception (traceback to the log), a mixed installation', async () => {
+  const x = trainX('adam');
+  const data = trainData();
+  // the tfjs engine's checkpoint is refused by the torch engine, and the reverse
+  const jdir = path.join(tmp, 'tfjs-ckpt');
+  const tfjs = new TfjsEngine();
+  await tfjs.prepare('cpu');
+  const { net: jnet } = await tfjs.open(x, data, null);
+  await jnet.saveCheckpoint(jdir, 1);
+  const logged: string[] = [];
+  const torch = new TorchEngine({ ...torchOptions(), log: (l) => logged.push(l) });
+  await torch.prepare('torch');
+  await assert.rejects(torch.open(x, data, jdir), /^EngineError: .*tfjs-ckpt: this checkpoint was written by the tfjs engine \(TensorFlow\.js v[\d.]+\); resume it with that backend/);
+  const { net } = await torch.open(x, data, null);
+  const tdir = path.join(tmp, 'torch-ckpt');
+  await net.saveCheckpoint(tdir, 1);
+  await net.dispose();
+  await assert.rejects(tfjs.open(x, data, tdir), /torch-ckpt: this checkpoint was written by the torch engine; resume it with training.backend "torch"/);
+  jnet.dispose();
+  // a Python exception: one line for the user, the traceback in the log
+  const broken = path.join(tmp, 'broken-weights');
+  fs.cpSync(tdir, broken, { recursive: true });
+  fs.truncateSync(path.join(broken, 'weights.bin'), 100);
+  const t2 = new TorchEngine({ ...torchOptions(), log: (l) => logged.push(l) });
+  await t2.prepare('torch');
+  await assert.rejects(t2.openFromWeights(x, data, broken), (e: Error) => {
+    assert.equal(e.name, 'EngineError');
+    assert.match(e.message, /^the torch engine failed during "open": ValueError: .*weights\.bin: ends before "[^"]+" \(file truncated\?\) \(the traceback is in worker\.log\)$/);
+    assert.doesNotMatch(e.message, /\n/);
+    return true;
+  });
+  assert.ok(logged.some((l) => /^torch: Traceback \(most recent call last\)/.test(l)), 'the traceback was logged');
+  await t2.dispose();
+  // an engine that speaks another protocol version
+  const fake = path.join(tmp, 'fake-python');
+  fs.writeFileSync(fake, '#!/bin/sh\necho \'{"type":"hello","protocol":99,"python":"3.99","executable":"/x","pid":1,"torch":"9.9"}\'\nsleep 30\n', { mode: 0o755 });
+  await assert.rejects(new TorchEngine({ ...torchOptions(), python: { command: fake, source: 'test' } }).prepare('torch'), /speaks protocol 99, this worker 1 \(a mixed installation/);
+});

@@ -202,3 +202,21 @@ test('a Python without PyTorch, or none at all: one line saying what to install'
   assert.equal(await start(b.dir, opts(runsDir, { EARLY_EXIT_PYTHON: '/nonexistent/python3' })).done, 'failed');
   assert.match(readStatus(b.dir).error!, /^\/nonexistent\/python3 \(EARLY_EXIT_PYTHON\) was not found: install PyTorch/);
 });
+
+test('a sweep side by side, one run per GPU: both run at once, each worker with its own CUDA_VISIBLE_DEVICES', async () => {
+  const runsDir = path.join(tmp, 'gpus');
+  const runs = createRunsFor(runsDir, tiny(1, (x) => { x.training.device = 'auto'; x.sweep = { 'method.lambda': [0.1, 1] }; }));
+  // the GPUs the queue would find on a two-GPU machine; here the engine still trains on the CPU
+  const o = { ...opts(runsDir), maxParallel: 2, gpus: ['0', '1'] };
+  const spans = new Map<string, { start: number; end: number }>();
+  const all = runs.map((r) => {
+    const s = start(r.dir, o);
+    s.run.on('message', (m) => { if (m.type === 'started') spans.set(r.dir, { start: Date.now(), end: Infinity }); });
+    return s.done.then((state) => { spans.get(r.dir)!.end = Date.now(); return state; });
+  });
+  assert.deepEqual(await Promise.all(all), ['finished', 'finished']);
+  const [a, b] = runs.map((r) => spans.get(r.dir)!);
+  assert.ok(a.start < b.end && b.start < a.end, 'the two runs overlapped');
+  const visible = runs.map((r) => /CUDA_VISIBLE_DEVICES=(\S+?);/.exec(readStatus(r.dir).backendReason!)?.[1]).sort();
+  assert.deepEqual(visible, ['0', '1']);
+});
