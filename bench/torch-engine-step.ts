@@ -1,11 +1,11 @@
 /**
  * Training throughput of the product's torch engine (src/engine/torch, a Python process) on the
  * CPU, on the network and work of bench/train-step.ts (random images, no augmentation, Eq. 1 +
- * λ·Eq. 2, Adam, weight decay, batch 64): one warm-up epoch, then one measured epoch of `steps`
- * steps through the engine's own `trainEpoch` (per-step read-back and progress included).
- * Prints one JSON object.
+ * λ·Eq. 2, Adam, weight decay, batch 64): one epoch of warmup + steps steps through the engine's
+ * own `trainEpoch` (per-step read-back and progress included), timing every step after the warm-up
+ * by its progress message, as bench/train-step.ts times the tfjs loop. Prints one JSON object.
  *
- *   node --import tsx bench/torch-engine-step.ts --backbone resnet18 --width 0.125 [--batch 64 --steps 12 --threads 2]
+ *   node --import tsx bench/torch-engine-step.ts --backbone resnet18 --width 0.125 [--batch 64 --steps 12 --warmup 2 --threads 2]
  */
 import { channelStats } from '../src/data';
 import { TorchEngine } from '../src/engine/torch';
@@ -25,13 +25,14 @@ async function main(): Promise<void> {
   const width = Number(arg('width', '0.125'));
   const batch = Number(arg('batch', '64'));
   const steps = Number(arg('steps', '12'));
+  const warmup = Number(arg('warmup', '2'));
   process.env.EARLY_EXIT_TORCH_THREADS = arg('threads', '2');
   const cfg = benchNetworkConfig(backbone, width);
   const x = validateExperiment({
     backbone: cfg.backbone, exits: cfg.exits, method: METHOD,
-    training: { ...trainingConfig(batch, 2), backend: 'torch', device: 'cpu' },
+    training: { ...trainingConfig(batch, 1), backend: 'torch', device: 'cpu' },
   }, 'bench');
-  const n = batch * steps;
+  const n = batch * (steps + warmup);
   const rng = mulberry32(7);
   const images = new Uint8Array(n * 3072);
   for (let i = 0; i < images.length; i++) images[i] = (rng() * 256) | 0;
@@ -43,10 +44,18 @@ async function main(): Promise<void> {
   const device = await engine.prepare('torch');
   const { net } = await engine.open(x, data, null);
   try {
-    await net.trainEpoch(1, 1e-3); // warm-up
-    const e = await net.trainEpoch(2, 1e-3);
+    const stepMs: number[] = [];
+    let last = 0;
+    await net.trainEpoch(1, 1e-3, {
+      onStep: (p) => {
+        const now = performance.now();
+        if (p.step > warmup) stepMs.push(now - last);
+        last = now;
+      },
+    });
+    const mean = stepMs.reduce((a, b) => a + b, 0) / stepMs.length;
     process.stdout.write(JSON.stringify({
-      backbone, width, batch, steps, imgPerSec: e.imagesPerSecond, stepMs: (1000 * e.seconds) / steps, parameters: net.parameters,
+      backbone, width, batch, steps: stepMs.length, warmup, imgPerSec: (1000 * batch) / mean, stepMs: mean, parameters: net.parameters,
       backendDescription: device.description, engine: net.description,
     }) + '\n');
   } finally {

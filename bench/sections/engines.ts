@@ -50,7 +50,7 @@ export async function enginesSection(o: BenchOptions): Promise<Record<string, un
       // back to back within a round, so that the machine's other load moves all three alike
       const ref = pyRef(['bench/torch_ref.py', 'throughput', '--spec', spec, '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2', '--threads', String(THREADS)]);
       const wasm = tsx('bench/train-step.ts', ['throughput', '--backbone', 'resnet18', '--width', String(width), '--backend', 'wasm', '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2']);
-      const engine = tsx('bench/torch-engine-step.ts', ['--backbone', 'resnet18', '--width', String(width), '--batch', String(BATCH), '--steps', String(steps), '--threads', String(THREADS)], undefined, { EARLY_EXIT_PYTHON: PYTHON });
+      const engine = tsx('bench/torch-engine-step.ts', ['--backbone', 'resnet18', '--width', String(width), '--batch', String(BATCH), '--steps', String(steps), '--warmup', '2', '--threads', String(THREADS)], undefined, { EARLY_EXIT_PYTHON: PYTHON });
       measured.push({ ref: ref.imgPerSec as number, wasm: wasm.imgPerSec as number, engine: engine.imgPerSec as number });
       wasmDesc = String(wasm.backendDescription);
       engineDesc = `${engine.backendDescription}; ${engine.engine}`;

@@ -187,7 +187,6 @@ class Trainer:
             else:
                 l2 = x.new_zeros((), dtype=torch.float32)
         self.optimizer.zero_grad(set_to_none=True)
-        self.model.train()
         self.model.bn_begin()
         with self._autocast():
             out = self.forward(x)
@@ -211,6 +210,7 @@ class Trainer:
             g['lr'] = lr
         n = self.data.splits['train'].count
         steps = self.data.steps(bs)
+        self.model.train()
         order, aug = self.data.epoch_plan(t['seed'], epoch)
         sync_every = 1 if self.device.type == 'cpu' else int(os.environ.get('EARLY_EXIT_TORCH_SYNC_STEPS', '8'))
         pending = []  # (step, batch size, stats tensor) not yet read back
