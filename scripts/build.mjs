@@ -3,7 +3,6 @@
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, copyFileSync } from 'node:fs';
 
-const watch = process.argv.includes('--watch');
 const common = { bundle: true, sourcemap: true, logLevel: 'warning', target: 'node20' };
 // tfjs and the native/wasm backends stay external: they load binaries relative to their package.
 const nodeExternal = ['@tensorflow/*', 'jpeg-js', 'pngjs'];
@@ -35,4 +34,3 @@ await Promise.all(
     .map((e) => build({ ...common, ...e })),
 );
 for (const css of ['media/results.css']) if (existsSync(css)) { mkdirSync('dist/webview', { recursive: true }); copyFileSync(css, 'dist/webview/' + css.split('/').pop()); }
-if (watch) console.log('watch mode is not supported; rerun npm run build');

@@ -15,7 +15,7 @@ import { installZeroCopyIdentity } from './identity-kernel';
 import { setWasmSimdThreads, wasmSimdUnavailable } from './wasm-simd';
 import { installPoolGradients } from './pool-grad';
 import { ValidationError } from '../spec/errors';
-import { ACCEL_PARTS, parseStock, type AccelPart } from './stock';
+import { ACCEL_PARTS, parseStock, type AccelPart } from '../spec/accel-parts';
 import { backendRegistration, checkTfjsInternals, enableReplacedGradients, unrefPoolThreads, wasmBackend } from './tfjs-internals';
 import { prepareThreadedWasm, wantedWasmThreads, type ThreadedWasmPatch } from './wasm-threads';
 

@@ -11,7 +11,7 @@
  * no longer matches.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { AccelPart } from './stock';
+import type { AccelPart } from '../spec/accel-parts';
 
 /** The parts of the WebAssembly JS API used here (this project compiles without the DOM lib). */
 export interface WasmMemory { readonly buffer: ArrayBuffer | SharedArrayBuffer }

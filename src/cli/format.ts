@@ -2,7 +2,9 @@
 import { formatMacs } from '../spec/backbones';
 import type { ExitTable } from '../spec/results';
 
-export const pct = (v: number | null | undefined, digits = 2) => (v === null || v === undefined ? '—' : `${(100 * v).toFixed(digits)}%`);
+import { pct } from '../runs/messages';
+
+export { duration, pct } from '../runs/messages';
 
 /** Left-aligned first column, right-aligned others. */
 export function renderTable(header: string[], rows: string[][]): string {
@@ -28,12 +30,6 @@ export function bar(fraction: number, width = 24): string {
   const f = Math.max(0, Math.min(1, fraction));
   const n = Math.round(f * width);
   return `[${'#'.repeat(n)}${'-'.repeat(width - n)}] ${String(Math.round(f * 100)).padStart(3)}%`;
-}
-
-export function duration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  const s = Math.round(seconds);
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
 /** Redraws one status line on a TTY; on a pipe prints at most every `everyMs`. */

@@ -33,11 +33,6 @@ export function isGzipFile(file: string): boolean {
   }
 }
 
-/** True for names that look like a tar archive (.tar, .tar.gz, .tgz). */
-export function isTarName(file: string): boolean {
-  return /\.(tar|tar\.gz|tgz)$/i.test(file);
-}
-
 class ByteQueue {
   private chunks: Buffer[] = [];
   length = 0;

@@ -6,6 +6,7 @@
 import { formatMacs } from '../spec/backbones';
 import { headChannels } from '../spec/exit-costs';
 import type { ExitConfig, HeadKind } from '../spec/exits';
+import { progressFraction } from '../runs/messages';
 import type { RunState, RunStatus } from '../spec/run-types';
 
 /** The last `progress` message of a run this window trains. */
@@ -24,11 +25,6 @@ export interface RunLike {
   status: Partial<RunStatus> & { id: string };
 }
 
-/** Share of the run done, in [0, 1]: finished steps over all steps of all epochs. */
-export function progressFraction(p: LiveProgress): number {
-  if (!(p.epochs > 0 && p.steps > 0)) return 0;
-  return Math.min(1, Math.max(0, ((p.epoch - 1) * p.steps + p.step) / (p.epochs * p.steps)));
-}
 
 /** "epoch 2/5 · 43% · loss 1.234": the description of a run while it trains. */
 export function liveDescription(p: LiveProgress): string {

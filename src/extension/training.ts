@@ -11,6 +11,7 @@ import type { RunState } from '../spec/run-types';
 import type { FromWorker } from '../protocol/worker';
 import { createRunsFor, TrainingRun, type ManagerOptions } from '../runs/manager';
 import { visibleGpus } from '../runs/gpus';
+import { duration, progressFraction, workerMessageText } from '../runs/messages';
 import { Commands, Settings } from './constants';
 import { interpreterFromPythonExtension, PYTHON_EXTENSION_ID } from './python-interpreter';
 import type { RunsProvider } from './runsTree';
@@ -27,14 +28,6 @@ export interface RunOutcome {
 export interface RunMessage {
   run: TrainingRun;
   message: FromWorker;
-}
-
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-
-function eta(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '—';
-  const s = Math.round(seconds);
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
 export class TrainingController implements vscode.Disposable {
@@ -105,9 +98,9 @@ export class TrainingController implements vscode.Disposable {
               run.on('message', (m) => {
                 if (m.type === 'failed') error = m.error;
                 if (m.type === 'progress') {
-                  const done = ((m.epoch - 1) * m.steps + m.step) / (m.epochs * m.steps);
+                  const done = progressFraction(m);
                   const total = Math.round((100 * (i + done)) / runs.length);
-                  progress.report({ message: `${prefix}epoch ${m.epoch}/${m.epochs}, step ${m.step}/${m.steps}, loss ${m.loss.toFixed(3)}, ETA ${eta(m.etaSeconds)}`, increment: Math.max(0, total - reported) });
+                  progress.report({ message: `${prefix}epoch ${m.epoch}/${m.epochs}, step ${m.step}/${m.steps}, loss ${m.loss.toFixed(3)}, ETA ${duration(m.etaSeconds)}`, increment: Math.max(0, total - reported) });
                   reported = Math.max(reported, total);
                 } else if (m.type === 'log' || m.type === 'datasetProgress') {
                   progress.report({ message: `${prefix}${m.type === 'log' ? m.message : `${m.phase}${m.total ? ` ${Math.round((100 * m.done) / m.total)}%` : ''}`}` });
@@ -143,11 +136,11 @@ export class TrainingController implements vscode.Disposable {
   }
 
   private onMessage(run: TrainingRun, m: FromWorker): void {
-    const line = describe(m);
-    if (line) this.output.appendLine(`${run.id}: ${line}`);
+    const text = workerMessageText(m);
+    if (text) for (const line of text.split('\n')) this.output.appendLine(`${run.id}: ${line}`);
     if (m.type === 'progress') {
       this.runs.setProgress(run.id, m);
-      this.status.text = `$(sync~spin) Early Exit: epoch ${m.epoch}/${m.epochs} · loss ${m.loss.toFixed(3)} · ETA ${eta(m.etaSeconds)}`;
+      this.status.text = `$(sync~spin) Early Exit: epoch ${m.epoch}/${m.epochs} · loss ${m.loss.toFixed(3)} · ETA ${duration(m.etaSeconds)}`;
       this.status.tooltip = `${run.id}: step ${m.step}/${m.steps}, ${m.imagesPerSecond.toFixed(0)} images/s. Click to open the run.`;
       this.status.command = { command: Commands.openResults, title: 'Open Results', arguments: [run.dir] };
       this.status.show();
@@ -191,33 +184,5 @@ export class TrainingController implements vscode.Disposable {
     this.status.dispose();
     this.output.dispose();
     this.received.dispose();
-  }
-}
-
-/** One output-channel line for a worker message (undefined for per-step progress). */
-function describe(m: FromWorker): string | undefined {
-  switch (m.type) {
-    case 'started':
-      return `started on ${m.backend} (${m.backendReason}); ${m.trainCount} train / ${m.validationCount} validation / ${m.testCount} test images, ${m.parameters.toLocaleString('en-US')} parameters${m.resumedFromEpoch ? `, resuming after epoch ${m.resumedFromEpoch}` : ''}`;
-    case 'log':
-      return `${m.level === 'warn' ? 'warning: ' : ''}${m.message}`;
-    case 'datasetProgress':
-      return m.total && m.done < m.total ? undefined : `${m.phase}: ${m.done}${m.total ? `/${m.total}` : ''}`;
-    case 'progress':
-      return undefined;
-    case 'epochEnd': {
-      const e = m.metrics;
-      return `epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, validation soft ${e.softAccuracy === null ? '—' : pct(e.softAccuracy)}, hard ${pct(e.hardAccuracy)}, final ${pct(e.finalAccuracy)}, exits [${e.exitAccuracy.map(pct).join(' ')}], ${e.seconds.toFixed(1)} s`;
-    }
-    case 'evaluated':
-      return `test: soft output ${m.results.softAccuracy === null ? '—' : pct(m.results.softAccuracy)}, final classifier ${pct(m.results.finalAccuracy)}`;
-    case 'finished':
-      return `finished in ${m.seconds.toFixed(1)} s`;
-    case 'cancelled':
-      return `cancelled at epoch ${m.epoch}, step ${m.step}; checkpoint kept`;
-    case 'failed':
-      return `failed: ${m.error}`;
-    default:
-      return `unexpected message ${JSON.stringify(m)}`;
   }
 }

@@ -172,21 +172,3 @@ export class TrainingRun extends EventEmitter<TrainingRunEvents> {
     void this.stop();
   }
 }
-
-/** Runs a list of run folders one after another (or as slots allow), reporting each. */
-export class RunManager {
-  readonly active = new Set<TrainingRun>();
-  constructor(readonly opts: ManagerOptions) {}
-
-  start(dir: string, resume = false): TrainingRun {
-    const run = new TrainingRun(dir, this.opts, resume);
-    this.active.add(run);
-    run.on('exit', () => this.active.delete(run));
-    void run.run();
-    return run;
-  }
-
-  async stopAll(): Promise<void> {
-    await Promise.all([...this.active].map((r) => r.stop()));
-  }
-}

@@ -97,7 +97,7 @@ suite('Early Exit extension', () => {
     const groups = await until(async () => {
       const g = await a.runs.getChildren();
       return g.length === 1 && g[0].kind === 'experiment' && g[0].runs.length === 2 ? g : undefined;
-    }, 5000, 'the runs to be listed');
+    }, 15_000, 'the runs to be listed');
     const runs = await a.runs.getChildren(groups[0]);
     const items = runs.map((r) => a.runs.getTreeItem(r));
     assert.deepEqual(items.map((i) => i.label), ['20260102-000000-resnet18', '20260101-000000-resnet18']);
@@ -176,7 +176,7 @@ suite('Early Exit extension', () => {
     await until(async () => {
       const [root] = await (await api()).branches.getChildren();
       return root?.kind === 'backbone' && root.description.label === 'AlexNet';
-    }, 5000, 'the tree to show the active experiment');
+    }, 15_000, 'the tree to show the active experiment');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     await vscode.workspace.fs.delete(uri);
   });
@@ -212,9 +212,9 @@ suite('Early Exit extension', () => {
         await clickIn({ selector: '.pane-body .monaco-list-row', hasText: 'head f_b' });
         return clickIn({ selector: '.pane-body .monaco-list-row', hasText: 'head f_b', hover: true, child: '.action-label[aria-label="Edit Head"]', timeout: 1500 }).catch(() => false);
       }, 10_000, 'the inline Edit Head action');
-      await until(async () => (await texts('.quick-input-widget .monaco-list-row', 3000))?.some((r) => r.includes('pool-mlp')), 5000, 'the head quick pick');
+      await until(async () => (await texts('.quick-input-widget .monaco-list-row', 3000))?.some((r) => r.includes('pool-mlp')), 15_000, 'the head quick pick');
       await keys('conv-pool', ['Enter']);
-      await until(async () => (await texts('.quick-input-widget .quick-input-title', 3000))?.some((t) => t.includes('conv-pool head')), 5000, 'the channels input');
+      await until(async () => (await texts('.quick-input-widget .quick-input-title', 3000))?.some((t) => t.includes('conv-pool head')), 15_000, 'the channels input');
       await keys('24', ['Enter']);
     } else {
       assert.ok(await vscode.commands.executeCommand(Commands.editExitHead, children[0], { kind: 'conv-pool', channels: 24 }));
@@ -226,7 +226,7 @@ suite('Early Exit extension', () => {
     await until(async () => {
       const kids = await a.branches.getChildren((await tree(a)).points.find((p) => p.kind === 'point' && p.point.id === point));
       return kids[0] && a.branches.getTreeItem(kids[0]).description === 'conv-pool · 24 channels';
-    }, 5000, 'the head row to follow the file');
+    }, 15_000, 'the head row to follow the file');
 
     // One undo restores the file as it was.
     await vscode.window.showTextDocument(file);
@@ -243,7 +243,7 @@ suite('Early Exit extension', () => {
     await until(async () => {
       const kids = await a.branches.getChildren((await tree(a)).points.find((p) => p.kind === 'point' && p.point.id === point));
       return kids[1] && a.branches.getTreeItem(kids[1]).description === 'dense 16-ReLU → dense → sigmoid';
-    }, 5000, 'the gate row to follow the file');
+    }, 15_000, 'the gate row to follow the file');
   });
 
   /** Writes a run folder (status.json + experiment.json) as the run store would. */
@@ -267,7 +267,7 @@ suite('Early Exit extension', () => {
         }
       }
       return undefined;
-    }, 5000, `run ${id} in the Runs view`);
+    }, 15_000, `run ${id} in the Runs view`);
   }
 
   test('the Runs view groups a sweep under its experiment; run menus follow the state; Reveal and Delete work', async () => {
@@ -278,7 +278,7 @@ suite('Early Exit extension', () => {
       await writeRun('20260201-000000-sweepy-a', { group: 'sweepy-g', sweep: { 'method.lambda': 0.1 }, state: 'finished', epoch: 4, createdAt: '2026-02-01T00:00:00Z' });
       await writeRun('20260201-000001-sweepy-b', { group: 'sweepy-g', sweep: { 'method.lambda': 1 }, state: 'running', epoch: 1, pid: worker.pid, createdAt: '2026-02-01T00:00:01Z' });
       await writeRun('20260201-000002-sweepy-c', { state: 'cancelled', epoch: 2, createdAt: '2026-02-01T00:00:02Z' });
-      const exp = await until(async () => (await a.runs.getChildren()).find((g) => g.kind === 'experiment' && g.name === 'sweepy' && g.runs.length === 3), 5000, 'the sweepy runs');
+      const exp = await until(async () => (await a.runs.getChildren()).find((g) => g.kind === 'experiment' && g.name === 'sweepy' && g.runs.length === 3), 15_000, 'the sweepy runs');
       const kids = await a.runs.getChildren(exp);
       assert.deepEqual(kids.map((k) => k.kind), ['run', 'sweep']);
       const sweepItem = a.runs.getTreeItem(kids[1]);
@@ -297,7 +297,7 @@ suite('Early Exit extension', () => {
         await vscode.commands.executeCommand('notifications.clearAll');
         const menu = async (id: string) => {
           await clickIn({ selector: '.pane-body .monaco-list-row', hasText: id, button: 'right', timeout: 10_000 });
-          const items = await until(async () => (await texts('.context-view .monaco-menu .action-label', 3000))?.filter(Boolean), 5000, 'the context menu');
+          const items = await until(async () => (await texts('.context-view .monaco-menu .action-label', 3000))?.filter(Boolean), 15_000, 'the context menu');
           return items;
         };
         const runningMenu = await menu('20260201-000001-sweepy-b');
@@ -309,7 +309,7 @@ suite('Early Exit extension', () => {
         // "Delete Run" from the context menu asks for a modal confirmation. VS Code refuses modal
         // dialogs while a test suite runs and says so with the dialog's text: nothing is deleted.
         await clickIn({ selector: '.context-view .monaco-menu .action-item', hasText: 'Delete Run' });
-        const refused = await until(async () => (await texts('.notification-toast .notification-list-item-message', 3000))?.find((t) => t.includes('earlyExit.deleteRun')), 5000, 'the confirmation request');
+        const refused = await until(async () => (await texts('.notification-toast .notification-list-item-message', 3000))?.find((t) => t.includes('earlyExit.deleteRun')), 15_000, 'the confirmation request');
         assert.match(refused, /refused to show dialog in tests/);
         await vscode.commands.executeCommand('notifications.clearAll');
       }
@@ -325,8 +325,8 @@ suite('Early Exit extension', () => {
         } catch {
           return true;
         }
-      }, 5000, 'the run folder to be deleted');
-      await until(async () => (await a.runs.getChildren()).find((g) => g.kind === 'experiment' && g.name === 'sweepy' && g.runs.length === 2), 5000, 'the Runs view to drop the deleted run');
+      }, 15_000, 'the run folder to be deleted');
+      await until(async () => (await a.runs.getChildren()).find((g) => g.kind === 'experiment' && g.name === 'sweepy' && g.runs.length === 2), 15_000, 'the Runs view to drop the deleted run');
 
       // Reveal: code-server has no revealFileInOS, so the folder is shown in the Explorer.
       const finished = await runNode(a, '20260201-000000-sweepy-a');

@@ -45,7 +45,7 @@ suite('Training from the extension', function () {
     const uri = await writeWorkspaceFile('invalid.exits.json', tinyExperiment((x) => (x.training.batchSize = 0)));
     const doc = await vscode.workspace.openTextDocument(uri);
     await vscode.window.showTextDocument(doc);
-    const [d] = await until(() => ours(uri).length && ours(uri), 5000, 'the diagnostic');
+    const [d] = await until(() => ours(uri).length && ours(uri), 15_000, 'the diagnostic');
     assert.match(d.message, /^training\.batchSize: must be ≥ 1, got 0/);
     assert.equal(d.severity, vscode.DiagnosticSeverity.Error);
     assert.equal(doc.getText(d.range), '"batchSize"');
@@ -95,14 +95,14 @@ suite('Training from the extension', function () {
         if (node) return a.runs.getTreeItem(node);
       }
       return undefined;
-    }, 5000, 'the run in the Runs view');
+    }, 15_000, 'the run in the Runs view');
     assert.equal(item.contextValue, 'run.finished');
     assert.equal(a.training.active.size, 0);
     // Open Results (also the notification's button) shows the run in the results panel.
     assert.equal(await vscode.commands.executeCommand<boolean>(Commands.openResults, run.dir), true);
     await until(
       () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).some((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('earlyExit.results')),
-      5000,
+      15_000,
       'the results panel',
     );
     // The extension host never loads tfjs: training happened in the worker.

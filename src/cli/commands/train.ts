@@ -1,23 +1,26 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ACCEL_PARTS, parseStock } from '../../spec/accel-parts';
 import { formatMacs } from '../../spec/backbones';
 import type { RunState } from '../../spec/run-types';
 import { createRunsFor, loadExperimentFile, TrainingRun, type ManagerOptions } from '../../runs/manager';
 import { gpusPerRun, runsSideBySide, visibleGpus } from '../../runs/gpus';
 import type { Experiment } from '../../spec/experiment';
 import { readResults, readStatus, updateStatus } from '../../runs/store';
+import { epochSummary, progressFraction, workerMessageText } from '../../runs/messages';
 import { bar, duration, pct, renderExitTable, StatusLine } from '../format';
 import { flagList, flagString, UsageError, type CliCommand } from '../registry';
 
 export const DEFAULT_RUNS_DIR = path.join('.early-exit', 'runs');
 
-export function managerOptions(runsDir: string, backend?: string, parallel = 1, gpus?: string[]): ManagerOptions {
+export function managerOptions(runsDir: string, backend?: string, stock?: string, parallel = 1, gpus?: string[]): ManagerOptions {
   return {
     runsDir,
     workerPath: path.join(__dirname, 'worker.js'),
     backend,
     maxParallel: parallel,
     killAfterMs: 30_000,
+    ...(stock !== undefined ? { env: { EARLY_EXIT_STOCK: stock } } : {}),
     ...(gpus?.length ? { gpus } : {}),
   };
 }
@@ -47,11 +50,10 @@ async function trainRunsTogether(dirs: string[], opts: ManagerOptions): Promise<
   try {
     process.stderr.write(`${runs.length} runs, up to ${opts.maxParallel} at once${opts.gpus?.length ? ` on GPUs ${opts.gpus.join(', ')}` : ''}\n`);
     const states = await Promise.all(runs.map((run) => {
-      const say = (line: string) => process.stderr.write(`[${run.id}] ${line}\n`);
+      const say = (text: string | undefined) => { for (const line of text?.split('\n') ?? []) process.stderr.write(`[${run.id}] ${line}\n`); };
       run.on('message', (m) => {
-        if (m.type === 'started') say(`started: ${m.backendReason}`);
-        else if (m.type === 'epochEnd') say(`epoch ${m.metrics.epoch}: loss ${m.metrics.loss.toFixed(4)}, val hard ${pct(m.metrics.hardAccuracy)}, ${m.metrics.imagesPerSecond.toFixed(0)} img/s`);
-        else if (m.type === 'failed') say(`failed: ${m.error}`);
+        if (m.type === 'started' || m.type === 'failed') say(workerMessageText(m));
+        else if (m.type === 'epochEnd') say(epochSummary(m.metrics));
         else if (m.type === 'cancelled') say(`cancelled at epoch ${m.epoch}, step ${m.step}; resume with: early-exit train --resume ${run.dir}`);
         else if (m.type === 'finished') say(`finished in ${duration(m.seconds)}`);
       });
@@ -93,27 +95,25 @@ export async function trainRuns(dirs: string[], opts: ManagerOptions, resume: bo
         if (quiet && m.type !== 'failed') return;
         switch (m.type) {
           case 'started':
-            process.stderr.write(`backend: ${m.backendReason}\n${m.trainCount} train / ${m.validationCount} validation / ${m.testCount} test images, ${m.parameters.toLocaleString('en-US')} parameters${m.resumedFromEpoch ? `, resuming after epoch ${m.resumedFromEpoch}` : ''}\n`);
+            process.stderr.write(`${workerMessageText(m)}\n`);
             break;
           case 'datasetProgress':
             line.update(`${m.phase} ${m.total ? bar(m.done / m.total) : m.done}`);
             break;
           case 'progress': {
-            const f = ((m.epoch - 1) * m.steps + m.step) / (m.epochs * m.steps);
+            const f = progressFraction(m);
             line.update(`${label}epoch ${m.epoch}/${m.epochs} step ${m.step}/${m.steps} ${bar(f)} loss ${m.loss.toFixed(4)}  ${m.imagesPerSecond.toFixed(0)} img/s  ETA ${duration(m.etaSeconds)}`);
             break;
           }
-          case 'epochEnd': {
-            const e = m.metrics;
-            line.done(`epoch ${e.epoch}: loss ${e.loss.toFixed(4)} (CE ${e.ceLoss.toFixed(4)}${e.expectedCost !== null ? `, cost C ${e.expectedCost.toFixed(3)}` : ''}), val soft ${pct(e.softAccuracy)} hard ${pct(e.hardAccuracy)} final ${pct(e.finalAccuracy)}, exits [${e.exitAccuracy.map((a) => pct(a, 1)).join(' ')}]${e.meanGates ? `, mean gates [${e.meanGates.map((g) => g.toFixed(2)).join(' ')}]` : ''}, ${e.imagesPerSecond.toFixed(0)} img/s, ${duration(e.seconds)}`);
+          case 'epochEnd':
+            line.done(epochSummary(m.metrics));
             break;
-          }
           case 'log':
             if (m.level === 'warn') line.done(`warning: ${m.message}`);
             else if (/^evaluating/.test(m.message)) line.update(m.message, true);
             break;
           case 'failed':
-            line.done(`run ${run.id} failed: ${m.error}${m.epoch ? ` (epoch ${m.epoch}, step ${m.step})` : ''}`);
+            line.done(`run ${run.id} ${workerMessageText(m)}`);
             break;
           case 'cancelled':
             line.done(`run ${run.id} cancelled at epoch ${m.epoch}, step ${m.step}; checkpoint kept — resume with: early-exit train --resume ${dir}`);
@@ -156,7 +156,7 @@ export function printSummary(dir: string): void {
 
 export const trainCommand: CliCommand = {
   name: 'train',
-  usage: 'train <file.exits.json> [--out DIR] [--set path=value]... [--resume RUNDIR] [--backend B] [--parallel N|gpus]',
+  usage: 'train <file.exits.json> [--out DIR] [--set path=value]... [--resume RUNDIR] [--backend B] [--stock PARTS] [--parallel N|gpus]',
   summary: 'Train (and evaluate) an experiment in a background worker; a sweep trains its runs one after another.',
   help: [
     '--out DIR        runs folder (default .early-exit/runs)',
@@ -166,6 +166,7 @@ export const trainCommand: CliCommand = {
     '                 torch: the PyTorch engine (Python with PyTorch: EARLY_EXIT_PYTHON, else python3) on',
     '                 training.device (auto = CUDA, else Apple MPS, else the CPU); training.devices: N trains one',
     '                 run in N processes (DistributedDataParallel). auto: torch when a CUDA GPU is found, else tfjs.',
+    `--stock PARTS    run tfjs's own kernels instead of ours: all, or a comma list of ${ACCEL_PARTS.join(', ')}`,
     '--parallel N     train a sweep\'s runs N at a time (default 1: one after another); "gpus": one run per',
     '                 CUDA GPU (per training.devices GPUs), each on its own (CUDA_VISIBLE_DEVICES)',
     'Ctrl-C stops after the current step and keeps the last checkpoint.',
@@ -173,13 +174,15 @@ export const trainCommand: CliCommand = {
   ].join('\n'),
   async run(args) {
     const backend = flagString(args, 'backend');
+    const stock = flagString(args, 'stock');
+    if (stock !== undefined) parseStock(stock, '--stock');
     const resume = flagString(args, 'resume');
     if (resume) {
       if (!fs.existsSync(path.join(resume, 'experiment.json'))) throw new UsageError(`--resume: ${resume} is not a run folder (no experiment.json)`);
       const runsDir = path.dirname(path.resolve(resume));
       const s = readStatus(resume);
       if (s.state === 'finished') { console.log(`${resume} already finished`); return 0; }
-      const [state] = await trainRuns([path.resolve(resume)], managerOptions(runsDir, backend), true);
+      const [state] = await trainRuns([path.resolve(resume)], managerOptions(runsDir, backend, stock), true);
       return state === 'finished' ? 0 : state === 'cancelled' ? 130 : 1;
     }
     const file = args.positional[0];
@@ -189,7 +192,7 @@ export const trainCommand: CliCommand = {
     const { parallel, gpus } = parallelism(flagString(args, 'parallel'), x, backend);
     const runs = createRunsFor(runsDir, x);
     if (runs.length > 1) process.stderr.write(`sweep: ${runs.length} runs queued in one group\n`);
-    const states = await trainRuns(runs.map((r) => r.dir), managerOptions(runsDir, backend, parallel, gpus), false);
+    const states = await trainRuns(runs.map((r) => r.dir), managerOptions(runsDir, backend, stock, parallel, gpus), false);
     return states.every((s) => s === 'finished') ? 0 : states.includes('failed') ? 1 : 130;
   },
 };

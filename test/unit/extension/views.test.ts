@@ -10,9 +10,10 @@ import { describeBackbone, formatMacs } from '../../../src/spec/backbones';
 import { costModel } from '../../../src/spec/exit-costs';
 import { defaultExperiment } from '../../../src/spec/experiment';
 import {
-  costDescription, deleteRefusal, gateDescription, groupRuns, headDescription, liveDescription, parseChannels, progressFraction,
+  costDescription, deleteRefusal, gateDescription, groupRuns, headDescription, liveDescription, parseChannels,
   runDescription, sweepDescription, sweepState, trainingRefusal, withGate, withHead, type RunLike,
 } from '../../../src/extension/presentation';
+import { progressFraction } from '../../../src/runs/messages';
 import { createRun, deleteRun, updateStatus } from '../../../src/runs/store';
 
 test('live progress: "epoch 2/5 · 43% · loss 1.234" from the worker\'s progress message', () => {

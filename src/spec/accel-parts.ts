@@ -1,9 +1,10 @@
 /**
  * Our acceleration, part by part, so that any of it can be switched off and the product compared
  * with stock tfjs: `early-exit train --stock all` (or a list), `EARLY_EXIT_STOCK` for the worker.
- * A part also goes off by itself when its start-up check fails (tfjs-internals.ts).
+ * A part also goes off by itself when its start-up check fails (src/accel/tfjs-internals.ts). The
+ * names live in the spec tier, like the backend names, so the CLI and the extension can check them.
  */
-import { ValidationError } from '../spec/errors';
+import { ValidationError } from './errors';
 
 export const ACCEL_PARTS = [
   /** the Conv2D gradient as forward convolutions (wasm has no Conv2DBackpropFilter: it stays on there, in its tfjs-op form) */
