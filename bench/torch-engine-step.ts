@@ -7,6 +7,7 @@
  *
  *   node --import tsx bench/torch-engine-step.ts --backbone resnet18 --width 0.125 [--batch 64 --steps 12 --warmup 2 --threads 2]
  */
+import * as fs from 'node:fs';
 import { channelStats } from '../src/data';
 import { TorchEngine } from '../src/engine/torch';
 import { validateExperiment } from '../src/spec/experiment';
@@ -18,6 +19,12 @@ import { PYTHON } from './lib/util';
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : dflt;
+}
+
+/** User + system CPU seconds of process `pid` so far (Linux /proc; clock ticks of 10 ms). */
+function procCpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function main(): Promise<void> {
@@ -46,16 +53,21 @@ async function main(): Promise<void> {
   try {
     const stepMs: number[] = [];
     let last = 0;
+    // CPU time of the engine's process (all its threads) and of this driver over the measured steps
+    const cpuNow = () => procCpuSeconds(net.pids[0]) + (process.cpuUsage().user + process.cpuUsage().system) / 1e6;
+    let cpu0 = 0, cpu = NaN;
     await net.trainEpoch(1, 1e-3, {
       onStep: (p) => {
         const now = performance.now();
         if (p.step > warmup) stepMs.push(now - last);
+        if (p.step === warmup) cpu0 = cpuNow();
+        if (p.step === warmup + steps) cpu = cpuNow() - cpu0;
         last = now;
       },
     });
     const mean = stepMs.reduce((a, b) => a + b, 0) / stepMs.length;
     process.stdout.write(JSON.stringify({
-      backbone, width, batch, steps: stepMs.length, warmup, imgPerSec: (1000 * batch) / mean, stepMs: mean, parameters: net.parameters,
+      backbone, width, batch, steps: stepMs.length, warmup, imgPerSec: (1000 * batch) / mean, imgPerCpuSec: (batch * stepMs.length) / cpu, stepMs: mean, parameters: net.parameters,
       backendDescription: device.description, engine: net.description,
     }) + '\n');
   } finally {

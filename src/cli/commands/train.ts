@@ -157,7 +157,7 @@ export function printSummary(dir: string): void {
 export const trainCommand: CliCommand = {
   name: 'train',
   usage: 'train <file.exits.json> [--out DIR] [--set path=value]... [--resume RUNDIR] [--backend B] [--stock PARTS] [--parallel N|gpus]',
-  summary: 'Train (and evaluate) an experiment in a background worker; a sweep trains its runs one after another.',
+  summary: 'Train (and evaluate) an experiment in a background worker; a sweep trains its runs one after another (or side by side: --parallel).',
   help: [
     '--out DIR        runs folder (default .early-exit/runs)',
     '--set path=value override a field, e.g. --set method.lambda=0.5 --set training.epochs=2 (repeatable)',

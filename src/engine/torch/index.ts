@@ -60,7 +60,7 @@ function resolveDevice(want: TorchDevice, hello: TorchHello): { kind: 'cuda' | '
     case 'auto':
       if (cuda) return { kind: 'cuda', why: `CUDA ${hello.cuda!.version}` };
       if (mps) return { kind: 'mps', why: 'Apple MPS' };
-      return { kind: 'cpu', why: `no CUDA (${noCuda}) or MPS device` };
+      return { kind: 'cpu', why: `no CUDA device — ${noCuda} — and no MPS` };
   }
 }
 
