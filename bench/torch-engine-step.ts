@@ -13,7 +13,7 @@ import { TorchEngine } from '../src/engine/torch';
 import { validateExperiment } from '../src/spec/experiment';
 import { mulberry32 } from '../src/spec/rng';
 import { benchNetworkConfig } from './lib/netspec';
-import { METHOD, trainingConfig } from './train-step';
+import { METHOD, trainingConfig } from './lib/throughput';
 import { PYTHON } from './lib/util';
 
 function arg(name: string, dflt: string): string {

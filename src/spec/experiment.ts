@@ -113,7 +113,7 @@ export const experimentSchema: Schema = {
         stepEpochs: int('step schedule: epochs between decays.', 30, { minimum: 1 }),
         stepGamma: num('step schedule: decay factor.', 0.1, { exclusiveMinimum: 0, maximum: 1 }),
         seed: int('Seed of initialisation, shuffling and augmentation (same seed + backend = same numbers).', 1, { minimum: 0 }),
-        backend: { enum: [...BACKEND_PREFERENCES], default: 'auto', description: 'Engine: auto = the PyTorch engine when it finds a CUDA GPU, else TF.js gpu → native-cpu → wasm → cpu; torch = the PyTorch engine on training.device (needs Python with PyTorch); gpu, native-cpu, wasm, cpu = that TF.js backend.' },
+        backend: { enum: [...BACKEND_PREFERENCES], default: 'auto', description: 'Engine: auto = the PyTorch engine when it finds a CUDA GPU, else TF.js gpu → webgpu (hardware adapters only) → native-cpu → wasm → cpu; torch = the PyTorch engine on training.device (needs Python with PyTorch); gpu, webgpu, native-cpu, wasm, cpu = that TF.js backend (webgpu by name also runs on a software adapter).' },
         device: { enum: [...TORCH_DEVICES], default: 'auto', description: 'torch engine: auto = CUDA, else Apple MPS, else the CPU.' },
         devices: int('torch engine: processes that train this run together with DistributedDataParallel, one per GPU (NCCL), or gloo processes on the CPU; 1 = one process.', 1, { minimum: 1, maximum: 64 }),
       },

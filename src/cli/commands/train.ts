@@ -162,7 +162,7 @@ export const trainCommand: CliCommand = {
     '--out DIR        runs folder (default .early-exit/runs)',
     '--set path=value override a field, e.g. --set method.lambda=0.5 --set training.epochs=2 (repeatable)',
     '--resume RUNDIR  continue a failed or cancelled run from its last checkpoint',
-    '--backend B      auto | torch | gpu | native-cpu | wasm | cpu (overrides training.backend)',
+    '--backend B      auto | torch | gpu | native-cpu | wasm | cpu | webgpu (overrides training.backend)',
     '                 torch: the PyTorch engine (Python with PyTorch: EARLY_EXIT_PYTHON, else python3) on',
     '                 training.device (auto = CUDA, else Apple MPS, else the CPU); training.devices: N trains one',
     '                 run in N processes (DistributedDataParallel). auto: torch when a CUDA GPU is found, else tfjs.',

@@ -20,9 +20,10 @@ import {
 } from '../engine';
 import { TfjsEngine } from '../tfjs';
 import { DataFiles } from './data-files';
+import { chooseInterpreter, type InterpreterHints } from './interpreter';
 import { TorchProcesses, type PythonChoice, type Reply, type TorchRequest } from './process';
 
-export { chooseInterpreter } from './interpreter';
+export { chooseInterpreter };
 export type { PythonChoice } from './process';
 
 export interface TorchEngineOptions {
@@ -156,6 +157,34 @@ export class TorchEngine implements Engine {
   async dispose(): Promise<void> {
     await this.procs?.close(1_000);
     this.procs = null;
+  }
+}
+
+/** What `early-exit doctor` says about the torch engine: which Python, its torch and devices, and whether `auto` takes it. */
+export interface TorchDiagnosis {
+  python: PythonChoice;
+  pythonVersion: string | null;
+  executable: string | null;
+  torch: string | null;
+  cuda: { version: string | null; names: string[] } | null;
+  mps: boolean;
+  /** why the engine cannot run (no Python, no torch, …), or null */
+  error: string | null;
+  /** whether `auto` trains on the torch engine here (it wants a CUDA device) */
+  auto: boolean;
+}
+
+/** Starts the engine's Python once, as a worker would, and reports what it found. */
+export async function diagnoseTorch(hints: InterpreterHints = {}): Promise<TorchDiagnosis> {
+  const python = chooseInterpreter(hints);
+  const none = { python, pythonVersion: null, executable: null, torch: null, cuda: null, mps: false, auto: false };
+  try {
+    const { procs, hello } = await TorchProcesses.start(python, { log: () => {} });
+    await procs.close(1_000);
+    const cuda = hello.cuda?.available ? { version: hello.cuda.version, names: hello.cuda.names } : null;
+    return { python, pythonVersion: hello.python, executable: hello.executable, torch: hello.torch ?? null, cuda, mps: !!hello.mps, error: null, auto: !!cuda };
+  } catch (e) {
+    return { ...none, error: (e as Error).message };
   }
 }
 
