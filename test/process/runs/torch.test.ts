@@ -220,3 +220,18 @@ test('a sweep side by side, one run per GPU: both run at once, each worker with 
   const visible = runs.map((r) => /CUDA_VISIBLE_DEVICES=(\S+?);/.exec(readStatus(r.dir).backendReason!)?.[1]).sort();
   assert.deepEqual(visible, ['0', '1']);
 });
+
+test('early-exit doctor reports the torch engine: its Python, torch and devices, and that auto keeps tfjs without CUDA', () => {
+  const env = { ...process.env, ...torchEnv() };
+  const report = JSON.parse(execFileSync(process.execPath, [cli, 'doctor', '--json'], { encoding: 'utf8', env, timeout: 180_000, stdio: ['ignore', 'pipe', 'ignore'] }));
+  assert.equal(report.torch.python.source, 'EARLY_EXIT_PYTHON');
+  assert.match(report.torch.torch, /^\d+\.\d+/);
+  assert.equal(report.torch.error, null);
+  if (!report.torch.cuda) {
+    assert.equal(report.torch.auto, false);
+    assert.notEqual(report.tfjs.auto.kind, 'torch');
+  }
+  const text = execFileSync(process.execPath, [cli, 'doctor'], { encoding: 'utf8', env: { ...env, EARLY_EXIT_PYTHON: '/nonexistent/python3' }, timeout: 180_000, stdio: ['ignore', 'pipe', 'ignore'] });
+  assert.match(text, /^torch engine \(training.backend "torch"; \/nonexistent\/python3, from EARLY_EXIT_PYTHON\):\n {2}no: \/nonexistent\/python3 \(EARLY_EXIT_PYTHON\) was not found: install PyTorch/m);
+  assert.match(text, /^auto picks \S+/m);
+});
