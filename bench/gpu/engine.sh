@@ -7,6 +7,7 @@
 #    all of CIFAR-10 from the 60k JPEG set, training.backend torch) — the mean of epochs 2… from
 #    metrics.jsonl — against the naive PyTorch loop (bench/torch_ref.py) on the same GPU, on random
 #    data and on the same images; share of the GPU's peak (3 × 2 × MACs per training image);
+#    and at batch 256 once more with EARLY_EXIT_TORCH_COMPILE=reduce-overhead (COMPILE=0 skips it);
 # 3. time to 85 % hard-exit accuracy: the same network, α = 0.5, λ = 0.1, batch 128, cosine lr,
 #    EPOCHS epochs; per epoch the cumulative training time and the validation hard-exit accuracy,
 #    at the end the test accuracy (results.json);
@@ -81,11 +82,13 @@ train() {
     const read = (f) => { try { return JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")); } catch { return null; } };
     const metrics = (() => { try { return fs.readFileSync(path.join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map(JSON.parse); } catch { return []; } })();
     const s = read("status.json"), r = read("results.json");
+    const log = (() => { try { return fs.readFileSync(path.join(dir, "worker.log"), "utf8"); } catch { return ""; } })();
+    const engine = /torch engine: (.*)/.exec(log)?.[1] ?? null;
     let cum = 0;
     const epochs = metrics.map((m) => ({ epoch: m.epoch, seconds: +m.seconds.toFixed(2), cumulative: +(cum += m.seconds).toFixed(2), imgPerSec: Math.round(m.imagesPerSecond), valHard: +m.hardAccuracy.toFixed(4), valSoft: m.softAccuracy }));
     const later = epochs.slice(1);
     console.log(JSON.stringify({
-      label, state: s?.state, error: s?.error, backend: s?.backendReason, wallSeconds: Number(wall), trainSeconds: r?.trainSeconds,
+      label, state: s?.state, error: s?.error, backend: s?.backendReason, engine, wallSeconds: Number(wall), trainSeconds: r?.trainSeconds,
       imgPerSec: later.length ? Math.round(later.reduce((a, e) => a + e.imgPerSec, 0) / later.length) : epochs[0]?.imgPerSec,
       epochs, macs: r?.costs, test: r && { soft: r.softAccuracy, hard: r.hard.accuracy, final: r.finalAccuracy, averageMacsPct: r.hard.averageMacsPct, shares: r.hard.rows.map((x) => +x.share.toFixed(4)) },
       timing: r?.timing ?? null,
@@ -101,6 +104,11 @@ for b in 128 256; do
   (cd "$P" && OMP_WAIT_POLICY=PASSIVE "$PY" bench/torch_ref.py train --spec "bench/gpu/specs/resnet18-$WIDTH.json" --jpg "$DATA" --epochs 2 --device "$DEVICE" --batch $b --alpha 0.5 2>/dev/null \
     | "$PY" -c "import json,sys; d=json.loads(sys.stdin.read()); d['epochSeconds']=[round(e['seconds'],2) for e in d.pop('epochStats')]; d['label']='reference-train-b$b'; print(json.dumps(d))") | tee -a "$J"
 done
+
+if [ -z "${GPU_SMOKE:-}" ] && [ "${COMPILE:-1}" = 1 ]; then
+  echo "== the same at batch 256 with EARLY_EXIT_TORCH_COMPILE=reduce-overhead (torch.compile + CUDA graphs, after its check; at $(elapsed) s)"
+  EARLY_EXIT_TORCH_COMPILE=reduce-overhead train "throughput-b256-compiled" "$W/thru-256.exits.json"
+fi
 
 echo "== time to 85 % hard-exit accuracy: ResNet-18 ×$WIDTH, exits 2/4/6, α 0.5, λ 0.1, batch 128, $EPOCHS epochs (at $(elapsed) s)"
 experiment "$W/acc.exits.json" resnet18 proposed 128 "$EPOCHS" 0.5 100
@@ -136,6 +144,8 @@ for d in "$RUNS"/*/*/; do l=$(basename "$(dirname "$d")"); mkdir -p "$OUT/runs/$
       flopsPerImage: flops, shareOfBf16Peak: flops && ours?.imgPerSec ? +(ours.imgPerSec * flops / PEAK.bf16).toFixed(4) : null, shareOfFp32Peak: flops && ours?.imgPerSec ? +(ours.imgPerSec * flops / PEAK.fp32).toFixed(4) : null,
       epochs: ours?.epochs, backend: ours?.backend });
   }
+  const compiled = runs.find((r) => r.label === "throughput-b256-compiled");
+  if (compiled) out.compiled = { batch: 256, engineImgPerSec: compiled.imgPerSec, state: compiled.state, error: compiled.error ?? null, backend: compiled.backend, epochs: compiled.epochs };
   const a = runs.find((r) => r.label === "accuracy");
   if (a) {
     const first = a.epochs.find((e) => e.valHard >= 0.85);
