@@ -118,7 +118,8 @@ test('`early-exit train x.exits.json --set training.backend=torch` writes a comp
 
 test('stop during training ends as cancelled within a step, keeps the last checkpoint, and the Python process exits', async () => {
   const runsDir = path.join(tmp, 'stop');
-  const [r] = createRunsFor(runsDir, tiny(4));
+  // 18 steps an epoch: room for the stop to arrive within the epoch on a busy machine
+  const [r] = createRunsFor(runsDir, tiny(4, (x) => { x.dataset.syntheticTrain = 640; }));
   const { run, done } = start(r.dir, opts(runsDir));
   await waitFor(run, (m) => m.type === 'progress' && m.epoch === 2 && m.step >= 2);
   const pids = enginePids(r.dir);
@@ -126,7 +127,7 @@ test('stop during training ends as cancelled within a step, keeps the last check
   assert.equal(await run.stop(), 'cancelled');
   const c = await cancelled as Extract<FromWorker, { type: 'cancelled' }>;
   assert.equal(c.epoch, 2);
-  assert.ok(c.step >= 3 && c.step <= 5, `stopped at step ${c.step}`);
+  assert.ok(c.step >= 3 && c.step <= 6, `stopped at step ${c.step}`);
   await done;
   const s = readStatus(r.dir);
   assert.equal(s.state, 'cancelled');
