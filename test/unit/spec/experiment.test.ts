@@ -15,7 +15,7 @@ test('the default experiment is complete and valid, every field present', () => 
   const x = defaultExperiment('vgg13', 'v');
   assert.equal(x.backbone.name, 'vgg13');
   assert.equal(x.exits.length, 3);
-  assert.deepEqual(Object.keys(x.training).sort(), ['backend', 'batchSize', 'epochs', 'lr', 'momentum', 'optimizer', 'schedule', 'seed', 'stepEpochs', 'stepGamma', 'weightDecay']);
+  assert.deepEqual(Object.keys(x.training).sort(), ['backend', 'batchSize', 'device', 'devices', 'epochs', 'lr', 'momentum', 'optimizer', 'schedule', 'seed', 'stepEpochs', 'stepGamma', 'weightDecay']);
   assert.equal(x.method.name, 'proposed');
   assert.equal(x.dataset.name, 'synthetic');
   assert.deepEqual(x.exits[0], { point: 'conv2', head: { kind: 'pool' }, gate: { hidden: 0 } });
