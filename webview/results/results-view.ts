@@ -199,9 +199,9 @@ export class ResultsView {
         stat('soft accuracy', pct(r.softAccuracy), 'Option 1: argmax of the soft-conditional output f̃₁'),
         stat('hard accuracy', pct(r.hard.accuracy), `Option 2 at the run's thresholds (${r.thresholds.map((t) => t.toFixed(2)).join(', ')})`),
         stat('average MACs', `${macs(r.hard.averageMacs)} (${pctOf(r.hard.averageMacsPct)})`, `full network: ${macs(r.costs.full)} MACs`),
-        stat('measured speed-up', r.timing ? speedup(r.timing) : '—', r.timing ? latency(r.timing) : undefined),
+        // the torch engine on a GPU also times batch 1 there: shown beside the CPU figure
+        stat(r.timing?.accelerator ? 'speed-up on the CPU' : 'measured speed-up', r.timing ? speedup(r.timing) : '—', r.timing ? latency(r.timing) : undefined),
       );
-      // the torch engine on a GPU also times batch 1 there: shown beside the CPU figure
       const acc = r.timing?.accelerator;
       if (acc) stats.push(stat('speed-up on the GPU', speedup(acc), latency(acc)));
     }
