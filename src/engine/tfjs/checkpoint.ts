@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { MultiExitNetwork } from './network';
 import { MODEL_FORMAT, readModelJson, replaceFolder, type ModelJson, type WeightSpec } from '../checkpoint-folder';
 
@@ -26,7 +26,7 @@ export async function saveNetwork(dir: string, net: MultiExitNetwork, extra: { e
     const w = await encode(net.namedWeights());
     const json: ModelJson = {
       format: MODEL_FORMAT,
-      generatedBy: `TensorFlow.js v${tf.version.tfjs}`,
+      generatedBy: `TensorFlow.js v${tf.version_core}`,
       modelTopology: { network: net.config, costs: net.costs, exitOrder: net.exits.map((e) => e.point) },
       weightsManifest: [{ paths: ['weights.bin'], weights: w.specs }],
     };

@@ -255,7 +255,7 @@ test('the Python port of the seeded shuffle and augmentation draws equals src/sp
     'import json; from early_exit_torch import rng',
     `o = rng.shuffled(${n}, ${seed}).tolist(); ox, oy, f = rng.augmentation(${seed}, ${n - 1}, 5)`,
     'print(json.dumps([o, [list(t) for t in zip(ox.tolist(), oy.tolist(), f.tolist())]]))',
-  ].join('\n')], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: pythonPackageRoot() } });
+  ].join('\n')], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: pythonPackageRoot(), PYTHONDONTWRITEBYTECODE: '1' } });
   assert.equal(py.status, 0, py.stderr);
   assert.deepEqual(JSON.parse(py.stdout), [Array.from(order), aug]);
 });
