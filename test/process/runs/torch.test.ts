@@ -35,7 +35,7 @@ after(() => {
 });
 
 function tiny(epochs: number, extra: (x: any) => void = () => {}): Experiment {
-  const x: any = JSON.parse(JSON.stringify(defaultExperiment('resnet18', 'tiny')));
+  const x: any = JSON.parse(JSON.stringify(defaultExperiment('resnet18', 'tiny', 'synthetic')));
   x.backbone.width = 1 / 32;
   x.exits = [{ point: 'block2' }, { point: 'block5' }];
   x.dataset.syntheticTrain = 192;
