@@ -1,19 +1,25 @@
 /**
- * The run folder's model folders (`checkpoint/`, `model/`) as every engine writes them: the TF.js
- * weights format (`model.json` with our network config and a weights manifest, `weights.bin`),
- * plus the engine's optimiser state in a checkpoint. A folder is replaced atomically: written to a
- * temp folder, then swapped in by rename, so a kill at any point leaves a loadable one. No tfjs
- * here: the torch engine writes its folders through the same swap.
+ * The run folder's model folders (`checkpoint/`, `model/`) as every engine writes and reads them:
+ * the TF.js weights format (`model.json` with our network config, a weights manifest and the
+ * SHA-256 of each file, `weights.bin`), plus the engine's optimiser state in a checkpoint. A folder
+ * is replaced atomically: written to a temp folder, then swapped in by rename, so a kill at any
+ * point leaves a loadable one. No tfjs here: the torch engine writes its folders through the same
+ * swap and reads them with the same checks.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { errnoCode, errnoPhrase } from '../spec/errno';
+import { ValidationError } from '../spec/errors';
+import { parseJsonText } from '../spec/json-text';
 import type { NetworkConfig } from '../spec/network';
 import type { CostModel } from '../spec/results';
+import { RunFileError, runFileFix, shapeProblem } from '../spec/run-files';
 import { faultPoint } from './faults';
 
 export const MODEL_FORMAT = 'early-exit-studio/multi-exit@1';
 
-/** One tensor of a weights file, as tf.io writes the manifest (float32, little-endian, in order). */
+/** One tensor of a weights file, as tf.io writes the manifest (little-endian, in order). */
 export interface WeightSpec {
   name: string;
   shape: number[];
@@ -31,7 +37,11 @@ export interface ModelJson {
   optimizer?: { paths: string[]; weights: WeightSpec[] };
   /** torch engine checkpoints: the optimiser's state_dict, written by torch.save */
   torchOptimizer?: { path: string; optimizer: string };
+  /** SHA-256 of each file beside model.json: a flipped byte is found, not loaded as a different weight. */
+  sha256?: Record<string, string>;
 }
+
+export const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 function syncDir(dir: string): void {
   try { const fd = fs.openSync(dir, 'r'); fs.fsyncSync(fd); fs.closeSync(fd); } catch { /* not supported everywhere */ }
@@ -81,11 +91,54 @@ export function checkpointDir(dir: string): string | null {
   return null;
 }
 
-/** model.json of a saved network (or of `dir.old`), checked to be ours. */
-export function readModelJson(dir: string): { from: string; json: ModelJson } {
-  const from = checkpointDir(dir);
-  if (!from) throw new Error(`${dir}: no model.json (no checkpoint has been written yet)`);
-  const json = JSON.parse(fs.readFileSync(path.join(from, 'model.json'), 'utf8')) as ModelJson;
-  if (json.format !== MODEL_FORMAT) throw new Error(`${from}/model.json: format "${json.format}" is not ${MODEL_FORMAT}`);
-  return { from, json };
+/**
+ * The run folder a saved network belongs to and the file's name in it, for messages that name the
+ * file and the fix ("checkpoint/weights.bin" of the run). A folder outside a run keeps its own path.
+ */
+export function runFile(dir: string, file: string): { error: (problem: string) => RunFileError } {
+  const runDir = path.dirname(dir);
+  const name = `${path.basename(dir)}/${file}`;
+  return { error: (problem) => new RunFileError(path.join(dir, file), problem, runFileFix(runDir, name)) };
+}
+
+const manifestShape = {
+  object: {
+    format: 'string' as const,
+    modelTopology: { object: { network: 'any' as const, costs: 'any' as const, exitOrder: { arrayOf: 'string' as const } } },
+    weightsManifest: { arrayOf: { object: { paths: { arrayOf: 'string' as const }, weights: 'any' as const } } },
+  },
+};
+
+/** Reads and checks model.json of a saved network (format, manifest); errors name the file and the fix. */
+export function readModelJson(dir: string): ModelJson {
+  const f = runFile(dir, 'model.json');
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dir, 'model.json'), 'utf8');
+  } catch (e) {
+    throw f.error(errnoCode(e) === 'ENOENT' ? 'missing' : errnoPhrase(e, 'read'));
+  }
+  let json: ModelJson;
+  try {
+    json = parseJsonText(text, 'model.json') as ModelJson;
+  } catch (e) {
+    if (e instanceof ValidationError) throw f.error(`${e.message.slice('model.json: '.length)} (cut off or overwritten)`);
+    throw e;
+  }
+  const p = shapeProblem(json, manifestShape, '');
+  if (p) throw f.error(`not a model.json of Early Exit Studio (${p})`);
+  if (json.format !== MODEL_FORMAT) throw f.error(`format "${json.format}" is not ${MODEL_FORMAT}`);
+  if (json.weightsManifest.length !== 1 || json.weightsManifest[0].paths.length !== 1) throw f.error('expected one weights file in weightsManifest');
+  return json;
+}
+
+/** Checks a file of a saved network against the SHA-256 model.json records for it (no record: nothing to check). */
+export function checkRecordedHash(dir: string, json: ModelJson, name: string, bytes?: Uint8Array): void {
+  const want = json.sha256?.[name];
+  if (!want) return;
+  let buf = bytes;
+  if (!buf) {
+    try { buf = fs.readFileSync(path.join(dir, name)); } catch (e) { throw runFile(dir, name).error(errnoCode(e) === 'ENOENT' ? 'missing' : errnoPhrase(e, 'read')); }
+  }
+  if (want !== sha256(buf)) throw runFile(dir, name).error('its bytes do not match the SHA-256 recorded in model.json (the file is damaged)');
 }

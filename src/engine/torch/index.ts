@@ -13,7 +13,8 @@ import type { TorchDevice } from '../../spec/backend-names';
 import type { Experiment } from '../../spec/experiment';
 import { describeNetwork, type NetworkDescription } from '../../spec/network';
 import type { CostModel, ExitRule, SampleRecords, Timing } from '../../spec/results';
-import { MODEL_FORMAT, readModelJson, replaceFolder, type ModelJson } from '../checkpoint-folder';
+import { checkpointDir, checkRecordedHash, MODEL_FORMAT, readModelJson, replaceFolder, runFile, sha256, type ModelJson } from '../checkpoint-folder';
+import { weightsProblem } from '../../spec/run-files';
 import {
   EngineError, NonFiniteLossError, OutOfMemoryError, TrainingCancelled,
   type Engine, type EngineData, type EngineDevice, type EngineNetwork, type EpochLosses, type StepCallbacks,
@@ -110,18 +111,19 @@ export class TorchEngine implements Engine {
 
   async open(x: Experiment, data: EngineData, resumeFrom: string | null): Promise<{ net: TorchNetwork; epoch: number }> {
     if (resumeFrom) {
-      const { json, from } = readModelJson(resumeFrom);
+      const { json, from } = checkedSavedNetwork(resumeFrom);
       if (!json.torchOptimizer) {
         throw new EngineError(`${from}: this checkpoint was written by the tfjs engine (${json.generatedBy}); resume it with that backend (training.backend "${x.training.backend === 'torch' ? 'auto' : x.training.backend}" without torch), or start a new run`);
       }
+      checkRecordedHash(from, json, json.torchOptimizer.path);
       return this.openWith(x, data, { resumeFrom: from, init: null });
     }
     return this.openWith(x, data, { resumeFrom: null, init: null });
   }
 
   /** The network starting from a saved network's weights (the parity tests start both engines from one). */
-  openFromWeights(x: Experiment, data: EngineData, folder: string): Promise<{ net: TorchNetwork; epoch: number }> {
-    return this.openWith(x, data, { resumeFrom: null, init: folder });
+  async openFromWeights(x: Experiment, data: EngineData, folder: string): Promise<{ net: TorchNetwork; epoch: number }> {
+    return this.openWith(x, data, { resumeFrom: null, init: checkedSavedNetwork(folder).from });
   }
 
   private async openWith(x: Experiment, data: EngineData, from: { resumeFrom: string | null; init: string | null }): Promise<{ net: TorchNetwork; epoch: number }> {
@@ -158,6 +160,24 @@ export class TorchEngine implements Engine {
     await this.procs?.close(1_000);
     this.procs = null;
   }
+}
+
+/**
+ * A saved network's folder (or its .old after an interrupted swap) with model.json and weights.bin
+ * checked as the tfjs engine checks them — format, manifest, size, SHA-256 — before Python reads it.
+ */
+function checkedSavedNetwork(dir: string): { from: string; json: ModelJson } {
+  const from = checkpointDir(dir);
+  if (!from) throw runFile(dir, 'model.json').error('missing (no checkpoint has been written yet)');
+  const json = readModelJson(from);
+  const name = json.weightsManifest[0].paths[0];
+  if (name.includes('/') || name.includes('\\') || name.startsWith('.')) throw runFile(from, 'model.json').error(`weights path "${name}" is not a file name in the folder`);
+  let size: number;
+  try { size = fs.statSync(path.join(from, name)).size; } catch { throw runFile(from, name).error('missing'); }
+  const problem = weightsProblem(json.weightsManifest[0].weights, size);
+  if (problem) throw runFile(from, name).error(problem);
+  checkRecordedHash(from, json, name);
+  return { from, json };
 }
 
 /** What `early-exit doctor` says about the torch engine: which Python, its torch and devices, and whether `auto` takes it. */
@@ -289,9 +309,11 @@ export class TorchNetwork implements EngineNetwork {
         modelTopology: { network: this.network.config, costs: this.costs, exitOrder: this.points },
         weightsManifest: [{ paths: ['weights.bin'], weights: r.weights }],
       };
+      json.sha256 = { 'weights.bin': sha256(fs.readFileSync(path.join(tmp, 'weights.bin'))) };
       if (withOptimizer) {
         json.epoch = extra.epoch;
         json.torchOptimizer = { path: 'optimizer.pt', optimizer: this.x.training.optimizer };
+        json.sha256['optimizer.pt'] = sha256(fs.readFileSync(path.join(tmp, 'optimizer.pt')));
       }
       fs.writeFileSync(path.join(tmp, 'model.json'), JSON.stringify(json, null, 1));
     }, extra.epoch);

@@ -301,21 +301,36 @@ test('errors stay one line: a checkpoint of the other engine, a Python exception
   const torch = new TorchEngine({ ...torchOptions(), log: (l) => logged.push(l) });
   await torch.prepare('torch');
   await assert.rejects(torch.open(x, data, jdir), /^EngineError: .*tfjs-ckpt: this checkpoint was written by the tfjs engine \(TensorFlow\.js v[\d.]+\); resume it with that backend/);
+  // a damaged file is found before Python reads it, with the same checks (size, SHA-256) and words as the tfjs engine's
+  const cut = path.join(tmp, 'cut-weights');
+  fs.cpSync(jdir, cut, { recursive: true });
+  fs.truncateSync(path.join(cut, 'weights.bin'), 100);
+  await assert.rejects(torch.openFromWeights(x, data, cut), /^RunFileError: .*cut-weights\/weights\.bin: 100 bytes, but model\.json describes \d+ \(the file is truncated\)/);
   const { net } = await torch.open(x, data, null);
   const tdir = path.join(tmp, 'torch-ckpt');
   await net.saveCheckpoint(tdir, 1);
   await net.dispose();
-  await assert.rejects(tfjs.open(x, data, tdir), /torch-ckpt: this checkpoint was written by the torch engine; resume it with training.backend "torch"/);
+  await assert.rejects(tfjs.open(x, data, tdir), /torch-ckpt\/model\.json: this checkpoint was written by the torch engine; resume it with training.backend "torch"/);
+  const flipped = path.join(tmp, 'flipped');
+  fs.cpSync(tdir, flipped, { recursive: true });
+  const opt = fs.readFileSync(path.join(flipped, 'optimizer.pt'));
+  opt[opt.length >> 1] ^= 0xff;
+  fs.writeFileSync(path.join(flipped, 'optimizer.pt'), opt);
+  await assert.rejects(torch.open(x, data, flipped), /flipped\/optimizer\.pt: its bytes do not match the SHA-256 recorded in model\.json/);
   jnet.dispose();
-  // a Python exception: one line for the user, the traceback in the log
+  await torch.dispose();
+  // a Python exception: one line for the user, the traceback in the log (a weight renamed in the
+  // manifest: sizes and checksums still fit, only Python finds the name missing)
   const broken = path.join(tmp, 'broken-weights');
   fs.cpSync(tdir, broken, { recursive: true });
-  fs.truncateSync(path.join(broken, 'weights.bin'), 100);
+  const mj = JSON.parse(fs.readFileSync(path.join(broken, 'model.json'), 'utf8'));
+  mj.weightsManifest[0].weights[0].name = 'renamed/kernel';
+  fs.writeFileSync(path.join(broken, 'model.json'), JSON.stringify(mj));
   const t2 = new TorchEngine({ ...torchOptions(), log: (l) => logged.push(l) });
   await t2.prepare('torch');
   await assert.rejects(t2.openFromWeights(x, data, broken), (e: Error) => {
     assert.equal(e.name, 'EngineError');
-    assert.match(e.message, /^the torch engine failed during "open": ValueError: .*weights\.bin: ends before "[^"]+" \(file truncated\?\) \(the traceback is in worker\.log\)$/);
+    assert.match(e.message, /^the torch engine failed during "open": ValueError: .*broken-weights: weights: missing "[^"]+" \(the traceback is in worker\.log\)$/);
     assert.doesNotMatch(e.message, /\n/);
     return true;
   });
