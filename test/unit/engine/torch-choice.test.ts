@@ -26,14 +26,18 @@ test('no NVIDIA driver, or macOS: certainly no CUDA; otherwise Python is asked',
   assert.equal(noCudaDriver('win32', () => false), null);
 });
 
-test('auto without a CUDA driver picks tfjs without starting Python, and says why torch was skipped first', async (t) => {
-  if (noCudaDriver() === null) { t.skip('this machine has an NVIDIA driver: auto asks Python'); return; }
-  const x = tinyExperiment({ backbone: { name: 'resnet18', width: 1 / 32 }, training: { backend: 'auto' } });
+test('auto without a CUDA driver picks tfjs without starting Python, and says why torch was skipped first', async () => {
+  const x = tinyExperiment({ backbone: { name: 'resnet18', width: 1 / 32 }, exits: [], method: { name: 'baseline' }, training: { backend: 'auto' } });
   const t0 = performance.now();
   const { engine, device } = await engineFor('auto', x, { python: { setting: '/nonexistent/python' } });
   assert.equal(engine.name, 'tfjs');
   assert.ok(performance.now() - t0 < 30_000);
-  assert.match(device.description, /; skipped torch: no CUDA device \(no NVIDIA driver loaded\), and training.backend "torch" would train on the CPU; gpu: /);
+  if (noCudaDriver() !== null) {
+    assert.match(device.description, /; skipped torch: no CUDA device \(no NVIDIA driver loaded\), and training.backend "torch" would train on the CPU; gpu: /);
+  } else {
+    // a machine with an NVIDIA driver: auto asks Python, and the missing interpreter is why torch was skipped
+    assert.match(device.description, /; skipped torch: \/nonexistent\/python \(earlyExit.pythonPath\) was not found: install PyTorch/);
+  }
   // a named torch with a missing interpreter is an error naming it, never a fallback
   await assert.rejects(engineFor('torch', x, { python: { setting: '/nonexistent/python' } }), /^EngineError: \/nonexistent\/python \(earlyExit.pythonPath\) was not found: install PyTorch/);
   // and `eval --measure` of a torch run times on the tfjs engine

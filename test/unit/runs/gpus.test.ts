@@ -15,7 +15,7 @@ test('visible GPUs: CUDA_VISIBLE_DEVICES as CUDA reads it, else the driver\'s li
 });
 
 test('a run takes training.devices GPUs when it may train on CUDA with the torch engine; slots take consecutive groups', () => {
-  const x = (training: Record<string, unknown>) => tinyExperiment({ backbone: { name: 'resnet18', width: 0.25 }, training });
+  const x = (training: Record<string, unknown>) => tinyExperiment({ backbone: { name: 'resnet18', width: 0.25 }, exits: [], method: { name: 'baseline' }, training });
   assert.equal(gpusPerRun(x({ backend: 'torch', devices: 2 })), 2);
   assert.equal(gpusPerRun(x({ backend: 'auto' })), 1);
   assert.equal(gpusPerRun(x({ backend: 'torch', device: 'cpu' })), 0);
