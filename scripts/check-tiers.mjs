@@ -17,7 +17,7 @@ const ALLOWED = {
   spec: { tiers: [], packages: [] },
   data: { tiers: ['spec'], packages: [/^node:/, /^jpeg-js$/, /^pngjs$/] },
   accel: { tiers: ['spec'], packages: [/^node:/, /^@tensorflow\//] },
-  engine: { tiers: ['spec', 'data', 'accel'], packages: [/^node:/, /^@tensorflow\//] },
+  engine: { tiers: ['spec', 'data', 'accel', 'protocol'], packages: [/^node:/, /^@tensorflow\//] },
   protocol: { tiers: ['spec'], packages: [], typeOnly: true },
   runs: { tiers: ['spec', 'protocol'], packages: [/^node:/] },
   report: { tiers: ['spec', 'protocol', 'runs'], packages: [/^node:/] },

@@ -32,6 +32,7 @@ export const Settings = {
   runsDirectory: 'runsDirectory',
   backend: 'backend',
   workerNodePath: 'workerNodePath',
+  pythonPath: 'pythonPath',
   maxParallelRuns: 'maxParallelRuns',
 } as const;
 

@@ -13,7 +13,7 @@ export { parseJsonText } from './json-text';
 import { HEAD_KINDS, validateExits, type ExitConfig } from './exits';
 import type { CalibrationTarget, MethodName } from './results';
 import type { MethodConfig, TrainingConfig } from './method';
-import { BACKEND_PREFERENCES, type BackendPreference } from './backend-names';
+import { BACKEND_PREFERENCES, TORCH_DEVICES, type BackendPreference, type TorchDevice } from './backend-names';
 
 export interface Experiment {
   /** Shown in the Runs view; defaults to the file name. */
@@ -22,7 +22,13 @@ export interface Experiment {
   exits: ExitConfig[];
   method: MethodConfig;
   dataset: DatasetSpec;
-  training: TrainingConfig & { backend: BackendPreference };
+  training: TrainingConfig & {
+    backend: BackendPreference;
+    /** torch engine: where it trains */
+    device: TorchDevice;
+    /** torch engine: processes training one run together (DistributedDataParallel); 1 = one process */
+    devices: number;
+  };
   evaluation: {
     /** "auto" = gate for proposed, entropy for BranchyNet. */
     rule: 'auto' | 'gate' | 'confidence' | 'entropy';
@@ -110,7 +116,9 @@ export const experimentSchema: Schema = {
         stepEpochs: int('step schedule: epochs between decays.', 30, { minimum: 1 }),
         stepGamma: num('step schedule: decay factor.', 0.1, { exclusiveMinimum: 0, maximum: 1 }),
         seed: int('Seed of initialisation, shuffling and augmentation (same seed + backend = same numbers).', 1, { minimum: 0 }),
-        backend: { enum: [...BACKEND_PREFERENCES], default: 'auto', description: 'TF.js backend: auto tries gpu → webgpu (hardware adapters only) → native-cpu → wasm → cpu; webgpu by name also runs on a software adapter.' },
+        backend: { enum: [...BACKEND_PREFERENCES], default: 'auto', description: 'Engine: auto = the PyTorch engine when it finds a CUDA GPU, else TF.js gpu → webgpu (hardware adapters only) → native-cpu → wasm → cpu; torch = the PyTorch engine on training.device (needs Python with PyTorch); gpu, webgpu, native-cpu, wasm, cpu = that TF.js backend (webgpu by name also runs on a software adapter).' },
+        device: { enum: [...TORCH_DEVICES], default: 'auto', description: 'torch engine: auto = CUDA, else Apple MPS, else the CPU.' },
+        devices: int('torch engine: processes that train this run together with DistributedDataParallel, one per GPU (NCCL), or gloo processes on the CPU; 1 = one process.', 1, { minimum: 1, maximum: 64 }),
       },
     },
     evaluation: {
