@@ -21,7 +21,7 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const BOOLEAN_FLAGS = new Set(['json', 'help', 'measure', 'quick', 'no-color', 'force', 'download', 'verbose']);
+const BOOLEAN_FLAGS = new Set(['json', 'help', 'measure', 'quick', 'no-color', 'force', 'download', 'verbose', 'int8', 'sweep', 'no-shape', 'remeasure']);
 const SHORT: Record<string, string> = { o: 'out', h: 'help' };
 
 export function parseArgs(argv: string[]): ParsedArgs {

@@ -19,6 +19,10 @@ export const RUN_FILES = {
   model: 'model',
   checkpoint: 'checkpoint',
   log: 'worker.log',
+  /** measured per-part speeds by backend ("measure here" tiers) */
+  tierSpeed: 'tier-speed.json',
+  /** split executions over tiers, newest per placement */
+  splitMeasured: 'split-measured.json',
 } as const;
 
 /** Writes `data` to `file` so that readers see the old or the new content, never a mix. */

@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunResults, SampleRecords } from '../spec/results';
 import type { RunStatus } from '../spec/run-types';
-import type { RelatedPoint, RunData } from '../protocol/webview';
+import type { DeployData, RelatedPoint, RunData } from '../protocol/webview';
+import { readRunDeployment, readSplitMeasurements, readTierSpeeds } from './deploy-files';
 import { checkResults, RUN_FILES, readMetrics } from './store';
 
 function readOptional<T>(file: string, problems: string[], required = false, check: (x: T) => T = (x) => x): T | null {
@@ -38,7 +39,21 @@ export function readRunData(runDir: string, withRelated = true, withSamples = tr
   return {
     id: path.basename(dir), runDir: dir, results, samples, validation, metrics, status, problems,
     related: withRelated ? relatedPoints(dir, results, status) : [],
+    deploy: results && withSamples ? readDeployData(dir, problems) : undefined,
   };
+}
+
+/** The run's tier plan (its experiment.json's), the speeds measured here and the split executions; what fails is a problem, not an error. */
+export function readDeployData(dir: string, problems: string[]): DeployData {
+  const out: DeployData = { deployment: null, source: 'none', speeds: null, measured: [] };
+  const attempt = <T>(what: string, f: () => T): T | null => {
+    try { return f(); } catch (e) { problems.push(`${what}: ${(e as Error).message}`); return null; }
+  };
+  const d = attempt(`${RUN_FILES.experiment} deployment`, () => readRunDeployment(dir));
+  if (d) Object.assign(out, { deployment: d, source: 'run' });
+  out.speeds = attempt(RUN_FILES.tierSpeed, () => readTierSpeeds(dir));
+  out.measured = attempt(RUN_FILES.splitMeasured, () => readSplitMeasurements(dir)) ?? [];
+  return out;
 }
 
 /** A run's single operating point: hard exits at its thresholds, or the full network for the baseline. */

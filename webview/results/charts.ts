@@ -49,7 +49,7 @@ const thresholdMark: Plugin = {
 
 Chart.register(background);
 
-function baseOptions(p: Palette, title: string, x: string, y: string) {
+export function baseOptions(p: Palette, title: string, x: string, y: string) {
   const axis = (label: string) => ({
     title: { display: true, text: label, color: p.muted },
     ticks: { color: p.muted },
