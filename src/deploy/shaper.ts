@@ -30,6 +30,7 @@ class Lane {
   private busyUntil = 0;
   private readonly queue: { chunk: Buffer; at: number }[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private ending = false;
   bytes = 0;
   constructor(private readonly to: net.Socket, private readonly bitsPerSecond: number, private readonly delayMs: number) {}
 
@@ -42,9 +43,19 @@ class Lane {
     this.schedule();
   }
 
+  /** The sender finished: end the other side once every queued byte has landed. */
+  finish(): void {
+    this.ending = true;
+    this.schedule();
+  }
+
   /** One timer for the head of the queue: bytes must never overtake each other. */
   private schedule(): void {
-    if (this.timer || !this.queue.length) return;
+    if (this.timer) return;
+    if (!this.queue.length) {
+      if (this.ending && !this.to.destroyed) this.to.end();
+      return;
+    }
     this.timer = setTimeout(() => {
       this.timer = null;
       const now = performance.now();
@@ -60,17 +71,20 @@ class Lane {
 export function startShaper(o: ShaperOptions): Promise<Shaper> {
   const sockets = new Set<net.Socket>();
   const lanes: { up: Lane; down: Lane }[] = [];
-  const server = net.createServer((client) => {
-    client.setNoDelay(true);
-    const upstream = net.connect({ host: '127.0.0.1', port: o.targetPort }, () => upstream.setNoDelay(true));
+  // half-open both ways: an end travels like the bytes before it, after them
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
+    const upstream = net.connect({ host: '127.0.0.1', port: o.targetPort, allowHalfOpen: true, noDelay: true });
     sockets.add(client); sockets.add(upstream);
     const lane = { up: new Lane(upstream, o.bitsPerSecond, o.rttMs / 2), down: new Lane(client, o.bitsPerSecond, o.rttMs / 2) };
     lanes.push(lane);
     client.on('data', (c: Buffer) => lane.up.push(c));
     upstream.on('data', (c: Buffer) => lane.down.push(c));
-    const end = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
-    client.on('close', end); upstream.on('close', end);
-    client.on('error', end); upstream.on('error', end);
+    client.on('end', () => lane.up.finish());
+    upstream.on('end', () => lane.down.finish());
+    const kill = () => { client.destroy(); upstream.destroy(); };
+    client.on('error', kill); upstream.on('error', kill);
+    client.on('close', () => sockets.delete(client));
+    upstream.on('close', () => sockets.delete(upstream));
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

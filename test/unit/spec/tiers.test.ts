@@ -196,7 +196,7 @@ test('a run\'s network from its results: block MACs and shapes from the catalogu
   const backbone = { name: 'resnet18' as const, width: 0.25, input: [32, 32, 3] as [number, number, number], classes: 10 };
   const exits = [{ point: 'block2', head: { kind: 'pool' as const }, gate: { hidden: 0 } }, { point: 'block6', head: { kind: 'conv-pool' as const }, gate: { hidden: 8 } }];
   const c = costModel({ backbone, exits, gated: true });
-  const net = networkCostsOf({ backbone: { ...backbone, label: 'ResNet-18' }, costs: { exits: c.exits, final: c.final, full: c.full }, points: ['block2', 'block6'] });
+  const net = networkCostsOf({ backbone, costs: { exits: c.exits, final: c.final, full: c.full }, points: ['block2', 'block6'] });
   const desc = describeBackbone(backbone);
   assert.equal(net.blocks.reduce((s, b) => s + b.macs, 0), desc.points[7].macs);
   assert.deepEqual(net.blocks[5].shape, desc.points[5].shape);
