@@ -53,12 +53,14 @@ export interface SplitMeasurement {
 }
 
 /**
- * How close measured and estimated latency must be: |measured − estimated| ≤ relative ×
- * estimated + absoluteMs. The absolute part covers what the model leaves out per input —
- * reading the map off the backend, encoding it, HTTP/2 framing, the event loops — a few
- * hundred µs per hop on a loaded 2-core machine.
+ * How close measured and estimated latency must be on an unloaded machine: |measured −
+ * estimated| ≤ relative × estimated + absoluteMsPerHop × links crossed. The absolute part covers
+ * what the model leaves out at each hop — reading the map off the backend, encoding it, HTTP/2
+ * framing and headers, waking the next tier's process, the shaper's millisecond timers. On a
+ * loaded machine every wake-up waits for a core, and the measured latency grows with the load
+ * (recorded with every measurement; BENCHMARKS.md).
  */
-export const SPLIT_TOLERANCE = { relative: 0.15, absoluteMs: 3 } as const;
+export const SPLIT_TOLERANCE = { relative: 0.15, absoluteMsPerHop: 3 } as const;
 
 export interface ComparisonRow {
   what: string;
@@ -92,15 +94,18 @@ export function compareSplit(m: SplitMeasurement, records?: SampleRecords | null
   const e = m.estimate;
   const meas = measuredLatency(m);
   const n = m.inputs.length || 1;
-  const within = (est: number, got: number) => Math.abs(got - est) <= SPLIT_TOLERANCE.relative * est + SPLIT_TOLERANCE.absoluteMs;
+  const within = (est: number, got: number, hops: number) => Math.abs(got - est) <= SPLIT_TOLERANCE.relative * est + SPLIT_TOLERANCE.absoluteMsPerHop * Math.max(1, hops);
+  // links crossed: on average for the mean, by the path at the 95th percentile for p95
+  const meanHops = e.crossings.reduce((a, b) => a + b, 0) / (e.count || 1);
+  const p95Hops = e.paths.find((p) => p.latencyMs === e.latency.p95)?.tier ?? meanHops;
   const bytes = m.inputs.reduce((s, i) => s + i.bytes.reduce((a, b) => a + b, 0), 0) / n;
   const mean = (f: (i: SplitInput) => number) => m.inputs.reduce((s, i) => s + f(i), 0) / n;
   const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
   const compute = mean((i) => sum(i.computeMs)), codec = mean((i) => sum(i.codecMs));
   const estCompute = sum(e.computeMs);
   const rows: ComparisonRow[] = [
-    { what: 'mean latency', unit: 'ms', estimated: e.latency.mean, measured: meas.mean, agrees: within(e.latency.mean, meas.mean) },
-    { what: 'p95 latency', unit: 'ms', estimated: e.latency.p95, measured: meas.p95, agrees: within(e.latency.p95, meas.p95) },
+    { what: 'mean latency', unit: 'ms', estimated: e.latency.mean, measured: meas.mean, agrees: within(e.latency.mean, meas.mean, meanHops) },
+    { what: 'p95 latency', unit: 'ms', estimated: e.latency.p95, measured: meas.p95, agrees: within(e.latency.p95, meas.p95, p95Hops) },
     { what: '  of which compute (all tiers, mean)', unit: 'ms', estimated: estCompute, measured: compute, agrees: null, note: 'the estimate uses the median part times of `deploy measure`' },
     { what: '  of which links (mean)', unit: 'ms', estimated: e.latency.mean - estCompute, measured: meas.mean - compute - codec, agrees: null, note: 'measured: latency − compute − codec, i.e. transfer, RTT, HTTP/2 and event-loop time' },
     { what: '  of which codec (mean)', unit: 'ms', estimated: 0, measured: codec, agrees: null, note: 'reading the map off the backend, (de)quantising; not modelled' },
