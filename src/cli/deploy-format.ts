@@ -23,7 +23,7 @@ export function renderTiers(plan: ResolvedPlan): string {
   const rows = plan.tiers.map((t, i) => {
     const macs = plan.net.blocks.slice(...tierRanges(plan.cuts, plan.net.blocks.length)[i]).reduce((s, b) => s + b.macs, 0);
     return [
-      t.name + (t.label ? ` (${t.label})` : ''), tierWork(plan.net, plan.cuts, i), formatMacs(macs), computeText(t.compute),
+      t.name + (t.label ? ` · ${t.label}` : ''), tierWork(plan.net, plan.cuts, i), formatMacs(macs), computeText(t.compute),
       t.link ? `${t.link.name} ${formatRate(t.link.bitsPerSecond)}, RTT ${formatMs(t.link.rttMs)}` : '',
     ];
   });
