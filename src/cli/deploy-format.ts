@@ -2,13 +2,13 @@
 import { formatMacs } from '../spec/backbones';
 import type { ComparisonRow, SplitMeasurement } from '../spec/split-results';
 import { placementLabel, type DeploymentEstimate, type DeploymentPoint, type NetworkCosts, type ResolvedPlan } from '../spec/tier-estimate';
-import { computeText, formatBytes, formatMs, formatRate, presetById, tierRanges } from '../spec/tiers';
+import { computeText, formatBytes, formatMs, formatRate, presetById, tierOfBlock, tierRanges } from '../spec/tiers';
 import { pct, renderTable } from './format';
 
 /** "block1–block2 + exit block2" */
 export function tierWork(net: NetworkCosts, cuts: number[], t: number): string {
   const [from, to] = tierRanges(cuts, net.blocks.length)[t];
-  if (from === to) return t === 0 ? 'captures the input, sends it on' : 'relays';
+  if (from === to) return t === 0 ? 'captures the input, sends it on' : t > tierOfBlock(cuts, net.blocks.length - 1) ? 'unused' : 'relays';
   const exits = net.exits.filter((e) => e.block >= from && e.block < to).map((e) => `exit ${e.point}`);
   const last = to === net.blocks.length;
   const blocks = from + 1 === to ? net.blocks[from].id : `${net.blocks[from].id}–${net.blocks[to - 1].id}`;

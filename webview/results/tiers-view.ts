@@ -14,7 +14,7 @@ import {
   placementLabel, resolvePlan, type DeploymentEstimate, type DeploymentPoint, type ResolvedPlan,
 } from '../../src/spec/tier-estimate';
 import {
-  computeText, cutNames, defaultCuts, formatBytes, formatMs, formatRate, INPUT_CUT, presetById, TIER_PRESETS, tierRanges,
+  computeText, cutNames, defaultCuts, formatBytes, formatMs, formatRate, INPUT_CUT, presetById, TIER_PRESETS, tierOfBlock, tierRanges,
   type DeploymentSpec,
 } from '../../src/spec/tiers';
 import { chartPng, type XY } from './charts';
@@ -255,12 +255,13 @@ export class TiersView {
     const p = this.plan!, e = this.estimate!;
     if (!strip) return;
     const ranges = tierRanges(p.cuts, p.net.blocks.length);
+    const lastTier = tierOfBlock(p.cuts, p.net.blocks.length - 1);
     const n = e.count || 1;
     const parts: HTMLElement[] = [];
     p.tiers.forEach((t, i) => {
       const [from, to] = ranges[i];
       const exits = p.net.exits.filter((x) => x.block >= from && x.block < to).map((x) => x.point);
-      const runs = from === to ? (i === 0 ? 'captures the input' : 'relays') : `${p.net.blocks[from].id}${to - from > 1 ? `–${p.net.blocks[to - 1].id}` : ''}`;
+      const runs = from === to ? (i === 0 ? 'captures the input' : i > lastTier ? 'unused' : 'relays') : `${p.net.blocks[from].id}${to - from > 1 ? `–${p.net.blocks[to - 1].id}` : ''}`;
       parts.push(h('div', { class: 'ee-tier', 'data-tier': t.name, title: t.source ?? '' },
         h('div', { class: 'ee-tier-name' }, t.name, t.label ? h('span', { class: 'ee-tier-label' }, ` ${t.label}`) : null),
         h('div', {}, runs, exits.length ? ` · exit ${exits.join(', ')}` : '', to === p.net.blocks.length && from < to ? ' · final' : ''),
@@ -339,12 +340,15 @@ export class TiersView {
   }
 
   private budgetEls?: { latency: SelectEl; stat: SelectEl; bytes: SelectEl; out: HTMLElement; apply: HTMLElement };
+  /** what the budget fields held, kept when the section is drawn again */
+  private budget = { latency: '', bytes: '', stat: 'mean' };
 
   private renderBudget(): HTMLElement {
-    const latency = h('vscode-textfield', { class: 'ee-tier-latency-budget', type: 'number', min: 0, step: 1, placeholder: 'ms', title: 'latency budget, ms' }) as SelectEl;
+    const b = this.budget;
+    const latency = h('vscode-textfield', { class: 'ee-tier-latency-budget', type: 'number', min: 0, step: 1, placeholder: 'ms', title: 'latency budget, ms', value: b.latency }) as SelectEl;
     const stat = h('vscode-single-select', { class: 'ee-tier-stat', 'aria-label': 'latency statistic' },
-      h('vscode-option', { value: 'mean', selected: true }, 'mean'), h('vscode-option', { value: 'p95' }, 'p95')) as SelectEl;
-    const bytes = h('vscode-textfield', { class: 'ee-tier-bytes-budget', type: 'number', min: 0, step: 100, placeholder: 'bytes', title: 'bytes per input, all links' }) as SelectEl;
+      h('vscode-option', { value: 'mean', selected: b.stat === 'mean' }, 'mean'), h('vscode-option', { value: 'p95', selected: b.stat === 'p95' }, 'p95')) as SelectEl;
+    const bytes = h('vscode-textfield', { class: 'ee-tier-bytes-budget', type: 'number', min: 0, step: 100, placeholder: 'bytes', title: 'bytes per input, all links', value: b.bytes }) as SelectEl;
     const out = h('span', { class: 'ee-calibration ee-tier-best', role: 'status' });
     const apply = button('Apply', () => this.applyBest(), { secondary: true, cls: 'ee-tier-apply', title: 'use this placement and its τ' });
     apply.setAttribute('disabled', '');
@@ -361,6 +365,7 @@ export class TiersView {
   private updateBest(asked = false): void {
     const b = this.budgetEls;
     if (!b || !this.sweep || !this.plan) return;
+    this.budget = { latency: b.latency.value ?? '', bytes: b.bytes.value ?? '', stat: b.stat.value ?? 'mean' };
     const num = (el: SelectEl) => (el.value === '' || el.value === undefined ? undefined : Number(el.value));
     const latencyMs = num(b.latency), bytesPerInput = num(b.bytes);
     if (latencyMs === undefined && bytesPerInput === undefined) {
