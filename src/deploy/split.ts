@@ -42,6 +42,8 @@ export interface SplitOptions {
   /** the tier process's entry (default: tier.js beside this bundle, else the TypeScript source under tsx) */
   tierEntry?: string;
   onProgress?(done: number, total: number): void;
+  /** the tier processes, once started (their pids: for tests that kill one) */
+  onStart?(tiers: { name: string; pid: number }[]): void;
   signal?: AbortSignal;
 }
 
@@ -74,7 +76,7 @@ class TierProcess {
     child.on('exit', (code, signal) => this.fail(new Error(`tier "${name}" exited (${signal ?? `code ${code}`})`)));
   }
 
-  private fail(e: Error): void {
+  fail(e: Error): void {
     this.exited ??= e;
     if (this.waiting) { this.waiting.reject(this.exited); this.waiting = null; }
   }
@@ -149,7 +151,7 @@ export async function runSplit(o: SplitOptions): Promise<SplitMeasurement> {
   const load0 = os.loadavg()[0];
   const procs: TierProcess[] = [];
   const shapers: Shaper[] = [];
-  const abort = () => { for (const p of procs) p.child.kill('SIGKILL'); };
+  const abort = () => { for (const p of procs) p.fail(new Error('stopped by request')); for (const p of procs) p.child.kill('SIGKILL'); };
   o.signal?.addEventListener('abort', abort);
   try {
     // start every tier that can receive an input (tiers after the one running the last block never do)
@@ -162,6 +164,7 @@ export async function runSplit(o: SplitOptions): Promise<SplitMeasurement> {
       };
       p.send({ type: 'start', config });
     }
+    o.onStart?.(procs.map((p) => ({ name: p.name, pid: p.child.pid ?? -1 })));
     const ready = await procs[0].next('ready');
     const ports: number[] = [0];
     for (let t = 1; t <= lastTier; t++) ports.push((await procs[t].next('listening')).port);

@@ -216,7 +216,8 @@ function connect(nextPort: number | null, mean: number[], std: number[]): Promis
 
 process.on('message', (raw: unknown) => {
   const m = raw as ToTier;
-  const fail = (e: unknown) => send({ type: 'error', message: (e as Error)?.stack ?? String(e) });
+  // the message reaches the user through the orchestrator; a programming error keeps its stack
+  const fail = (e: unknown) => send({ type: 'error', message: e instanceof Error && !(e instanceof TypeError || e instanceof ReferenceError) ? e.message : String((e as Error)?.stack ?? e) });
   switch (m?.type) {
     case 'start':
       start(m.config).catch(fail);

@@ -26,10 +26,13 @@ import { renderComparison, renderEstimate, renderFront, renderTiers } from '../d
 
 const RULES: ExitRule[] = ['gate', 'confidence', 'entropy'];
 
-function runDirOf(args: ParsedArgs): string {
+function runDirOf(args: ParsedArgs, needsModel = false): string {
   const dir = args.positional[0];
   if (!dir) throw new UsageError('missing the run folder');
   if (!fs.existsSync(path.join(dir, RUN_FILES.results))) throw new ValidationError(`${dir}: no ${RUN_FILES.results} (the run has not finished)`, dir);
+  if (needsModel && !fs.existsSync(path.join(dir, RUN_FILES.model, 'model.json'))) {
+    throw new ValidationError(`${dir}: no ${RUN_FILES.model}/model.json; running the network needs the trained model (deploy plan estimates without it)`, dir);
+  }
   return path.resolve(dir);
 }
 
@@ -221,9 +224,9 @@ export const deployMeasureCommand: CliCommand = {
   summary: 'Time every block, exit and the final classifier of a run\'s model here at batch 1 (for "measure here" tiers).',
   help: 'Runs in a process set up as the split execution\'s tiers are (one wasm thread), on the first --images test inputs, five rounds after a warm-up; each part\'s median. Written to the run folder\'s tier-speed.json, which tiers with { "compute": { "measure": "<backend>" } } read.',
   async run(args) {
-    const dir = runDirOf(args);
-    const results = readResults(dir);
     const backend = backendFrom(args);
+    const dir = runDirOf(args, true);
+    const results = readResults(dir);
     const images = flagNumber(args, 'images') ?? 50;
     if (!(Number.isInteger(images) && images >= 1)) throw new ValidationError(`--images: a whole number ≥ 1, got ${images}`, 'images');
     const speed = await measureHere(dir, backend, images);
@@ -254,7 +257,7 @@ export const deployRunCommand: CliCommand = {
     '--warmup N  untimed inputs first (default 20)',
   ].join('\n'),
   async run(args) {
-    const dir = runDirOf(args);
+    const dir = runDirOf(args, true);
     const results = readResults(dir);
     const d = deploymentFrom(args, dir, results);
     const { rule, thresholds } = thresholdsFrom(args, results);

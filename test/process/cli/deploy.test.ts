@@ -88,7 +88,7 @@ test('deploy plan uses the run\'s own plan; --sweep gives the fronts, a budget t
   assert.match(missing.stderr, /no results\.json \(the run has not finished\)/);
 });
 
-test('deploy presets lists every figure with its source; deploy measure refuses an unknown backend in one line', () => {
+test('deploy presets lists every figure with its source; measure and run refuse an unknown backend or a run without its model in one line', () => {
   const r = cli('deploy', 'presets');
   assert.equal(r.status, 0);
   assert.match(r.stdout, /phone-wifi-cloud — phone \+ Wi-Fi edge \+ WAN cloud/);
@@ -98,4 +98,8 @@ test('deploy presets lists every figure with its source; deploy measure refuses 
   const m = cli('deploy', 'measure', run, '--backend', 'tpu');
   assert.equal(m.status, 2);
   assert.match(m.stderr.trim(), /^early-exit deploy measure: --backend: "tpu" is not allowed; allowed: wasm, cpu, native-cpu, gpu$/);
+  // the fixture run has records but no model/: it can be planned, not run
+  const noModel = cli('deploy', 'run', run);
+  assert.equal(noModel.status, 2);
+  assert.match(noModel.stderr.trim(), /^early-exit deploy run: .*: no model\/model\.json; running the network needs the trained model \(deploy plan estimates without it\)$/);
 });

@@ -122,3 +122,20 @@ test('int8 maps from a raw-image cut, and a tier with no blocks relaying what it
   }
   assert.ok(r.inputs.some((i) => i.tier === 2), 'some inputs reach the cloud');
 });
+
+/** Whether a process is still there. */
+const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
+test('a tier process that dies, or a stop, ends the split execution naming why, and leaves no tier process behind', async () => {
+  let pids: { name: string; pid: number }[] = [];
+  const base = { runDir, tiers: TIERS, profile: 'test', cuts: [1, 4], quantization: 'float32' as const, rule: 'gate' as const, thresholds: tau, backend: 'wasm', speed, images: 60, warmup: 2, shape: false };
+  await assert.rejects(runSplit({
+    ...base, onStart: (p) => { pids = p; },
+    onProgress: (done) => { if (done >= 10) process.kill(pids.find((p) => p.name === 'edge')!.pid, 'SIGKILL'); },
+  }), /tier "(edge|device)"/);
+  assert.equal(pids.length, 3);
+  assert.deepEqual(pids.filter((p) => alive(p.pid)).map((p) => p.name), [], 'every tier process is gone');
+  const ac = new AbortController();
+  await assert.rejects(runSplit({ ...base, signal: ac.signal, onStart: (p) => { pids = p; }, onProgress: (done) => { if (done >= 10) ac.abort(); } }), /stopped by request/);
+  assert.deepEqual(pids.filter((p) => alive(p.pid)).map((p) => p.name), []);
+});
