@@ -38,6 +38,40 @@ function remeasured(partial: J[]): string {
   return [...times].map(([k, t]) => `${k} (${t.join(', ')} UTC)`).join('; ');
 }
 
+const ms = (v: unknown) => (typeof v !== 'number' ? '—' : v >= 1000 ? `${f(v / 1000, 2)} s` : v >= 10 ? `${f(v, 1)} ms` : `${f(v, 2)} ms`);
+const bytes = (v: unknown) => (typeof v !== 'number' ? '—' : v >= 1000 ? `${f(v / 1000, 1)} KB` : `${f(v, 0)} B`);
+
+/** Exits across tiers: estimated (preset; here) vs measured per placement, then the best placement per budget. */
+function renderTiers(ti: J): string[] {
+  const L: string[] = ['## Exits across tiers (ResNet-18 with exits, CIFAR-10 5k)', ''];
+  L.push(`The run \`${path.basename(ti.runDir)}\` split over the tiers of two presets (\`early-exit deploy presets\`) at three cut placements each. **Preset estimate**: \`deploy plan\`, the preset's compute and link figures. **Split execution**: \`deploy run\`, one process per tier on this machine, HTTP/2 on 127.0.0.1 through the link shaper at the preset's rate and RTT, the first N test images one at a time after 20 warm-up inputs; beside it the **estimate here** for the same inputs and links with every tier computing at the speed \`deploy measure\` timed here (wasm, one thread), which is what the measurement can be held to (the preset's compute figures describe other hardware). Tolerance: ±15 % + 3 ms per link crossed (\`SPLIT_TOLERANCE\`). Payload bytes are the maps at the cuts; the wire adds HTTP/2 headers and framing.`, '');
+  for (const p of ti.presets as J[]) {
+    L.push(`**${p.id}** (${p.quantization} maps)`, '');
+    const row = (r: J) => {
+      const c = Object.fromEntries((r.measured.comparison as J[]).map((x) => [x.what.trim(), x]));
+      const ok = (x: J) => (x?.agrees === false ? ' ✗' : x?.agrees ? ' ✓' : '');
+      return [
+        `${r.cut.replace(',', ' \\| ')} — ${r.placement}`, `${pct(r.preset.deviceShare)} / ${ms(r.preset.latency.mean)} / ${ms(r.preset.latency.p95)} / ${bytes(r.preset.bytesPerInput[p.quantization === 'int8' ? 'int8' : 'float32'])}`,
+        String(r.here.images), `${ms(c['mean latency']?.estimated)} / ${ms(c['mean latency']?.measured)}${ok(c['mean latency'])}`,
+        `${ms(c['p95 latency']?.estimated)} / ${ms(c['p95 latency']?.measured)}${ok(c['p95 latency'])}`,
+        `${bytes(c['payload bytes per input']?.estimated)} / ${bytes(c['payload bytes per input']?.measured)}${ok(c['payload bytes per input'])}`,
+        bytes(c['wire bytes per input (both ways)']?.measured),
+        `${ms(c['of which compute (all tiers, mean)']?.estimated)} / ${ms(c['of which compute (all tiers, mean)']?.measured)}`,
+        `${f(c['inputs leaving at the exit the records say']?.measured, 1)} %`,
+        `${f(r.measured.loadAverage[0], 1)} → ${f(r.measured.loadAverage[1], 1)}`,
+      ];
+    };
+    L.push(table(['cuts after', 'preset estimate: on device / mean / p95 / bytes per input', 'inputs', 'mean latency: estimate here / measured', 'p95: estimate here / measured', 'payload per input: est. / meas.', 'wire per input', 'compute: est. / meas.', 'exits as recorded', 'load'], (p.rows as J[]).map(row)), '');
+    const best = (b: J) => (b.best ? `${(b.best.cuts as string[]).join(' \\| ')} at τ = ${f(b.best.threshold, 2)}: ${pct(b.best.accuracy)}, mean ${ms(b.best.meanMs)}, ${bytes(b.best.bytesPerInput)}/input, ${pct(b.best.deviceShare)} on device` : 'nothing fits');
+    L.push(table(['budget', 'best placement (preset estimate; fronts over every placement × τ)'], [
+      ...(p.bestByLatency as J[]).map((b) => [`mean latency ≤ ${ms(b.budget.latencyMs)}`, best(b)]),
+      ...(p.bestByBytes as J[]).map((b) => [`≤ ${bytes(b.budget.bytesPerInput)} per input`, best(b)]),
+    ]), '');
+  }
+  L.push(loadNote(ti), '');
+  return L;
+}
+
 export function renderReport(out: J, root: string): string {
   const s = out.sections ?? {};
   const m = out.machine ?? {};
@@ -137,6 +171,8 @@ export function renderReport(out: J, root: string): string {
     ]), '');
     L.push(`Method: ${x.method}. ${loadNote(x)}`, '');
   }
+  const ti = s.tiers;
+  if (ti?.presets) L.push(...renderTiers(ti));
   const gpuFile = path.join(root, 'bench/gpu/result.json');
   if (fs.existsSync(gpuFile)) {
     const g = JSON.parse(fs.readFileSync(gpuFile, 'utf8'));

@@ -5,7 +5,7 @@
  * BENCHMARKS.json (merged section by section, so `--only` refreshes some), then renders
  * BENCHMARKS.md from it (bench/report.ts). Each measurement runs in a child process of its own.
  * Sections: throughput, profile, earlyexit (Table 2 analogue), tradeoff (accuracy vs MACs),
- * scaling, memory, extension. Not part of `npm test`.
+ * scaling, memory, extension, tiers (a network split over device, edge and cloud). Not part of `npm test`.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,6 +14,7 @@ import { ensureTorch, throughputSection, profileSection } from './sections/speed
 import { earlyExitSection, latencySection, tradeoffSection } from './sections/exits';
 import { memorySection, scalingSection } from './sections/scaling';
 import { extensionSection } from './sections/extension';
+import { tiersSection } from './sections/tiers';
 import { renderReport } from './report';
 import { load1, log, PYTHON, ROOT, run, waitQuiet } from './lib/util';
 
@@ -29,6 +30,7 @@ const SECTIONS: Record<string, (o: BenchOptions) => Promise<Record<string, unkno
   scaling: scalingSection,
   memory: memorySection,
   extension: extensionSection,
+  tiers: tiersSection,
 };
 
 function machine(): Record<string, unknown> {

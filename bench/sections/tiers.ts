@@ -1,0 +1,68 @@
+/**
+ * Exits across tiers: a ResNet-18 with exits trained on CIFAR-10 5k (by the CLI, or the run in
+ * EE_TIERS_RUN), split over the tiers of two presets at three cut placements each. Per placement:
+ * the preset's estimate (`deploy plan`), and the split execution (`deploy run`: one process per
+ * tier over HTTP/2 on loopback, links shaped to the preset) beside the estimate for the same
+ * inputs with every tier computing here; then the best placement for a few budgets, from the
+ * preset's fronts (`deploy plan --sweep`).
+ */
+import * as path from 'node:path';
+import { bestPlacement, type DeploymentPoint } from '../../src/spec/tier-estimate';
+import type { BenchOptions } from '../run';
+import { load1, log, ROOT, run } from '../lib/util';
+import { train } from './exits';
+
+const CLI = path.join(ROOT, 'bin/early-exit.js');
+
+/** The placements measured, per preset: Figure 2's, the raw image to the second tier, everything to the last exit on the device. */
+const PLACEMENTS = [
+  { label: 'Figure 2: exit 1 on the device, exit 2 on the second tier', cut: 'block2,block4' },
+  { label: 'raw image to the second tier, which runs everything', cut: 'input,block8' },
+  { label: 'device up to the last exit, the rest in the cloud', cut: 'block6,block6' },
+];
+const PRESETS = [
+  { id: 'phone-wifi-cloud', int8: false, latencyBudgetsMs: [0.5, 2, 10, 50], bytesBudgets: [0, 2000, 8000, 32000] },
+  { id: 'mcu-lora-cloud', int8: true, latencyBudgetsMs: [50, 200, 1000, 5000], bytesBudgets: [0, 1000, 2000, 8000] },
+];
+
+function cliJson(args: string[], timeoutMs = 30 * 60_000): Record<string, any> {
+  const p = run(process.execPath, [CLI, ...args, '--json'], { timeoutMs });
+  if (p.code !== 0) throw new Error(`early-exit ${args.join(' ')} failed (exit ${p.code}):\n${p.stderr.slice(-3000)}`);
+  return JSON.parse(p.stdout);
+}
+
+export async function tiersSection(o: BenchOptions): Promise<Record<string, unknown>> {
+  const runDir = process.env.EE_TIERS_RUN ?? train({ backbone: 'resnet18', method: 'proposed', lambda: 0.1, alpha: 0.5, epochs: o.quick ? 2 : 10, timingImages: 0 });
+  log(`tiers: run ${runDir}`);
+  const speed = cliJson(['deploy', 'measure', runDir, '--backend', 'wasm']);
+  const maxImages = o.quick ? 40 : 300;
+  const presets = PRESETS.map((p) => {
+    const q = p.int8 ? ['--int8'] : [];
+    const rows = PLACEMENTS.map((pl) => {
+      const plan = cliJson(['deploy', 'plan', runDir, '--preset', p.id, '--cut', pl.cut, ...q]);
+      // sized so that one placement's link time stays near 3 minutes (LoRa moves a few hundred bytes a second)
+      const images = Math.max(o.quick ? 10 : 20, Math.min(maxImages, Math.floor((o.quick ? 30 : 180) * 1000 / plan.estimate.latency.mean)));
+      log(`tiers: ${p.id} cut ${pl.cut}: ${images} inputs through the tier processes (load ${load1()})`);
+      const measured = cliJson(['deploy', 'run', runDir, '--preset', p.id, '--cut', pl.cut, ...q, '--images', String(images)]);
+      const m = measured.measurement;
+      return {
+        placement: pl.label, cut: pl.cut,
+        preset: { latency: plan.estimate.latency, bytesPerInput: plan.estimate.bytesPerInput, deviceShare: plan.estimate.deviceShare, accuracy: plan.estimate.accuracy, tierStops: plan.estimate.tierStops },
+        here: { images: m.inputs.length, latency: m.estimate.latency, bytesPerInput: m.estimate.bytesPerInput.chosen, computeMs: m.estimate.computeMs },
+        measured: { comparison: measured.comparison, loadAverage: m.loadAverage, computeMs: m.inputs.reduce((s: number, i: any) => s + i.computeMs.reduce((a: number, b: number) => a + b, 0), 0) / m.inputs.length },
+      };
+    });
+    const sweep = cliJson(['deploy', 'plan', runDir, '--preset', p.id, '--sweep', ...q]).sweep;
+    const front = [...sweep.latencyFront, ...sweep.bytesFront] as (DeploymentPoint & { cuts: string[] })[];
+    const best = (budget: { latencyMs?: number; bytesPerInput?: number }) => {
+      const b = bestPlacement(front, budget) as (DeploymentPoint & { cuts: string[] }) | null;
+      return { budget, best: b && { cuts: b.cuts, threshold: b.threshold, accuracy: b.accuracy, meanMs: b.meanMs, p95Ms: b.p95Ms, bytesPerInput: b.bytesPerInput, deviceShare: b.deviceShare } };
+    };
+    return {
+      id: p.id, quantization: p.int8 ? 'int8' : 'float32', rows, frontPoints: sweep.points,
+      bestByLatency: p.latencyBudgetsMs.map((ms) => best({ latencyMs: ms })),
+      bestByBytes: p.bytesBudgets.map((b) => best({ bytesPerInput: b })),
+    };
+  });
+  return { runDir, speed, presets };
+}
