@@ -1,6 +1,7 @@
 /** Terminal rendering of deployment plans over tiers: the tiers and what runs where, where inputs leave, the fronts, the split execution beside its estimate. */
 import { formatMacs } from '../spec/backbones';
-import type { ComparisonRow, SplitMeasurement } from '../spec/split-results';
+import * as os from 'node:os';
+import { SPLIT_TOLERANCE, type ComparisonRow, type SplitMeasurement } from '../spec/split-results';
 import { placementLabel, type DeploymentEstimate, type DeploymentPoint, type NetworkCosts, type ResolvedPlan } from '../spec/tier-estimate';
 import { computeText, formatBytes, formatMs, formatRate, presetById, tierOfBlock, tierRanges } from '../spec/tiers';
 import { pct, renderTable } from './format';
@@ -67,7 +68,16 @@ export function renderFront(front: DeploymentPoint[], net: NetworkCosts, by: 'me
 
 export function renderComparison(m: SplitMeasurement, rows: ComparisonRow[]): string {
   const fmt = (v: number, unit: ComparisonRow['unit']) => (unit === 'ms' ? formatMs(v) : unit === 'B' ? formatBytes(v) : `${v.toFixed(2)}%`);
+  const notes: string[] = [];
+  const note = (r: ComparisonRow) => (r.note ? `[${notes.push(r.note)}]` : '');
   const verdict = (a: boolean | null) => (a === null ? '' : a ? 'agrees' : 'DIFFERS');
-  return renderTable(['', 'estimated', 'measured', '', 'why'], rows.map((r) => [r.what, fmt(r.estimated, r.unit), fmt(r.measured, r.unit), verdict(r.agrees), r.note ?? '']))
-    + `\n${m.inputs.length} inputs after ${m.warmup} warm-up, ${m.shaped ? 'links shaped to the profile' : 'raw loopback (no shaper)'}, every tier on ${m.backend} here; load average ${m.loadAverage[0].toFixed(2)} → ${m.loadAverage[1].toFixed(2)}`;
+  const table = renderTable(['', 'estimated', 'measured', '', ''], rows.map((r) => [r.what, fmt(r.estimated, r.unit), fmt(r.measured, r.unit), verdict(r.agrees), note(r)]));
+  const cores = os.cpus().length;
+  const loaded = Math.max(...m.loadAverage) / cores > 1.5;
+  return [
+    table,
+    ...notes.map((n, i) => `[${i + 1}] ${n}`),
+    `${m.inputs.length} inputs after ${m.warmup} warm-up, ${m.shaped ? 'links shaped to the profile' : 'raw loopback (no shaper)'}, every tier on ${m.backend} here; load average ${m.loadAverage[0].toFixed(2)} → ${m.loadAverage[1].toFixed(2)} on ${cores} cores`,
+    `tolerance: ±${SPLIT_TOLERANCE.relative * 100} % + ${SPLIT_TOLERANCE.absoluteMsPerHop} ms per link crossed${loaded ? '; this machine is loaded, so each hop also waited for a core: latencies run long' : ''}`,
+  ].join('\n');
 }
