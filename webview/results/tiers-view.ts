@@ -49,6 +49,8 @@ export class TiersView {
   private charts: Chart[] = [];
   private canvases: HTMLCanvasElement[] = [];
   private drawn = false;
+  /** the user changed the plan here */
+  private edited = false;
 
   constructor(run: RunData, private readonly ctx: TiersContext, thresholds: number[]) {
     this.run = run;
@@ -120,6 +122,7 @@ export class TiersView {
   /** Sets a new plan: shown at once, and handed to the host to save. */
   private change(d: DeploymentSpec): void {
     this.deployment = d;
+    this.edited = true;
     this.state = { ...this.state, deployment: d };
     this.ctx.onDeployment?.(this.run.id, d);
     this.resolve();
@@ -129,6 +132,7 @@ export class TiersView {
   private sourceText(): string {
     const s = this.state;
     if (s.source === 'workspace') return `Plan from ${s.file ?? 'the experiment file'}; changes here are saved there (the Branches view shows the same cuts).`;
+    if (this.edited && !s.file) return 'Changed here, not saved: there is no experiment file for this run in the workspace (or this is the standalone report).';
     if (s.source === 'run') return `Plan from the run's experiment.json.${s.file ? ` Changes are saved to ${s.file}.` : ' No experiment file for this run in the workspace: changes here are not saved.'}`;
     return s.file ? `Not planned yet: the first preset, placed as the paper's Figure 2. Changes are saved to ${s.file}.` : 'Not planned yet: the first preset, placed as the paper\'s Figure 2 (not saved). Add a "deployment" section to the experiment file, or use `early-exit deploy plan`.';
   }
