@@ -43,7 +43,9 @@ export async function tiersSection(o: BenchOptions): Promise<Record<string, unkn
       // sized so that one placement's link time stays near 3 minutes (LoRa moves a few hundred bytes a second)
       const images = Math.max(o.quick ? 10 : 20, Math.min(maxImages, Math.floor((o.quick ? 30 : 180) * 1000 / plan.estimate.latency.mean)));
       log(`tiers: ${p.id} cut ${pl.cut}: ${images} inputs through the tier processes (load ${load1()})`);
-      const measured = cliJson(['deploy', 'run', runDir, '--preset', p.id, '--cut', pl.cut, ...q, '--images', String(images)]);
+      // each tier warms its own kernels when it starts; over a slow link a few inputs through the chain are enough
+      const warmup = plan.estimate.latency.mean > 1000 ? 3 : 20;
+      const measured = cliJson(['deploy', 'run', runDir, '--preset', p.id, '--cut', pl.cut, ...q, '--images', String(images), '--warmup', String(warmup)]);
       const m = measured.measurement;
       return {
         placement: pl.label, cut: pl.cut,
