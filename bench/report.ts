@@ -62,11 +62,9 @@ function renderTiers(ti: J): string[] {
       ];
     };
     L.push(table(['cuts after', 'preset estimate: on device / mean / p95 / bytes per input', 'inputs', 'mean latency: estimate here / measured', 'p95: estimate here / measured', 'payload per input: est. / meas.', 'wire per input', 'compute: est. / meas.', 'exits as recorded', 'load'], (p.rows as J[]).map(row)), '');
-    const best = (b: J) => (b.best ? `${(b.best.cuts as string[]).join(' \\| ')} at τ = ${f(b.best.threshold, 2)}: ${pct(b.best.accuracy)}, mean ${ms(b.best.meanMs)}, ${bytes(b.best.bytesPerInput)}/input, ${pct(b.best.deviceShare)} on device` : 'nothing fits');
-    L.push(table(['budget', 'best placement (preset estimate; fronts over every placement × τ)'], [
-      ...(p.bestByLatency as J[]).map((b) => [`mean latency ≤ ${ms(b.budget.latencyMs)}`, best(b)]),
-      ...(p.bestByBytes as J[]).map((b) => [`≤ ${bytes(b.budget.bytesPerInput)} per input`, best(b)]),
-    ]), '');
+    const front = (rows: J[]) => rows.map((b) => [`${ms(b.meanMs)} / ${ms(b.p95Ms)} / ${bytes(b.bytesPerInput)}`, `${(b.cuts as string[]).join(' \\| ')}`, f(b.threshold, 2), pct(b.accuracy), pct(b.deviceShare)]);
+    L.push(`Best placement per budget (preset estimate over ${p.frontPoints} placement × τ points): each row is the best from its own cost up to the next row's — for a mean-latency budget, then for a bytes-per-input budget.`, '');
+    L.push(table(['mean / p95 / bytes per input', 'cuts after', 'τ', 'accuracy', 'on device'], [...front(p.latencyFront ?? []), ['**bytes front**', '', '', '', ''], ...front(p.bytesFront ?? [])]), '');
   }
   L.push(loadNote(ti), '');
   return L;

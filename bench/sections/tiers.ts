@@ -7,7 +7,7 @@
  * preset's fronts (`deploy plan --sweep`).
  */
 import * as path from 'node:path';
-import { bestPlacement, type DeploymentPoint } from '../../src/spec/tier-estimate';
+import type { DeploymentPoint } from '../../src/spec/tier-estimate';
 import type { BenchOptions } from '../run';
 import { load1, log, ROOT, run } from '../lib/util';
 import { train } from './exits';
@@ -21,8 +21,8 @@ const PLACEMENTS = [
   { label: 'device up to the last exit, the rest in the cloud', cut: 'block6,block6' },
 ];
 const PRESETS = [
-  { id: 'phone-wifi-cloud', int8: false, latencyBudgetsMs: [0.5, 2, 10, 50], bytesBudgets: [0, 2000, 8000, 32000] },
-  { id: 'mcu-lora-cloud', int8: true, latencyBudgetsMs: [50, 200, 1000, 5000], bytesBudgets: [0, 1000, 2000, 8000] },
+  { id: 'phone-wifi-cloud', int8: false },
+  { id: 'mcu-lora-cloud', int8: true },
 ];
 
 function cliJson(args: string[], timeoutMs = 30 * 60_000): Record<string, any> {
@@ -36,9 +36,13 @@ export async function tiersSection(o: BenchOptions): Promise<Record<string, unkn
   log(`tiers: run ${runDir}`);
   const speed = cliJson(['deploy', 'measure', runDir, '--backend', 'wasm']);
   const maxImages = o.quick ? 40 : 300;
+  // EE_TIERS_PRESETS=phone-wifi-cloud re-measures one preset and keeps the others' earlier figures
+  const only = process.env.EE_TIERS_PRESETS?.split(',');
+  const earlier = ((o.prev?.tiers as { presets?: { id: string; rows: unknown[] }[] } | undefined)?.presets ?? []);
   const presets = PRESETS.map((p) => {
+    const kept = only && !only.includes(p.id) ? earlier.find((x) => x.id === p.id) : undefined;
     const q = p.int8 ? ['--int8'] : [];
-    const rows = PLACEMENTS.map((pl) => {
+    const rows = kept?.rows ?? PLACEMENTS.map((pl) => {
       const plan = cliJson(['deploy', 'plan', runDir, '--preset', p.id, '--cut', pl.cut, ...q]);
       // sized so that one placement's link time stays near 3 minutes (LoRa moves a few hundred bytes a second)
       const images = Math.max(o.quick ? 10 : 20, Math.min(maxImages, Math.floor((o.quick ? 30 : 180) * 1000 / plan.estimate.latency.mean)));
@@ -54,16 +58,12 @@ export async function tiersSection(o: BenchOptions): Promise<Record<string, unkn
         measured: { comparison: measured.comparison, loadAverage: m.loadAverage, computeMs: m.inputs.reduce((s: number, i: any) => s + i.computeMs.reduce((a: number, b: number) => a + b, 0), 0) / m.inputs.length },
       };
     });
+    // each point of a front is the best placement from its own cost up to the next point's
     const sweep = cliJson(['deploy', 'plan', runDir, '--preset', p.id, '--sweep', ...q]).sweep;
-    const front = [...sweep.latencyFront, ...sweep.bytesFront] as (DeploymentPoint & { cuts: string[] })[];
-    const best = (budget: { latencyMs?: number; bytesPerInput?: number }) => {
-      const b = bestPlacement(front, budget) as (DeploymentPoint & { cuts: string[] }) | null;
-      return { budget, best: b && { cuts: b.cuts, threshold: b.threshold, accuracy: b.accuracy, meanMs: b.meanMs, p95Ms: b.p95Ms, bytesPerInput: b.bytesPerInput, deviceShare: b.deviceShare } };
-    };
+    const point = (b: DeploymentPoint & { cuts: string[] }) => ({ cuts: b.cuts, threshold: b.threshold, accuracy: b.accuracy, meanMs: b.meanMs, p95Ms: b.p95Ms, bytesPerInput: b.bytesPerInput, deviceShare: b.deviceShare });
     return {
       id: p.id, quantization: p.int8 ? 'int8' : 'float32', rows, frontPoints: sweep.points,
-      bestByLatency: p.latencyBudgetsMs.map((ms) => best({ latencyMs: ms })),
-      bestByBytes: p.bytesBudgets.map((b) => best({ bytesPerInput: b })),
+      latencyFront: sweep.latencyFront.map(point), bytesFront: sweep.bytesFront.map(point),
     };
   });
   return { runDir, speed, presets };
