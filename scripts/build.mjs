@@ -4,8 +4,9 @@ import { build } from 'esbuild';
 import { existsSync, mkdirSync, copyFileSync } from 'node:fs';
 
 const common = { bundle: true, sourcemap: true, logLevel: 'warning', target: 'node20' };
-// tfjs and the native/wasm backends stay external: they load binaries relative to their package.
-const nodeExternal = ['@tensorflow/*', 'jpeg-js', 'pngjs'];
+// tfjs, the native/wasm backends and Dawn's binding (webgpu) stay external: they load binaries
+// relative to their package.
+const nodeExternal = ['@tensorflow/*', 'webgpu', 'jpeg-js', 'pngjs'];
 
 /**
  * The extension host and the webview never load an engine: a tfjs import reached from their entry
@@ -14,7 +15,7 @@ const nodeExternal = ['@tensorflow/*', 'jpeg-js', 'pngjs'];
 const noEngine = (part) => ({
   name: 'no-engine',
   setup(b) {
-    b.onResolve({ filter: /^@tensorflow\// }, (args) => ({
+    b.onResolve({ filter: /^(@tensorflow\/|webgpu$)/ }, (args) => ({
       errors: [{ text: `the ${part} bundle must not load tfjs, but ${args.importer} imports ${args.path} (only the worker and the CLI may)` }],
     }));
   },

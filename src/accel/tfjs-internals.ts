@@ -1,8 +1,9 @@
 /**
  * The one place that touches tfjs's private internals: the wasm backend object and its emscripten
  * module, the cpu backend's data store, Adam's private state, the engine's backend registry, the
- * pthread pool, and the process-wide kernel and gradient registries we add to. Everything else in
- * the acceleration tier goes through the accessors here.
+ * pthread pool, the process-wide kernel and gradient registries we add to, and the browser globals
+ * tfjs-backend-webgpu looks for. Everything else in the acceleration tier goes through the
+ * accessors here.
  *
  * `checkTfjsInternals` verifies at start-up, against the tfjs that is installed, that every
  * assumption below holds; backend selection turns off each part whose assumption does not, and
@@ -83,6 +84,56 @@ export function backendRegistration(name: string): { factory: () => Promise<tf.K
  */
 export function unrefPoolThreads(backend: unknown): void {
   for (const w of (backend as Partial<WasmBackendLike>)?.wasm?.PThread?.runningWorkers ?? []) w.unref?.();
+}
+
+/**
+ * tfjs-backend-webgpu registers its backend at import only where `globalThis.navigator.gpu` exists
+ * (a browser), and its kernels read WebGPU's constants (GPUBufferUsage, GPUMapMode,
+ * GPUTextureUsage) as globals. Node has neither (Node ≥ 21 has a `navigator`, without `gpu`). This
+ * provides Dawn's GPU object as `navigator.gpu` and the WebGPU globals Node lacks (none that exists
+ * is replaced), before the import and for the backend's life. Returns the undo, for when the
+ * backend is not taken after all. Checked by `webgpuRegistered` after the import.
+ */
+export function provideNavigatorGpu(gpu: object, globals: Record<string, unknown>): () => void {
+  const g = globalThis as Record<string, unknown>;
+  const added: string[] = [];
+  for (const [k, v] of Object.entries(globals)) if (!(k in g)) { g[k] = v; added.push(k); }
+  const hadNavigator = 'navigator' in g && g.navigator != null;
+  const nav = (hadNavigator ? g.navigator : {}) as Record<string, unknown>;
+  const hadGpu = Object.prototype.hasOwnProperty.call(nav, 'gpu');
+  const oldGpu = nav.gpu;
+  Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true, writable: true, enumerable: true });
+  if (!hadNavigator) Object.defineProperty(g, 'navigator', { value: nav, configurable: true, writable: true, enumerable: false });
+  return () => {
+    if (hadGpu) nav.gpu = oldGpu; else delete nav.gpu;
+    if (!hadNavigator) delete g.navigator;
+    for (const k of added) delete g[k];
+  };
+}
+
+/**
+ * Null when tfjs-backend-webgpu, imported after `provideNavigatorGpu`, registered its backend;
+ * else what is missing. Without it (a tfjs that detects WebGPU another way, or a package imported
+ * before the globals were there) the backend is skipped with this reason and `auto` goes on to the
+ * next one.
+ */
+export function webgpuRegistered(): string | null {
+  if (tf.findBackendFactory('webgpu')) return null;
+  const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
+  return `tfjs ${tf.version.tfjs}: @tensorflow/tfjs-backend-webgpu did not register its backend `
+    + `(it registers at import when globalThis.navigator.gpu exists; navigator.gpu is ${nav?.gpu ? 'set' : 'missing'}, so the package was probably imported before it was provided)`;
+}
+
+/** What we use of the GPUDevice behind tfjs's webgpu backend. */
+export interface GpuDeviceLike {
+  addEventListener(type: 'uncapturederror', listener: (e: { error?: { message?: string } }) => void): void;
+  lost?: Promise<{ reason?: string; message?: string }>;
+}
+
+/** The GPUDevice of tfjs's WebGPUBackend (its `device` field), or null where it is not there. */
+export function webgpuDevice(backend: unknown): GpuDeviceLike | null {
+  const d = (backend as { device?: Partial<GpuDeviceLike> })?.device;
+  return d && typeof d.addEventListener === 'function' ? d as GpuDeviceLike : null;
 }
 
 /** Backends our replaced gradients apply to; on any other (webgpu, tfjs-node) tfjs's own runs. */

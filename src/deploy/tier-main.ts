@@ -53,7 +53,7 @@ async function start(config: TierConfig): Promise<void> {
   tier = { config, net, runner, norm: { mean: [], std: [] }, next: null, log: [], outShape: blockInput(net, config.to) };
   // warm the kernels this tier runs (first passes compile and allocate)
   const x0 = tf.zeros([1, ...blockInput(net, config.from)]) as tf.Tensor4D;
-  for (let i = 0; i < 5; i++) disposeOutcome(runner.run(x0));
+  for (let i = 0; i < 5; i++) disposeOutcome(await runner.run(x0));
   x0.dispose();
   if (config.tier === 0) {
     const { data } = await loadRunData(readExperimentOf(config.runDir));
@@ -75,7 +75,7 @@ async function measure(runDir: string, backend: string, images: number, rounds: 
   const { data } = await loadRunData(readExperimentOf(runDir));
   const n = Math.min(images, data.test.count);
   const inputs = Array.from({ length: n }, (_, i) => tf.tensor4d(toFloatBatch(data.test, data.shape, [i], { mean: data.mean, std: data.std }), [1, ...data.shape]));
-  const speed = measureSpeed(net, inputs, rounds, device0.kind);
+  const speed = await measureSpeed(net, inputs, rounds, device0.kind);
   tf.dispose(inputs);
   net.dispose();
   send({ type: 'measured', speed });
@@ -97,12 +97,12 @@ async function process1(values: Float32Array, shape: Shape3, sample: number): Pr
   const t = tier!;
   const x = tf.tensor4d(values, [1, ...shape]);
   const t0 = performance.now();
-  const out = t.runner.run(x);
+  const out = await t.runner.run(x);
   const computeMs = performance.now() - t0;
   x.dispose();
   if (out.kind === 'answer') return { exit: out.exit, pred: out.pred, computeMs, codecMs: 0, bytesOut: 0 };
   const t1 = performance.now();
-  const map = out.map.dataSync() as Float32Array;
+  const map = await out.map.data() as Float32Array;
   out.map.dispose();
   const enc = encodeMap(map, t.outShape, t.config.quantization);
   const codecMs = performance.now() - t1;

@@ -110,7 +110,7 @@ export const experimentSchema: Schema = {
         stepEpochs: int('step schedule: epochs between decays.', 30, { minimum: 1 }),
         stepGamma: num('step schedule: decay factor.', 0.1, { exclusiveMinimum: 0, maximum: 1 }),
         seed: int('Seed of initialisation, shuffling and augmentation (same seed + backend = same numbers).', 1, { minimum: 0 }),
-        backend: { enum: [...BACKEND_PREFERENCES], default: 'auto', description: 'TF.js backend: auto tries gpu → native-cpu → wasm → cpu.' },
+        backend: { enum: [...BACKEND_PREFERENCES], default: 'auto', description: 'TF.js backend: auto tries gpu → webgpu (hardware adapters only) → native-cpu → wasm → cpu; webgpu by name also runs on a software adapter.' },
       },
     },
     evaluation: {

@@ -115,7 +115,7 @@ export const trainCommand: CliCommand = {
     '--out DIR        runs folder (default .early-exit/runs)',
     '--set path=value override a field, e.g. --set method.lambda=0.5 --set training.epochs=2 (repeatable)',
     '--resume RUNDIR  continue a failed or cancelled run from its last checkpoint',
-    '--backend B      auto | gpu | native-cpu | wasm | cpu (overrides training.backend)',
+    '--backend B      auto | gpu | native-cpu | wasm | cpu | webgpu (overrides training.backend)',
     `--stock PARTS    run tfjs's own kernels instead of ours: all, or a comma list of ${ACCEL_PARTS.join(', ')}`,
     'Ctrl-C stops after the current step and keeps the last checkpoint.',
     'wasm uses one XNNPACK thread per core; EARLY_EXIT_WASM_THREADS=N sets the count (1 = single-threaded).',

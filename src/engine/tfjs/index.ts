@@ -1,10 +1,12 @@
 /**
  * The TF.js engine: the Engine interface (../engine.ts) over MultiExitNetwork on the backend the
- * acceleration tier selects (wasm, cpu, tfjs-node, tfjs-node-gpu). Batches are built on the host
+ * acceleration tier selects (wasm, cpu, webgpu, tfjs-node, tfjs-node-gpu). Batches are built on the host
  * from the uint8 images (normalised, augmented per batch) and become tensors one at a time.
  */
 import * as tf from '@tensorflow/tfjs';
-import { describeChoice, selectBackend, type BackendChoice, type BackendPreference } from '../../accel';
+import {
+  describeChoice, probeBackends, selectBackend, vulkanEnvironment, type BackendChoice, type BackendPreference, type BackendProbe, type VulkanEnvironment,
+} from '../../accel';
 import { toFloatBatch } from '../../data/preprocess';
 import type { Split } from '../../data/types';
 import type { Experiment } from '../../spec/experiment';
@@ -98,4 +100,23 @@ export class TfjsEngine implements Engine {
     const net = new MultiExitNetwork({ backbone: x.backbone, exits: x.exits, gated: x.method.name === 'proposed', seed: x.training.seed });
     return { net: new TfjsNetwork(net, x, data, optimizer, this.device), epoch: 0 };
   }
+}
+
+/** What the tfjs engine can run on here, for `early-exit doctor`. */
+export interface TfjsDiagnosis {
+  tfjs: string;
+  /** every backend by name, in the order `auto` tries them */
+  backends: BackendProbe[];
+  /** auto's choice (its backend line, with why each faster one was skipped) */
+  auto: { kind: string; description: string };
+  /** Linux: the Vulkan loader and drivers WebGPU would use */
+  vulkan: VulkanEnvironment | null;
+}
+
+export async function diagnoseTfjs(): Promise<TfjsDiagnosis> {
+  const { backends, auto } = await probeBackends();
+  return {
+    tfjs: tf.version.tfjs, backends, auto: { kind: auto.kind, description: describeChoice(auto) },
+    vulkan: process.platform === 'linux' ? vulkanEnvironment() : null,
+  };
 }

@@ -35,12 +35,12 @@ export class TierRunner {
    * One input x [1, H, W, C] (the input of block `from`): an answer, or the map after block to − 1
    * to send on (the caller disposes it). `x` is never disposed here.
    */
-  run(x: tf.Tensor4D): TierOutcome {
+  async run(x: tf.Tensor4D): Promise<TierOutcome> {
     const exitIndex = new Int32Array(1).fill(-1), pred = new Int32Array(1);
-    const r = this.ev.blockRange(x, this.from, this.to, this.rule, this.thresholds, exitIndex, pred);
+    const r = await this.ev.blockRange(x, this.from, this.to, this.rule, this.thresholds, exitIndex, pred);
     if (!r.alive.length) return { kind: 'answer', exit: exitIndex[0], pred: pred[0] };
     if (this.last) {
-      this.ev.classify(r.h, r.alive, exitIndex, pred);
+      await this.ev.classify(r.h, r.alive, exitIndex, pred);
       if (r.h !== x) r.h.dispose();
       return { kind: 'answer', exit: exitIndex[0], pred: pred[0] };
     }
@@ -57,14 +57,14 @@ export class TierRunner {
  * pass over every input, then `rounds` passes; each part's figure is its median over all timed
  * passes (a garbage collection or another process stretches single passes, not the median).
  */
-export function measureSpeed(net: MultiExitNetwork, inputs: tf.Tensor4D[], rounds = 5, backend = tf.getBackend()): MeasuredSpeed {
+export async function measureSpeed(net: MultiExitNetwork, inputs: tf.Tensor4D[], rounds = 5, backend = tf.getBackend()): Promise<MeasuredSpeed> {
   const ev = new ExitEvaluator(net, { fast: true });
   const blocks: number[][] = net.ir.blocks.map(() => []), exits: number[][] = net.exits.map(() => []), classifier: number[] = [];
   try {
-    for (const x of inputs) ev.timeParts(x);
+    for (const x of inputs) await ev.timeParts(x);
     for (let r = 0; r < rounds; r++) {
       for (const x of inputs) {
-        const t = ev.timeParts(x);
+        const t = await ev.timeParts(x);
         t.blockMs.forEach((ms, i) => blocks[i].push(ms));
         t.exitMs.forEach((ms, e) => exits[e].push(ms));
         classifier.push(t.classifierMs);
