@@ -74,6 +74,8 @@ class TierProcess {
       this.deliver();
     });
     child.on('exit', (code, signal) => this.fail(new Error(`tier "${name}" exited (${signal ?? `code ${code}`})`)));
+    // a message to a tier that just died fails with EPIPE: the exit says why, not this
+    child.on('error', (e) => this.fail(new Error(`tier "${name}": ${e.message}`)));
   }
 
   fail(e: Error): void {
@@ -91,7 +93,7 @@ class TierProcess {
   }
 
   send(m: ToTier): void {
-    if (this.child.connected) this.child.send(m);
+    if (this.child.connected) this.child.send(m, () => undefined);
   }
 
   next<T extends FromTier['type']>(...types: T[]): Promise<Extract<FromTier, { type: T }>> {
@@ -119,7 +121,8 @@ class TierProcess {
  */
 function forkTier(name: string, entry: { file: string; execArgv: string[] }): TierProcess {
   const child = fork(entry.file, [], {
-    execArgv: [...process.execArgv.filter((a) => !a.startsWith('--test')), ...entry.execArgv],
+    // not this process's options (a test runner's, an inspector's): only what the entry needs
+    execArgv: entry.execArgv,
     env: { ...process.env, EARLY_EXIT_WASM_THREADS: process.env.EARLY_EXIT_WASM_THREADS ?? '1' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
