@@ -29,7 +29,7 @@ export interface Shaper {
 class Lane {
   private busyUntil = 0;
   private readonly queue: { chunk: Buffer; at: number }[] = [];
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  private timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | null = null;
   private ending = false;
   bytes = 0;
   constructor(private readonly to: net.Socket, private readonly bitsPerSecond: number, private readonly delayMs: number) {}
@@ -49,22 +49,28 @@ class Lane {
     this.schedule();
   }
 
-  /** One timer for the head of the queue: bytes must never overtake each other. */
+  /**
+   * One timer for the head of the queue: bytes must never overtake each other. Node's timers
+   * have millisecond steps and fire a millisecond or so late, so the last two are waited out on the
+   * event loop's check phase (setImmediate) instead.
+   */
   private schedule(): void {
     if (this.timer) return;
     if (!this.queue.length) {
       if (this.ending && !this.to.destroyed) this.to.end();
       return;
     }
-    this.timer = setTimeout(() => {
+    const deliver = () => {
       this.timer = null;
       const now = performance.now();
-      while (this.queue.length && this.queue[0].at <= now + 0.25) {
+      while (this.queue.length && this.queue[0].at <= now) {
         const { chunk } = this.queue.shift()!;
         if (!this.to.destroyed) this.to.write(chunk);
       }
       this.schedule();
-    }, Math.max(0, this.queue[0].at - performance.now()));
+    };
+    const wait = this.queue[0].at - performance.now();
+    this.timer = wait > 2.5 ? setTimeout(deliver, wait - 2) : setImmediate(deliver);
   }
 }
 
