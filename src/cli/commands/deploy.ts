@@ -136,7 +136,7 @@ const PLAN_HELP = [
 
 export const deployPlanCommand: CliCommand = {
   name: 'deploy plan',
-  usage: 'deploy plan <rundir> [--preset P | --tiers FILE] [--cut A,B] [--int8] [--threshold T] [--sweep] [--latency-budget MS] [--bytes-budget B] [--json]',
+  usage: 'deploy plan <rundir> [--preset P] [--cut A,B] [--sweep] [--json]',
   summary: 'Estimate a run\'s network split over tiers (device, edge, cloud): latency, bytes and accuracy from its records.',
   help: PLAN_HELP,
   async run(args) {
@@ -220,9 +220,9 @@ function backendFrom(args: ParsedArgs): string {
 
 export const deployMeasureCommand: CliCommand = {
   name: 'deploy measure',
-  usage: 'deploy measure <rundir> [--backend wasm] [--images 50] [--json]',
+  usage: 'deploy measure <rundir> [--backend B] [--images N]',
   summary: 'Time every block, exit and the final classifier of a run\'s model here at batch 1 (for "measure here" tiers).',
-  help: 'Runs in a process set up as the split execution\'s tiers are (one wasm thread), on the first --images test inputs, five rounds after a warm-up; each part\'s median. Written to the run folder\'s tier-speed.json, which tiers with { "compute": { "measure": "<backend>" } } read.',
+  help: 'Runs in a process set up as the split execution\'s tiers are (one wasm thread), on the first --images test inputs (default 50), five rounds after a warm-up; each part\'s median. Written to the run folder\'s tier-speed.json, which tiers with { "compute": { "measure": "<backend>" } } read. --backend wasm (default), cpu, native-cpu or gpu; --json.',
   async run(args) {
     const backend = backendFrom(args);
     const dir = runDirOf(args, true);
@@ -246,7 +246,7 @@ export const deployMeasureCommand: CliCommand = {
 
 export const deployRunCommand: CliCommand = {
   name: 'deploy run',
-  usage: 'deploy run <rundir> [--preset P | --tiers FILE] [--cut A,B] [--int8] [--images 300] [--no-shape] [--backend wasm] [--remeasure] [--json]',
+  usage: 'deploy run <rundir> [--preset P] [--cut A,B] [--images N]',
   summary: 'Execute the split for real: one process per tier on 127.0.0.1 over HTTP/2, links shaped to the profile, measured beside the estimate.',
   help: [
     'Each tier is its own process that loads the run\'s model/ and runs only its blocks and exits; the device drives the',
@@ -254,7 +254,14 @@ export const deployRunCommand: CliCommand = {
     'shaper with the profile\'s rate and RTT (--no-shape: raw loopback). Every tier computes here, so the estimate it is',
     'set beside uses the profile\'s links and the speeds measured here (`deploy measure`, run first when missing;',
     '--remeasure to time again). Written to the run folder\'s split-measured.json. Ctrl-C stops every tier process.',
-    '--warmup N  untimed inputs first (default 20)',
+    '',
+    '--preset P / --tiers FILE / --cut A,B / --int8 / --threshold T   the plan, as for `deploy plan`',
+    '--images N   timed inputs, the first N test images (default 300)',
+    '--warmup N   untimed inputs first (default 20)',
+    '--no-shape   raw loopback instead of the profile\'s links',
+    '--backend B  wasm (default), cpu, native-cpu or gpu for every tier',
+    '--remeasure  time every part again before running (`deploy measure`)',
+    '--json       the measurement and the comparison as JSON',
   ].join('\n'),
   async run(args) {
     const dir = runDirOf(args, true);
