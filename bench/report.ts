@@ -65,6 +65,10 @@ function renderTiers(ti: J): string[] {
     const front = (rows: J[]) => rows.map((b) => [`${ms(b.meanMs)} / ${ms(b.p95Ms)} / ${bytes(b.bytesPerInput)}`, `${(b.cuts as string[]).join(' \\| ')}`, f(b.threshold, 2), pct(b.accuracy), pct(b.deviceShare)]);
     L.push(`Best placement per budget (preset estimate over ${p.frontPoints} placement × τ points): each row is the best from its own cost up to the next row's — for a mean-latency budget, then for a bytes-per-input budget.`, '');
     L.push(table(['mean / p95 / bytes per input', 'cuts after', 'τ', 'accuracy', 'on device'], [...front(p.latencyFront ?? []), ['**bytes front**', '', '', '', ''], ...front(p.bytesFront ?? [])]), '');
+    const all = [...(p.latencyFront ?? []), ...(p.bytesFront ?? [])] as J[];
+    if (all.length && all.every((b) => b.deviceShare === 1)) {
+      L.push(`Every point of both fronts keeps every input on the device: this network runs there (${ms(Math.max(...all.map((b) => b.meanMs)))} for the slowest front point) faster than one map or image crosses the first link, so splitting it buys nothing with this preset; what is left to trade is accuracy for latency with the exits, on the device.`, '');
+    }
   }
   // where measurement and estimate part, and the load each of those rows ran at
   const parted = (ti.presets as J[]).flatMap((p) => (p.rows as J[]).filter((r) => (r.measured.comparison as J[]).some((x) => x.agrees === false && /latency/.test(x.what)))
