@@ -7,7 +7,7 @@
  * tfjs_binding.node, ERR_DLOPEN_FAILED, CUDA libraries not found). The chosen backend and why
  * every faster one was skipped are reported to the user.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { installBatchNormGradient } from './batchnorm-grad';
 import { installConv2dGradient } from './conv2d-grad';
 import { installFusedAdam } from './fused-adam';

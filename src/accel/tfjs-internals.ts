@@ -11,7 +11,14 @@
  * mid-run. test/unit/accel/tfjs-internals.test.ts fails, naming the check, when the pinned tfjs
  * no longer matches.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+// The engine runs on tfjs-core with the cpu and wasm backends, never the whole @tensorflow/tfjs
+// (which would also load the WebGL backend, layers, converter and data: none of them used in Node).
+// tfjs-core's Node entry leaves out the gradients and the chained tensor methods that the whole
+// package registers: they are registered here (the build bundles these two from tfjs-core's files).
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import type { AccelPart } from '../spec/accel-parts';
 
 /** The parts of the WebAssembly JS API used here (this project compiles without the DOM lib). */
@@ -79,6 +86,25 @@ export function backendRegistration(name: string): { factory: () => Promise<tf.K
 }
 
 /**
+ * tfjs's cpu backend greets every Node process with a banner on its first tensor ("Hi, looks like
+ * you are running TensorFlow.js in Node.js…"): once per test process, and on every `cpu` run. The
+ * backend line already says which backend runs and why faster ones were skipped, so the backend
+ * is created as already used (its private `firstUse`). Runs when this module loads.
+ */
+export function quietCpuBanner(): void {
+  const registration = backendRegistration('cpu') as { factory: () => unknown; quiet?: true } | undefined;
+  if (!registration || registration.quiet) return;
+  const make = registration.factory;
+  registration.factory = () => {
+    const backend = make();
+    if (backend && typeof backend === 'object' && 'firstUse' in backend) (backend as { firstUse: boolean }).firstUse = false;
+    return backend;
+  };
+  registration.quiet = true;
+}
+quietCpuBanner();
+
+/**
  * XNNPACK's pool threads run for the life of the process, and emscripten keeps a Node worker
  * referenced while its pthread runs: without this a CLI run would never exit on its own.
  */
@@ -120,7 +146,7 @@ export function provideNavigatorGpu(gpu: object, globals: Record<string, unknown
 export function webgpuRegistered(): string | null {
   if (tf.findBackendFactory('webgpu')) return null;
   const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
-  return `tfjs ${tf.version.tfjs}: @tensorflow/tfjs-backend-webgpu did not register its backend `
+  return `tfjs ${tf.version_core}: @tensorflow/tfjs-backend-webgpu did not register its backend `
     + `(it registers at import when globalThis.navigator.gpu exists; navigator.gpu is ${nav?.gpu ? 'set' : 'missing'}, so the package was probably imported before it was provided)`;
 }
 
@@ -206,7 +232,7 @@ export function replaceKernel(name: string, backend: string, on: boolean, make: 
  */
 export function checkTfjsInternals(): Map<AccelPart, string> {
   const off = new Map<AccelPart, string>();
-  const version = `tfjs ${tf.version.tfjs}`;
+  const version = `tfjs ${tf.version_core}`;
   const fail = (parts: AccelPart[], what: string) => { for (const p of parts) if (!off.has(p)) off.set(p, `${version}: ${what}`); };
   const backendName = tf.getBackend();
   const backend = tf.backend() as unknown as Record<string, unknown>;

@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { provideNavigatorGpu, webgpuDevice, webgpuRegistered, type GpuDeviceLike } from './tfjs-internals';
 
 /** What we use of Dawn's GPUAdapterInfo (WebGPU's `adapter.info`). */

@@ -30,6 +30,19 @@ function findCommand(argv: string[]): { cmd: CliCommand; rest: string[] } | unde
   return undefined;
 }
 
+/** The commands whose names start with `argv`'s first word, when that word is only a group ("data"). */
+function groupOf(argv: string[]): { name: string; commands: CliCommand[] } | undefined {
+  const first = argv[0];
+  const members = commands.filter((c) => c.name.includes(' ') && c.name.split(' ')[0] === first);
+  return members.length && !argv.slice(1).some((a) => !a.startsWith('-')) ? { name: first, commands: members } : undefined;
+}
+
+function groupHelp(name: string, members: CliCommand[]): string {
+  const width = Math.max(...members.map((c) => c.usage.length));
+  return [`Usage: early-exit ${name} <subcommand> [options]`, '', 'Subcommands:', ...members.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`), '',
+    `Run \`early-exit ${members[0].name} --help\` for its options.`].join('\n');
+}
+
 export async function main(argv: string[]): Promise<number> {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help' && argv.length === 1) {
     console.log(mainHelp());
@@ -41,6 +54,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   const helpFor = argv[0] === 'help' ? argv.slice(1) : undefined;
   const found = findCommand(helpFor ?? argv);
+  const group = found ? undefined : groupOf(helpFor ?? argv);
+  if (group) {
+    // "data", "data --help", "help data": the commands of the group ("data inspect")
+    const asked = !!helpFor || (helpFor ?? argv).slice(1).some((a) => a === '--help' || a === '-h');
+    (asked ? console.log : console.error)(`${asked ? '' : `early-exit ${group.name}: missing the subcommand\n\n`}${groupHelp(group.name, group.commands)}`);
+    return asked ? 0 : 2;
+  }
   if (!found) {
     console.error(`early-exit: unknown command "${argv.join(' ')}"\n\n${mainHelp()}`);
     return 2;

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { RunState, RunStatus } from '../spec/run-types';
 import { pidAlive } from '../runs/store';
 import { Commands, Settings, ViewItems } from './constants';
-import { groupRuns, runDescription, sweepDescription, sweepState, type LiveProgress } from './presentation';
+import { groupRuns, runDescription, runLabel, sweepDescription, sweepState, type LiveProgress } from './presentation';
 
 export type RunNode =
   | { kind: 'experiment'; name: string; runs: RunEntry[]; children: RunNode[] }
@@ -97,10 +97,11 @@ export class RunsProvider implements vscode.TreeDataProvider<RunNode>, vscode.Di
     const s = node.run.status;
     const state = s.state ?? 'queued';
     const live = this.live.get(s.id);
-    const item = new vscode.TreeItem(s.id, vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(runLabel(s, live), vscode.TreeItemCollapsibleState.None);
     item.id = `run:${node.run.folder.toString()}`;
     item.iconPath = icon(state);
     item.description = runDescription(s, live);
+    item.accessibilityInformation = { label: `run ${s.id}, ${item.label}, ${item.description}` };
     const lines = [`**${s.id}** — ${state}`, node.run.folder.fsPath];
     if (live) lines.push(`step ${live.step}/${live.steps} of epoch ${live.epoch}/${live.epochs}${live.imagesPerSecond ? `, ${live.imagesPerSecond.toFixed(0)} images/s` : ''}`);
     if (s.backend) lines.push(`backend ${s.backend}`);

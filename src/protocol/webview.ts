@@ -39,6 +39,11 @@ export interface RunData {
   problems: string[];
   /** Baseline and λ-sweep runs of the same group, for the trade-off chart. */
   related: RelatedPoint[];
+  /**
+   * The exits' points in network order, from experiment.json, so that the curves of a run that is
+   * still training name its exits as the finished run's views do (null when unreadable).
+   */
+  points: string[] | null;
   /** The run split over tiers: its plan, the speeds measured here, the split executions (absent in older data). */
   deploy?: DeployData;
 }
@@ -103,7 +108,8 @@ export type HostMessage =
   | { type: 'didAppendMetrics'; runId: string; metrics: EpochMetrics[] }
   | { type: 'didUpdateStatus'; runId: string; status: RunStatus }
   | { type: 'didLoadComparison'; runs: RunData[] }
-  | { type: 'didExport'; kind: ExportKind; path: string | null }
+  /** An `exportFile` ended: saved at `path`, or not saved (`path` null: cancelled, or `error`). */
+  | { type: 'didExport'; kind: ExportKind; path: string | null; error?: string }
   /** The run's tier plan changed (the experiment file was edited, e.g. a cut moved in the Branches view). */
   | { type: 'didUpdateDeployment'; runId: string; state: DeploymentState };
 

@@ -7,9 +7,11 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { expandSweep, experimentNameFromFile, parseExperiment, parseOverride, setPath, validateExperiment, type Experiment } from '../spec/experiment';
+import { checkBackboneFitsData, expandSweep, experimentNameFromFile, parseExperiment, parseJsonText, parseOverride, setPath, validateExperiment, type Experiment } from '../spec/experiment';
+import { ValidationError } from '../spec/errors';
 import type { FromWorker, ToWorker } from '../protocol/worker';
-import { acquireSlot, createRun, newRunId, readStatus, updateStatus, FINAL_STATES } from './store';
+import { acquireSlot, createRun, newRunId, readStatus, RUN_FILES, updateStatus, FINAL_STATES } from './store';
+import { workerDeathMessage } from './messages';
 import type { RunState } from '../spec/run-types';
 
 export interface ManagerOptions {
@@ -39,23 +41,35 @@ export function loadExperimentFile(file: string, overrides: string[] = []): Expe
     throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
   }
   if (!overrides.length) return parseExperiment(text, file);
-  const raw = JSON.parse(text);
+  const raw = parseJsonText(text, file) as Record<string, any>;
   for (const o of overrides) {
     const { path: p, value } = parseOverride(o);
     setPath(raw, p, value);
   }
-  return validateExperiment(raw, experimentNameFromFile(file));
+  try {
+    const x = validateExperiment(raw, experimentNameFromFile(file));
+    for (const r of expandSweep(x)) checkBackboneFitsData(r.experiment);
+    return x;
+  } catch (e) {
+    // name the file, as without overrides
+    if (e instanceof ValidationError) throw new ValidationError(`${file}: ${e.message}`, e.field);
+    throw e;
+  }
 }
 
 /** Creates queued run folders for an experiment (one per sweep combination, sharing a group). */
 export function createRunsFor(runsDir: string, x: Experiment): { id: string; dir: string }[] {
   const expanded = expandSweep(x);
+  // every run's backbone must fit its data before any folder is made
+  for (const r of expanded) checkBackboneFitsData(r.experiment);
   const group = expanded.length > 1 || x.sweep ? newRunId(`${x.name}-sweep`) : null;
   return expanded.map((r) => createRun(runsDir, r.experiment, { group, sweep: r.sweep }));
 }
 
 export interface TrainingRunEvents {
   message: [FromWorker];
+  /** A chunk of the worker's stderr (also appended to the run's worker.log). */
+  stderr: [string];
   exit: [{ state: RunState; code: number | null; signal: NodeJS.Signals | null }];
 }
 
@@ -94,11 +108,21 @@ export class TrainingRun extends EventEmitter<TrainingRunEvents> {
     this.child = child;
     this.state = 'running';
     let stderr = '';
-    child.stderr?.on('data', (d) => { stderr = (stderr + d.toString()).slice(-4000); });
+    // What the worker prints on stderr (a crash at start-up, a native library's complaint) goes to
+    // the run's worker.log and to whoever listens ('stderr': the extension's output channel).
+    const log = path.join(this.dir, RUN_FILES.log);
+    child.stderr?.on('data', (d: Buffer) => {
+      const text = d.toString();
+      stderr = (stderr + text).slice(-8000);
+      try { fs.appendFileSync(log, text); } catch { /* folder gone */ }
+      this.emit('stderr', text);
+    });
     child.stdout?.on('data', () => { /* worker prints nothing we need */ });
     let last: FromWorker | null = null;
+    let started = false;
     child.on('message', (m: FromWorker) => {
       last = m;
+      if (m.type === 'started') started = true;
       this.emit('message', m);
     });
     child.on('exit', (code, signal) => {
@@ -108,13 +132,9 @@ export class TrainingRun extends EventEmitter<TrainingRunEvents> {
       try { status = readStatus(this.dir); } catch { status = null; }
       if (status && FINAL_STATES.includes(status.state) && status.state !== 'queued') state = status.state;
       else {
-        // the worker died without recording an outcome (kill -9, crash, out of memory)
+        // the worker died without recording an outcome (kill -9, crash, out of memory, a failed start)
         state = 'failed';
-        const oom = /heap out of memory|Reached heap limit|Allocation failed/i.test(stderr);
-        const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
-        const why = oom ? `worker ran out of memory (${how}; try a smaller batch size or width)` : `worker ${how}`;
-        const tail = oom ? '' : stderr.trim().split('\n').slice(-3).join(' | ');
-        const error = `${why} before finishing${tail ? `: ${tail}` : ''}; finished epochs and the last checkpoint are kept (resume with --resume)`;
+        const error = workerDeathMessage({ code, signal, stderr, started, epoch: status?.epoch ?? 0 });
         try { updateStatus(this.dir, { state, error, endedAt: new Date().toISOString(), pid: null }); } catch { /* folder gone */ }
         if ((last as FromWorker | null)?.type !== 'failed') this.emit('message', { type: 'failed', runId: this.id, error });
       }

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { Experiment } from '../spec/experiment';
 import type { RunResults, SampleRecords } from '../spec/results';
 import type { EpochMetrics, RunState, RunStatus } from '../spec/run-types';
+import { resultsProblem } from '../spec/results-check';
 
 export const RUN_FILES = {
   experiment: 'experiment.json',
@@ -182,11 +183,8 @@ export function listRuns(runsDir: string): RunListing[] {
  * file that is valid JSON but not a results file is reported instead of breaking a view.
  */
 export function checkResults(x: RunResults): RunResults {
-  const r = x as unknown as Record<string, any> | null;
-  const ok = !!r && typeof r === 'object' && typeof r.method === 'string' && Array.isArray(r.hard?.rows) && typeof r.hard?.accuracy === 'number'
-    && typeof r.costs?.full === 'number' && Array.isArray(r.points) && Array.isArray(r.sweep)
-    && typeof r.backbone?.label === 'string' && typeof r.dataset?.name === 'string';
-  if (!ok) throw new Error('not a results file (method, hard exits, costs, points, sweep, backbone or dataset missing or of the wrong type)');
+  const problem = resultsProblem(x);
+  if (problem) throw new Error(problem);
   return x;
 }
 

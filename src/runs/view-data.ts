@@ -6,6 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunResults, SampleRecords } from '../spec/results';
 import type { RunStatus } from '../spec/run-types';
+import { describeBackbone } from '../spec/backbones';
+import type { Experiment } from '../spec/experiment';
 import type { DeployData, RelatedPoint, RunData } from '../protocol/webview';
 import { readRunDeployment, readSplitMeasurements, readTierSpeeds } from './deploy-files';
 import { checkResults, RUN_FILES, readMetrics } from './store';
@@ -39,6 +41,7 @@ export function readRunData(runDir: string, withRelated = true, withSamples = tr
   return {
     id: path.basename(dir), runDir: dir, results, samples, validation, metrics, status, problems,
     related: withRelated ? relatedPoints(dir, results, status) : [],
+    points: results?.points ?? exitPointsOf(dir),
     deploy: results && withSamples ? readDeployData(dir, problems) : undefined,
   };
 }
@@ -54,6 +57,17 @@ export function readDeployData(dir: string, problems: string[]): DeployData {
   out.speeds = attempt(RUN_FILES.tierSpeed, () => readTierSpeeds(dir));
   out.measured = attempt(RUN_FILES.splitMeasured, () => readSplitMeasurements(dir)) ?? [];
   return out;
+}
+
+/** The exits' points of a run's experiment.json in network order (what results.json's `points` will be), or null. */
+function exitPointsOf(dir: string): string[] | null {
+  try {
+    const x = JSON.parse(fs.readFileSync(path.join(dir, RUN_FILES.experiment), 'utf8')) as Experiment;
+    const placed = new Set(x.exits.map((e) => e.point));
+    return describeBackbone(x.backbone).points.filter((p) => placed.has(p.id)).map((p) => p.id);
+  } catch {
+    return null;
+  }
 }
 
 /** A run's single operating point: hard exits at its thresholds, or the full network for the baseline. */

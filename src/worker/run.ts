@@ -151,7 +151,7 @@ function failureMessage(err: unknown, epoch: number): string {
   if (/out of memory|Cannot allocate|RangeError: Array buffer allocation/i.test(message)) {
     message = `out of memory at epoch ${epoch + 1}: ${e.message} (try a smaller batch size or width)`;
   } else if (code === 'ENOSPC' || code === 'EDQUOT') {
-    message = `disk full at epoch ${epoch + 1} (${code}): ${e.message}; the run folder keeps the metrics and the checkpoint of epoch ${epoch} (free space, then resume with --resume)`;
+    message = `disk full at epoch ${epoch + 1} (${code}): ${e.message}; the run folder keeps the metrics and the checkpoint of epoch ${epoch} (free space, then resume the run)`;
   }
   return message;
 }

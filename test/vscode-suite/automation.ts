@@ -3,9 +3,13 @@
  * test/vscode-host/code-server-host.ts (EARLY_EXIT_AUTOMATION_URL); in a host without one (desktop
  * VS Code) they return undefined and the calling test skips the visual part.
  */
+import { resolve } from 'node:path';
 import * as vscode from 'vscode';
 
 const url = process.env.EARLY_EXIT_AUTOMATION_URL;
+
+/** The repository checkout (the bundled suite runs from dist/test/vscode-suite). Fixtures live here, not in the installed extension. */
+export const REPO = resolve(__dirname, '../../..');
 
 /** True when the workbench can be screenshot and read (the code-server host). */
 export const canSeeWorkbench = !!url;
@@ -18,10 +22,18 @@ async function call<T>(endpoint: string, body: unknown): Promise<T | undefined> 
   return json;
 }
 
-/** Saves a PNG of the whole workbench as test-results/<name>.png; returns its path. */
-export async function screenshot(name: string): Promise<string | undefined> {
-  return (await call<{ path: string }>('/screenshot', { name }))?.path;
+/** Saves a PNG of the whole workbench as test-results/<name>.png (or `<dir>/<name>.png`); returns its path. */
+export async function screenshot(name: string, dir?: string, opts: { belowTitleBar?: boolean } = {}): Promise<string | undefined> {
+  return (await call<{ path: string }>('/screenshot', { name, dir, ...opts }))?.path;
 }
+
+/** Runs `script` (a function of the matching elements, as source text) in the workbench page. */
+export async function evaluate<T>(selector: string, script: string, timeout = 5000): Promise<T | undefined> {
+  return (await call<{ value: T }>('/evaluate', { selector, script, timeout }))?.value;
+}
+
+/** Selector of the Runs view row of run `id` (its label is short; the id is in its accessible label). */
+export const runRow = (id: string) => `.pane-body .monaco-list-row[aria-label*="${id}"]`;
 
 /** The rendered text of every element matching `selector`, waiting up to `timeout` ms for one. */
 export async function texts(selector: string, timeout = 5000): Promise<string[] | undefined> {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  DATASET_NAMES, loadDataset, sniffPath, summarizeDataset, validateDatasetSpec, type DatasetName, type Progress,
+  DATASET_NAMES, datasetSource, loadDataset, summarizeDataset, validateDatasetSpec, type DatasetName, type Progress,
 } from '../../data/index';
 import { ValidationError } from '../../spec/errors';
 import { flagNumber, flagString, type CliCommand } from '../registry';
@@ -68,11 +68,9 @@ export const dataInspectCommand: CliCommand = {
       if (!fs.existsSync(target)) {
         throw new ValidationError(`${target}: no such file or folder (names: ${DATASET_NAMES.filter((n) => n !== 'folder').join(', ')})`, target);
       }
-      let p = target;
-      const name = await sniffPath(p);
-      if (name === 'cinic10' && fs.statSync(p).isDirectory()) p = path.join(p, 'CINIC-10.tar.gz');
-      raw.name = name;
-      raw.path = p;
+      const source = await datasetSource(target);
+      raw.name = source.name;
+      raw.path = source.path;
     }
     const label = flagString(args, 'label');
     if (label !== undefined) raw.label = label;

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { calibrate, exitTable } from '../../spec/analysis';
+import { calibrate, exitTable, tablePositions } from '../../spec/analysis';
 import { ValidationError } from '../../spec/errors';
 import type { ExitRule, Timing } from '../../spec/results';
 import { readExperimentOf, readResults, readSamples, RUN_FILES } from '../../runs/store';
-import { pct, renderExitTable } from '../format';
+import { parseMacs, pct, renderExitTable } from '../format';
 import { flagNumber, flagString, UsageError, type CliCommand } from '../registry';
 
 const RULES: ExitRule[] = ['gate', 'confidence', 'entropy'];
@@ -31,9 +31,10 @@ export const evalCommand: CliCommand = {
   summary: 'Re-derive the exit table for any threshold from the stored per-sample records (no network needed).',
   help: [
     '--threshold T        one τ in [0, 1] for every exit, or a comma list with one τ per exit',
-    '--budget MACS        calibrate τ on the validation split: most accurate τ within this average MACs (absolute, or "40%" of the full network)',
+    '--budget MACS        calibrate τ on the validation split: most accurate τ within this average MACs (1500000, 1.5M, 800k, or "40%" of the full network)',
     '--target-accuracy A  calibrate τ: cheapest τ whose validation accuracy ≥ A (0–1)',
-    '--rule R             gate | confidence | entropy (default: the run\'s)',
+    '--rule R             gate | confidence | entropy (default: the run\'s); alone, the table at the run\'s τ under that rule',
+    '--json               print { table, note, timing } as JSON instead of the table',
     '--measure            also re-time the model at batch 1 (loads the network and the dataset)',
   ].join('\n'),
   async run(args) {
@@ -46,9 +47,17 @@ export const evalCommand: CliCommand = {
     if (!RULES.includes(rule)) throw new ValidationError(`--rule: "${rule}" is not allowed; allowed: ${RULES.join(', ')}`, 'rule');
     const given = ['threshold', 'budget', 'target-accuracy'].filter((f) => args.flags[f] !== undefined);
     if (given.length > 1) throw new UsageError(`give only one of --threshold, --budget, --target-accuracy (got ${given.map((g) => '--' + g).join(', ')})`);
-    const positions = results.hard.rows.map((r) => r.position);
+    if (rule === 'gate' && test.exits.some((e) => !e.gate)) {
+      throw new ValidationError(`--rule: "gate" needs gates, and this run's exits have none (method ${results.method}); use entropy or confidence`, 'rule');
+    }
+    const positions = tablePositions(results.hard);
     let table = results.hard;
     let note = '';
+    if (rule !== results.rule && !given.length) {
+      // --rule alone: the run's thresholds under the other rule (it used to print the run's own table)
+      table = exitTable(test, results.costs, rule, results.thresholds, positions);
+      note = `rule ${rule} at the run's τ (${[...new Set(results.thresholds)].join(', ')}); the run was evaluated with rule ${results.rule}`;
+    }
     const tStr = flagString(args, 'threshold');
     if (tStr !== undefined) {
       const taus = tStr.split(',').map(Number);
@@ -59,8 +68,8 @@ export const evalCommand: CliCommand = {
       let target;
       const b = flagString(args, 'budget');
       if (b !== undefined) {
-        const budget = b.endsWith('%') ? (Number(b.slice(0, -1)) / 100) * results.costs.full : Number(b);
-        if (!(budget > 0)) throw new ValidationError(`--budget: must be a positive number of MACs or a percentage, got "${b}"`, 'budget');
+        const budget = b.trim().endsWith('%') ? (Number(b.trim().slice(0, -1)) / 100) * results.costs.full : parseMacs(b);
+        if (!(budget !== undefined && budget > 0)) throw new ValidationError(`--budget: must be a positive number of MACs (1500000, 1.5M, 800k) or a percentage of the full network (40%), got "${b}"`, 'budget');
         target = { budget };
       } else {
         const a = flagNumber(args, 'target-accuracy')!;

@@ -7,6 +7,7 @@ import { DEFAULT_RUNS_DIR } from './train';
 export const runsCommand: CliCommand = {
   name: 'runs',
   usage: 'runs [--out DIR] [--json]',
+  help: '--out DIR   runs folder (default .early-exit/runs)\n--json      print the runs as JSON (id, dir, state, experiment, group, epoch, epochs, backend, error, soft and hard accuracy, average MACs %)',
   summary: 'List runs with their status and headline numbers.',
   async run(args) {
     const runsDir = path.resolve(flagString(args, 'out') ?? DEFAULT_RUNS_DIR);

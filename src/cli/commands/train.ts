@@ -2,10 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ACCEL_PARTS, parseStock } from '../../spec/accel-parts';
 import { formatMacs } from '../../spec/backbones';
+import { plural } from '../../spec/run-label';
 import type { RunState } from '../../spec/run-types';
+import type { FromWorker } from '../../protocol/worker';
 import { createRunsFor, loadExperimentFile, TrainingRun, type ManagerOptions } from '../../runs/manager';
 import { readResults, readStatus, updateStatus } from '../../runs/store';
-import { epochSummary, progressFraction, workerMessageText } from '../../runs/messages';
+import { epochSummary, keptAfterStop, progressFraction, workerMessageText } from '../../runs/messages';
 import { bar, duration, pct, renderExitTable, StatusLine } from '../format';
 import { flagList, flagString, UsageError, type CliCommand } from '../registry';
 
@@ -46,40 +48,7 @@ export async function trainRuns(dirs: string[], opts: ManagerOptions, resume: bo
       const line = new StatusLine();
       const label = dirs.length > 1 ? `[${i + 1}/${dirs.length}] ` : '';
       if (!quiet) process.stderr.write(`${label}run ${run.id} (${dir})\n`);
-      run.on('message', (m) => {
-        if (quiet && m.type !== 'failed') return;
-        switch (m.type) {
-          case 'started':
-            process.stderr.write(`${workerMessageText(m)}\n`);
-            break;
-          case 'datasetProgress':
-            line.update(`${m.phase} ${m.total ? bar(m.done / m.total) : m.done}`);
-            break;
-          case 'progress': {
-            const f = progressFraction(m);
-            line.update(`${label}epoch ${m.epoch}/${m.epochs} step ${m.step}/${m.steps} ${bar(f)} loss ${m.loss.toFixed(4)}  ${m.imagesPerSecond.toFixed(0)} img/s  ETA ${duration(m.etaSeconds)}`);
-            break;
-          }
-          case 'epochEnd':
-            line.done(epochSummary(m.metrics));
-            break;
-          case 'log':
-            if (m.level === 'warn') line.done(`warning: ${m.message}`);
-            else if (/^evaluating/.test(m.message)) line.update(m.message, true);
-            break;
-          case 'failed':
-            line.done(`run ${run.id} ${workerMessageText(m)}`);
-            break;
-          case 'cancelled':
-            line.done(`run ${run.id} cancelled at epoch ${m.epoch}, step ${m.step}; checkpoint kept — resume with: early-exit train --resume ${dir}`);
-            break;
-          case 'finished':
-            line.done();
-            break;
-          default:
-            break;
-        }
-      });
+      run.on('message', terminalView(run.id, dir, label, line, quiet));
       const state = await run.run();
       states.push(state);
       if (state === 'finished' && !quiet) printSummary(dir);
@@ -90,9 +59,61 @@ export async function trainRuns(dirs: string[], opts: ManagerOptions, resume: bo
   return states;
 }
 
+/**
+ * Draws a run's worker messages in the terminal: progress and dataset loading on one status line
+ * that is redrawn in place, each finished line (backend, epochs, the outcome) written after that
+ * status line is cleared, so that a finished line never lands on the end of a progress line.
+ */
+export function terminalView(id: string, dir: string, label: string, line: StatusLine, quiet = false): (m: FromWorker) => void {
+  return (m) => {
+    if (quiet && m.type !== 'failed') return;
+    switch (m.type) {
+      case 'started':
+        line.done(workerMessageText(m));
+        break;
+      case 'datasetProgress':
+        line.update(`dataset: ${m.phase}${m.total ? ` ${bar(m.done / m.total)}` : m.done ? ` ${m.done.toLocaleString('en-US')} images` : '…'}`);
+        break;
+      case 'progress': {
+        const f = progressFraction(m);
+        line.update(`${label}epoch ${m.epoch}/${m.epochs} step ${m.step}/${m.steps} ${bar(f)} loss ${m.loss.toFixed(4)}  ${m.imagesPerSecond.toFixed(0)} img/s  ETA ${duration(m.etaSeconds)}`);
+        break;
+      }
+      case 'epochEnd':
+        line.done(epochSummary(m.metrics));
+        break;
+      case 'log':
+        if (m.level === 'warn') line.done(`warning: ${m.message}`);
+        else if (/^evaluating/.test(m.message)) line.update(m.message, true);
+        break;
+      case 'failed':
+        line.done(`run ${id} ${workerMessageText(m)}${resumeHint(dir)}`);
+        break;
+      case 'cancelled':
+        line.done(`run ${id} cancelled at epoch ${m.epoch}, step ${m.step}; ${keptAfterStop(lastEpoch(dir))}${resumeHint(dir)}`);
+        break;
+      case 'finished':
+        line.done();
+        break;
+      default:
+        break;
+    }
+  };
+}
+
+/** The last finished epoch recorded in a run's status.json (0 when unreadable). */
+function lastEpoch(dir: string): number {
+  try { return readStatus(dir).epoch ?? 0; } catch { return 0; }
+}
+
+/** "\n  resume with: early-exit train --resume DIR" when the run has a checkpoint to resume from. */
+function resumeHint(dir: string): string {
+  return lastEpoch(dir) > 0 ? `\n  resume with: early-exit train --resume ${dir}` : '';
+}
+
 export function printSummary(dir: string): void {
   const r = readResults(dir);
-  console.log(`\n${r.backbone.label} ×${r.backbone.width}, ${r.method}${r.lambda !== null ? ` λ=${r.lambda}` : ''}, ${r.dataset.name}${r.dataset.synthetic ? ' (synthetic)' : ''}, ${r.epochs} epochs on ${r.backend} in ${duration(r.trainSeconds)}`);
+  console.log(`\n${r.backbone.label} ×${r.backbone.width}, ${r.method}${r.lambda !== null ? ` λ=${r.lambda}` : ''}, ${r.dataset.name}${r.dataset.synthetic && r.dataset.name !== 'synthetic' ? ' (synthetic)' : ''}, ${plural(r.epochs, 'epoch')} on ${r.backend} in ${duration(r.trainSeconds)}`);
   console.log(`soft output (Option 1): ${pct(r.softAccuracy)}   final classifier alone: ${pct(r.finalAccuracy)}   full network ${formatMacs(r.costs.full)} MACs\n`);
   console.log(renderExitTable(r.hard));
   if (r.timing) {

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { MultiExitNetwork, type NetworkConfig } from './network';
 import type { CostModel } from '../../spec/results';
 import { faultPoint } from '../faults';
@@ -48,7 +48,7 @@ export async function saveNetwork(dir: string, net: MultiExitNetwork, extra: { e
     const w = await encode(net.namedWeights());
     const json: ModelJson = {
       format: MODEL_FORMAT,
-      generatedBy: `TensorFlow.js v${tf.version.tfjs}`,
+      generatedBy: `TensorFlow.js v${tf.version_core}`,
       modelTopology: { network: net.config, costs: net.costs, exitOrder: net.exits.map((e) => e.point) },
       weightsManifest: [{ paths: ['weights.bin'], weights: w.specs }],
     };

@@ -4,7 +4,7 @@
  * backbone against Option 2's hard exits (exit-evaluator.ts). Tables, sweeps and calibration are
  * computed from the records by the shared analysis (spec/analysis.ts).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { ExitRule, SampleRecords, Timing } from '../../spec/results';
 import { ExitEvaluator, rowStatistics } from './exit-evaluator';
 import type { MultiExitNetwork } from './network';

@@ -9,7 +9,7 @@
  * Values are read with `await t.data()`: on webgpu a synchronous read needs OffscreenCanvas, which
  * Node does not have (on wasm and cpu the await costs a microtask).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { hostSupports, runHostLayers } from '../../accel';
 import { ruleFires } from '../../spec/analysis';
 import { describeBackbone, layersCost, type LayerSpec, type Shape3 } from '../../spec/backbones';

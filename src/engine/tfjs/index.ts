@@ -3,7 +3,7 @@
  * acceleration tier selects (wasm, cpu, webgpu, tfjs-node, tfjs-node-gpu). Batches are built on the host
  * from the uint8 images (normalised, augmented per batch) and become tensors one at a time.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import {
   describeChoice, probeBackends, selectBackend, vulkanEnvironment, type BackendChoice, type BackendPreference, type BackendProbe, type VulkanEnvironment,
 } from '../../accel';
@@ -116,7 +116,7 @@ export interface TfjsDiagnosis {
 export async function diagnoseTfjs(): Promise<TfjsDiagnosis> {
   const { backends, auto } = await probeBackends();
   return {
-    tfjs: tf.version.tfjs, backends, auto: { kind: auto.kind, description: describeChoice(auto) },
+    tfjs: tf.version_core, backends, auto: { kind: auto.kind, description: describeChoice(auto) },
     vulkan: process.platform === 'linux' ? vulkanEnvironment() : null,
   };
 }

@@ -5,7 +5,7 @@
  *  - baseline:   CE(y, f), the backbone alone.
  * Weight decay is L2 on conv and dense kernels, (wd/2)·Σ‖W‖² (PyTorch's `weight_decay`).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { MethodConfig } from '../../spec/method';
 import type { MultiExitNetwork } from './network';
 import { crossEntropyOfLogits, crossEntropyOfProbs, expectedCost, softConditionalOutput } from './paper';

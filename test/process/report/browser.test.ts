@@ -9,13 +9,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { writeReport } from '../../../src/report/report';
 import type { HostMessage } from '../../../src/protocol/webview';
 import { readRunData } from '../../../src/runs/view-data';
 import { makeRun } from '../../fixtures/make-run';
+import { buildWebviewAssets, CHROMIUM, launchChromium, writeHostedPage } from '../../fixtures/webview-page';
 import { ROOT } from '../../paths';
-import { bundleWebview, CHROMIUM, CHROMIUM_ARGS as ARGS, writeHostedPage } from './webview-page';
 
 const OUT = path.join(ROOT, 'test-results');
 
@@ -31,12 +31,15 @@ const pageErrors: string[] = [];
 before(async () => {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: install it with "apt-get update && apt-get install -y chromium" (or npm run test:install)`);
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ee-report-'));
-  const assets = await bundleWebview(tmp);
+  // Bundle the webview exactly as scripts/build.mjs does, into a private folder.
+  const assets = path.join(tmp, 'assets');
+  await buildWebviewAssets(assets);
   const runs = path.join(tmp, 'runs');
   runsDir = runs;
   makeRun(path.join(runs, 'live'), { state: 'running', seed: 5 });
   // The webview as VS Code hosts it: no embedded data, a stand-in acquireVsCodeApi that records messages.
-  hosted = writeHostedPage(tmp);
+  hosted = path.join(tmp, 'hosted.html');
+  writeHostedPage(hosted);
   makeRun(path.join(runs, 'proposed-l0.5'), { group: 'sweep1', lambda: 0.5, seed: 1 });
   makeRun(path.join(runs, 'proposed-l2'), { group: 'sweep1', lambda: 2, seed: 2, skill: -0.04 });
   makeRun(path.join(runs, 'baseline'), { method: 'baseline', seed: 3, skill: -0.05 });
@@ -46,9 +49,7 @@ before(async () => {
   await writeReport([path.join(runs, 'proposed-l0.5')], single, { assetsDir: assets });
   await writeReport(['proposed-l0.5', 'proposed-l2', 'baseline', 'branchynet'].map((r) => path.join(runs, r)), multi, { assetsDir: assets });
   fs.mkdirSync(OUT, { recursive: true });
-  context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
-    executablePath: CHROMIUM, args: ARGS, headless: true, viewport: { width: 1280, height: 900 }, acceptDownloads: true,
-  });
+  context = await launchChromium(path.join(tmp, 'profile'), { acceptDownloads: true });
   await context.route('**/*', (route) => {
     const url = route.request().url();
     if (url.startsWith('file:') || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { writeReport } from '../../../src/report/report';
 import type { HostMessage } from '../../../src/protocol/webview';
 import { readRunData } from '../../../src/runs/view-data';
@@ -20,7 +20,7 @@ import { bestPlacement, deploymentSweep, estimateDeployment, resolvePlan, type R
 import { formatMs, type DeploymentSpec } from '../../../src/spec/tiers';
 import { makeRun } from '../../fixtures/make-run';
 import { ROOT } from '../../paths';
-import { bundleWebview, CHROMIUM, CHROMIUM_ARGS, writeHostedPage } from './webview-page';
+import { buildWebviewAssets, CHROMIUM, launchChromium, writeHostedPage } from '../../fixtures/webview-page';
 
 const OUT = path.join(ROOT, 'test-results');
 const PLAN: DeploymentSpec = { preset: 'phone-wifi-cloud', cuts: ['block2', 'block4'], quantization: 'float32' };
@@ -55,8 +55,10 @@ function fakeMeasurement(dir: string, plan: ResolvedPlan): SplitMeasurement {
 before(async () => {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing (npm run test:install)`);
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ee-tiers-web-'));
-  const assets = await bundleWebview(tmp);
-  hosted = writeHostedPage(tmp);
+  const assets = path.join(tmp, 'assets');
+  await buildWebviewAssets(assets);
+  hosted = path.join(tmp, 'hosted.html');
+  writeHostedPage(hosted);
   planned = path.join(tmp, 'runs', 'planned');
   plain = path.join(tmp, 'runs', 'plain');
   const results = makeRun(planned, { seed: 7 })!;
@@ -68,7 +70,7 @@ before(async () => {
   await writeReport([planned], reportPlanned, { assetsDir: assets });
   await writeReport([plain], reportPlain, { assetsDir: assets });
   fs.mkdirSync(OUT, { recursive: true });
-  context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
+  context = await launchChromium(path.join(tmp, 'profile'), { acceptDownloads: true, height: 1000 });
   await context.route('**/*', (route) => (/^(file|data|blob):/.test(route.request().url()) ? route.continue() : route.abort()));
 });
 after(async () => {

@@ -24,7 +24,7 @@ before(() => {
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function tiny(epochs: number, extra: (x: any) => void = () => {}): Experiment {
-  const x: any = JSON.parse(JSON.stringify(defaultExperiment('resnet18', 'tiny')));
+  const x: any = JSON.parse(JSON.stringify(defaultExperiment('resnet18', 'tiny', 'synthetic')));
   x.backbone.width = 1 / 32;
   x.exits = [{ point: 'block2' }, { point: 'block5' }];
   x.dataset.syntheticTrain = 320;

@@ -42,7 +42,7 @@ after(async () => {
 });
 
 function tiny(epochs: number, extra: (x: any) => void = () => {}): Experiment {
-  const x: any = JSON.parse(JSON.stringify(defaultExperiment('resnet18', 'tiny')));
+  const x: any = JSON.parse(JSON.stringify(defaultExperiment('resnet18', 'tiny', 'synthetic')));
   x.backbone.width = 1 / 32;
   x.exits = [{ point: 'block2' }];
   x.dataset.syntheticTrain = 96;
@@ -75,7 +75,7 @@ test('kill -9 mid-checkpoint-write: the previous checkpoint stays loadable and `
   const { done } = start(r.dir, opts(runsDir, { env: { EARLY_EXIT_FAULT: 'kill-in-checkpoint:2' } }));
   assert.equal(await done, 'failed');
   const s = readStatus(r.dir);
-  assert.match(s.error!, /worker killed by SIGKILL before finishing.*resume with --resume/);
+  assert.match(s.error!, /worker killed by SIGKILL before finishing; finished epochs and the checkpoint of epoch 1 are kept/);
   assert.equal(s.epoch, 1);
   const ckpt = path.join(r.dir, RUN_FILES.checkpoint);
   assert.equal(checkpointEpoch(ckpt), 1, 'the checkpoint of epoch 1 is intact');
@@ -131,7 +131,7 @@ test('disk full while writing a checkpoint: the run fails saying so, earlier met
   }
   assert.equal(await done, 'failed');
   const s = readStatus(r.dir);
-  assert.match(s.error!, /disk full at epoch 2 \(ENOSPC\).*checkpoint of epoch 1.*--resume/);
+  assert.match(s.error!, /disk full at epoch 2 \(ENOSPC\).*checkpoint of epoch 1 \(free space, then resume the run\)/);
   assert.equal(s.epoch, 1);
   assert.equal(readMetrics(r.dir).metrics[0].epoch, 1);
   assert.equal(checkpointEpoch(path.join(r.dir, RUN_FILES.checkpoint)), 1);

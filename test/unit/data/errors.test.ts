@@ -191,7 +191,7 @@ test('tar reader: long names (GNU/pax) and early stop', async () => {
 
 test('dataset spec validation names the JSON path and the allowed values', () => {
   const bad: [unknown, RegExp][] = [
-    [{ name: 'imagenet' }, /^dataset\.name: must be one of synthetic, cifar10, cifar100, mnist, fashion-mnist, cinic10, folder/],
+    [{ name: 'imagenet' }, /^dataset\.name: must be one of synthetic, fashion-mnist-mini, cifar10, cifar100, mnist, fashion-mnist, cinic10, folder/],
     [{ limt: 5 }, /^dataset\.limt: unknown field; allowed: name, path, download, limit/],
     [{ limit: '100' }, /^dataset\.limit: must be a positive integer/],
     [{ limit: 2.5 }, /^dataset\.limit/],

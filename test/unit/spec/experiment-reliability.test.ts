@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { defaultExperiment, expandSweep, parseExperiment, parseOverride, setPath, validateExperiment } from '../../../src/spec/experiment';
 import { ValidationError } from '../../../src/spec/errors';
 
-const valid = () => JSON.parse(JSON.stringify(defaultExperiment('resnet18', 't')));
+const valid = () => JSON.parse(JSON.stringify(defaultExperiment('resnet18', 't', 'synthetic')));
 const text = (mutate: (x: any) => void) => { const x = valid(); mutate(x); return JSON.stringify(x, null, 2); };
 const fails = (src: string, pattern: RegExp) =>
   assert.throws(() => parseExperiment(src, 'e.exits.json'), (e: unknown) => {
