@@ -11,7 +11,7 @@
 import * as http2 from 'node:http2';
 import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { TfjsEngine } from '../engine/tfjs';
 import { loadNetwork } from '../engine/tfjs/checkpoint';
 import type { MultiExitNetwork } from '../engine/tfjs/network';

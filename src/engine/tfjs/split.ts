@@ -4,7 +4,7 @@
  * "measure here" tier profile computes at. Both use ExitEvaluator's fast path (batch norm folded,
  * small heads on the host where cheaper), as `eval --measure` and a deployed network do.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { ExitRule } from '../../spec/results';
 import type { MeasuredSpeed } from '../../spec/tier-estimate';
 import { ExitEvaluator } from './exit-evaluator';
