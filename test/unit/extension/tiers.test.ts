@@ -1,8 +1,9 @@
 // What the Branches view and the results panel say and decide about a plan over tiers
-// (src/extension/tierPresentation.ts, no vscode), and the panel's check of a plan the webview posts.
+// (src/extension/tierPresentation.ts, no vscode), and both sides' checks of a plan in a message.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { validateWebviewMessage } from '../../../src/extension/panels/messages';
+import { validateHostMessage } from '../../../webview/results/host-messages';
 import {
   experimentMatchesRun, tierLayout, tiersDescription, tiersTooltip, withCutAt, withCutMoved, withDeployment, withPreset,
 } from '../../../src/extension/tierPresentation';
@@ -68,5 +69,15 @@ test('a plan posted by the panel is checked field by field and rebuilt from the 
   for (const deployment of [null, { preset: 'p', cuts: 'block2', quantization: 'float32' }, { preset: 'p', cuts: [], quantization: 'fp16' }, { preset: 3, cuts: [], quantization: 'int8' }]) {
     const v = validateWebviewMessage({ type: 'setDeployment', runId: 'r', deployment });
     assert.ok(!v.ok && /setDeployment: deployment must be/.test(v.reason), JSON.stringify(deployment));
+  }
+});
+
+test('the panel takes a plan from the host only when it is well formed (webview side of the protocol)', () => {
+  const ok = validateHostMessage({ type: 'didUpdateDeployment', runId: 'r', state: { deployment: plan, source: 'workspace', file: 'a.exits.json' } });
+  assert.ok(ok.ok);
+  assert.ok(validateHostMessage({ type: 'didUpdateDeployment', runId: 'r', state: { deployment: null, source: 'none' } }).ok);
+  for (const state of [null, { deployment: plan, source: 'disk' }, { deployment: { cuts: 'block2' }, source: 'run' }, { deployment: plan, source: 'run', file: 3 }]) {
+    const v = validateHostMessage({ type: 'didUpdateDeployment', runId: 'r', state });
+    assert.ok(!v.ok && /^didUpdateDeployment: state /.test(v.reason), JSON.stringify(state));
   }
 });
