@@ -187,6 +187,7 @@ export const deployPresetsCommand: CliCommand = {
   name: 'deploy presets',
   usage: 'deploy presets [--json]',
   summary: 'List the tier presets (device, edge, cloud profiles) with the source of every figure.',
+  help: 'A preset is a starting point with its sources, not a measurement of your hardware. --json prints the presets as the experiment file\'s "deployment.tiers" would hold them.',
   async run(args) {
     if (args.flags.json) {
       console.log(JSON.stringify(TIER_PRESETS, null, 2));
