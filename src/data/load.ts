@@ -159,6 +159,8 @@ export interface DatasetSummary {
   classes: string[];
   synthetic: boolean;
   splits: { name: string; count: number; perClass: number[] }[];
+  /** What the reader changed or left out (Dataset.notes). */
+  notes: string[];
 }
 
 /** Counts per split and class, for `data inspect`. */
@@ -169,5 +171,5 @@ export function summarizeDataset(ds: Dataset): DatasetSummary {
     ...Object.entries(ds.extra ?? {}).map(([name, s]) => ({ name, count: s.count, perClass: classCounts(s, k) })),
     { name: 'test', count: ds.test.count, perClass: classCounts(ds.test, k) },
   ];
-  return { name: ds.name, format: ds.format, shape: ds.shape, classes: ds.classes, synthetic: ds.synthetic === true, splits };
+  return { name: ds.name, format: ds.format, shape: ds.shape, classes: ds.classes, synthetic: ds.synthetic === true, splits, notes: ds.notes ?? [] };
 }

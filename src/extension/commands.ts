@@ -14,7 +14,7 @@ import { experimentNameFromFile } from '../spec/experiment';
 import { formatExperiment, newExperimentJson, readExperiment, type PlacedExit } from './experimentFile';
 import { closePanelsOf, openComparisonPanel, openResultsPanel } from './panels';
 import { writeReport } from '../report/report';
-import { deleteRun as deleteRunFolder, pidAlive, readResults, readStatus } from '../runs/store';
+import { deleteRun as deleteRunFolder, readResults, readStatus, workerAlive } from '../runs/store';
 import { tableOneAccuracy } from '../spec/analysis';
 import { deleteRefusal, HEAD_CHOICES, nameAfterBackbone, parseChannels, resumeRefusal, runPickItem, trainingRefusal, withGate, withHead } from './presentation';
 import { listRuns, type RunNode, type RunsProvider } from './runsTree';
@@ -316,7 +316,7 @@ async function stopRun(ctx: CommandContext, target?: RunNode | string | vscode.U
   } catch {
     status = undefined;
   }
-  if (status?.state === 'running' && status.pid && pidAlive(status.pid)) {
+  if (status?.state === 'running' && status.pid && workerAlive(status)) {
     process.kill(status.pid, 'SIGTERM');
     void say(`asked run ${status.id} (worker process ${status.pid}) to stop after its current step.`);
     return 'signalled';
@@ -345,7 +345,7 @@ async function resumeRun(ctx: CommandContext, target?: RunNode | string | vscode
   } catch (e) {
     return refuse(`${dir} is not a readable run folder (${(e as Error).message})`);
   }
-  const why = resumeRefusal(status, !!ctx.training.activeRun(dir), !!status.pid && pidAlive(status.pid));
+  const why = resumeRefusal(status, !!ctx.training.activeRun(dir), status.state === 'running' && workerAlive(status));
   if (why) return refuse(why);
   return { ok: true, runs: await ctx.training.resume(dir) };
 }
@@ -388,7 +388,7 @@ async function deleteRun(ctx: CommandContext, target?: RunNode | string | vscode
     void vscode.window.showErrorMessage(`Early Exit: ${dir} is not a readable run folder: ${(e as Error).message}`);
     return false;
   }
-  const refusal = deleteRefusal(status, !!ctx.training.activeRun(dir), !!status.pid && pidAlive(status.pid));
+  const refusal = deleteRefusal(status, !!ctx.training.activeRun(dir), workerAlive(status));
   if (refusal) {
     void vscode.window.showWarningMessage(`Early Exit: cannot delete: ${refusal}`);
     return false;

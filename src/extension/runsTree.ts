@@ -7,7 +7,8 @@
  */
 import * as vscode from 'vscode';
 import type { RunState, RunStatus } from '../spec/run-types';
-import { pidAlive } from '../runs/store';
+import { RUN_FILES, runFileFix, statusProblem } from '../spec/run-files';
+import { orphanPatch } from '../runs/store';
 import { Commands, Settings, ViewItems } from './constants';
 import { groupRuns, runDescription, runLabel, sweepDescription, sweepState, type LiveProgress } from './presentation';
 
@@ -106,6 +107,7 @@ export class RunsProvider implements vscode.TreeDataProvider<RunNode>, vscode.Di
     if (live) lines.push(`step ${live.step}/${live.steps} of epoch ${live.epoch}/${live.epochs}${live.imagesPerSecond ? `, ${live.imagesPerSecond.toFixed(0)} images/s` : ''}`);
     if (s.backend) lines.push(`backend ${s.backend}`);
     if (s.error) lines.push(`${state}: ${s.error}`);
+    for (const w of s.warnings ?? []) lines.push(`warning: ${w}`);
     item.tooltip = new vscode.MarkdownString(lines.join('\n\n'));
     item.contextValue = `${ViewItems.run}.${state}`;
     item.resourceUri = node.run.folder;
@@ -120,12 +122,11 @@ export class RunsProvider implements vscode.TreeDataProvider<RunNode>, vscode.Di
       return [];
     }
     const runs = await listRuns();
-    // A run this window is not training whose worker is gone did not finish (kill -9, crash).
+    // A run this window is not training whose process is gone will not end by itself (kill -9,
+    // a crash, a closed terminal that had queued it): shown as the store marks it.
     for (const r of runs) {
-      const s = r.status;
-      if (s.state === 'running' && s.pid && !this.live.has(s.id) && !pidAlive(s.pid)) {
-        r.status = { ...s, state: 'failed', error: s.error ?? `worker process ${s.pid} is gone (killed or crashed)` };
-      }
+      const patch = this.live.has(r.status.id) ? null : orphanPatch(r.status as RunStatus, r.folder.fsPath);
+      if (patch) r.status = { ...r.status, ...patch };
     }
     return groupRuns(runs).map((g) => ({
       kind: 'experiment',
@@ -155,10 +156,13 @@ export async function listRuns(): Promise<RunEntry[]> {
       if (type !== vscode.FileType.Directory || name.startsWith('.')) continue;
       const folder = vscode.Uri.joinPath(dir, name);
       try {
-        const status = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(folder, 'status.json'))));
+        const status = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(folder, RUN_FILES.status))));
+        const problem = statusProblem(status);
+        if (problem) throw new Error(`not a valid ${RUN_FILES.status} (${problem})`);
         out.push({ folder, status: { ...status, id: status.id ?? name } });
-      } catch {
-        out.push({ folder, status: { id: name, error: 'status.json is missing or unreadable', state: 'failed' } });
+      } catch (e) {
+        const why = e instanceof SyntaxError ? `${RUN_FILES.status} is not valid JSON (cut off or overwritten)` : (e as Error).message.startsWith('not a valid') ? (e as Error).message : `${RUN_FILES.status} is missing or cannot be read`;
+        out.push({ folder, status: { id: name, error: `${why}; ${runFileFix(folder.fsPath, RUN_FILES.status)}`, state: 'failed' } });
       }
     }
   }

@@ -26,6 +26,8 @@ export interface RunOutcome {
   epoch: number;
   epochs: number;
   error?: string;
+  /** Warnings of a finished run (e.g. the loss diverged). */
+  warnings?: string[];
 }
 
 /** One message of one run, as `onDidReceive` reports it. */
@@ -102,6 +104,10 @@ export class TrainingController implements vscode.Disposable {
               const prefix = runs.length > 1 ? `[${i + 1}/${runs.length}] ` : '';
               let error: string | undefined;
               this.active.add(run);
+              run.on('waiting', (text) => {
+                this.output.appendLine(`${run.id}: ${text}`);
+                progress.report({ message: `${prefix}${text}` });
+              });
               run.on('message', (m) => {
                 if (m.type === 'failed') error = m.error;
                 if (m.type === 'progress') {
@@ -119,7 +125,8 @@ export class TrainingController implements vscode.Disposable {
               run.on('exit', () => this.onExit(run));
               const state = await run.run();
               const status = readStatusOrNull(run.dir);
-              return { id: run.id, dir: run.dir, state, epoch: status?.epoch ?? 0, epochs: status?.epochs ?? 0, ...(error ? { error } : {}) };
+              const warnings = status?.warnings ?? [];
+              return { id: run.id, dir: run.dir, state, epoch: status?.epoch ?? 0, epochs: status?.epochs ?? 0, ...(error ? { error } : {}), ...(warnings.length ? { warnings } : {}) };
             }),
           );
         } finally {
@@ -190,7 +197,10 @@ export class TrainingController implements vscode.Disposable {
     if (finished.length) {
       const last = finished[finished.length - 1];
       const what = finished.length === 1 ? `run ${last.id} finished` : `${finished.length} runs finished`;
-      void vscode.window.showInformationMessage(`Early Exit: ${what}.`, 'Open Results').then((c) => act(c, last));
+      // a finished run may carry a warning (e.g. the loss diverged): said in the notification, not only in the log
+      const warned = finished.map((o) => o.warnings?.[0]).find((w) => w);
+      const show = warned ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+      void show(`Early Exit: ${what}${warned ? `, with a warning: ${warned}` : '.'}`, 'Open Results').then((c) => act(c, last));
     } else if (!failed.length && cancelled.length) {
       const c = cancelled[0];
       const text = outcomeText(c);

@@ -72,7 +72,7 @@ export interface WorkerDeath {
  * CLI and the extension each say how to resume in their own terms); the full stderr is in worker.log.
  */
 export function workerDeathMessage(d: WorkerDeath): string {
-  const how = d.signal ? `killed by ${d.signal}` : `exited with code ${d.code}`;
+  const how = d.signal ? `killed by ${d.signal}` : d.code === null ? 'could not be started' : `exited with code ${d.code}`;
   const when = d.started ? 'before finishing' : 'while starting, before training began';
   const kept = d.epoch > 0 ? `; finished epochs and the checkpoint of epoch ${d.epoch} are kept` : '';
   const log = d.stderr.trim() ? ' (its output is in the run\'s worker.log)' : '';

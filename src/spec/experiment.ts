@@ -7,6 +7,9 @@
 import { BACKBONE_NAMES, type BackboneConfig, validateBackboneConfig, describeBackbone } from './backbones';
 import { datasetSpecSchema, knownDatasetShape, validateDatasetSpec, type DatasetSpec } from './dataset';
 import { ValidationError } from './errors';
+import { parseJsonText } from './json-text';
+
+export { parseJsonText } from './json-text';
 import { HEAD_KINDS, validateExits, type ExitConfig } from './exits';
 import type { CalibrationTarget, MethodName } from './results';
 import type { MethodConfig, TrainingConfig } from './method';
@@ -206,26 +209,6 @@ export function validateAgainst(schema: Schema, value: unknown, path: string): u
   return value;
 }
 
-/** Parses JSON text; a syntax error names the line and column. */
-export function parseJsonText(text: string, file = 'experiment'): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    const msg = (e as Error).message;
-    const m = /position (\d+)/.exec(msg);
-    let where = '';
-    if (m) {
-      const pos = Number(m[1]);
-      const before = text.slice(0, pos).split('\n');
-      where = ` at line ${before.length}, column ${before[before.length - 1].length + 1}`;
-    } else if (/Unexpected end/.test(msg)) {
-      const lines = text.split('\n');
-      where = ` at line ${lines.length}, column ${lines[lines.length - 1].length + 1} (unexpected end of file)`;
-    }
-    throw new ValidationError(`${file}: invalid JSON${where}: ${msg.replace(/ in JSON at position \d+.*$/, '')}`, file);
-  }
-}
-
 /** Validates a parsed experiment object, fills every default, and checks cross-field rules. */
 export function validateExperiment(raw: unknown, fallbackName = 'experiment'): Experiment {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError('experiment: must be a JSON object', 'experiment');
@@ -238,6 +221,12 @@ export function validateExperiment(raw: unknown, fallbackName = 'experiment'): E
   x.dataset = validateDatasetSpec(x.dataset, 'dataset');
   if (x.method.name === 'baseline' && x.exits.length) {
     throw new ValidationError('method.name: "baseline" trains the backbone alone; remove the exits or choose "proposed" / "branchynet"', 'method.name');
+  }
+  if (x.method.name !== 'baseline' && !x.exits.length) {
+    throw new ValidationError(
+      `exits: "${x.method.name}" needs at least one exit (its ${x.method.name === 'proposed' ? 'gates decide' : 'exits\' entropy decides'} where inputs leave); `
+      + `add exits (early-exit macs ${x.backbone.name} lists the points), or set method.name to "baseline" to train the backbone alone`, 'exits',
+    );
   }
   if (x.method.exitWeights && x.method.exitWeights.length !== x.exits.length + 1) {
     throw new ValidationError(`method.exitWeights: needs ${x.exits.length + 1} weights (one per exit, then the final classifier), got ${x.method.exitWeights.length}`, 'method.exitWeights');

@@ -5,7 +5,7 @@
  * what it shows. Pure: no DOM, so the unit tests run it in Node.
  */
 import type { DeploymentState, ExportKind, HostMessage, RunData, ThresholdState } from '../../src/protocol/webview';
-import { resultsProblem, samplesProblem } from '../../src/spec/results-check';
+import { metricsLineProblem, resultsProblem, samplesProblem, statusProblem as statusFileProblem } from '../../src/spec/run-files';
 
 type Check = { ok: true; message: HostMessage } | { ok: false; reason: string };
 
@@ -13,14 +13,20 @@ const isObj = (x: unknown): x is Record<string, any> => typeof x === 'object' &&
 const isStr = (x: unknown): x is string => typeof x === 'string';
 const EXPORT_KINDS: readonly ExportKind[] = ['png', 'csv', 'json'];
 
+// the same checks the run store makes when it reads the files (src/spec/run-files.ts)
 function statusProblem(s: unknown): string | null {
   if (s === null) return null;
-  return isObj(s) && isStr(s.id) && isStr(s.state) && typeof s.epoch === 'number' ? null : 'status must be null or { id, state, epoch, … }';
+  const p = statusFileProblem(s);
+  return p ? `status: ${p}` : null;
 }
 
 function metricsProblem(m: unknown): string | null {
-  return Array.isArray(m) && m.every((e) => isObj(e) && typeof e.epoch === 'number' && typeof e.loss === 'number' && Array.isArray(e.exitAccuracy))
-    ? null : 'metrics must be epoch lines { epoch, loss, exitAccuracy, … }';
+  if (!Array.isArray(m)) return 'metrics must be an array of epoch lines';
+  for (let i = 0; i < m.length; i++) {
+    const p = metricsLineProblem(m[i]);
+    if (p) return `metrics[${i}]: ${p}`;
+  }
+  return null;
 }
 
 function thresholdsProblem(t: unknown): string | null {

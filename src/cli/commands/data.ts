@@ -55,7 +55,7 @@ export const dataInspectCommand: CliCommand = {
     '(<split>/<class>/*.png|jpg, or <class>/*.png|jpg split by --split, default 0.8), as a folder or .tar.gz.',
     '--download   fetch a named dataset into the cache if missing (verified checksum, progress on stderr)',
     '--label fine|coarse   CIFAR-100 label set;  --split F   train fraction for one folder of class folders;  --seed N',
-    '--json prints { name, format, shape, classes, synthetic, splits: [{ name, count, perClass }] }.',
+    '--json prints { name, format, shape, classes, synthetic, splits: [{ name, count, perClass }], notes }.',
   ].join('\n'),
   async run(args) {
     const target = args.positional[0];
@@ -97,6 +97,7 @@ export const dataInspectCommand: CliCommand = {
       lines.push([String(i).padStart(3), c.padEnd(w), ...s.splits.map((x) => String(x.perClass[i]).padStart(8))].join('  '));
     });
     console.log(lines.join('\n'));
+    for (const n of s.notes) process.stderr.write(`note: ${n}\n`);
     return 0;
   },
 };

@@ -5,7 +5,8 @@ import { createRunsFor } from '../../runs/manager';
 import { writeJsonAtomic } from '../../runs/store';
 import { writeReport } from '../../report/report';
 import { flagString, type CliCommand } from '../registry';
-import { DEFAULT_RUNS_DIR, managerOptions, trainRuns } from './train';
+import { outputRunsDir } from '../paths';
+import { DEFAULT_RUNS_DIR, managerOptions, trainExitCode, trainRuns } from './train';
 
 export const demoCommand: CliCommand = {
   name: 'demo',
@@ -18,7 +19,7 @@ export const demoCommand: CliCommand = {
     '--backend B  auto | gpu | native-cpu | wasm | cpu',
   ].join('\n'),
   async run(args) {
-    const runsDir = path.resolve(flagString(args, 'out') ?? DEFAULT_RUNS_DIR);
+    const runsDir = outputRunsDir(flagString(args, 'out') ?? DEFAULT_RUNS_DIR);
     // Inside the runs folder: --out DIR keeps everything the demo writes under DIR (it used to write DIR/../demo.exits.json).
     const file = path.join(runsDir, 'demo.exits.json');
     const x = defaultExperiment('resnet18', 'demo');
@@ -26,8 +27,8 @@ export const demoCommand: CliCommand = {
     writeJsonAtomic(file, x);
     console.log(`experiment: ${file}`);
     const [run] = createRunsFor(runsDir, x);
-    const [state] = await trainRuns([run.dir], managerOptions(runsDir, flagString(args, 'backend')), false);
-    if (state !== 'finished') return state === 'cancelled' ? 130 : 1;
+    const outcome = await trainRuns([run.dir], managerOptions(runsDir, flagString(args, 'backend')), false);
+    if (outcome.states[0] !== 'finished') return trainExitCode(outcome);
     const out = path.join(run.dir, 'report.html');
     await writeReport([run.dir], out);
     console.log(`report: ${out} (open it in a browser; works offline)`);

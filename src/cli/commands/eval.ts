@@ -3,8 +3,9 @@ import * as path from 'node:path';
 import { calibrate, exitTable, tablePositions } from '../../spec/analysis';
 import { ValidationError } from '../../spec/errors';
 import type { ExitRule, Timing } from '../../spec/results';
-import { readExperimentOf, readResults, readSamples, RUN_FILES } from '../../runs/store';
+import { readExperimentOf, readResults, readSamples, runFileError, RUN_FILES } from '../../runs/store';
 import { parseMacs, pct, renderExitTable } from '../format';
+import { runFolderArg } from '../paths';
 import { flagNumber, flagString, UsageError, type CliCommand } from '../registry';
 
 const RULES: ExitRule[] = ['gate', 'confidence', 'entropy'];
@@ -14,10 +15,12 @@ async function measure(dir: string, rule: ExitRule, thresholds: number[], images
   const { engineFor } = await import('../../worker/run');
   const { loadRunData } = await import('../../worker/data');
   const x = readExperimentOf(dir);
+  const model = readResults(dir).files.model;
+  if (!model) throw runFileError(dir, RUN_FILES.model, 'results.json names no exported model');
   const engine = engineFor(x.training.backend);
   await engine.prepare(x.training.backend);
   const { data } = await loadRunData(x);
-  const { net } = await engine.open(x, data, path.join(dir, RUN_FILES.model));
+  const { net } = await engine.open(x, data, path.join(dir, model));
   try {
     return await net.timing(rule, thresholds, images);
   } finally {
@@ -40,9 +43,12 @@ export const evalCommand: CliCommand = {
   async run(args) {
     const dir = args.positional[0];
     if (!dir) throw new UsageError('missing the run folder');
-    if (!fs.existsSync(path.join(dir, RUN_FILES.results))) throw new ValidationError(`${dir}: no ${RUN_FILES.results} (the run has not finished)`, dir);
+    runFolderArg(dir);
+    if (!fs.existsSync(path.join(dir, RUN_FILES.results)) && fs.existsSync(path.join(dir, RUN_FILES.status))) {
+      throw new ValidationError(`${dir}: no ${RUN_FILES.results} yet (the run has not finished: early-exit runs shows its state)`, dir);
+    }
     const results = readResults(dir);
-    const test = readSamples(dir, 'test');
+    const test = readSamples(dir, 'test', results);
     const rule = (flagString(args, 'rule') ?? results.rule) as ExitRule;
     if (!RULES.includes(rule)) throw new ValidationError(`--rule: "${rule}" is not allowed; allowed: ${RULES.join(', ')}`, 'rule');
     const given = ['threshold', 'budget', 'target-accuracy'].filter((f) => args.flags[f] !== undefined);
@@ -64,7 +70,15 @@ export const evalCommand: CliCommand = {
       if (taus.some((t) => !(t >= 0 && t <= 1))) throw new ValidationError(`--threshold: every τ must be in [0, 1], got "${tStr}"`, 'threshold');
       table = exitTable(test, results.costs, rule, taus.length === 1 ? taus[0] : taus, positions);
     } else if (given.length) {
-      const validation = readSamples(dir, 'validation');
+      const flag = given[0];
+      // τ picked on the test split and reported on it would look better than it is: refused
+      if (!results.files.validationSamples || results.dataset.validation === 0) {
+        throw new ValidationError(
+          `--${flag}: run ${path.basename(path.resolve(dir))} has no validation split (it was trained with dataset.validationFraction 0), and calibrating τ on the test split would overstate its accuracy; `
+          + 'give --threshold instead, or train again with dataset.validationFraction > 0', flag,
+        );
+      }
+      const validation = readSamples(dir, 'validation', results);
       let target;
       const b = flagString(args, 'budget');
       if (b !== undefined) {
@@ -78,7 +92,7 @@ export const evalCommand: CliCommand = {
       }
       const c = calibrate(validation, test, results.costs, rule, target, undefined, positions);
       table = c.test;
-      note = `calibrated on ${validation.count} validation samples: τ = ${c.thresholds[0]}, validation accuracy ${pct(c.validation.accuracy)}, ${c.met ? 'target met' : 'target NOT met (closest τ used)'}`;
+      note = `calibrated on the ${validation.count} validation samples: τ = ${c.thresholds[0]}, validation accuracy ${pct(c.validation.accuracy)}, ${c.met ? 'target met' : 'target NOT met (closest τ used)'}`;
     }
     const timing = args.flags.measure ? await measure(dir, rule, table.thresholds, results.timing?.images ?? 100) : null;
     if (args.flags.json) {

@@ -1,8 +1,9 @@
-import * as fs from 'node:fs';
 import { BACKBONE_NAMES, type BackboneName } from '../../spec/backbones';
 import { datasetSpecSchema } from '../../spec/dataset';
 import { defaultExperiment, experimentNameFromFile, experimentSchema } from '../../spec/experiment';
-import { flagString, UsageError, type CliCommand } from '../registry';
+import { writeFileAtomic } from '../../runs/store';
+import { outputFile } from '../paths';
+import { flagString, type CliCommand } from '../registry';
 
 /** The text of a complete default experiment file (shared with the extension's New Experiment). */
 export function defaultExperimentText(backbone: BackboneName, name: string): string {
@@ -40,10 +41,10 @@ export const initCommand: CliCommand = {
   ].join('\n'),
   async run(args) {
     const backbone = (flagString(args, 'backbone') ?? 'resnet18') as BackboneName;
-    const out = flagString(args, 'out') ?? 'experiment.exits.json';
-    if (fs.existsSync(out) && !args.flags.force) throw new UsageError(`${out} exists; use --force to overwrite`);
-    fs.writeFileSync(out, defaultExperimentText(backbone, experimentNameFromFile(out)));
-    console.log(`wrote ${out}`);
+    const given = flagString(args, 'out') ?? 'experiment.exits.json';
+    const out = outputFile(given, '-o', !!args.flags.force);
+    writeFileAtomic(out, defaultExperimentText(backbone, experimentNameFromFile(out)));
+    console.log(`wrote ${given}`);
     return 0;
   },
 };

@@ -3,13 +3,19 @@ import * as path from 'node:path';
 import { ACCEL_PARTS, parseStock } from '../../spec/accel-parts';
 import { formatMacs } from '../../spec/backbones';
 import { plural } from '../../spec/run-label';
+import { RUN_FILES } from '../../spec/run-files';
 import type { RunState } from '../../spec/run-types';
 import type { FromWorker } from '../../protocol/worker';
+import { processState } from '../../runs/lock';
 import { createRunsFor, loadExperimentFile, TrainingRun, type ManagerOptions } from '../../runs/manager';
-import { readResults, readStatus, updateStatus } from '../../runs/store';
+import { readResults, readStatus, savedNetworkProblem, updateStatus } from '../../runs/store';
+import { readRunData } from '../../runs/view-data';
 import { epochSummary, keptAfterStop, progressFraction, workerMessageText } from '../../runs/messages';
+import { signalExitCode } from '../errors';
 import { bar, duration, pct, renderExitTable, StatusLine } from '../format';
+import { outputRunsDir } from '../paths';
 import { flagList, flagString, UsageError, type CliCommand } from '../registry';
+import { onStopSignal, type StopSignal } from '../signals';
 
 export const DEFAULT_RUNS_DIR = path.join('.early-exit', 'runs');
 
@@ -24,18 +30,28 @@ export function managerOptions(runsDir: string, backend?: string, stock?: string
   };
 }
 
-/** Runs the given run folders one after another with a terminal progress bar. Ctrl-C stops. */
-export async function trainRuns(dirs: string[], opts: ManagerOptions, resume: boolean, quiet = false): Promise<RunState[]> {
+/** How a batch of runs ended, and the signal that stopped it (if one did). */
+export interface TrainOutcome {
+  states: RunState[];
+  signal: StopSignal | null;
+}
+
+/**
+ * Runs the given run folders one after another with a terminal progress bar. Ctrl-C, SIGTERM or
+ * SIGHUP stops after the current step (keeping the checkpoint) and cancels the runs still queued;
+ * a second one kills the worker.
+ */
+export async function trainRuns(dirs: string[], opts: ManagerOptions, resume: boolean, quiet = false): Promise<TrainOutcome> {
   const states: RunState[] = [];
   let current: TrainingRun | null = null;
-  let interrupted = false;
-  const onSigint = () => {
+  let interrupted: StopSignal | null = null;
+  const say = (text: string) => { try { process.stderr.write(text); } catch { /* the terminal is gone */ } };
+  const stopSignals = onStopSignal((sig) => {
     if (interrupted) { if (current?.pid) process.kill(current.pid, 'SIGKILL'); return; }
-    interrupted = true;
-    process.stderr.write('\nstopping after the current step (Ctrl-C again to kill)…\n');
+    interrupted = sig;
+    say(`\n${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping after the current step (${sig === 'SIGINT' ? 'Ctrl-C' : 'send it'} again to kill)…\n`);
     void current?.stop();
-  };
-  process.on('SIGINT', onSigint);
+  });
   try {
     for (const [i, dir] of dirs.entries()) {
       if (interrupted) {
@@ -48,15 +64,25 @@ export async function trainRuns(dirs: string[], opts: ManagerOptions, resume: bo
       const line = new StatusLine();
       const label = dirs.length > 1 ? `[${i + 1}/${dirs.length}] ` : '';
       if (!quiet) process.stderr.write(`${label}run ${run.id} (${dir})\n`);
+      // waiting for another run's queue slot is said, with who holds it (never a silent wait)
+      run.on('waiting', (text) => line.done(`${label}${text}${text.startsWith('queued:') ? '; Ctrl-C cancels' : ''}`));
       run.on('message', terminalView(run.id, dir, label, line, quiet));
       const state = await run.run();
       states.push(state);
+      if (state === 'cancelled' && run.pid === undefined) line.done(`run ${run.id} cancelled while queued (it never started; start it with: early-exit train --resume ${dir})`);
       if (state === 'finished' && !quiet) printSummary(dir);
     }
   } finally {
-    process.off('SIGINT', onSigint);
+    stopSignals();
   }
-  return states;
+  return { states, signal: interrupted };
+}
+
+/** The exit code of a batch of runs: 0 all finished, 1 one failed, else the stopping signal's (130 for Ctrl-C). */
+export function trainExitCode(o: TrainOutcome): number {
+  if (o.states.every((s) => s === 'finished')) return 0;
+  if (o.states.includes('failed')) return 1;
+  return signalExitCode(o.signal ?? 'SIGINT');
 }
 
 /**
@@ -113,6 +139,7 @@ function resumeHint(dir: string): string {
 
 export function printSummary(dir: string): void {
   const r = readResults(dir);
+  const warnings = r.warnings ?? [];
   console.log(`\n${r.backbone.label} ×${r.backbone.width}, ${r.method}${r.lambda !== null ? ` λ=${r.lambda}` : ''}, ${r.dataset.name}${r.dataset.synthetic && r.dataset.name !== 'synthetic' ? ' (synthetic)' : ''}, ${plural(r.epochs, 'epoch')} on ${r.backend} in ${duration(r.trainSeconds)}`);
   console.log(`soft output (Option 1): ${pct(r.softAccuracy)}   final classifier alone: ${pct(r.finalAccuracy)}   full network ${formatMacs(r.costs.full)} MACs\n`);
   console.log(renderExitTable(r.hard));
@@ -125,7 +152,8 @@ export function printSummary(dir: string): void {
     const c = r.calibration;
     console.log(`calibrated τ = ${c.thresholds[0]} (${c.met ? 'target met' : 'target NOT met'} on validation): test accuracy ${pct(c.test.accuracy)}, ${c.test.averageMacsPct.toFixed(1)}% of full MACs`);
   }
-  console.log(`\nresults: ${dir}`);
+  for (const w of warnings) console.log(`\nwarning: ${w}`);
+  console.log(`\nresults: ${dir}${warnings.length ? ' (finished with the warning above)' : ''}`);
 }
 
 export const trainCommand: CliCommand = {
@@ -147,20 +175,32 @@ export const trainCommand: CliCommand = {
     if (stock !== undefined) parseStock(stock, '--stock');
     const resume = flagString(args, 'resume');
     if (resume) {
-      if (!fs.existsSync(path.join(resume, 'experiment.json'))) throw new UsageError(`--resume: ${resume} is not a run folder (no experiment.json)`);
-      const runsDir = path.dirname(path.resolve(resume));
-      const s = readStatus(resume);
-      if (s.state === 'finished') { console.log(`${resume} already finished`); return 0; }
-      const [state] = await trainRuns([path.resolve(resume)], managerOptions(runsDir, backend, stock), true);
-      return state === 'finished' ? 0 : state === 'cancelled' ? 130 : 1;
+      const dir = path.resolve(resume);
+      if (!fs.existsSync(path.join(dir, RUN_FILES.experiment))) throw new UsageError(`--resume: ${resume} is not a run folder (no ${RUN_FILES.experiment})`);
+      const runsDir = path.dirname(dir);
+      if (fs.existsSync(path.join(dir, RUN_FILES.status))) {
+        const s = readStatus(dir);
+        const owner = s.owner && processState(s.owner) === 'alive' && s.owner.pid !== process.pid ? s.owner : null;
+        if (owner && (s.state === 'running' || s.state === 'queued')) {
+          throw new UsageError(`--resume: run ${s.id} is ${s.state} in process ${owner.pid}; stop it there first (two processes must not write one run folder)`);
+        }
+        if (s.state === 'finished') {
+          // what evaluation wrote; damage there is repaired by evaluating again from the checkpoint
+          const problems = readRunData(dir, false).problems.filter((p) => !p.startsWith(RUN_FILES.metrics));
+          const model = savedNetworkProblem(dir);
+          if (model) problems.push(model);
+          if (!problems.length) { console.log(`${resume} already finished`); return 0; }
+          process.stderr.write(`${resume} finished, but ${problems.join('; ')}\nevaluating it again from its last checkpoint…\n`);
+        }
+      }
+      return trainExitCode(await trainRuns([dir], managerOptions(runsDir, backend, stock), true));
     }
     const file = args.positional[0];
     if (!file) throw new UsageError('missing the experiment file (e.g. early-exit train demo.exits.json)');
-    const x = loadExperimentFile(file, flagList(args, 'set'));
-    const runsDir = path.resolve(flagString(args, 'out') ?? DEFAULT_RUNS_DIR);
+    const x = loadExperimentFile(file, flagList(args, 'set'), (note) => process.stderr.write(`note: ${note}\n`));
+    const runsDir = outputRunsDir(flagString(args, 'out') ?? DEFAULT_RUNS_DIR);
     const runs = createRunsFor(runsDir, x);
     if (runs.length > 1) process.stderr.write(`sweep: ${runs.length} runs queued in one group\n`);
-    const states = await trainRuns(runs.map((r) => r.dir), managerOptions(runsDir, backend, stock), false);
-    return states.every((s) => s === 'finished') ? 0 : states.includes('failed') ? 1 : 130;
+    return trainExitCode(await trainRuns(runs.map((r) => r.dir), managerOptions(runsDir, backend, stock), false));
   },
 };

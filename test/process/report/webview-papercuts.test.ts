@@ -93,8 +93,9 @@ test('host messages are validated in the webview: a malformed didLoadRun is reje
   const logs = (await sent()).filter((m) => m.type === 'log').map((m) => String(m.message));
   assert.equal(logs.length, broken.length, logs.join('\n'));
   for (const l of logs) assert.match(l, /^webview: rejected host message: /);
-  assert.match(logs[0], /didLoadRun: run\.results: not a results file/);
-  assert.match(logs[1], /didLoadRun: run\.samples: not per-sample records/);
+  // the same checks (and words) as the run store's reader of those files (src/spec/run-files.ts)
+  assert.match(logs[0], /didLoadRun: run\.results: hard: expected an object, got null$/);
+  assert.match(logs[1], /didLoadRun: run\.samples: labels: expected \d+ items, got 2$/);
   assert.deepEqual({ header: await page.innerText('.ee-header'), rows: await rows(page) }, before, 'the view is not blanked');
   assert.deepEqual(pageErrors, []);
   await page.close();

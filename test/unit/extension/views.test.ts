@@ -170,7 +170,7 @@ test('deleteRun removes a run folder, and refuses a live worker or a folder that
     fs.mkdirSync(notARun);
     fs.writeFileSync(path.join(notARun, 'status.json'), JSON.stringify({ id: 'notes', state: 'finished' }));
     assert.throws(() => deleteRun(notARun), /is not a run folder/);
-    assert.throws(() => deleteRun(path.join(runs, 'missing')), /ENOENT/);
+    assert.throws(() => deleteRun(path.join(runs, 'missing')), /missing: no such run folder/);
     assert.ok(fs.existsSync(notARun));
   } finally {
     fs.rmSync(runs, { recursive: true, force: true });
