@@ -66,13 +66,18 @@ export function readRunData(runDir: string, withRelated = true, withSamples = tr
 /** The run's tier plan (its experiment.json's), the speeds measured here and the split executions; what fails is a problem, not an error. */
 export function readDeployData(dir: string, problems: string[]): DeployData {
   const out: DeployData = { deployment: null, source: 'none', speeds: null, measured: [] };
-  const attempt = <T>(what: string, f: () => T): T | null => {
-    try { return f(); } catch (e) { problems.push(`${what}: ${(e as Error).message}`); return null; }
+  // a damaged file is named by the run-file reader (`<dir>/<file>: …`, shown relative to the run); an invalid plan by its field
+  const attempt = <T>(f: () => T, what = ''): T | null => {
+    try { return f(); } catch (e) {
+      const m = (e as Error).message;
+      problems.push(m.startsWith(dir + path.sep) ? m.slice(dir.length + 1) : `${what}${m}`);
+      return null;
+    }
   };
-  const d = attempt(`${RUN_FILES.experiment} deployment`, () => readRunDeployment(dir));
+  const d = attempt(() => readRunDeployment(dir), `${RUN_FILES.experiment} deployment: `);
   if (d) Object.assign(out, { deployment: d, source: 'run' });
-  out.speeds = attempt(RUN_FILES.tierSpeed, () => readTierSpeeds(dir));
-  out.measured = attempt(RUN_FILES.splitMeasured, () => readSplitMeasurements(dir)) ?? [];
+  out.speeds = attempt(() => readTierSpeeds(dir));
+  out.measured = attempt(() => readSplitMeasurements(dir)) ?? [];
   return out;
 }
 

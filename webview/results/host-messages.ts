@@ -5,7 +5,7 @@
  * what it shows. Pure: no DOM, so the unit tests run it in Node.
  */
 import type { DeploymentState, ExportKind, HostMessage, RunData, ThresholdState } from '../../src/protocol/webview';
-import { metricsLineProblem, resultsProblem, samplesProblem, statusProblem as statusFileProblem } from '../../src/spec/run-files';
+import { metricsLineProblem, resultsProblem, samplesProblem, splitMeasurementsProblem, statusProblem as statusFileProblem, tierSpeedsProblem } from '../../src/spec/run-files';
 
 type Check = { ok: true; message: HostMessage } | { ok: false; reason: string };
 
@@ -67,7 +67,11 @@ export function runDataProblem(r: unknown): string | null {
   if (r.deploy !== undefined) {
     const p = deploymentStateProblem(r.deploy);
     if (p) return `run.deploy: ${p}`;
-    if (!Array.isArray(r.deploy.measured) || (r.deploy.speeds !== null && !isObj(r.deploy.speeds))) return 'run.deploy: measured must be an array, speeds null or an object';
+    // the checks `deploy measure | run`'s files get when the run store reads them
+    const s = r.deploy.speeds === null ? null : tierSpeedsProblem(r.deploy.speeds);
+    if (s) return `run.deploy.speeds: ${s}`;
+    const m = splitMeasurementsProblem(r.deploy.measured);
+    if (m) return `run.deploy.measured: ${m}`;
   }
   return null;
 }

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { addSplitMeasurement, readRunDeployment, readTierSpeeds, writeTierSpeed } from '../../runs/deploy-files';
+import { addSplitMeasurement, readRunDeployment, readSplitMeasurements, readTierSpeeds, writeTierSpeed } from '../../runs/deploy-files';
 import { readResults, readSamples, RUN_FILES } from '../../runs/store';
 import type { BackboneConfig, Shape3 } from '../../spec/backbones';
 import { ValidationError } from '../../spec/errors';
@@ -207,6 +207,7 @@ export const deployPresetsCommand: CliCommand = {
 };
 
 async function measureHere(dir: string, backend: string, images: number): Promise<MeasuredSpeed> {
+  readTierSpeeds(dir); // a damaged tier-speed.json is named before the timing, not after it
   const { measureSpeedHere } = await import('../../deploy/split');
   const speed = await measureSpeedHere(dir, backend, { images });
   writeTierSpeed(dir, speed);
@@ -274,6 +275,8 @@ export const deployRunCommand: CliCommand = {
     const warmup = flagNumber(args, 'warmup') ?? 20;
     if (!(Number.isInteger(images) && images >= 1)) throw new ValidationError(`--images: a whole number ≥ 1, got ${images}`, 'images');
     if (!(Number.isInteger(warmup) && warmup >= 0)) throw new ValidationError(`--warmup: a whole number ≥ 0, got ${warmup}`, 'warmup');
+    // a damaged split-measured.json is named now, not after the measurement it could not be added to
+    readSplitMeasurements(dir);
     let speed = readTierSpeeds(dir)?.[backend];
     if (!speed || args.flags.remeasure) {
       process.stderr.write(`timing every part of the model on ${backend} here (deploy measure)…\n`);

@@ -1,7 +1,8 @@
 /**
  * `early-exit deploy plan | presets` as a user runs them (bin/early-exit.js, built): the plan of a
  * fixture run over a preset's tiers, its numbers the estimate's, the run's own plan from its
- * experiment.json, the fronts and the best placement for a budget, and one clear line for a mistake.
+ * experiment.json, the fronts and the best placement for a budget, and one clear line for a mistake
+ * or a damaged deploy file.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,6 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { readSamples } from '../../../src/runs/store';
+import { readRunData } from '../../../src/runs/view-data';
+import { validateHostMessage } from '../../../webview/results/host-messages';
 import { estimateDeployment, resolvePlan } from '../../../src/spec/tier-estimate';
 import type { RunResults } from '../../../src/spec/results';
 import { makeRun } from '../../fixtures/make-run';
@@ -102,4 +105,39 @@ test('deploy presets lists every figure with its source; measure and run refuse 
   const noModel = cli('deploy', 'run', run);
   assert.equal(noModel.status, 2);
   assert.match(noModel.stderr.trim(), /^early-exit deploy run: .*: no model\/model\.json; running the network needs the trained model \(deploy plan estimates without it\)$/);
+});
+
+test('damaged deploy files: the panel\'s run data names the file and the fix and keeps the rest; deploy plan and run stop in one line before measuring', () => {
+  const speeds = path.join(run, 'tier-speed.json'), split = path.join(run, 'split-measured.json');
+  const tiers = path.join(tmp, 'here.json');
+  fs.writeFileSync(tiers, JSON.stringify([{ name: 'device', compute: { measure: 'wasm' }, link: { name: 'loopback', bitsPerSecond: 1e9, rttMs: 1 } }, { name: 'cloud', compute: { macsPerSecond: 1e12 } }]));
+  try {
+    // a measurement cut off while written, and one that parses but is not a split execution
+    fs.writeFileSync(speeds, '{"wasm": {"backend": "wasm", "blockMs": [0.1, 0.2');
+    fs.writeFileSync(split, JSON.stringify([{ version: 1, profile: 'phone-wifi-cloud', cuts: [2, 4] }]));
+    const data = readRunData(run);
+    const said = (name: string) => data.problems.find((p) => p.startsWith(`${name}: `)) ?? '';
+    assert.match(said('tier-speed.json'), /^tier-speed\.json: .*cut off or overwritten.*; delete it and run early-exit deploy measure .* to time the model again$/);
+    assert.match(said('split-measured.json'), /^split-measured\.json: not a valid split-measured\.json \(\[0\]\.tiers: missing\); delete it \(the estimates do not need it\)/);
+    assert.deepEqual([data.deploy?.speeds, data.deploy?.measured], [null, []], 'read as absent');
+    assert.ok(data.results && data.samples, 'the rest of the run is still shown');
+    assert.deepEqual(validateHostMessage({ type: 'didLoadRun', run: data }), { ok: true, message: { type: 'didLoadRun', run: data } }, 'the webview accepts what the host sends');
+    // the webview checks them as the store does: a wrong split execution sent to it is rejected
+    const forged = { ...data, deploy: { ...data.deploy!, measured: [{ version: 1 }] } };
+    assert.match((validateHostMessage({ type: 'didLoadRun', run: forged }) as { reason: string }).reason, /run\.deploy\.measured: \[0\]\.tiers: missing/);
+
+    const one = (r: ReturnType<typeof cli>, pattern: RegExp) => {
+      assert.equal(r.status, 2, r.stdout);
+      assert.match(r.stderr.trim(), pattern);
+      assert.equal(r.stderr.trim().split('\n').length, 1, 'one line, no stack');
+    };
+    one(cli('deploy', 'plan', run, '--tiers', tiers, '--cut', 'block4'), /^early-exit deploy plan: .*tier-speed\.json: .*; delete it and run early-exit deploy measure/);
+    fs.rmSync(speeds);
+    // deploy run checks the file it will add to before it runs anything (the model is faked: the check comes first)
+    fs.mkdirSync(path.join(run, 'model'));
+    fs.writeFileSync(path.join(run, 'model', 'model.json'), '{}');
+    one(cli('deploy', 'run', run), /^early-exit deploy run: .*split-measured\.json: not a valid split-measured\.json \(\[0\]\.tiers: missing\); delete it/);
+  } finally {
+    for (const f of [speeds, split, tiers, path.join(run, 'model')]) fs.rmSync(f, { recursive: true, force: true });
+  }
 });
