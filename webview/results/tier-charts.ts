@@ -69,16 +69,27 @@ export interface LatencySeries {
   p95: number;
 }
 
-/** Latency distribution: estimated (and measured) inputs per latency bin, the mean and p95 marked. */
+/** The smallest round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k) at or above `x`: an axis end the ticks divide evenly. */
+export function niceCeil(x: number): number {
+  const k = 10 ** Math.floor(Math.log10(x));
+  return ([1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].find((m) => m * k >= x * (1 - 1e-9)) ?? 10) * k;
+}
+
+/**
+ * Latency distribution: the share of inputs per latency bin, estimated (all test inputs) and
+ * measured (the split execution's, usually far fewer: shares keep the two comparable), the mean
+ * and p95 marked.
+ */
 export function latencyChart(canvas: HTMLCanvasElement, p: Palette, s: LatencySeries): Chart {
-  const max = Math.max(...s.estimated.ms, ...(s.measured ?? []), 1e-6) * 1.05;
+  const max = niceCeil(Math.max(...s.estimated.ms, ...(s.measured ?? []), 1e-6) * 1.05);
   const n = 30;
   const centre = (i: number) => ((i + 0.5) * max) / n;
+  const shares = (b: number[]) => { const total = b.reduce((a, x) => a + x, 0) || 1; return b.map((y, i) => ({ x: centre(i), y: (100 * y) / total })); };
   const datasets: ChartDataset<'bar', XY[]>[] = [
-    { label: 'estimated', data: bins(s.estimated.ms, s.estimated.counts, max, n).map((y, i) => ({ x: centre(i), y })), backgroundColor: withAlpha(p.series[0], 0.7), borderColor: p.series[0], borderWidth: 1, barPercentage: 1, categoryPercentage: 1 },
+    { label: `estimated (${s.estimated.counts.reduce((a, x) => a + x, 0)} inputs)`, data: shares(bins(s.estimated.ms, s.estimated.counts, max, n)), backgroundColor: withAlpha(p.series[0], 0.7), borderColor: p.series[0], borderWidth: 1, barPercentage: 1, categoryPercentage: 1 },
   ];
-  if (s.measured) datasets.push({ label: 'measured (split execution)', data: bins(s.measured, null, max, n).map((y, i) => ({ x: centre(i), y })), backgroundColor: withAlpha(p.series[1], 0.55), borderColor: p.series[1], borderWidth: 1, barPercentage: 1, categoryPercentage: 1 });
-  const o = baseOptions(p, 'End-to-end latency per input', 'latency (ms)', 'inputs');
+  if (s.measured) datasets.push({ label: `measured, split execution (${s.measured.length} inputs)`, data: shares(bins(s.measured, null, max, n)), backgroundColor: withAlpha(p.series[1], 0.55), borderColor: p.series[1], borderWidth: 1, barPercentage: 1, categoryPercentage: 1 });
+  const o = baseOptions(p, 'End-to-end latency per input', 'latency (ms)', 'share of inputs (%)');
   return new Chart(canvas, {
     type: 'bar',
     data: { datasets },
@@ -110,7 +121,7 @@ export function frontChart(canvas: HTMLCanvasElement, p: Palette, s: FrontSeries
   if (s.best) datasets.push({ label: 'best within budget', data: [s.best], pointStyle: 'rectRot', pointRadius: 8, borderColor: p.series[2], backgroundColor: withAlpha(p.series[2], 0.8), order: 1 });
   if (s.current) datasets.push({ label: 'this plan', data: [s.current], pointStyle: 'circle', pointRadius: 7, borderColor: p.current, backgroundColor: p.current, order: 0 });
   const latency = kind === 'latency';
-  const o = baseOptions(p, latency ? 'Accuracy vs mean latency' : 'Accuracy vs bytes sent', latency ? 'mean latency per input (ms, log scale)' : 'bytes sent per input (all links)', 'test accuracy (%)');
+  const o = baseOptions(p, latency ? 'Accuracy vs mean latency' : 'Accuracy vs bytes sent', latency ? 'mean latency per input (log scale)' : 'bytes sent per input (all links)', 'test accuracy (%)');
   const positive = s.all.filter((q) => q.x > 0).map((q) => q.x);
   return new Chart(canvas, {
     type: 'scatter',

@@ -3,7 +3,7 @@
  * VS Code panel hosts it: charts drawn, the numbers the estimate computes, cuts and τ moving them,
  * the best placement for a budget applied, the split execution beside the estimate, exports, and
  * the plan going to the host (setDeployment) and coming back (didUpdateDeployment).
- * Screenshots: test-results/tiers-report-*.png, tiers-panel-dark.png.
+ * Screenshots: test-results/tiers-report-*.png, tiers-panel-dark.png, tiers-panel-narrow.png.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -182,6 +182,12 @@ test('in VS Code: a changed plan goes to the host, and the host\'s plan (a cut m
   assert.match(await page.innerText('.ee-tiers-source'), /Plan from fixture\.exits\.json; changes here are saved there/);
   assert.match(await summary(page), /microcontroller \+ LoRa gateway \+ cloud · cuts after input \| block8 · .* · 0\.0 % on the device · 3\.1 KB per input/);
   await page.screenshot({ path: path.join(OUT, 'tiers-panel-dark.png'), fullPage: true });
+  // a narrow panel (an editor column beside the experiment file): the tiers stack, nothing runs off to the side
+  await page.setViewportSize({ width: 480, height: 1000 });
+  await page.waitForFunction(() => (globalThis as any).getComputedStyle((globalThis as any).document.querySelector('.ee-tier-strip')).flexDirection === 'column');
+  const widths = await page.$eval('.ee-tier-strip', (el) => [(el as any).scrollWidth, (el as any).clientWidth]);
+  assert.ok(widths[0] <= widths[1], `the tier cards overflow a 480 px panel: ${widths.join(' > ')}`);
+  await (await page.$('details.ee-tiers'))!.screenshot({ path: path.join(OUT, 'tiers-panel-narrow.png') });
   assert.deepEqual(await page.evaluate(() => (globalThis as any).__csp), [], 'the panel\'s CSP blocks nothing the section needs');
   await page.close();
 });
