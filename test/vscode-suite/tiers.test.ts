@@ -10,7 +10,7 @@ import type { BranchNode } from '../../src/extension/branchesTree';
 import { Commands, EXTENSION_ID, ViewContainer } from '../../src/extension/constants';
 import type { EarlyExitApi } from '../../src/extension/extension';
 import { makeRun } from '../fixtures/make-run';
-import { canSeeWorkbench, clickIn, inWebview, readJson, screenshot, texts, until, workspaceFile } from './automation';
+import { canSeeWorkbench, clickIn, inWebview, readJson, screenshot, showViews, texts, until, workspaceFile } from './automation';
 
 async function api(): Promise<EarlyExitApi> {
   return vscode.extensions.getExtension<EarlyExitApi>(EXTENSION_ID)!.activate();
@@ -74,7 +74,7 @@ suite('Exits across tiers in the editor', function () {
     const cut = (await rows(a, file)).find((n) => n.kind === 'cut')!;
     if (canSeeWorkbench) {
       // the real UI: select the cut's row, then its inline "Move Cut Down" arrow
-      await vscode.commands.executeCommand(`workbench.view.extension.${ViewContainer}`);
+      await showViews(ViewContainer);
       await until(async () => (await texts('.pane-body .monaco-list-row', 5000))?.some((r) => r.includes('device → edge')), 10_000, 'the cut row');
       await until(async () => {
         await clickIn({ selector: '.pane-body .monaco-list-row', hasText: 'device → edge' });
