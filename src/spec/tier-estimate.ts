@@ -207,22 +207,28 @@ export interface DeploymentEstimate {
 }
 
 /** The estimate for one placement and one set of thresholds, over every input of the records. */
+/** Inputs leaving at each exit (B exits + final) at `thresholds`, and how many of them are answered right. */
+function exitCounts(records: SampleRecords, rule: ExitRule, thresholds: readonly number[]): { counts: number[]; correct: number } {
+  const assign = exitAssignments(records, rule, [...thresholds]);
+  const B = records.exits.length;
+  const counts = new Array(B + 1).fill(0);
+  let correct = 0;
+  for (let i = 0; i < records.count; i++) {
+    const a = assign[i];
+    counts[a]++;
+    if ((a < B ? records.exits[a].pred[i] : records.final.pred[i]) === records.labels[i]) correct++;
+  }
+  return { counts, correct };
+}
+
 export function estimateDeployment(
   records: SampleRecords, rule: ExitRule, thresholds: number[], net: NetworkCosts, tiers: readonly TierProfile[],
   times: readonly TierTimes[], cuts: readonly number[], q: Quantization,
 ): DeploymentEstimate {
   checkShapes(records, net, tiers, cuts);
-  const assign = exitAssignments(records, rule, thresholds);
-  const B = records.exits.length, n = records.count;
-  const counts = new Array(B + 1).fill(0);
-  let correct = 0;
-  for (let i = 0; i < n; i++) {
-    const a = assign[i];
-    counts[a]++;
-    if ((a < B ? records.exits[a].pred[i] : records.final.pred[i]) === records.labels[i]) correct++;
-  }
+  const { counts, correct } = exitCounts(records, rule, thresholds);
   const paths = exitPaths(net, tiers, times, cuts, q);
-  return summarise(paths, counts, n, correct, tiers, [...cuts], q, rule, thresholds);
+  return summarise(paths, counts, records.count, correct, tiers, [...cuts], q, rule, thresholds);
 }
 
 function summarise(
@@ -288,18 +294,8 @@ export function deploymentSweep(
   records: SampleRecords, rule: ExitRule, net: NetworkCosts, tiers: readonly TierProfile[], times: readonly TierTimes[],
   q: Quantization, grid: readonly number[] = TIER_SWEEP_GRID, placements = allPlacements(tiers.length, net.blocks.length),
 ): DeploymentPoint[] {
-  const B = records.exits.length, n = records.count;
-  const perTau = grid.map((tau) => {
-    const assign = exitAssignments(records, rule, records.exits.map(() => tau));
-    const counts = new Array(B + 1).fill(0);
-    let correct = 0;
-    for (let i = 0; i < n; i++) {
-      const a = assign[i];
-      counts[a]++;
-      if ((a < B ? records.exits[a].pred[i] : records.final.pred[i]) === records.labels[i]) correct++;
-    }
-    return { tau, counts, correct };
-  });
+  const n = records.count;
+  const perTau = grid.map((tau) => ({ tau, ...exitCounts(records, rule, records.exits.map(() => tau)) }));
   const out: DeploymentPoint[] = [];
   for (const cuts of placements) {
     const paths = exitPaths(net, tiers, times, cuts, q);

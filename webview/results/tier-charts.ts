@@ -1,7 +1,7 @@
 /** The deployment section's charts: the flow of inputs across tiers, the latency distribution, and the latency / bytes fronts. */
 import { Chart, LogarithmicScale, type ChartDataset, type Plugin } from 'chart.js';
 import { formatBytes, formatMs } from '../../src/spec/tiers';
-import { baseOptions, type XY } from './charts';
+import { baseOptions, drawMark, type XY } from './charts';
 import { withAlpha, type Palette } from './theme';
 
 Chart.register(LogarithmicScale);
@@ -13,24 +13,10 @@ const valueMarks: Plugin = {
     const x = chart.scales.x;
     if (!opts?.marks?.length || !x) return;
     const { ctx, chartArea } = chart;
-    ctx.save();
     opts.marks.forEach((m, i) => {
       const px = x.getPixelForValue(m.value);
-      if (!(px >= chartArea.left && px <= chartArea.right)) return;
-      ctx.strokeStyle = m.color;
-      ctx.fillStyle = m.color;
-      ctx.lineWidth = 2;
-      ctx.setLineDash([5, 3]);
-      ctx.beginPath();
-      ctx.moveTo(px, chartArea.top);
-      ctx.lineTo(px, chartArea.bottom);
-      ctx.stroke();
-      ctx.setLineDash([]);
-      ctx.font = '11px sans-serif';
-      const w = ctx.measureText(m.label).width;
-      ctx.fillText(m.label, px + 4 + w > chartArea.right ? px - w - 4 : px + 4, chartArea.top + 12 + 13 * i);
+      if (px >= chartArea.left && px <= chartArea.right) drawMark(ctx, chartArea, px, m.color, m.label, i);
     });
-    ctx.restore();
   },
 };
 
@@ -69,10 +55,12 @@ export interface LatencySeries {
   p95: number;
 }
 
-/** The smallest round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k) at or above `x`: an axis end the ticks divide evenly. */
-export function niceCeil(x: number): number {
-  const k = 10 ** Math.floor(Math.log10(x));
-  return ([1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].find((m) => m * k >= x * (1 - 1e-9)) ?? 10) * k;
+/** An axis from 0 to at least `x` in about `ticks` round steps (1, 2, 2.5 or 5 × 10^k), ending on a step. */
+export function niceAxis(x: number, ticks = 6): { max: number; step: number } {
+  const raw = x / ticks;
+  const k = 10 ** Math.floor(Math.log10(raw));
+  const step = ([1, 2, 2.5, 5, 10].find((m) => m * k >= raw * (1 - 1e-9)) ?? 10) * k;
+  return { max: Math.ceil(x / step - 1e-9) * step, step };
 }
 
 /**
@@ -81,7 +69,7 @@ export function niceCeil(x: number): number {
  * and p95 marked.
  */
 export function latencyChart(canvas: HTMLCanvasElement, p: Palette, s: LatencySeries): Chart {
-  const max = niceCeil(Math.max(...s.estimated.ms, ...(s.measured ?? []), 1e-6) * 1.05);
+  const { max, step } = niceAxis(Math.max(...s.estimated.ms, ...(s.measured ?? []), 1e-6) * 1.05);
   const n = 30;
   const centre = (i: number) => ((i + 0.5) * max) / n;
   const shares = (b: number[]) => { const total = b.reduce((a, x) => a + x, 0) || 1; return b.map((y, i) => ({ x: centre(i), y: (100 * y) / total })); };
@@ -96,7 +84,7 @@ export function latencyChart(canvas: HTMLCanvasElement, p: Palette, s: LatencySe
     options: {
       ...o,
       plugins: { ...o.plugins, eeValueMarks: { marks: [{ value: s.mean, label: `mean ${formatMs(s.mean)}`, color: p.current }, { value: s.p95, label: `p95 ${formatMs(s.p95)}`, color: p.series[3] }] } } as any,
-      scales: { x: { ...o.scales.x, type: 'linear', min: 0, max, offset: false, grid: { ...o.scales.x.grid, offset: false } }, y: { ...o.scales.y, beginAtZero: true } },
+      scales: { x: { ...o.scales.x, type: 'linear', min: 0, max, offset: false, ticks: { ...o.scales.x.ticks, stepSize: step }, grid: { ...o.scales.x.grid, offset: false } }, y: { ...o.scales.y, beginAtZero: true } },
     },
     plugins: [valueMarks],
   });
