@@ -257,7 +257,7 @@ export const deployRunCommand: CliCommand = {
     'set beside uses the profile\'s links and the speeds measured here (`deploy measure`, run first when missing;',
     '--remeasure to time again). Written to the run folder\'s split-measured.json. Ctrl-C stops every tier process.',
     '',
-    '--preset P / --tiers FILE / --cut A,B / --int8 / --threshold T   the plan, as for `deploy plan`',
+    '--preset P / --tiers FILE / --cut A,B / --int8 (--quantization Q) / --threshold T (--rule R)   the plan, as for `deploy plan`',
     '--images N   timed inputs, the first N test images (default 300)',
     '--warmup N   untimed inputs first (default 20)',
     '--no-shape   raw loopback instead of the profile\'s links',
