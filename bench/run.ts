@@ -5,7 +5,8 @@
  * BENCHMARKS.json (merged section by section, so `--only` refreshes some), then renders
  * BENCHMARKS.md from it (bench/report.ts). Each measurement runs in a child process of its own.
  * Sections: throughput, profile, engines (torch engine vs wasm vs plain PyTorch), earlyexit
- * (Table 2 analogue), tradeoff (accuracy vs MACs), scaling, memory, extension. Not part of `npm test`.
+ * (Table 2 analogue), tradeoff (accuracy vs MACs), scaling, memory, extension, tiers (a network split
+ * over device, edge and cloud). Not part of `npm test`.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,6 +16,7 @@ import { earlyExitSection, latencySection, tradeoffSection } from './sections/ex
 import { memorySection, scalingSection } from './sections/scaling';
 import { extensionSection } from './sections/extension';
 import { enginesSection } from './sections/engines';
+import { tiersSection } from './sections/tiers';
 import { renderReport } from './report';
 import { load1, log, PYTHON, ROOT, run, waitQuiet } from './lib/util';
 
@@ -31,6 +33,7 @@ const SECTIONS: Record<string, (o: BenchOptions) => Promise<Record<string, unkno
   memory: memorySection,
   extension: extensionSection,
   engines: enginesSection,
+  tiers: tiersSection,
 };
 
 function machine(): Record<string, unknown> {

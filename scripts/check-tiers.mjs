@@ -22,7 +22,8 @@ const ALLOWED = {
   runs: { tiers: ['spec', 'protocol'], packages: [/^node:/] },
   report: { tiers: ['spec', 'protocol', 'runs'], packages: [/^node:/] },
   worker: { tiers: ['spec', 'data', 'engine', 'protocol', 'runs'], packages: [/^node:/] },
-  cli: { tiers: ['spec', 'data', 'runs', 'report', 'protocol', 'worker'], packages: [/^node:/] },
+  deploy: { tiers: ['spec', 'data', 'engine', 'protocol', 'runs', 'worker'], packages: [/^node:/, /^@tensorflow\//] },
+  cli: { tiers: ['spec', 'data', 'runs', 'report', 'protocol', 'worker', 'deploy'], packages: [/^node:/] },
   extension: { tiers: ['spec', 'runs', 'report', 'protocol'], packages: [/^node:/, /^vscode$/] },
   webview: { tiers: ['spec', 'protocol'], packages: [/^chart\.js/, /^@vscode-elements\//] },
 };

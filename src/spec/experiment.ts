@@ -14,6 +14,7 @@ import { HEAD_KINDS, validateExits, type ExitConfig } from './exits';
 import type { CalibrationTarget, MethodName } from './results';
 import type { MethodConfig, TrainingConfig } from './method';
 import { BACKEND_PREFERENCES, TORCH_DEVICES, type BackendPreference, type TorchDevice } from './backend-names';
+import { deploymentSchema, validateDeployment, type DeploymentSpec } from './tiers';
 
 export interface Experiment {
   /** Shown in the Runs view; defaults to the file name. */
@@ -40,6 +41,8 @@ export interface Experiment {
   };
   /** JSON path → list of values; the cartesian product expands into a group of runs. */
   sweep?: Record<string, unknown[]>;
+  /** The network split over tiers (device, edge, cloud): see tiers.ts. */
+  deployment?: DeploymentSpec;
 }
 
 type Schema = Record<string, any>;
@@ -137,6 +140,7 @@ export const experimentSchema: Schema = {
         timingImages: int('Test images timed one at a time for the speed-up (0 = no timing).', 100, { minimum: 0 }),
       },
     },
+    deployment: deploymentSchema,
     sweep: {
       type: 'object', description: 'JSON path → list of values, e.g. { "method.lambda": [0.01, 0.1, 1] }; the cartesian product expands into a group of runs.',
       additionalProperties: { type: 'array', minItems: 1 },
@@ -246,6 +250,7 @@ export function validateExperiment(raw: unknown, fallbackName = 'experiment'): E
   if (cal.budget != null && cal.accuracy != null) {
     throw new ValidationError('evaluation.calibration: give either budget or accuracy, not both', 'evaluation.calibration');
   }
+  if (x.deployment) validateDeployment(x.deployment, describeBackbone(x.backbone).points.map((p) => p.id));
   if (x.sweep) expandSweep(x); // fails early on an empty or invalid sweep
   return x;
 }
@@ -402,3 +407,10 @@ export function exitPositions(x: Experiment): number[] {
 }
 
 export type { MethodName };
+
+/** A `deployment` section on its own (from a run's experiment.json, a `--tiers` file or the panel), schema-checked and defaults filled. */
+export function parseDeployment(raw: unknown, backbone: BackboneConfig, path = 'deployment'): DeploymentSpec {
+  const d = validateAgainst(deploymentSchema, raw, path) as DeploymentSpec | undefined;
+  if (!d) throw new ValidationError(`${path}: missing`, path);
+  return validateDeployment(d, describeBackbone(backbone).points.map((p) => p.id), path);
+}
