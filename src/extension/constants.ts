@@ -18,6 +18,11 @@ export const Commands = {
   editExitHead: 'earlyExit.editExitHead',
   editExitGate: 'earlyExit.editExitGate',
   editRecipe: 'earlyExit.editRecipe',
+  chooseTierPreset: 'earlyExit.chooseTierPreset',
+  moveCutUp: 'earlyExit.moveCutUp',
+  moveCutDown: 'earlyExit.moveCutDown',
+  moveCutHere: 'earlyExit.moveCutHere',
+  removeTierPlan: 'earlyExit.removeTierPlan',
 } as const;
 export type CommandId = (typeof Commands)[keyof typeof Commands];
 
@@ -33,6 +38,7 @@ export const Settings = {
   runsDirectory: 'runsDirectory',
   backend: 'backend',
   workerNodePath: 'workerNodePath',
+  pythonPath: 'pythonPath',
   maxParallelRuns: 'maxParallelRuns',
 } as const;
 
@@ -57,4 +63,7 @@ export const ViewItems = {
   /** Followed by `.<state>`: `run.running`, `run.finished`, … */
   run: 'run',
   problem: 'problem',
+  /** The plan over tiers, and a cut between two tiers (followed by `.up` / `.down` where it can move). */
+  tiers: 'tiers',
+  tierCut: 'tierCut',
 } as const;

@@ -122,6 +122,32 @@ suite('Training from the extension', function () {
     await vscode.workspace.fs.delete(uri);
   });
 
+  test('with the backend setting "torch" (and Python Path set) the same command trains on the PyTorch engine', async () => {
+    const a = await api();
+    const cfg = () => vscode.workspace.getConfiguration('earlyExit');
+    // Debian's python3-torch, which `npm run test:install` installs (EARLY_EXIT_PYTHON overrides)
+    const python = process.env.EARLY_EXIT_PYTHON || '/usr/bin/python3';
+    await cfg().update('backend', 'torch', vscode.ConfigurationTarget.Global);
+    await cfg().update('pythonPath', python, vscode.ConfigurationTarget.Global);
+    try {
+      const uri = await writeWorkspaceFile('tiny-torch.exits.json', tinyExperiment((x) => { x.name = 'tiny-torch'; x.evaluation.timingImages = 0; }));
+      const result = await vscode.commands.executeCommand<TrainResult>(Commands.train, uri);
+      assert.ok(result.ok, result.ok ? '' : result.error);
+      const [run] = result.runs;
+      assert.equal(run.state, 'finished', run.error);
+      const status = readJson(join(run.dir, 'status.json'));
+      assert.equal(status.backend, 'torch-cpu');
+      assert.match(status.backendReason, /^torch \S+ on cpu .*Python \d+\.\d+\.\d+ at \S+ \(earlyExit\.pythonPath\)/);
+      assert.equal(readJson(join(run.dir, 'results.json')).backend, 'torch-cpu');
+      assert.ok(existsSync(join(run.dir, 'model', 'weights.bin')));
+      assert.equal(a.training.active.size, 0);
+      await vscode.workspace.fs.delete(uri);
+    } finally {
+      await cfg().update('backend', undefined, vscode.ConfigurationTarget.Global);
+      await cfg().update('pythonPath', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   test('Open Results shows the panel with its charts drawn and the exit table filled', async function () {
     if (!trained) this.skip(); // the training test did not finish a run
     if (!canSeeWorkbench) this.skip();

@@ -10,15 +10,18 @@ import { flagNumber, flagString, UsageError, type CliCommand } from '../registry
 
 const RULES: ExitRule[] = ['gate', 'confidence', 'entropy'];
 
-/** Re-times a stored model at batch 1 on the run's test split, once per (rule, thresholds) (loads the engine and the dataset once). */
+/**
+ * Re-times a stored model at batch 1 on the run's test split, once per (rule, thresholds) (loads the
+ * tfjs engine and the dataset once; a torch-trained model is timed on the CPU the same way, from its
+ * TF.js-format model/).
+ */
 async function measure(dir: string, settings: { rule: ExitRule; thresholds: number[] }[], images: number): Promise<Timing[]> {
   const { engineFor } = await import('../../worker/run');
   const { loadRunData } = await import('../../worker/data');
   const x = readExperimentOf(dir);
   const model = readResults(dir).files.model;
   if (!model) throw runFileError(dir, RUN_FILES.model, 'results.json names no exported model');
-  const engine = engineFor(x.training.backend);
-  await engine.prepare(x.training.backend);
+  const { engine } = await engineFor(x.training.backend, x, { tfjsOnly: true });
   const { data } = await loadRunData(x);
   const { net } = await engine.open(x, data, path.join(dir, model));
   try {

@@ -49,6 +49,9 @@ test('each command takes the options its usage and help name (every option it re
     demo: ['out', 'backend'], train: ['out', 'set', 'resume', 'backend', 'stock'], eval: ['threshold', 'budget', 'target-accuracy', 'rule', 'json', 'measure'],
     runs: ['out', 'json'], init: ['backbone', 'out', 'force'], macs: ['width', 'input', 'classes', 'json'], 'data inspect': ['json', 'download'],
     report: ['out', 'force'], doctor: ['json'],
+    'deploy plan': ['preset', 'tiers', 'cut', 'int8', 'quantization', 'rule', 'threshold', 'sweep', 'stat', 'latency-budget', 'bytes-budget', 'json'],
+    'deploy run': ['preset', 'tiers', 'cut', 'int8', 'quantization', 'rule', 'threshold', 'images', 'warmup', 'no-shape', 'backend', 'remeasure', 'json'],
+    'deploy measure': ['backend', 'images', 'json'], 'deploy presets': ['json'],
   };
   for (const [name, flags] of Object.entries(reads)) {
     const cmd = commands.find((c) => c.name === name);
