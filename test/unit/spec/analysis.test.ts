@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   calibrate, comparisonCsv, comparisonTable, exitHistograms, exitTable, exitTableCsv, histogram, paretoFront, sweepCsv,
-  tableOneAccuracy, thresholdSweep,
+  SWEEP_GRID, tableOneAccuracy, thresholdSweep,
 } from '../../../src/spec/analysis';
 import type { CostModel, SampleRecords } from '../../../src/spec/results';
 
@@ -72,7 +72,10 @@ test('thresholdSweep endpoints: τ = 0 sends everything out at the first exit, �
   assert.equal(s[0].averageMacsPct, 25);
   assert.equal(s[1].accuracy, 1); // sample 4 at A (right), the rest at the final classifier (right)
   close(s[1].averageMacs, (10 + 5 * 50) / 6);
-  assert.equal(thresholdSweep(records, costs, 'gate').length, 101);
+  // the default grid: 0, 0.01, …, 1 and the thresholds between the recorded gate values' quantiles
+  const grid = thresholdSweep(records, costs, 'gate').map((p) => p.threshold);
+  assert.ok(grid.length > 101 && SWEEP_GRID.every((t) => grid.includes(t)) && grid.every((t, i) => i === 0 || t > grid[i - 1]));
+  assert.ok(grid.includes(0.85), 'halfway between the gate values 0.8 and 0.9');
   assert.equal(sweepCsv(s), 'threshold,accuracy,average_macs,average_macs_pct\n0,0.5000,10,25.00\n1,1.0000,43,108.33\n');
 });
 
