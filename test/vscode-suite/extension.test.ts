@@ -156,7 +156,7 @@ suite('Early Exit extension', () => {
     const edit = new vscode.WorkspaceEdit();
     edit.replace(file, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), JSON.stringify({ ...saved, exits: [{ point: 'block1' }] }, null, 2));
     assert.ok(await vscode.workspace.applyEdit(edit));
-    await until(async () => placed((await tree(a)).points).join() === 'block1', 5000, 'the tree to follow the hand edit');
+    await until(async () => placed((await tree(a)).points).join() === 'block1', 15_000, 'the tree to follow the hand edit');
     await doc.save();
   });
 
@@ -176,7 +176,7 @@ suite('Early Exit extension', () => {
     for (let attempt = 1; ; attempt++) {
       await click('.pane-body .monaco-list-row', 'block7', '.custom-view-tree-node-item-checkbox');
       try {
-        await until(inFile, 4000, 'the click to reach the file');
+        await until(inFile, 15_000, 'the click to reach the file');
         break;
       } catch (e) {
         if (await inFile()) break;
@@ -243,7 +243,7 @@ suite('Early Exit extension', () => {
     } else {
       assert.ok(await vscode.commands.executeCommand(Commands.editExitHead, children[0], { kind: 'conv-pool', channels: 24 }));
     }
-    await until(async () => (await read()).exits.find((e: { point: string }) => e.point === point)?.head?.kind === 'conv-pool', 5000, 'the head edit to reach the file');
+    await until(async () => (await read()).exits.find((e: { point: string }) => e.point === point)?.head?.kind === 'conv-pool', 15_000, 'the head edit to reach the file');
     const edited = new TextDecoder().decode(await vscode.workspace.fs.readFile(file));
     assert.deepEqual((await read()).exits.find((e: { point: string }) => e.point === point).head, { kind: 'conv-pool', channels: 24 });
     assert.equal(edited, JSON.stringify(JSON.parse(edited), null, 2) + '\n', 'the file stays formatted');
@@ -288,12 +288,12 @@ suite('Early Exit extension', () => {
     assert.ok(await vscode.commands.executeCommand(Commands.editRecipe, await recipe('targetBudget'), 0.6));
     assert.ok(await vscode.commands.executeCommand(Commands.editRecipe, await recipe('gateInputs'), 'features+softmax'));
     assert.ok(await vscode.commands.executeCommand(Commands.editRecipe, await recipe('warmup'), { epochs: 2, distillation: 0, temperature: 3, freeze: true }));
-    await until(async () => (await read()).method?.warmup?.epochs === 2, 5000, 'the warm-up edit to reach the file');
+    await until(async () => (await read()).method?.warmup?.epochs === 2, 15_000, 'the warm-up edit to reach the file');
     assert.deepEqual((await read()).method, { targetBudget: 0.6, gateInputs: 'features+softmax', warmup: { epochs: 2, freeze: true } });
     await until(async () => /target budget: 60 % of the MACs/.test(String(a.branches.getTreeItem(await methodNode()).description)), 15_000, 'the method row to follow the file');
     // back to the paper: the field leaves the file
     assert.ok(await vscode.commands.executeCommand(Commands.editRecipe, await recipe('targetBudget'), null));
-    await until(async () => (await read()).method?.targetBudget === undefined, 5000, 'the budget to leave the file');
+    await until(async () => (await read()).method?.targetBudget === undefined, 15_000, 'the budget to leave the file');
     // a recipe the file cannot hold is refused with one line, the file unchanged
     const before = new TextDecoder().decode(await vscode.workspace.fs.readFile(file));
     assert.equal(await vscode.commands.executeCommand(Commands.editRecipe, await recipe('hardGatesFrom'), 99), false);

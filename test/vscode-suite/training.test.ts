@@ -59,7 +59,7 @@ suite('Training from the extension', function () {
     const edit = new vscode.WorkspaceEdit();
     edit.replace(uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), tinyExperiment());
     assert.ok(await vscode.workspace.applyEdit(edit));
-    await until(() => ours(uri).length === 0, 5000, 'the diagnostic to clear');
+    await until(() => ours(uri).length === 0, 15_000, 'the diagnostic to clear');
     await doc.save();
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     await vscode.workspace.fs.delete(uri);
