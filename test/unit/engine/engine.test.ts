@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackbone, validateBackboneConfig } from '../../../src/spec/backbones';
 import { costModel, MultiExitNetwork, validateExits } from '../../../src/engine/tfjs/network';
-import { collectRecords, measureTiming, type BatchSource } from '../../../src/engine/tfjs/evaluate';
+import { collectRecords, type BatchSource } from '../../../src/engine/tfjs/evaluate';
 import { ExitEvaluator } from '../../../src/engine/tfjs/exit-evaluator';
 import { exitAssignments } from '../../../src/spec/analysis';
 import { selectBackend, explainLoadError } from '../../../src/accel/backend';
@@ -94,6 +94,7 @@ test('hard exits compute fewer MACs than the soft pass and agree with the per-sa
   assert.ok(left > 0 && left < 40, `some but not all inputs leave early (${left})`);
   // each block runs on exactly the rows still in the batch: all 40 up to block2 (block index 1),
   // then those that did not leave at exit 1, then those that did not leave at exit 2 either
+  // (hard-exits.test.ts reads the same from the kernels' input shapes)
   const atExit1 = Array.from(hard.exitIndex).filter((b) => b === 0).length;
   const atExit2 = Array.from(hard.exitIndex).filter((b) => b === 1).length;
   assert.deepEqual(rowsPerBlock, [40, 40, 40 - atExit1, 40 - atExit1, 40 - atExit1, 40 - atExit1 - atExit2, 40 - atExit1 - atExit2, 40 - atExit1 - atExit2].slice(0, rowsPerBlock.length));
@@ -105,8 +106,6 @@ test('hard exits compute fewer MACs than the soft pass and agree with the per-sa
   assert.equal(hard.macs, exact);
   // predictions of inputs that left early are their exit's argmax
   hard.exitIndex.forEach((b, i) => { if (b < 2) assert.equal(hard.pred[i], rec.exits[b].pred[i]); else assert.equal(hard.pred[i], rec.final.pred[i]); });
-  const timing = await measureTiming(net, data, 'gate', [0, 0], 8);
-  assert.ok(timing.fullMs > 0 && timing.hardMs > 0 && timing.speedup > 0);
   net.dispose();
 });
 
