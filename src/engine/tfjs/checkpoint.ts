@@ -19,6 +19,8 @@ interface ModelJson {
   modelTopology: { network: NetworkConfig; costs: CostModel; exitOrder: string[] };
   weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
   epoch?: number;
+  /** MultiExitNetwork.dropoutCalls: where the dropout masks continue on resume */
+  dropoutCalls?: number;
   optimizer?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] };
 }
 
@@ -61,6 +63,7 @@ export async function saveNetwork(dir: string, net: MultiExitNetwork, extra: { e
       json.optimizer = { paths: ['optimizer.bin'], weights: o.specs };
     }
     if (extra.epoch !== undefined) json.epoch = extra.epoch;
+    if (net.dropoutCalls) json.dropoutCalls = net.dropoutCalls;
     fs.writeFileSync(path.join(tmp, 'model.json'), JSON.stringify(json, null, 1));
     for (const f of fs.readdirSync(tmp)) { const fd = fs.openSync(path.join(tmp, f), 'r'); fs.fsyncSync(fd); fs.closeSync(fd); }
   } catch (e) {
@@ -105,6 +108,7 @@ export async function loadNetwork(dir: string, opts: { optimizer?: tf.Optimizer 
   const weights = decode(from, json.weightsManifest[0]);
   net.loadWeights(weights);
   tf.dispose(Object.values(weights));
+  net.dropoutCalls = json.dropoutCalls ?? 0;
   if (opts.optimizer && json.optimizer) {
     const ow = decode(from, json.optimizer);
     await opts.optimizer.setWeights(json.optimizer.weights.map((s) => ({ name: s.name, tensor: ow[s.name] })));
