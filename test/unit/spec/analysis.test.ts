@@ -11,8 +11,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  calibrate, comparisonCsv, comparisonTable, exitHistograms, exitTable, exitTableCsv, histogram, paretoFront, sweepCsv,
-  tableOneAccuracy, thresholdSweep,
+  calibrate, comparisonCsv, comparisonTable, evaluationReport, exitAssignments, exitHistograms, exitTable, exitTableCsv, histogram,
+  paretoFront, ruleFires, sweepCsv, tableOneAccuracy, thresholdSweep,
 } from '../../../src/spec/analysis';
 import type { CostModel, SampleRecords } from '../../../src/spec/results';
 
@@ -147,4 +147,82 @@ test('comparisonTable groups by dataset × backbone × method and keeps the best
   assert.equal(comparisonCsv(t), 'dataset,backbone,baseline,branchynet,proposed\ncifar10,ResNet-18,81.00,,87.00\ncifar100,VGG-13,,52.00,\n');
   assert.equal(tableOneAccuracy({ softAccuracy: null, finalAccuracy: 0.8 }), 0.8);
   assert.equal(tableOneAccuracy({ softAccuracy: 0.9, finalAccuracy: 0.8 }), 0.9);
+});
+
+/**
+ * Validation records distinct from the test records above (four samples, one exit A at cost 10,
+ * final 50): calibration must pick τ on these and report the test table at that τ.
+ *   sample      0    1    2    3
+ *   label       1    1    0    0
+ *   gate A     .9   .6   .4   .2     pred A  1 0 0 1   (right on 0, 2)
+ *   final                            pred    1 1 0 0   (all right)
+ */
+const validation: SampleRecords = {
+  split: 'validation',
+  count: 4,
+  labels: [1, 1, 0, 0],
+  exits: [{ point: 'A', gate: [0.9, 0.6, 0.4, 0.2], pred: [1, 0, 0, 1], conf: [0.8, 0.7, 0.6, 0.5], entropy: [0.2, 0.3, 0.4, 0.5] }],
+  final: { pred: [1, 1, 0, 0], conf: [1, 1, 1, 1], entropy: [0, 0, 0, 0] },
+  softPred: [1, 1, 0, 0],
+};
+const oneExit: SampleRecords = { ...records, exits: [records.exits[0]] };
+const oneExitCosts: CostModel = { exits: [10], final: 50, full: 40 };
+
+test('calibrate chooses τ on the validation records and reports the test records at that τ', () => {
+  // validation, grid [0.5, 0.7, 0.95]: τ .5 → A takes 0, 1 (1 right), final 2, 3: accuracy 3/4, MACs (20 + 100)/4 = 30
+  //                                    τ .7 → A takes 0 (right): accuracy 1, MACs (10 + 150)/4 = 40; τ .95 → 1, MACs 50
+  const grid = [0.5, 0.7, 0.95];
+  const c = calibrate(validation, oneExit, oneExitCosts, 'gate', { budget: 45 }, grid, [2, 9]);
+  assert.deepEqual(c.thresholds, [0.7]);
+  assert.deepEqual(c.validation, { accuracy: 1, averageMacs: 40 });
+  // the test records at τ .7: A takes 0 (gate .9) and 4 (gate 1), both right; the final classifier
+  // takes the other four, wrong on none of them: accuracy 1, MACs (2·10 + 4·50)/6
+  assert.equal(c.test.count, 6);
+  assert.deepEqual(c.test.rows.map((r) => r.count), [2, 4]);
+  assert.deepEqual(c.test.rows.map((r) => r.position), [2, 9]);
+  close(c.test.averageMacs, 220 / 6);
+  assert.equal(c.test.accuracy, 1);
+  // on the test records themselves the same target picks another τ: the roles of the two sets matter
+  const onTest = calibrate(oneExit, oneExit, oneExitCosts, 'gate', { budget: 45 }, grid);
+  assert.deepEqual(onTest.thresholds, [0.5]);
+  close(onTest.validation.averageMacs, (3 * 10 + 3 * 50) / 6);
+});
+
+test('evaluationReport: the table, sweep and histograms from the test records, calibration from the validation records', () => {
+  const r = evaluationReport(oneExitCosts, oneExit, validation, 'gate', 0.5, { accuracy: 0.9 }, [2, 9]);
+  assert.equal(r.softAccuracy, 5 / 6); // softPred [0,1,2,0,1,0] vs labels [0,1,2,0,1,2]
+  assert.equal(r.finalAccuracy, 5 / 6);
+  assert.deepEqual(r.thresholds, [0.5]);
+  assert.deepEqual(r.hard.rows.map((x) => x.count), [3, 3]);
+  assert.equal(r.sweep.length, 101);
+  assert.deepEqual(r.histograms[0].counts.reduce((a, b) => a + b, 0), 6);
+  // accuracy ≥ 0.9 on validation: the cheapest τ of the default grid that reaches it is 0.61
+  // (sample 1, gate .6, goes on to the final classifier), where 3 of 4 validation samples pay 50
+  assert.deepEqual(r.calibration!.thresholds, [0.61]);
+  assert.deepEqual(r.calibration!.validation, { accuracy: 1, averageMacs: 40 });
+  assert.equal(r.calibration!.met, true);
+  // no validation records or no target: no calibration
+  assert.equal(evaluationReport(oneExitCosts, oneExit, null, 'gate', 0.5, { accuracy: 0.9 }).calibration, null);
+  assert.equal(evaluationReport(oneExitCosts, oneExit, validation, 'gate', 0.5, null).calibration, null);
+});
+
+test('the confidence rule fires at max probability ≥ τ; exits without gates refuse the gate rule', () => {
+  // confidence A [.9 .5 .7 .3 .95 .6], B [.5 .8 .4 .9 .7 .3] at τ = .7: A takes 0, 2, 4; B takes 3 (.9) and 1 (.8); final 5
+  const t = exitTable(records, costs, 'confidence', 0.7);
+  assert.deepEqual(t.rows.map((r) => r.count), [3, 2, 1]);
+  assert.deepEqual(Array.from(exitAssignments(records, 'confidence', [0.7, 0.7])), [0, 1, 0, 1, 0, 2]);
+  // at exactly τ it fires (≥), and just above it does not
+  assert.deepEqual(Array.from(exitAssignments(records, 'confidence', [0.95, 0.9])), [2, 2, 2, 1, 0, 2]);
+  assert.deepEqual(Array.from(exitAssignments(records, 'confidence', [0.951, 0.901])), [2, 2, 2, 2, 2, 2]);
+  // entropy fires at ≤ τ, also at equality
+  assert.deepEqual(Array.from(exitAssignments(records, 'entropy', [0.05, 0.1])), [2, 2, 2, 1, 0, 2]);
+  assert.equal(ruleFires('gate', 0.5, 0.5), true);
+  assert.equal(ruleFires('confidence', 0.49, 0.5), false);
+  assert.equal(ruleFires('entropy', 0.5, 0.5), true);
+  assert.equal(ruleFires('entropy', 0.51, 0.5), false);
+  const ungated: SampleRecords = { ...records, exits: records.exits.map((e) => ({ ...e, gate: null })) };
+  assert.throws(() => exitTable(ungated, costs, 'gate', 0.5), /exit A has no gate; use the "entropy" or "confidence" rule/);
+  assert.deepEqual(exitHistograms(records, 'confidence', 2).map((h) => h.counts), [[1, 5], [2, 4]]); // 0.5 falls in the upper bin
+  assert.deepEqual(exitHistograms(records, 'entropy', 2).map((h) => h.counts), [[4, 2], [3, 3]]);
+  assert.deepEqual(exitHistograms(ungated, 'gate', 2).map((h) => h.counts), [[0, 0], [0, 0]]);
 });
