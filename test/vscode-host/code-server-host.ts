@@ -31,6 +31,8 @@ const TRUST = process.env.EARLY_EXIT_WORKSPACE_TRUST !== 'off';
 
 const USER_SETTINGS = {
   'workbench.startupEditor': 'none',
+  // screenshots are compared with baselines: no blinking cursor
+  'editor.cursorBlinking': 'solid',
   'workbench.tips.enabled': false,
   'workbench.enableExperiments': false,
   'extensions.autoCheckUpdates': false,
@@ -155,7 +157,16 @@ function automationServer(page: () => Page | undefined): Server {
         const name = String(b.name ?? 'workbench').replace(/[^\w.-]+/g, '_');
         mkdirSync(RESULTS, { recursive: true });
         const path = join(RESULTS, name.endsWith('.png') ? name : `${name}.png`);
-        await p.screenshot({ path, fullPage: false });
+        // `still`: the pointer rests on the activity bar's empty stretch, so nothing shows a hover state
+        if (b.still) await p.mouse.move(24, 520);
+        // `mask`: elements that differ from run to run (a run id, a measured time), painted over;
+        // `inWebview` ones are inside the visible webview's content frame
+        const webview = p.locator('iframe.webview.ready:visible').first().contentFrame().locator('#active-frame').contentFrame();
+        const mask = ((b.mask ?? []) as { selector: string; hasText?: string; inWebview?: boolean }[]).map((m) => {
+          const loc = (m.inWebview ? webview : p).locator(m.selector);
+          return m.hasText ? loc.filter({ hasText: m.hasText }) : loc;
+        });
+        await p.screenshot({ path, fullPage: false, mask });
         return reply(200, { path });
       }
       if (req.url === '/text') {

@@ -4,10 +4,8 @@ import type { BranchNode } from '../../src/extension/branchesTree';
 import { Commands, EXTENSION_ID, ViewContainer } from '../../src/extension/constants';
 import type { EarlyExitApi } from '../../src/extension/extension';
 import { spawn } from 'node:child_process';
-import { PNG } from 'pngjs';
-import { readFileSync } from 'node:fs';
 import type { TrainResult } from '../../src/extension/commands';
-import { canSeeWorkbench, click, clickIn, keys, readJson, screenshot, texts, trustWorkspace, until, workspaceFile } from './automation';
+import { canSeeWorkbench, click, clickIn, expectScreenshot, keys, readJson, requireWorkbench, texts, trustWorkspace, until, workspaceFile } from './automation';
 
 const RESNET_POINTS = ['block1', 'block2', 'block3', 'block4', 'block5', 'block6', 'block7', 'block8'];
 
@@ -35,31 +33,40 @@ suite('Early Exit extension', () => {
     assert.ok(a.branches && a.runs && a.branchesView);
     // activate() itself, timed inside the real extension host (bench/activation.mjs times load + activate).
     console.log(`      activate() took ${a.activationMs.toFixed(1)} ms in the extension host`);
-    // Speed is judged in the benchmark, not here: the test only checks activate() reported its time.
-    assert.ok(Number.isFinite(a.activationMs) && a.activationMs >= 0, `activate() reported ${a.activationMs}`);
+    // Speed is judged in the benchmark, not here. The figure is a duration in ms measured inside this
+    // process: more than zero, and less than the time the extension host has been running.
+    assert.ok(a.activationMs > 0 && a.activationMs < performance.now(), `activate() reported ${a.activationMs} ms; the host has run ${performance.now()} ms`);
   });
 
   // Runs first: the code-server host starts with workspace trust on and nothing trusted.
-  test('untrusted workspace refuses training', async function () {
-    if (vscode.workspace.isTrusted) this.skip(); // a host with workspace trust off (EARLY_EXIT_WORKSPACE_TRUST=off)
+  test('untrusted workspace refuses training', async () => {
+    assert.equal(vscode.workspace.isTrusted, false, 'the suite must start in an untrusted workspace: the code-server host (the default) starts with '
+      + 'workspace trust on; EARLY_EXIT_WORKSPACE_TRUST=off and desktop VS Code (test-electron disables trust) cannot test Restricted Mode');
+    requireWorkbench('the refusal notification');
     const a = await api();
     // The views work in Restricted Mode …
     const { root, points } = await tree(a);
     assert.equal(root.kind, 'backbone');
     assert.deepEqual(points.map((p) => (p.kind === 'point' ? p.point.id : p.kind)), RESNET_POINTS);
-    assert.ok(Array.isArray(await a.runs.getChildren()));
+    assert.deepEqual(await a.runs.getChildren(), [], 'no runs yet in the fixture workspace');
     // … but "Train multi-exit model" refuses, says why, and starts nothing.
     const result = await vscode.commands.executeCommand<TrainResult>(Commands.train, workspaceFile('resnet18.exits.json'));
     assert.equal(result.ok, false);
     if (!result.ok) assert.match(result.error, /^training is disabled in an untrusted workspace \(Restricted Mode\), because it starts a worker process/);
     assert.equal(a.training.active.size, 0);
     await assert.rejects(Promise.resolve(vscode.workspace.fs.stat(workspaceFile('.early-exit/runs'))), 'no run folder was created');
-    if (canSeeWorkbench) {
-      const shown = await until(async () => (await texts('.notification-toast .notification-list-item-message', 5000))?.find((m) => /untrusted workspace/.test(m)), 10_000, 'the refusal notification');
-      assert.match(shown, /trust the workspace/);
-      await screenshot('untrusted-workspace');
-      await vscode.commands.executeCommand('notifications.clearAll');
-    }
+    const shown = await until(async () => (await texts('.notification-toast .notification-list-item-message', 5000))?.find((m) => /untrusted workspace/.test(m)), 10_000, 'the refusal notification');
+    assert.match(shown, /trust the workspace/);
+    await vscode.commands.executeCommand('notifications.clearAll');
+    // A run folder that appears (written by another tool) is listed in Restricted Mode too.
+    const runDir = workspaceFile('.early-exit/runs/20251231-000000-resnet18');
+    await vscode.workspace.fs.writeFile(vscode.Uri.joinPath(runDir, 'status.json'),
+      new TextEncoder().encode(JSON.stringify({ id: '20251231-000000-resnet18', experiment: 'resnet18', state: 'finished', epoch: 2, epochs: 2, backend: 'wasm', createdAt: '2025-12-31T00:00:00Z' })));
+    await vscode.commands.executeCommand(Commands.refreshRuns);
+    const listed = await until(async () => (await a.runs.getChildren()).flatMap((g) => (g.kind === 'experiment' ? g.runs.map((r) => r.status.id) : [])), 10_000, 'the run in the Runs view');
+    assert.deepEqual(listed, ['20251231-000000-resnet18']);
+    await vscode.workspace.fs.delete(workspaceFile('.early-exit'), { recursive: true });
+    await until(async () => (await a.runs.getChildren()).length === 0, 10_000, 'the Runs view to drop the deleted run');
     // Trusting the folder (as a user does, in the Workspace Trust editor) lifts the refusal.
     await trustWorkspace();
     assert.equal(vscode.workspace.isTrusted, true);
@@ -106,10 +113,10 @@ suite('Early Exit extension', () => {
     assert.equal(items[1].contextValue, 'run.finished');
   });
 
-  test('the Branches view renders in the workbench (screenshot)', async function () {
+  test('the Branches view renders in the workbench (screenshot)', async () => {
+    requireWorkbench('this test');
     await vscode.window.showTextDocument(workspaceFile('resnet18.exits.json'));
     await vscode.commands.executeCommand(`workbench.view.extension.${ViewContainer}`);
-    if (!canSeeWorkbench) this.skip();
     const rows = await until(async () => {
       const t = await texts('.pane-body .monaco-list-row', 10_000);
       return t?.some((r) => r.includes('ResNet-18')) && t.some((r) => r.includes('block8')) ? t : undefined;
@@ -118,8 +125,7 @@ suite('Early Exit extension', () => {
     const headers = await texts('.pane-header', 1000);
     assert.ok(headers?.some((h) => /branches/i.test(h)) && headers.some((h) => /runs/i.test(h)), `view headers: ${headers?.join(' | ')}`);
     await until(async () => (await texts('.pane-body .monaco-list-row', 5000))?.some((r) => r.includes('20260102-000000-resnet18')), 10_000, 'the Runs rows to render');
-    const png = await screenshot('workbench-early-exit');
-    assert.ok(png);
+    await expectScreenshot('workbench-early-exit');
   });
 
   test('placing an exit edits the file, and a hand edit updates the tree', async () => {
@@ -138,8 +144,8 @@ suite('Early Exit extension', () => {
     await doc.save();
   });
 
-  test('ticking a checkbox in the rendered tree places an exit in the file', async function () {
-    if (!canSeeWorkbench) this.skip();
+  test('ticking a checkbox in the rendered tree places an exit in the file', async () => {
+    requireWorkbench('this test');
     const a = await api();
     const file = workspaceFile('resnet18.exits.json');
     await vscode.commands.executeCommand(`workbench.view.extension.${ViewContainer}`);
@@ -340,8 +346,8 @@ suite('Early Exit extension', () => {
     }
   });
 
-  test('the Branches and Runs views render exits, sweeps and runs (screenshot)', async function () {
-    if (!canSeeWorkbench) this.skip();
+  test('the Branches and Runs views render exits, sweeps and runs (screenshot)', async () => {
+    requireWorkbench('this test');
     await vscode.window.showTextDocument(workspaceFile('resnet18.exits.json'));
     await vscode.commands.executeCommand(`workbench.view.extension.${ViewContainer}`);
     const rows = await until(async () => {
@@ -352,12 +358,6 @@ suite('Early Exit extension', () => {
     const headers = await texts('.pane-header', 1000);
     assert.ok(headers?.some((h) => /branches/i.test(h)) && headers.some((h) => /runs/i.test(h)), `view headers: ${headers?.join(' | ')}`);
     await vscode.commands.executeCommand('notifications.clearAll');
-    const file = await screenshot('workbench-branches-runs');
-    assert.ok(file);
-    // Not blank: the side bar, the editor and the tree icons give many distinct colours.
-    const png = PNG.sync.read(readFileSync(file));
-    const colours = new Set<number>();
-    for (let i = 0; i < png.data.length; i += 4 * 7) colours.add((png.data[i] << 16) | (png.data[i + 1] << 8) | png.data[i + 2]);
-    assert.ok(png.width >= 1000 && colours.size > 50, `${png.width}×${png.height}, ${colours.size} colours`);
+    await expectScreenshot('workbench-branches-runs');
   });
 });
