@@ -64,7 +64,11 @@ test('a run trains, evaluates and leaves a complete run folder', async () => {
   assert.equal(res.hard.rows.length, 3);
   assert.equal(res.sweep.length, 101);
   assert.equal(res.histograms.length, 2);
-  assert.ok(res.timing && res.timing.fullMs > 0);
+  // timing of the 4 images the experiment asks for, on the run's backend, its ratios consistent
+  assert.ok(res.timing, 'timingImages 4: results.json has a timing');
+  assert.equal(res.timing.images, 4);
+  assert.equal(res.timing.backend, 'wasm');
+  assert.equal(res.timing.speedup, res.timing.fullMs / res.timing.hardMs);
   assert.equal(readMetrics(r.dir).metrics.length, 1);
 });
 
