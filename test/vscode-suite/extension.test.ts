@@ -5,7 +5,7 @@ import { Commands, EXTENSION_ID, ViewContainer } from '../../src/extension/const
 import type { EarlyExitApi } from '../../src/extension/extension';
 import { spawn } from 'node:child_process';
 import type { TrainResult } from '../../src/extension/commands';
-import { canSeeWorkbench, click, clickIn, expectScreenshot, keys, readJson, requireWorkbench, texts, trustWorkspace, until, workspaceFile } from './automation';
+import { click, clickIn, expectScreenshot, keys, readJson, requireWorkbench, texts, trustWorkspace, until, workspaceFile } from './automation';
 
 const RESNET_POINTS = ['block1', 'block2', 'block3', 'block4', 'block5', 'block6', 'block7', 'block8'];
 
@@ -209,22 +209,19 @@ suite('Early Exit extension', () => {
 
     const read = () => readJson(file);
     const before = new TextDecoder().decode(await vscode.workspace.fs.readFile(file));
-    if (canSeeWorkbench) {
-      // The real UI: hover the head row, click its inline pencil, pick conv-pool, type 24 channels.
-      await vscode.commands.executeCommand(`workbench.view.extension.${ViewContainer}`);
-      await until(async () => (await texts('.pane-body .monaco-list-row', 5000))?.some((r) => r.includes('head f_b')), 10_000, 'the head row');
-      // A selected row shows its inline actions (hover alone is lost when the tree re-renders).
-      await until(async () => {
-        await clickIn({ selector: '.pane-body .monaco-list-row', hasText: 'head f_b' });
-        return clickIn({ selector: '.pane-body .monaco-list-row', hasText: 'head f_b', hover: true, child: '.action-label[aria-label="Edit Head"]', timeout: 1500 }).catch(() => false);
-      }, 10_000, 'the inline Edit Head action');
-      await until(async () => (await texts('.quick-input-widget .monaco-list-row', 3000))?.some((r) => r.includes('pool-mlp')), 15_000, 'the head quick pick');
-      await keys('conv-pool', ['Enter']);
-      await until(async () => (await texts('.quick-input-widget .quick-input-title', 3000))?.some((t) => t.includes('conv-pool head')), 15_000, 'the channels input');
-      await keys('24', ['Enter']);
-    } else {
-      assert.ok(await vscode.commands.executeCommand(Commands.editExitHead, children[0], { kind: 'conv-pool', channels: 24 }));
-    }
+    requireWorkbench('the inline Edit Head action and its quick pick');
+    // The real UI: hover the head row, click its inline pencil, pick conv-pool, type 24 channels.
+    await vscode.commands.executeCommand(`workbench.view.extension.${ViewContainer}`);
+    await until(async () => (await texts('.pane-body .monaco-list-row', 5000))?.some((r) => r.includes('head f_b')), 10_000, 'the head row');
+    // A selected row shows its inline actions (hover alone is lost when the tree re-renders).
+    await until(async () => {
+      await clickIn({ selector: '.pane-body .monaco-list-row', hasText: 'head f_b' });
+      return clickIn({ selector: '.pane-body .monaco-list-row', hasText: 'head f_b', hover: true, child: '.action-label[aria-label="Edit Head"]', timeout: 1500 }).catch(() => false);
+    }, 10_000, 'the inline Edit Head action');
+    await until(async () => (await texts('.quick-input-widget .monaco-list-row', 3000))?.some((r) => r.includes('pool-mlp')), 15_000, 'the head quick pick');
+    await keys('conv-pool', ['Enter']);
+    await until(async () => (await texts('.quick-input-widget .quick-input-title', 3000))?.some((t) => t.includes('conv-pool head')), 15_000, 'the channels input');
+    await keys('24', ['Enter']);
     await until(async () => (await read()).exits.find((e: { point: string }) => e.point === point)?.head?.kind === 'conv-pool', 5000, 'the head edit to reach the file');
     const edited = new TextDecoder().decode(await vscode.workspace.fs.readFile(file));
     assert.deepEqual((await read()).exits.find((e: { point: string }) => e.point === point).head, { kind: 'conv-pool', channels: 24 });
@@ -298,27 +295,26 @@ suite('Early Exit extension', () => {
       assert.equal(await vscode.commands.executeCommand(Commands.deleteRun, running), false);
       await vscode.workspace.fs.stat(running.kind === 'run' ? running.run.folder : workspaceFile('x'));
 
-      if (canSeeWorkbench) {
-        await vscode.commands.executeCommand(`workbench.view.extension.${ViewContainer}`);
-        await vscode.commands.executeCommand('notifications.clearAll');
-        const menu = async (id: string) => {
-          await clickIn({ selector: '.pane-body .monaco-list-row', hasText: id, button: 'right', timeout: 10_000 });
-          const items = await until(async () => (await texts('.context-view .monaco-menu .action-label', 3000))?.filter(Boolean), 15_000, 'the context menu');
-          return items;
-        };
-        const runningMenu = await menu('20260201-000001-sweepy-b');
-        await keys(undefined, ['Escape']);
-        assert.ok(runningMenu.includes('Stop Run') && runningMenu.includes('Open Results') && runningMenu.includes('Reveal Run Folder'), runningMenu.join(' | '));
-        assert.ok(!runningMenu.includes('Delete Run'), `a running run offers Delete: ${runningMenu.join(' | ')}`);
-        const doneMenu = await menu('20260201-000002-sweepy-c');
-        assert.ok(doneMenu.includes('Delete Run') && !doneMenu.includes('Stop Run'), doneMenu.join(' | '));
-        // "Delete Run" from the context menu asks for a modal confirmation. VS Code refuses modal
-        // dialogs while a test suite runs and says so with the dialog's text: nothing is deleted.
-        await clickIn({ selector: '.context-view .monaco-menu .action-item', hasText: 'Delete Run' });
-        const refused = await until(async () => (await texts('.notification-toast .notification-list-item-message', 3000))?.find((t) => t.includes('earlyExit.deleteRun')), 15_000, 'the confirmation request');
-        assert.match(refused, /refused to show dialog in tests/);
-        await vscode.commands.executeCommand('notifications.clearAll');
-      }
+      requireWorkbench('the run context menus');
+      await vscode.commands.executeCommand(`workbench.view.extension.${ViewContainer}`);
+      await vscode.commands.executeCommand('notifications.clearAll');
+      const menu = async (id: string) => {
+        await clickIn({ selector: '.pane-body .monaco-list-row', hasText: id, button: 'right', timeout: 10_000 });
+        const items = await until(async () => (await texts('.context-view .monaco-menu .action-label', 3000))?.filter(Boolean), 15_000, 'the context menu');
+        return items;
+      };
+      const runningMenu = await menu('20260201-000001-sweepy-b');
+      await keys(undefined, ['Escape']);
+      assert.ok(runningMenu.includes('Stop Run') && runningMenu.includes('Open Results') && runningMenu.includes('Reveal Run Folder'), runningMenu.join(' | '));
+      assert.ok(!runningMenu.includes('Delete Run'), `a running run offers Delete: ${runningMenu.join(' | ')}`);
+      const doneMenu = await menu('20260201-000002-sweepy-c');
+      assert.ok(doneMenu.includes('Delete Run') && !doneMenu.includes('Stop Run'), doneMenu.join(' | '));
+      // "Delete Run" from the context menu asks for a modal confirmation. VS Code refuses modal
+      // dialogs while a test suite runs and says so with the dialog's text: nothing is deleted.
+      await clickIn({ selector: '.context-view .monaco-menu .action-item', hasText: 'Delete Run' });
+      const refused = await until(async () => (await texts('.notification-toast .notification-list-item-message', 3000))?.find((t) => t.includes('earlyExit.deleteRun')), 15_000, 'the confirmation request');
+      assert.match(refused, /refused to show dialog in tests/);
+      await vscode.commands.executeCommand('notifications.clearAll');
       await assert.rejects(Promise.resolve(vscode.commands.executeCommand(Commands.deleteRun, await runNode(a, '20260201-000002-sweepy-c'))),
         /refused to show dialog in tests\. Contents: Delete run 20260201-000002-sweepy-c\?/);
       await vscode.workspace.fs.stat(workspaceFile('.early-exit/runs/20260201-000002-sweepy-c'));

@@ -6,7 +6,7 @@ import type { TrainingRun } from '../../src/runs/manager';
 import type { TrainResult } from '../../src/extension/commands';
 import { Commands, EXTENSION_ID } from '../../src/extension/constants';
 import type { EarlyExitApi } from '../../src/extension/extension';
-import { canSeeWorkbench, expectScreenshot, inWebview, requireWorkbench, texts, trustWorkspace, until, workspaceFile } from './automation';
+import { expectScreenshot, inWebview, requireWorkbench, texts, trustWorkspace, until, workspaceFile } from './automation';
 import { ViewContainer } from '../../src/extension/constants';
 
 async function api(): Promise<EarlyExitApi> {
@@ -200,10 +200,9 @@ suite('Training from the extension', function () {
       return undefined;
     }, 10_000, 'live progress on the run item');
     assert.equal(a.runs.getTreeItem(node).contextValue, 'run.running');
-    if (canSeeWorkbench) {
-      await until(async () => (await texts('.pane-body .monaco-list-row', 3000))?.some((r) => r.includes(running.id) && /epoch \d+\/20 · \d+% · loss/.test(r)), 10_000,
-        'the rendered run row to show live progress');
-    }
+    requireWorkbench('the rendered run row');
+    await until(async () => (await texts('.pane-body .monaco-list-row', 3000))?.some((r) => r.includes(running.id) && /epoch \d+\/20 · \d+% · loss/.test(r)), 10_000,
+      'the rendered run row to show live progress');
     assert.equal(await vscode.commands.executeCommand<string>(Commands.stopRun, node), 'stopped');
     const result = await pending;
     assert.ok(result.ok);
