@@ -56,61 +56,65 @@ function tauFor(rec: SampleRecords, rule: ExitRule, b: number, share: number): n
   return (v[k - 1] + v[k]) / 2;
 }
 
-test('hard exits: each block\'s kernels see only the inputs still in the batch, for every rule and share that left', async () => {
-  await tf.setBackend('cpu');
-  const net = new MultiExitNetwork(config);
-  const data = source();
-  const rec = await collectRecords(net, data, 'test', 16);
-  const x = data.batch(0, N);
-  const blocks = net.ir.blocks.length;
-  const blockMacs = describeBackbone(config.backbone).points.map((p, i, all) => p.macs - (i ? all[i - 1].macs : 0));
-  // how many convolutions each block runs, from a batch-1 pass of that block alone
-  const convsPerBlock: number[] = [];
-  let h: tf.Tensor4D = tf.slice(x, [0, 0, 0, 0], [1, -1, -1, -1]);
-  for (let i = 0; i < blocks; i++) {
-    let next!: tf.Tensor4D;
-    convsPerBlock.push((await convKernels(() => { next = tf.keep(net.runBlock(i, h)); })).length);
-    h = next;
-  }
-  const exitsBefore = (i: number) => net.exits.filter((e) => e.block < i).length;
+for (const gated of [true, false]) {
+  // gated: the proposed method's network, every rule; ungated: BranchyNet's, no gates to threshold
+  const rules = gated ? (['gate', 'confidence', 'entropy'] as const) : (['confidence', 'entropy'] as const);
+  test(`hard exits (${gated ? 'gated' : 'BranchyNet'}): each block's kernels see only the inputs still in the batch, for every rule and share that left`, async () => {
+    await tf.setBackend('cpu');
+    const net = new MultiExitNetwork({ ...config, gated });
+    const data = source();
+    const rec = await collectRecords(net, data, 'test', 16);
+    const x = data.batch(0, N);
+    const blocks = net.ir.blocks.length;
+    const blockMacs = describeBackbone(config.backbone).points.map((p, i, all) => p.macs - (i ? all[i - 1].macs : 0));
+    // how many convolutions each block runs, from a batch-1 pass of that block alone
+    const convsPerBlock: number[] = [];
+    let h: tf.Tensor4D = tf.slice(x, [0, 0, 0, 0], [1, -1, -1, -1]);
+    for (let i = 0; i < blocks; i++) {
+      let next!: tf.Tensor4D;
+      convsPerBlock.push((await convKernels(() => { next = tf.keep(net.runBlock(i, h)); })).length);
+      h = next;
+    }
+    const exitsBefore = (i: number) => net.exits.filter((e) => e.block < i).length;
 
-  for (const rule of ['gate', 'confidence', 'entropy'] as const) {
-    const seen: { share: number; rowsTimesKernels: number; kernels: number; macs: number }[] = [];
-    for (const share of [0, 0.25, 0.5, 0.75, 1]) {
-      const thresholds = [tauFor(rec, rule, 0, share), tauFor(rec, rule, 1, 0.5)];
-      const ev = new ExitEvaluator(net);
-      const hookRows: number[] = [];
-      ev.onBlock = (block, rows) => { hookRows[block] = rows; };
-      let pass!: ReturnType<ExitEvaluator['hardExitPass']>;
-      const kernels = await convKernels(() => { pass = ev.hardExitPass(x, rule, thresholds); });
-      const where = Array.from(pass.exitIndex);
-      assert.deepEqual(where, Array.from(exitAssignments(rec, rule, thresholds)), `${rule} τ=${thresholds}: exits differ from the records`);
-      const left = where.filter((b) => b === 0).length;
-      assert.equal(left, Math.round(share * N), `${rule}: share leaving at exit 1`);
-      // the rows entering block i: inputs not gone at an exit attached before it
-      const rows = Array.from({ length: blocks }, (_, i) => where.filter((b) => b >= exitsBefore(i)).length);
-      const ran = rows.map((r, i) => (r > 0 ? convsPerBlock[i] : 0));
-      const expectedBatches = rows.flatMap((r, i) => new Array(ran[i]).fill(r));
-      assert.deepEqual(kernels.map((k) => k.batch), expectedBatches, `${rule} share ${share}: batch of each convolution`);
-      assert.deepEqual(hookRows, rows.filter((r) => r > 0), `${rule} share ${share}: onBlock reports the tensor's rows`);
-      const convMacs = kernels.reduce((s, k) => s + k.macs, 0);
-      assert.equal(convMacs, rows.reduce((s, r, i) => s + r * blockMacs[i], 0), `${rule} share ${share}: kernel MACs vs catalogue`);
-      // the MACs the pass reports: those leaving at b pay γ_b, the rest the final cost
-      assert.equal(pass.macs, where.reduce((s, b) => s + (b < 2 ? net.costs.exits[b] : net.costs.final), 0));
-      seen.push({ share, rowsTimesKernels: kernels.reduce((s, k) => s + k.batch, 0), kernels: kernels.length, macs: convMacs });
-      ev.dispose();
+    for (const rule of rules) {
+      const seen: { share: number; rowsTimesKernels: number; kernels: number; macs: number }[] = [];
+      for (const share of [0, 0.25, 0.5, 0.75, 1]) {
+        const thresholds = [tauFor(rec, rule, 0, share), tauFor(rec, rule, 1, 0.5)];
+        const ev = new ExitEvaluator(net);
+        const hookRows: number[] = [];
+        ev.onBlock = (block, rows) => { hookRows[block] = rows; };
+        let pass!: ReturnType<ExitEvaluator['hardExitPass']>;
+        const kernels = await convKernels(() => { pass = ev.hardExitPass(x, rule, thresholds); });
+        const where = Array.from(pass.exitIndex);
+        assert.deepEqual(where, Array.from(exitAssignments(rec, rule, thresholds)), `${rule} τ=${thresholds}: exits differ from the records`);
+        const left = where.filter((b) => b === 0).length;
+        assert.equal(left, Math.round(share * N), `${rule}: share leaving at exit 1`);
+        // the rows entering block i: inputs not gone at an exit attached before it
+        const rows = Array.from({ length: blocks }, (_, i) => where.filter((b) => b >= exitsBefore(i)).length);
+        const ran = rows.map((r, i) => (r > 0 ? convsPerBlock[i] : 0));
+        const expectedBatches = rows.flatMap((r, i) => new Array(ran[i]).fill(r));
+        assert.deepEqual(kernels.map((k) => k.batch), expectedBatches, `${rule} share ${share}: batch of each convolution`);
+        assert.deepEqual(hookRows, rows.filter((r) => r > 0), `${rule} share ${share}: onBlock reports the tensor's rows`);
+        const convMacs = kernels.reduce((s, k) => s + k.macs, 0);
+        assert.equal(convMacs, rows.reduce((s, r, i) => s + r * blockMacs[i], 0), `${rule} share ${share}: kernel MACs vs catalogue`);
+        // the MACs the pass reports: those leaving at b pay γ_b, the rest the final cost
+        assert.equal(pass.macs, where.reduce((s, b) => s + (b < 2 ? net.costs.exits[b] : net.costs.final), 0));
+        seen.push({ share, rowsTimesKernels: kernels.reduce((s, k) => s + k.batch, 0), kernels: kernels.length, macs: convMacs });
+        ev.dispose();
+      }
+      for (let j = 1; j < seen.length; j++) {
+        assert.ok(seen[j].macs < seen[j - 1].macs, `${rule}: kernel MACs fall as more inputs leave: ${JSON.stringify(seen)}`);
+        assert.ok(seen[j].rowsTimesKernels < seen[j - 1].rowsTimesKernels, `${rule}: rows × kernels fall: ${JSON.stringify(seen)}`);
+      }
+      // every input gone at block2: only blocks 1–2 run (the stem and two residual blocks' convolutions)
+      assert.equal(seen[0].kernels, convsPerBlock.reduce((a, b) => a + b, 0));
+      assert.equal(seen[seen.length - 1].kernels, convsPerBlock[0] + convsPerBlock[1]);
+      assert.equal(seen[seen.length - 1].macs, N * (blockMacs[0] + blockMacs[1]));
     }
-    for (let j = 1; j < seen.length; j++) {
-      assert.ok(seen[j].macs < seen[j - 1].macs, `${rule}: kernel MACs fall as more inputs leave: ${JSON.stringify(seen)}`);
-      assert.ok(seen[j].rowsTimesKernels < seen[j - 1].rowsTimesKernels, `${rule}: rows × kernels fall: ${JSON.stringify(seen)}`);
-    }
-    // every input gone at block2: only blocks 1–2 run (the stem and two residual blocks' convolutions)
-    assert.equal(seen[0].kernels, convsPerBlock.reduce((a, b) => a + b, 0));
-    assert.equal(seen[seen.length - 1].kernels, convsPerBlock[0] + convsPerBlock[1]);
-    assert.equal(seen[seen.length - 1].macs, N * (blockMacs[0] + blockMacs[1]));
-  }
-  net.dispose();
-});
+    net.dispose();
+  });
+}
 
 test('the deployed pass (folded batch norm, heads on the host) leaves where the records say and skips the same kernels', async () => {
   await tf.setBackend('cpu');
@@ -143,5 +147,31 @@ test('the deployed pass (folded batch norm, heads on the host) leaves where the 
   assert.equal(timing.hardAccuracy, accuracyOf(rec.exits[0].pred.slice(0, 8), rec.labels.slice(0, 8)), 'τ = 0: every input leaves at exit 1');
   assert.equal(timing.speedup, timing.fullMs / timing.hardMs);
   assert.ok(Math.abs(timing.timeSavedPct - 100 * (1 - timing.hardMs / timing.fullMs)) < 1e-9);
+  net.dispose();
+});
+
+test('the plain backbone pass gives the final classifier\'s logits; no pass leaves tensors behind, and dispose frees the folded weights', async () => {
+  await tf.setBackend('cpu');
+  const net = new MultiExitNetwork(config);
+  const data = source();
+  const x = data.batch(0, 8);
+  const final = net.forward(x).finalLogits;
+  const want = Array.from(final.dataSync());
+  final.dispose();
+  for (const opts of [{}, { fast: true }, { fast: true, hostHeads: false }]) {
+    const before = tf.memory().numTensors;
+    const ev = new ExitEvaluator(net, opts);
+    const logits = Array.from(ev.backboneOnlyLogits(x));
+    assert.equal(logits.length, 8 * 5);
+    // folded batch norm is the same function up to float rounding
+    logits.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-4 * Math.max(1, Math.abs(want[i])), `${JSON.stringify(opts)} logit ${i}: ${v} vs ${want[i]}`));
+    ev.hardExitPass(x, 'gate', [0.5, 0.5]);
+    ev.hardExitPass(x, 'entropy', [0, 0]);
+    ev.hardExitPass(x, 'confidence', [0, 0]);
+    for (let i = 0; i < 4; i++) { const x1 = data.batch(i, 1); ev.hardExitPass(x1, 'gate', [0.5, 0.5]); x1.dispose(); }
+    ev.dispose();
+    assert.equal(tf.memory().numTensors, before, `${JSON.stringify(opts)}: tensors left after the passes and dispose()`);
+    assert.ok(!x.isDisposed, 'the caller\'s input is never disposed');
+  }
   net.dispose();
 });

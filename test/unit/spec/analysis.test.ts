@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   calibrate, comparisonCsv, comparisonTable, evaluationReport, exitAssignments, exitHistograms, exitTable, exitTableCsv, histogram,
-  paretoFront, ruleFires, sweepCsv, tableOneAccuracy, thresholdSweep,
+  paretoFront, ruleFires, softAccuracy, sweepCsv, tableOneAccuracy, thresholdSweep,
 } from '../../../src/spec/analysis';
 import type { CostModel, SampleRecords } from '../../../src/spec/results';
 
@@ -225,4 +225,49 @@ test('the confidence rule fires at max probability ≥ τ; exits without gates r
   assert.deepEqual(exitHistograms(records, 'confidence', 2).map((h) => h.counts), [[1, 5], [2, 4]]); // 0.5 falls in the upper bin
   assert.deepEqual(exitHistograms(records, 'entropy', 2).map((h) => h.counts), [[4, 2], [3, 3]]);
   assert.deepEqual(exitHistograms(ungated, 'gate', 2).map((h) => h.counts), [[0, 0], [0, 0]]);
+});
+
+test('exit table edges: default positions, no samples, a row nobody reaches in the CSV', () => {
+  assert.deepEqual(exitTable(records, costs, 'gate', 0.5).rows.map((r) => r.position), [1, 2, 3]);
+  // positions for the exits only: the final classifier is one past the last
+  assert.deepEqual(exitTable(records, costs, 'gate', 0.5, [4, 2]).rows.map((r) => r.position), [4, 2, 5]);
+  const none: SampleRecords = { ...records, count: 0, labels: [], exits: records.exits.map((e) => ({ ...e, gate: [], pred: [], conf: [], entropy: [] })), final: { pred: [], conf: [], entropy: [] }, softPred: [] };
+  const t = exitTable(none, costs, 'gate', 0.5);
+  assert.deepEqual(t.rows.map((r) => [r.count, r.share, r.accuracy, r.standalone]), [[0, 0, null, 0], [0, 0, null, 0], [0, 0, null, 0]]);
+  assert.deepEqual([t.accuracy, t.averageMacs, t.averageMacsPct], [0, 0, 0]);
+  assert.equal(exitTableCsv(exitTable(records, costs, 'gate', 0.35)).split('\n')[3], 'final,3,50,125.00,0,0.0000,,0.8333');
+});
+
+test('the default τ grid is 0, 0.01, …, 1 and the default histogram has 20 bins', () => {
+  const sweep = thresholdSweep(records, costs, 'gate');
+  assert.deepEqual(sweep.map((p) => p.threshold), Array.from({ length: 101 }, (_, i) => i / 100));
+  assert.deepEqual(sweep[50], thresholdSweep(records, costs, 'gate', [0.5])[0]);
+  const h = histogram([0.01, 0.26, 0.99]);
+  assert.equal(h.counts.length, 20);
+  assert.deepEqual(h.edges.slice(0, 3), [0, 0.05, 0.1]);
+  assert.deepEqual([h.counts[0], h.counts[5], h.counts[19]], [1, 1, 1]);
+  assert.equal(exitHistograms(records, 'gate')[0].counts.length, 20);
+});
+
+test('calibrate breaks ties: within a budget the cheaper of equally accurate τ; for an accuracy the cheapest; a full tie keeps the first', () => {
+  // validation τ .7 and .95 are both 100 % accurate; .7 costs 40, .95 costs 50: a budget of 60 takes .7
+  assert.deepEqual(calibrate(validation, oneExit, oneExitCosts, 'gate', { budget: 60 }, [0.95, 0.7]).thresholds, [0.7]);
+  // an accuracy target met by τ .7 (100 %, 40 MACs) and .5 (75 %, 30): the cheaper .5
+  assert.deepEqual(calibrate(validation, oneExit, oneExitCosts, 'gate', { accuracy: 0.7 }, [0.7, 0.5]).thresholds, [0.5]);
+  // τ .61 and .7 send the same sample out (100 %, 40 MACs): a full tie keeps the first in the grid
+  assert.deepEqual(calibrate(validation, oneExit, oneExitCosts, 'gate', { accuracy: 0.9 }, [0.61, 0.7]).thresholds, [0.61]);
+  assert.deepEqual(calibrate(validation, oneExit, oneExitCosts, 'gate', { budget: 45 }, [0.61, 0.7]).thresholds, [0.61]);
+  // a budget nobody meets: the cheapest τ, a target nobody reaches: the most accurate
+  const tooCheap = calibrate(validation, oneExit, oneExitCosts, 'gate', { budget: 1 }, [0.95, 0.5, 0.7]);
+  assert.deepEqual([tooCheap.met, tooCheap.thresholds], [false, [0.5]]);
+});
+
+test('no gates, no soft accuracy; no exits, no sweep and no calibration', () => {
+  assert.equal(softAccuracy({ ...records, softPred: null }), null);
+  assert.equal(softAccuracy(records), 5 / 6);
+  const backboneOnly: SampleRecords = { ...records, exits: [], softPred: null };
+  const r = evaluationReport({ exits: [], final: 40, full: 40 }, backboneOnly, validation, 'entropy', [], { budget: 30 });
+  assert.deepEqual([r.softAccuracy, r.sweep, r.histograms, r.calibration], [null, [], [], null]);
+  assert.deepEqual(r.hard.rows.map((x) => [x.point, x.count]), [['final', 6]]);
+  assert.equal(r.finalAccuracy, 5 / 6);
 });
