@@ -147,3 +147,17 @@ test('weight decay adds (wd/2)·Σ‖W‖² over conv and dense kernels only, fo
     net.dispose();
   }
 });
+
+test('α = 0 and weight decay 0 add no work: no per-classifier cross-entropy, no squared weights', async () => {
+  await tf.setBackend('cpu');
+  const { net, loss } = setup(true);
+  const kernels = async (method: Partial<MethodConfig>, wd: number) => (await tf.profile(() => { loss(method, wd); })).kernels.map((k) => k.name);
+  const count = (names: string[], k: string) => names.filter((n) => n === k).length;
+  const plain = await kernels({ lambda: 0.7 }, 0);
+  // the paper's loss takes one Log (of f̃_1); each per-classifier term adds the Log of a log-softmax,
+  // weight decay a Square per decayed kernel
+  assert.equal(count(plain, 'Log'), 1);
+  assert.equal(count(await kernels({ lambda: 0.7, exitLossWeight: 0.3 }, 0), 'Log'), 1 + 3);
+  assert.equal(count(await kernels({ lambda: 0.7 }, 1e-3), 'Square') - count(plain, 'Square'), KERNELS.length);
+  net.dispose();
+});
