@@ -42,6 +42,9 @@ export default {
   reporters: ['clear-text', 'progress-append-only', 'json', 'html'],
   jsonReporter: { fileName: `reports/mutation/${name}.json` },
   htmlReporter: { fileName: `reports/mutation/${name}.html` },
+  // later runs retest only the mutants whose code or covering tests changed (`-- --force`: all of them)
+  incremental: true,
+  incrementalFile: `reports/mutation/incremental-${name}.json`,
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
   thresholds: { high: 85, low: 70, break: null },
