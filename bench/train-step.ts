@@ -5,9 +5,7 @@
  *   node --import tsx bench/train-step.ts throughput --backbone resnet18 --width 0.125 --backend wasm [--batch 64 --steps 10 --warmup 2]
  *   node --import tsx bench/train-step.ts profile    --backbone resnet18 --width 0.125 --backend wasm [--batch 64]
  *
- * Throughput runs the product's own step loop (`trainEpoch`: batch assembly from uint8 images with
- * `toFloatBatch`, Eq. 1 + λ·Eq. 2, Adam, weight decay), random images, no augmentation (the
- * PyTorch reference does the same work), timing every step after the warm-up.
+ * Throughput runs the product's own step loop (lib/throughput.ts), timing every step after the warm-up.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm'; // registers its kernels now, so that STOCK_IDENTITY below is wasm's own
@@ -18,59 +16,18 @@ import { BN_TRAIN } from '../src/accel/fused-bn';
 import { MAX_POOL_GRAD } from '../src/accel/pool-grad';
 import { wasmSimd } from '../src/accel/wasm-simd';
 import { wasmBackend } from '../src/accel/tfjs-internals';
-import { channelStats, mulberry32, toFloatBatch, type Split } from '../src/data';
+import { channelStats, mulberry32, toFloatBatch } from '../src/data';
 import { methodLoss } from '../src/engine/tfjs/loss';
 import { MultiExitNetwork } from '../src/engine/tfjs/network';
 import { createOptimizer } from '../src/engine/tfjs/optimizer';
-import { trainEpoch, type TrainSource } from '../src/engine/tfjs/train';
-import type { MethodConfig, TrainingConfig } from '../src/spec/method';
 import { benchNetworkConfig } from './lib/netspec';
+import { METHOD, randomSplit, throughput, trainingConfig } from './lib/throughput';
+
+export { METHOD, trainingConfig };
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : dflt;
-}
-
-export const METHOD: MethodConfig = { name: 'proposed', lambda: 0.1, exitLossWeight: 0, exitWeights: null };
-
-export function trainingConfig(batchSize: number, epochs = 1): TrainingConfig {
-  return { epochs, batchSize, optimizer: 'adam', lr: 1e-3, momentum: 0.9, weightDecay: 5e-4, schedule: 'constant', stepEpochs: 30, stepGamma: 0.1, seed: 1 };
-}
-
-function randomSplit(n: number, seed: number): Split {
-  const rng = mulberry32(seed);
-  const images = new Uint8Array(n * 3072);
-  for (let i = 0; i < images.length; i++) images[i] = (rng() * 256) | 0;
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) labels[i] = (rng() * 10) | 0;
-  return { images, labels, count: n };
-}
-
-function trainSource(split: Split): TrainSource {
-  const shape: [number, number, number] = [32, 32, 3];
-  const { mean, std } = channelStats(split, shape);
-  return {
-    count: split.count, labels: split.labels,
-    batch: (idx, augment, rng) => tf.tensor4d(toFloatBatch(split, shape, idx, { mean, std, augment, rng }), [idx.length, 32, 32, 3]),
-  };
-}
-
-async function throughput(net: MultiExitNetwork, batch: number, steps: number, warmup: number): Promise<Record<string, unknown>> {
-  const split = randomSplit(batch * (steps + warmup), 7);
-  const stepMs: number[] = [];
-  let last = 0;
-  const training = trainingConfig(batch);
-  const optimizer = createOptimizer(training);
-  await trainEpoch({ net, optimizer, method: METHOD, training, train: trainSource(split), augment: false, timer: { ms: 0, steps: 0, first: true } }, 1, training.lr, {
-    onStep: (p) => {
-      const now = performance.now();
-      if (p.step > warmup) stepMs.push(now - last);
-      last = now;
-    },
-  });
-  optimizer.dispose();
-  const mean = stepMs.reduce((a, b) => a + b, 0) / stepMs.length;
-  return { batch, steps: stepMs.length, warmup, stepMs: mean, imgPerSec: (1000 * batch) / mean, stepTimes: stepMs.map((t) => Math.round(t)) };
 }
 
 /** One step under tf.profile: kernel time by kernel name, and what is not kernel time. */

@@ -1,7 +1,21 @@
 #!/usr/bin/env bash
 # Installs what `npm test` needs on a fresh machine: npm packages (offline-safe: the native
-# tfjs packages are optional and skipped when their binary download fails).
+# tfjs packages are optional and skipped when their binary download fails), then with apt (run as
+# root, or where sudo works) the Vulkan driver the webgpu tests run on, and Debian's chromium,
+# ripgrep and libkrb5-dev with code-server.
+# Run again, it only does what is missing: `npm ci` (which deletes node_modules and installs it
+# anew, about a minute) only when node_modules was not installed from this package-lock.json by
+# this Node; the Vulkan and code-server scripts check what is installed themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-npm ci --no-audit --no-fund
+
+stamp=node_modules/.early-exit-installed
+want="package-lock.json sha256 $(sha256sum package-lock.json | cut -d' ' -f1), node $(node -v)"
+if [[ -d node_modules && -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
+  echo "[install-test-deps] node_modules is up to date with package-lock.json (node $(node -v)); skipping npm ci"
+else
+  npm ci --no-audit --no-fund
+  printf '%s\n' "$want" > "$stamp"
+fi
+bash scripts/install-vulkan.sh
 bash scripts/install-code-server.sh

@@ -1,12 +1,13 @@
 /**
  * Run-time selection of the TF.js backend, fastest first:
- *   tfjs-node-gpu (CUDA) → tfjs-node (native libtensorflow) → wasm (XNNPACK, SIMD) → cpu (pure JS).
+ *   tfjs-node-gpu (CUDA) → webgpu (Dawn: Vulkan/Metal/D3D12, hardware adapters only) →
+ *   tfjs-node (native libtensorflow) → wasm (XNNPACK, SIMD) → cpu (pure JS).
  * The native packages are optionalDependencies: they are skipped when missing (MODULE_NOT_FOUND,
  * e.g. their install could not download libtensorflow) or present but broken (missing
  * tfjs_binding.node, ERR_DLOPEN_FAILED, CUDA libraries not found). The chosen backend and why
  * every faster one was skipped are reported to the user.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { installBatchNormGradient } from './batchnorm-grad';
 import { installConv2dGradient } from './conv2d-grad';
 import { installFusedAdam } from './fused-adam';
@@ -18,13 +19,14 @@ import { ValidationError } from '../spec/errors';
 import { ACCEL_PARTS, parseStock, type AccelPart } from '../spec/accel-parts';
 import { backendRegistration, checkTfjsInternals, enableReplacedGradients, unrefPoolThreads, wasmBackend } from './tfjs-internals';
 import { prepareThreadedWasm, wantedWasmThreads, type ThreadedWasmPatch } from './wasm-threads';
+import { adapterLabel, explainWebgpuLoadError, initWebgpu, WEBGPU_PACKAGE, type WebGpuAdapter } from './webgpu';
 
 import { BACKEND_PREFERENCES, type BackendPreference } from '../spec/backend-names';
 
 export { BACKEND_PREFERENCES, type BackendPreference };
 
 export interface BackendChoice {
-  /** The preference that won: 'gpu' | 'native-cpu' | 'wasm' | 'cpu'. */
+  /** The preference that won: 'gpu' | 'webgpu' | 'native-cpu' | 'wasm' | 'cpu'. */
   kind: Exclude<BackendPreference, 'auto'>;
   /** tfjs backend name ("tensorflow", "wasm", "cpu"). */
   tfBackend: string;
@@ -36,6 +38,8 @@ export interface BackendChoice {
   stock: Map<AccelPart, string>;
   /** wasm only: XNNPACK threads (1 = the single-threaded binary). */
   threads?: number;
+  /** webgpu only: the adapter it runs on. */
+  adapter?: WebGpuAdapter;
 }
 
 /** Which parts apply to a backend at all. */
@@ -98,12 +102,14 @@ async function initWasmBinary(wasmPkg: WasmPackage, requireFn: NodeRequire, thre
   return { count: 1, why };
 }
 
-const ORDER: Exclude<BackendPreference, 'auto'>[] = ['gpu', 'native-cpu', 'wasm', 'cpu'];
+/** The order `auto` tries the backends in. */
+export const AUTO_ORDER: Exclude<BackendPreference, 'auto'>[] = ['gpu', 'webgpu', 'native-cpu', 'wasm', 'cpu'];
 
 /** Shortens a load error to its cause. */
 export function explainLoadError(pkg: string, err: unknown): string {
   const e = err as NodeJS.ErrnoException & { message?: string };
   const msg = String(e?.message ?? err).split('\n')[0];
+  if (pkg === WEBGPU_PACKAGE) return explainWebgpuLoadError(err) ?? msg;
   if (e?.code === 'MODULE_NOT_FOUND' && msg.includes(pkg)) {
     return `${pkg} is not installed (it is optional; its install downloads libtensorflow, which needs network access)`;
   }
@@ -144,15 +150,21 @@ export async function selectBackend(
   }
   const stock = parseStock(opts.stock ?? process.env.EARLY_EXIT_STOCK); // a bad list fails here, not mid-run
   wantedWasmThreads(); // a bad EARLY_EXIT_WASM_THREADS fails here, rather than making `auto` skip wasm
-  const candidates = preference === 'auto' ? ORDER : [preference];
+  const candidates = preference === 'auto' ? AUTO_ORDER : [preference];
   const skipped: BackendChoice['skipped'] = [];
   for (const kind of candidates) {
     try {
       let description: string;
       let wasmThreads: number | undefined;
+      let adapter: WebGpuAdapter | undefined;
       switch (kind) {
         case 'gpu':
           description = await tryGpu(requireFn);
+          break;
+        case 'webgpu':
+          adapter = await initWebgpu(requireFn, preference === 'webgpu');
+          description = `webgpu (tfjs's own kernels, Dawn over ${adapter.api}: ${adapterLabel(adapter)}`
+            + `${adapter.software ? `; ${adapter.software}, a correctness path, far slower than wasm` : ''}${adapter.watch ? `; ${adapter.watch}` : ''})`;
           break;
         case 'native-cpu':
           await tryNative('@tensorflow/tfjs-node', requireFn);
@@ -176,9 +188,12 @@ export async function selectBackend(
       }
       const off = kind === 'wasm' || kind === 'cpu' ? accelerate(kind, stock) : new Map(ACCEL_PARTS.map((p) => [p, 'not used on this backend'] as const));
       const offText = describeOff(kind, off, stock);
-      return { kind, tfBackend: tf.getBackend(), description: description + offText, skipped, stock: off, ...(wasmThreads ? { threads: wasmThreads } : {}) };
+      return {
+        kind, tfBackend: tf.getBackend(), description: description + offText, skipped, stock: off,
+        ...(wasmThreads ? { threads: wasmThreads } : {}), ...(adapter ? { adapter } : {}),
+      };
     } catch (err) {
-      const pkg = kind === 'gpu' ? '@tensorflow/tfjs-node-gpu' : kind === 'native-cpu' ? '@tensorflow/tfjs-node' : kind === 'wasm' ? '@tensorflow/tfjs-backend-wasm' : 'cpu';
+      const pkg = kind === 'gpu' ? '@tensorflow/tfjs-node-gpu' : kind === 'native-cpu' ? '@tensorflow/tfjs-node' : kind === 'wasm' ? '@tensorflow/tfjs-backend-wasm' : kind === 'webgpu' ? WEBGPU_PACKAGE : 'cpu';
       const reason = explainLoadError(pkg, err);
       if (preference !== 'auto') {
         throw new Error(`backend "${preference}" is not available: ${reason}`, { cause: err });
@@ -239,4 +254,34 @@ function describeOff(kind: string, off: Map<AccelPart, string>, stock: Set<Accel
 export function describeChoice(c: BackendChoice): string {
   const skipped = c.skipped.map((s) => `${s.kind}: ${s.reason}`).join('; ');
   return skipped ? `${c.description}; skipped ${skipped}` : c.description;
+}
+
+/** One backend as `early-exit doctor` reports it. */
+export interface BackendProbe {
+  kind: Exclude<BackendPreference, 'auto'>;
+  /** whether it initialises when asked for by name */
+  available: boolean;
+  /** whether `auto` may take it (a software WebGPU adapter is available by name only) */
+  auto: boolean;
+  /** the backend line when available, else why not */
+  detail: string;
+  adapter?: WebGpuAdapter;
+}
+
+/**
+ * Every backend asked for by name, in `auto`'s order, then `auto` itself: what runs here and why
+ * the rest does not. Leaves `auto`'s choice active. For diagnosis (`early-exit doctor`): it loads
+ * every package that is installed.
+ */
+export async function probeBackends(requireFn: NodeRequire = require): Promise<{ backends: BackendProbe[]; auto: BackendChoice }> {
+  const backends: BackendProbe[] = [];
+  for (const kind of AUTO_ORDER) {
+    try {
+      const c = await selectBackend(kind, requireFn);
+      backends.push({ kind, available: true, auto: !c.adapter?.software, detail: c.description, ...(c.adapter ? { adapter: c.adapter } : {}) });
+    } catch (e) {
+      backends.push({ kind, available: false, auto: false, detail: String((e as Error)?.message ?? e).replace(`backend "${kind}" is not available: `, '') });
+    }
+  }
+  return { backends, auto: await selectBackend('auto', requireFn) };
 }

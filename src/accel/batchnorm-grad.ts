@@ -12,7 +12,7 @@
  *
  * Same values as the stock gradient (checked in test/unit/batchnorm-grad.test.ts).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { useOurGradient } from './tfjs-internals';
 
 /** Axes to sum a [.., C]-broadcast per-channel parameter over. */

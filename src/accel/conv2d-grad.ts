@@ -5,7 +5,7 @@
  *
  * Supports NHWC, dilation 1, 'same'/'valid'/explicit padding, any stride — what our models use.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { samePadding } from '../spec/backbones';
 import { useOurGradient, useOurKernel } from './tfjs-internals';
 import { simdKernelContext, simdKernelReady } from './wasm-simd';

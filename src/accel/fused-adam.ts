@@ -5,7 +5,7 @@
  * Elsewhere (cpu, native backends, no SIMD) it is tfjs's AdamOptimizer unchanged. The moments,
  * iterations and getWeights/setWeights (checkpoints, resume) are tfjs's own.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { adamState, useOurKernel } from './tfjs-internals';
 import { simdKernelContext, simdKernelReady } from './wasm-simd';
 

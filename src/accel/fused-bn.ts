@@ -20,8 +20,8 @@
  * Other backends (webgl, tfjs-node) get the same function written with tfjs ops
  * (`batchNormTraining`, then add and relu).
  */
-import * as tf from '@tensorflow/tfjs';
-import { util } from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import { util } from '@tensorflow/tfjs-core';
 import { batchNormTraining } from './batchnorm-grad';
 import { cpuBackend, useOurKernel, wasmBackend, type CpuBackendLike, type WasmBackendLike } from './tfjs-internals';
 import { wasmSimd, type WasmSimd } from './wasm-simd';

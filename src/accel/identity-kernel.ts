@@ -5,7 +5,7 @@
  * (a variable's assign swaps its data id, kernels never write their inputs), so sharing the data
  * with one more reference, as wasm's own Reshape does, is the same function.
  */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import { incRef, replaceKernel } from './tfjs-internals';
 
 /** Replaces wasm's Identity kernel (`on`) or puts tfjs's copying one back. */

@@ -5,7 +5,7 @@
  * 23 ms for a [64, 32, 32, 8] input with 8×8 windows; this takes about 4 ms. Other pooling
  * geometries keep tfjs's own gradient.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { useOurGradient, useOurKernel } from './tfjs-internals';
 import { simdKernelContext, simdKernelReady } from './wasm-simd';
 

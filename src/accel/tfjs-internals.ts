@@ -1,8 +1,9 @@
 /**
  * The one place that touches tfjs's private internals: the wasm backend object and its emscripten
  * module, the cpu backend's data store, Adam's private state, the engine's backend registry, the
- * pthread pool, and the process-wide kernel and gradient registries we add to. Everything else in
- * the acceleration tier goes through the accessors here.
+ * pthread pool, the process-wide kernel and gradient registries we add to, and the browser globals
+ * tfjs-backend-webgpu looks for. Everything else in the acceleration tier goes through the
+ * accessors here.
  *
  * `checkTfjsInternals` verifies at start-up, against the tfjs that is installed, that every
  * assumption below holds; backend selection turns off each part whose assumption does not, and
@@ -10,7 +11,14 @@
  * mid-run. test/unit/accel/tfjs-internals.test.ts fails, naming the check, when the pinned tfjs
  * no longer matches.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+// The engine runs on tfjs-core with the cpu and wasm backends, never the whole @tensorflow/tfjs
+// (which would also load the WebGL backend, layers, converter and data: none of them used in Node).
+// tfjs-core's Node entry leaves out the gradients and the chained tensor methods that the whole
+// package registers: they are registered here (the build bundles these two from tfjs-core's files).
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import type { AccelPart } from '../spec/accel-parts';
 
 /** The parts of the WebAssembly JS API used here (this project compiles without the DOM lib). */
@@ -78,11 +86,80 @@ export function backendRegistration(name: string): { factory: () => Promise<tf.K
 }
 
 /**
+ * tfjs's cpu backend greets every Node process with a banner on its first tensor ("Hi, looks like
+ * you are running TensorFlow.js in Node.js…"): once per test process, and on every `cpu` run. The
+ * backend line already says which backend runs and why faster ones were skipped, so the backend
+ * is created as already used (its private `firstUse`). Runs when this module loads.
+ */
+export function quietCpuBanner(): void {
+  const registration = backendRegistration('cpu') as { factory: () => unknown; quiet?: true } | undefined;
+  if (!registration || registration.quiet) return;
+  const make = registration.factory;
+  registration.factory = () => {
+    const backend = make();
+    if (backend && typeof backend === 'object' && 'firstUse' in backend) (backend as { firstUse: boolean }).firstUse = false;
+    return backend;
+  };
+  registration.quiet = true;
+}
+quietCpuBanner();
+
+/**
  * XNNPACK's pool threads run for the life of the process, and emscripten keeps a Node worker
  * referenced while its pthread runs: without this a CLI run would never exit on its own.
  */
 export function unrefPoolThreads(backend: unknown): void {
   for (const w of (backend as Partial<WasmBackendLike>)?.wasm?.PThread?.runningWorkers ?? []) w.unref?.();
+}
+
+/**
+ * tfjs-backend-webgpu registers its backend at import only where `globalThis.navigator.gpu` exists
+ * (a browser), and its kernels read WebGPU's constants (GPUBufferUsage, GPUMapMode,
+ * GPUTextureUsage) as globals. Node has neither (Node ≥ 21 has a `navigator`, without `gpu`). This
+ * provides Dawn's GPU object as `navigator.gpu` and the WebGPU globals Node lacks (none that exists
+ * is replaced), before the import and for the backend's life. Returns the undo, for when the
+ * backend is not taken after all. Checked by `webgpuRegistered` after the import.
+ */
+export function provideNavigatorGpu(gpu: object, globals: Record<string, unknown>): () => void {
+  const g = globalThis as Record<string, unknown>;
+  const added: string[] = [];
+  for (const [k, v] of Object.entries(globals)) if (!(k in g)) { g[k] = v; added.push(k); }
+  const hadNavigator = 'navigator' in g && g.navigator != null;
+  const nav = (hadNavigator ? g.navigator : {}) as Record<string, unknown>;
+  const hadGpu = Object.prototype.hasOwnProperty.call(nav, 'gpu');
+  const oldGpu = nav.gpu;
+  Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true, writable: true, enumerable: true });
+  if (!hadNavigator) Object.defineProperty(g, 'navigator', { value: nav, configurable: true, writable: true, enumerable: false });
+  return () => {
+    if (hadGpu) nav.gpu = oldGpu; else delete nav.gpu;
+    if (!hadNavigator) delete g.navigator;
+    for (const k of added) delete g[k];
+  };
+}
+
+/**
+ * Null when tfjs-backend-webgpu, imported after `provideNavigatorGpu`, registered its backend;
+ * else what is missing. Without it (a tfjs that detects WebGPU another way, or a package imported
+ * before the globals were there) the backend is skipped with this reason and `auto` goes on to the
+ * next one.
+ */
+export function webgpuRegistered(): string | null {
+  if (tf.findBackendFactory('webgpu')) return null;
+  const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
+  return `tfjs ${tf.version_core}: @tensorflow/tfjs-backend-webgpu did not register its backend `
+    + `(it registers at import when globalThis.navigator.gpu exists; navigator.gpu is ${nav?.gpu ? 'set' : 'missing'}, so the package was probably imported before it was provided)`;
+}
+
+/** What we use of the GPUDevice behind tfjs's webgpu backend. */
+export interface GpuDeviceLike {
+  addEventListener(type: 'uncapturederror', listener: (e: { error?: { message?: string } }) => void): void;
+  lost?: Promise<{ reason?: string; message?: string }>;
+}
+
+/** The GPUDevice of tfjs's WebGPUBackend (its `device` field), or null where it is not there. */
+export function webgpuDevice(backend: unknown): GpuDeviceLike | null {
+  const d = (backend as { device?: Partial<GpuDeviceLike> })?.device;
+  return d && typeof d.addEventListener === 'function' ? d as GpuDeviceLike : null;
 }
 
 /** Backends our replaced gradients apply to; on any other (webgpu, tfjs-node) tfjs's own runs. */
@@ -155,7 +232,7 @@ export function replaceKernel(name: string, backend: string, on: boolean, make: 
  */
 export function checkTfjsInternals(): Map<AccelPart, string> {
   const off = new Map<AccelPart, string>();
-  const version = `tfjs ${tf.version.tfjs}`;
+  const version = `tfjs ${tf.version_core}`;
   const fail = (parts: AccelPart[], what: string) => { for (const p of parts) if (!off.has(p)) off.set(p, `${version}: ${what}`); };
   const backendName = tf.getBackend();
   const backend = tf.backend() as unknown as Record<string, unknown>;

@@ -12,7 +12,7 @@
  * interleave of a strided input gradient's phases and the Adam update (≈ half of a ResNet-18 step).
  */
 import { Worker } from 'node:worker_threads';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { PLAIN_MEMORY_WASM, SHARED_MEMORY_WASM } from './kernels/simd-wasm';
 import { wasmBackend, wasmMemoryOf, type WasmBackendLike, type WasmMemory, type WasmModuleLike } from './tfjs-internals';
 

@@ -29,7 +29,7 @@ import * as crypto from 'node:crypto';
 import type * as NodeOs from 'node:os';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { ValidationError } from '../spec/errors';
 
 // The module object itself (not an ES namespace copy): tfjs's bundle calls `os.cpus()` on it.

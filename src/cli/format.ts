@@ -49,3 +49,14 @@ export class StatusLine {
     if (text) this.stream.write(text + '\n');
   }
 }
+
+/**
+ * A MACs count as people write it (and as formatMacs prints it): "1500000", "1.5M", "1.5 M",
+ * "800k", "2G"; undefined when it is not one.
+ */
+export function parseMacs(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([kKmMgG]?)\s*(?:MACs?)?\s*$/.exec(text);
+  if (!m) return undefined;
+  const scale = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Number(m[1]) * scale;
+}

@@ -216,7 +216,7 @@ export async function ensureDataset(
     if (fs.existsSync(dest)) continue;
     if (!opts.download) {
       throw new ValidationError(
-        `${dest}: not in the cache; set dataset.download to true (or pass --download), or set dataset.path to a local copy`,
+        `${dest}: not in the cache; set dataset.download to true to fetch it, or set dataset.path to a local copy`,
         'dataset.download',
       );
     }

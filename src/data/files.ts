@@ -4,28 +4,16 @@
  * other problem with a dataset, instead of a bare errno from the depths of a reader.
  */
 import * as fs from 'node:fs';
+import { errnoCode, errnoPhrase } from '../spec/errno';
 import { ValidationError } from '../spec/errors';
 
 /** The largest file a reader loads whole (what one Buffer can hold with room to spare: 2 GiB − 1). */
 export const MAX_DATA_FILE_BYTES = 2 ** 31 - 1;
 
-const WHY: Record<string, string> = {
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  ENOENT: 'no such file or folder',
-  EISDIR: 'is a folder, expected a file',
-  ENOTDIR: 'is not a folder',
-  ELOOP: 'too many symbolic links',
-  EMFILE: 'too many open files',
-  EIO: 'input/output error',
-};
-
 /** A fs error as a ValidationError naming `file` (other errors are returned unchanged). */
 export function fileError(err: unknown, file: string): unknown {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (err instanceof ValidationError || !code) return err;
-  const why = WHY[code] ?? (err as Error).message;
-  return new ValidationError(`${file}: cannot read (${why}${WHY[code] ? `, ${code}` : ''})`, file);
+  if (err instanceof ValidationError || !errnoCode(err)) return err;
+  return new ValidationError(`${file}: ${errnoPhrase(err, 'read')}`, file);
 }
 
 /** Reads a whole data file; refuses one larger than MAX_DATA_FILE_BYTES before allocating it. */

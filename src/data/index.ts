@@ -2,7 +2,7 @@
 export type { Dataset, Split } from './types';
 export { DATASET_DEFAULTS, DATASET_NAMES, datasetSpecSchema, validateDatasetSpec } from '../spec/dataset';
 export type { DatasetName, DatasetSpec } from '../spec/dataset';
-export { loadDataset, sniffPath, summarizeDataset } from './load';
+export { datasetSource, loadDataset, sniffPath, summarizeDataset } from './load';
 export type { DatasetSummary, LoadOptions } from './load';
 export { CIFAR10_CLASSES, parseCifarRecords, readCifar10, readCifar100 } from './cifar';
 export { FASHION_MNIST_CLASSES, MNIST_CLASSES, parseIdx, readIdxPair, readMnistDir } from './idx';

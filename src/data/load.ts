@@ -12,7 +12,7 @@ import { readImageFolders } from './folder';
 import { readMnistDir } from './idx';
 import { resizeBilinear } from './images';
 import { balancedLimit, classCounts } from './preprocess';
-import type { DatasetName, DatasetSpec } from '../spec/dataset';
+import { BUNDLED_DATASETS, type DatasetName, type DatasetSpec } from '../spec/dataset';
 import { syntheticDataset } from './synthetic';
 import { listTar } from './tar';
 import type { Dataset, Split } from './types';
@@ -54,6 +54,35 @@ export async function sniffPath(p: string): Promise<Exclude<DatasetName, 'synthe
   return 'folder';
 }
 
+/**
+ * What to read for a path given by hand (`data inspect PATH`): the reader that fits, and the file
+ * to read — a folder that holds its dataset as one archive (`cinic10-samples.tar.gz` beside a
+ * LICENSE, `CINIC-10.tar.gz`) is read through that archive, whatever the archive is called.
+ */
+export async function datasetSource(p: string): Promise<{ name: Exclude<DatasetName, 'synthetic'>; path: string }> {
+  const name = await sniffPath(p);
+  if (!fs.statSync(p).isDirectory()) return { name, path: p };
+  if (name === 'cinic10' && !fs.existsSync(path.join(p, 'train'))) return { name, path: path.join(p, 'CINIC-10.tar.gz') };
+  if (name !== 'folder') return { name, path: p };
+  const entries = fs.readdirSync(p, { withFileTypes: true });
+  const archives = entries.filter((e) => e.isFile() && /\.(tar\.gz|tgz|tar)$/i.test(e.name));
+  if (entries.some((e) => e.isDirectory()) || archives.length !== 1) return { name, path: p };
+  const archive = path.join(p, archives[0].name);
+  return { name: await sniffPath(archive), path: archive };
+}
+
+/**
+ * The folder of a dataset shipped with the package: `datasets/<name>` in the package root, found
+ * from this module (src/data in a checkout, dist/ in a build or the installed extension).
+ */
+export function bundledDatasetDir(name: string, from = __dirname): string {
+  for (let d = from, i = 0; i < 4; i++, d = path.dirname(d)) {
+    const p = path.join(d, 'datasets', name);
+    if (fs.existsSync(p)) return p;
+  }
+  throw new ValidationError(`dataset.name: "${name}" ships with Early Exit Studio, but its folder datasets/${name} is missing from this installation; reinstall it, or choose another dataset`, 'dataset.name');
+}
+
 function resizeSplit(s: Split, from: [number, number, number], to: [number, number]): Split {
   const [h, w, c] = from;
   const size = h * w * c;
@@ -82,8 +111,9 @@ async function loadDatasetUnchecked(spec: DatasetSpec, opts: LoadOptions): Promi
     ds = syntheticDataset(spec.syntheticTrain ?? 5000, spec.syntheticTest ?? 1000, seed);
   } else {
     let source = spec.path;
-    if (source === undefined) {
-      if (spec.name === 'folder') throw new ValidationError('dataset.path: is required when name is "folder"', 'dataset.path');
+    if (source === undefined && BUNDLED_DATASETS.includes(spec.name)) source = bundledDatasetDir(spec.name);
+    else if (source === undefined) {
+      if (spec.name === 'folder' || spec.name === 'fashion-mnist-mini') throw new ValidationError('dataset.path: is required when name is "folder"', 'dataset.path');
       const { dir } = await ensureDataset(spec.name, opts.cacheDir ?? defaultCacheDir(), {
         download: spec.download, onProgress: opts.onProgress, mirror: opts.mirror,
       });
@@ -100,6 +130,9 @@ async function loadDatasetUnchecked(spec: DatasetSpec, opts: LoadOptions): Promi
       case 'cifar10': ds = await readCifar10(source); break;
       case 'cifar100': ds = await readCifar100(source, spec.label ?? 'fine'); break;
       case 'mnist': case 'fashion-mnist': ds = readMnistDir(source, spec.name === 'fashion-mnist'); break;
+      case 'fashion-mnist-mini':
+        ds = { ...readMnistDir(source, true), name: 'fashion-mnist-mini', format: 'IDX (Fashion-MNIST subset shipped with the package)' };
+        break;
       default:
         ds = await readImageFolders(source, { resize: resizeInReader, split: spec.split, seed, onProgress: opts.onProgress, name: spec.name === 'cinic10' ? 'cinic10' : source });
         if (spec.name === 'cinic10') ds.format = `CINIC-10 ${ds.format}`;
@@ -126,6 +159,8 @@ export interface DatasetSummary {
   classes: string[];
   synthetic: boolean;
   splits: { name: string; count: number; perClass: number[] }[];
+  /** What the reader changed or left out (Dataset.notes). */
+  notes: string[];
 }
 
 /** Counts per split and class, for `data inspect`. */
@@ -136,5 +171,5 @@ export function summarizeDataset(ds: Dataset): DatasetSummary {
     ...Object.entries(ds.extra ?? {}).map(([name, s]) => ({ name, count: s.count, perClass: classCounts(s, k) })),
     { name: 'test', count: ds.test.count, perClass: classCounts(ds.test, k) },
   ];
-  return { name: ds.name, format: ds.format, shape: ds.shape, classes: ds.classes, synthetic: ds.synthetic === true, splits };
+  return { name: ds.name, format: ds.format, shape: ds.shape, classes: ds.classes, synthetic: ds.synthetic === true, splits, notes: ds.notes ?? [] };
 }

@@ -29,4 +29,9 @@ export interface Dataset {
   extra?: Record<string, Split>;
   /** True for the procedurally generated offline set. */
   synthetic?: boolean;
+  /**
+   * What the reader changed or left out that the user should know (images converted to another
+   * channel count, files that are not images, splits that are not used), one line each.
+   */
+  notes?: string[];
 }

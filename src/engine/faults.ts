@@ -12,6 +12,9 @@
  *   enospc-in-checkpoint:<epoch>     the checkpoint write of epoch <epoch> fails with ENOSPC
  *                                    (a disk-full stand-in where no small filesystem can be mounted)
  *   oom-in-epoch:<epoch>             grow the JS heap until V8 gives up, during epoch <epoch>
+ *   bad-message:<epoch>              after epoch <epoch>, send the parent an epochEnd message
+ *                                    without metrics (a parent bug the CLI's error boundary must
+ *                                    turn into one line)
  */
 
 import * as fs from 'node:fs';
@@ -48,4 +51,9 @@ export function faultPoint(point: FaultPoint, epoch: number | undefined, dir = '
       for (;;) hog.push(new Array(1 << 16).fill({ epoch }));
     }
   }
+}
+
+/** True when the plan asks for `kind` at `epoch` (for faults the caller places itself). */
+export function faultPlanned(kind: string, epoch: number): boolean {
+  return !!planned && planned.kind === kind && planned.epoch === epoch;
 }

@@ -32,29 +32,62 @@ export async function trainEpochs(net: EngineNetwork, x: Pick<Experiment, 'metho
   return all;
 }
 
-/** One epoch's metrics line from its training losses and the validation records. */
+/**
+ * One epoch's metrics line from its training losses and the validation records. Without a
+ * validation split every validation figure is null (shown as "—"), never a 0 that reads like a
+ * measured accuracy.
+ */
 export function epochMetrics(
   net: Pick<EngineNetwork, 'costs'>, x: Pick<Experiment, 'method'>, epoch: number, lr: number, losses: EpochLosses,
   rec: SampleRecords, rule: ExitRule, thresholds: number[],
 ): EpochMetrics {
-  const table = exitTable(rec, net.costs, rule, thresholds);
-  const acc = (pred: number[]) => accuracyOf(pred, rec.labels);
-  const gated = rec.exits.length > 0 && rec.exits.every((e) => e.gate !== null);
   const proposed = x.method.name === 'proposed';
-  return {
+  const common = {
     epoch,
     loss: losses.loss,
     ceLoss: losses.ce,
     costLoss: proposed ? x.method.lambda * losses.cost : 0,
     expectedCost: proposed ? losses.cost : null,
     lr,
+    imagesPerSecond: losses.imagesPerSecond,
+    seconds: losses.seconds,
+  };
+  if (rec.count === 0) {
+    return { ...common, softAccuracy: null, hardAccuracy: null, finalAccuracy: null, exitAccuracy: rec.exits.map(() => null), meanGates: null, exitShares: [] };
+  }
+  const table = exitTable(rec, net.costs, rule, thresholds);
+  const acc = (pred: number[]) => accuracyOf(pred, rec.labels);
+  const gated = rec.exits.length > 0 && rec.exits.every((e) => e.gate !== null);
+  return {
+    ...common,
     softAccuracy: gated ? softAccuracy(rec) : null,
     hardAccuracy: table.accuracy,
     finalAccuracy: acc(rec.final.pred),
     exitAccuracy: rec.exits.map((e) => acc(e.pred)),
-    meanGates: gated ? rec.exits.map((e) => e.gate!.reduce((a, g) => a + g, 0) / Math.max(1, rec.count)) : null,
+    meanGates: gated ? rec.exits.map((e) => e.gate!.reduce((a, g) => a + g, 0) / rec.count) : null,
     exitShares: table.rows.map((r) => r.share),
-    imagesPerSecond: losses.imagesPerSecond,
-    seconds: losses.seconds,
   };
+}
+
+/**
+ * Why a finished training looks diverged, or null: the loss of the last epoch is not finite, its
+ * cross-entropy is far above chance level (more than twice ln K: the network is confidently
+ * wrong; `ceWeight`: the summed weights of the cross-entropy terms), or the loss grew tenfold from the first epoch. A run that ends so is reported with a
+ * warning, not as a quiet success.
+ */
+export function divergence(metrics: Pick<EpochMetrics, 'epoch' | 'loss' | 'ceLoss'>[], classes: number, ceWeight = 1): string | null {
+  if (!metrics.length) return null;
+  const sorted = [...metrics].sort((a, b) => a.epoch - b.epoch);
+  const first = sorted[0], last = sorted[sorted.length - 1];
+  // the cross-entropy of guessing uniformly, times the summed weights of its terms (BranchyNet sums one per classifier)
+  const chance = ceWeight * Math.log(classes);
+  const f = (v: number) => (Math.abs(v) >= 1e4 ? v.toExponential(2) : v.toFixed(3));
+  if (!Number.isFinite(last.loss) || !Number.isFinite(last.ceLoss)) return `the training loss of epoch ${last.epoch} is not finite`;
+  if (last.ceLoss > 2 * chance) {
+    return `training diverged: the cross-entropy of epoch ${last.epoch} is ${f(last.ceLoss)}, far above the ${f(chance)} of guessing uniformly among ${classes} classes${ceWeight !== 1 ? ` (summed over its cross-entropy terms, weights ${f(ceWeight)} in all)` : ''} (loss ${f(last.loss)}); try a lower training.lr`;
+  }
+  if (sorted.length > 1 && last.loss > 10 * Math.max(first.loss, 1e-3)) {
+    return `training diverged: the loss grew from ${f(first.loss)} (epoch ${first.epoch}) to ${f(last.loss)} (epoch ${last.epoch}); try a lower training.lr`;
+  }
+  return null;
 }

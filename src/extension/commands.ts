@@ -12,10 +12,11 @@ import type { HeadKind } from '../spec/exits';
 import { Commands, EXPERIMENT_SUFFIX, Settings } from './constants';
 import { experimentNameFromFile } from '../spec/experiment';
 import { formatExperiment, newExperimentJson, readExperiment, type PlacedExit } from './experimentFile';
-import { openComparisonPanel, openResultsPanel } from './panels';
+import { closePanelsOf, openComparisonPanel, openResultsPanel } from './panels';
 import { writeReport } from '../report/report';
-import { deleteRun as deleteRunFolder, pidAlive, readStatus } from '../runs/store';
-import { deleteRefusal, HEAD_CHOICES, parseChannels, trainingRefusal, withGate, withHead } from './presentation';
+import { deleteRun as deleteRunFolder, readResults, readStatus, workerAlive } from '../runs/store';
+import { tableOneAccuracy } from '../spec/analysis';
+import { deleteRefusal, HEAD_CHOICES, nameAfterBackbone, parseChannels, resumeRefusal, runPickItem, trainingRefusal, withGate, withHead } from './presentation';
 import { listRuns, type RunNode, type RunsProvider } from './runsTree';
 import type { RunOutcome, TrainingController } from './training';
 
@@ -88,13 +89,31 @@ async function selectBackbone(target?: vscode.Uri | BackboneName, ctx?: CommandC
   const written = (Array.isArray(read.json.exits) ? read.json.exits : []) as PlacedExit[];
   const exits = written.filter((e) => valid.has(e.point));
   const dropped = written.length - exits.length;
-  const json = { ...read.json, backbone: { ...(read.json.backbone as object), name }, exits };
+  const json: Record<string, unknown> = { ...read.json, backbone: { ...(read.json.backbone as object), name }, exits };
+  // A name that was the old backbone's follows the new one (the file keeps its name).
+  const current = typeof read.json.name === 'string' && read.json.name ? read.json.name : experimentNameFromFile(file.path);
+  const renamed = nameAfterBackbone(current, read.value.backbone.name, name);
+  if (renamed !== undefined && renamed !== current) json.name = renamed;
   const edit = new vscode.WorkspaceEdit();
   edit.replace(file, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), formatExperiment(json));
   const ok = await vscode.workspace.applyEdit(edit);
   if (ok) await doc.save();
   if (ok && dropped) void say(`${dropped} exit(s) removed: their points do not exist in ${BACKBONE_LABELS[name]}.`);
   return ok;
+}
+
+/**
+ * The experiment as the user sees it: an open editor with unsaved changes is saved first (so that
+ * the run, the file on disk and the editor agree), and a file no editor has changed is read from
+ * disk — never from a document model that may lag behind a change made outside the editor.
+ */
+async function experimentTextToTrain(file: vscode.Uri, log: vscode.OutputChannel): Promise<string> {
+  const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === file.toString());
+  if (doc?.isDirty) {
+    if (await doc.save()) log.appendLine(`saved ${vscode.workspace.asRelativePath(file)} before training it`);
+    return doc.getText();
+  }
+  return new TextDecoder().decode(await vscode.workspace.fs.readFile(file));
 }
 
 async function train(ctx: CommandContext, target?: vscode.Uri): Promise<TrainResult> {
@@ -107,7 +126,8 @@ async function train(ctx: CommandContext, target?: vscode.Uri): Promise<TrainRes
   const file = target ?? (await ctx.branches.currentFile());
   if (!file) return refuse('no *.exits.json file to train; run "Early Exit: New Experiment" first.', true);
   const rel = vscode.workspace.asRelativePath(file);
-  const read = readExperiment((await vscode.workspace.openTextDocument(file)).getText(), rel);
+  const text = await experimentTextToTrain(file, ctx.training.output);
+  const read = readExperiment(text, rel);
   if (!read.ok) return refuse(`cannot train ${rel}: ${read.error}`);
   const folder = vscode.workspace.getWorkspaceFolder(file) ?? vscode.workspace.workspaceFolders?.[0];
   const setting = vscode.workspace.getConfiguration(Settings.section, file).get<string>(Settings.runsDirectory) || '.early-exit/runs';
@@ -140,14 +160,24 @@ async function openResults(ctx: CommandContext, target?: string | vscode.Uri | R
       return false;
     }
     const picked = await vscode.window.showQuickPick(
-      runs.map((r) => ({ label: r.status.id, description: [r.status.experiment, r.status.state].filter(Boolean).join(' · '), dir: r.folder.fsPath })),
-      { title: 'Early Exit: Open Results', placeHolder: 'Run to open' },
+      runs.map((r) => ({ ...runPickItem(r.status, resultsFacts(r.folder.fsPath)), dir: r.folder.fsPath })),
+      { title: 'Early Exit: Open Results', placeHolder: 'Run to open', matchOnDescription: true, matchOnDetail: true },
     );
     dir = picked?.dir;
   }
   if (!dir) return false;
   openResultsPanel(ctx.context, dir, ctx.training.output);
   return true;
+}
+
+/** λ, epochs and test accuracy (Table 1's: the soft output, else the final classifier) of a finished run, for the pickers. */
+function resultsFacts(dir: string): { lambda: number | null; epochs: number; accuracy: number } | null {
+  try {
+    const r = readResults(dir);
+    return { lambda: r.lambda, epochs: r.epochs, accuracy: tableOneAccuracy(r) };
+  } catch {
+    return null;
+  }
 }
 
 /** Picks finished runs (several allowed) unless given; undefined when the user cancels or none exist. */
@@ -159,8 +189,8 @@ async function pickRuns(title: string, given?: string[]): Promise<string[] | und
     return undefined;
   }
   const picked = await vscode.window.showQuickPick(
-    runs.map((r) => ({ label: r.status.id, description: r.status.experiment, dir: r.folder.fsPath, picked: true })),
-    { title, canPickMany: true, placeHolder: 'Runs to include' },
+    runs.map((r) => ({ ...runPickItem(r.status, resultsFacts(r.folder.fsPath)), dir: r.folder.fsPath, picked: true })),
+    { title, canPickMany: true, placeHolder: 'Runs to include', matchOnDescription: true, matchOnDetail: true },
   );
   return picked?.length ? picked.map((p) => p.dir) : undefined;
 }
@@ -286,13 +316,38 @@ async function stopRun(ctx: CommandContext, target?: RunNode | string | vscode.U
   } catch {
     status = undefined;
   }
-  if (status?.state === 'running' && status.pid && pidAlive(status.pid)) {
+  if (status?.state === 'running' && status.pid && workerAlive(status)) {
     process.kill(status.pid, 'SIGTERM');
     void say(`asked run ${status.id} (worker process ${status.pid}) to stop after its current step.`);
     return 'signalled';
   }
   void say(`run ${path.basename(dir)} is not running.`);
   return 'not running';
+}
+
+/**
+ * Continues a failed or cancelled run from the checkpoint of its last finished epoch, in a worker
+ * like Train (the same progress, Stop and notifications). Refuses, saying why, a run that is
+ * training, finished, or has no checkpoint.
+ */
+async function resumeRun(ctx: CommandContext, target?: RunNode | string | vscode.Uri): Promise<TrainResult> {
+  const dir = runDir(target);
+  const refuse = (error: string): TrainResult => {
+    void vscode.window.showWarningMessage(`Early Exit: cannot resume: ${error}`);
+    return { ok: false, error };
+  };
+  if (!dir) return refuse('choose a failed or cancelled run in the Runs view.');
+  const untrusted = trainingRefusal(vscode.workspace.isTrusted);
+  if (untrusted) return refuse(untrusted);
+  let status;
+  try {
+    status = readStatus(dir);
+  } catch (e) {
+    return refuse(`${dir} is not a readable run folder (${(e as Error).message})`);
+  }
+  const why = resumeRefusal(status, !!ctx.training.activeRun(dir), status.state === 'running' && workerAlive(status));
+  if (why) return refuse(why);
+  return { ok: true, runs: await ctx.training.resume(dir) };
 }
 
 /**
@@ -333,7 +388,7 @@ async function deleteRun(ctx: CommandContext, target?: RunNode | string | vscode
     void vscode.window.showErrorMessage(`Early Exit: ${dir} is not a readable run folder: ${(e as Error).message}`);
     return false;
   }
-  const refusal = deleteRefusal(status, !!ctx.training.activeRun(dir), !!status.pid && pidAlive(status.pid));
+  const refusal = deleteRefusal(status, !!ctx.training.activeRun(dir), workerAlive(status));
   if (refusal) {
     void vscode.window.showWarningMessage(`Early Exit: cannot delete: ${refusal}`);
     return false;
@@ -353,6 +408,8 @@ async function deleteRun(ctx: CommandContext, target?: RunNode | string | vscode
     return false;
   }
   ctx.training.output.appendLine(`deleted run ${status.id} (${dir})`);
+  // Its results tab would show a run that no longer exists: close it, and drop it from a comparison.
+  closePanelsOf(dir);
   ctx.runs.refresh();
   return true;
 }
@@ -369,6 +426,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     vscode.commands.registerCommand(Commands.editExitHead, (node?: ExitNode, choice?: { kind: HeadKind; channels?: number }) => editExitHead(ctx, node, choice)),
     vscode.commands.registerCommand(Commands.editExitGate, (node?: ExitNode, hidden?: number) => editExitGate(ctx, node, hidden)),
     vscode.commands.registerCommand(Commands.stopRun, (target?: RunNode | string | vscode.Uri) => stopRun(ctx, target)),
+    vscode.commands.registerCommand(Commands.resumeRun, (target?: RunNode | string | vscode.Uri) => resumeRun(ctx, target)),
     vscode.commands.registerCommand(Commands.revealRun, (target?: RunNode | string | vscode.Uri) => revealRun(target)),
     vscode.commands.registerCommand(Commands.deleteRun, (target?: RunNode | string | vscode.Uri, opts?: { confirmed?: boolean }) => deleteRun(ctx, target, opts)),
     vscode.commands.registerCommand(Commands.refreshRuns, () => {

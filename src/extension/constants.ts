@@ -12,6 +12,7 @@ export const Commands = {
   exportResults: 'earlyExit.exportResults',
   refreshRuns: 'earlyExit.refreshRuns',
   stopRun: 'earlyExit.stopRun',
+  resumeRun: 'earlyExit.resumeRun',
   revealRun: 'earlyExit.revealRun',
   deleteRun: 'earlyExit.deleteRun',
   editExitHead: 'earlyExit.editExitHead',

@@ -6,8 +6,9 @@
 import { formatMacs } from '../spec/backbones';
 import { headChannels } from '../spec/exit-costs';
 import type { ExitConfig, HeadKind } from '../spec/exits';
-import { progressFraction } from '../runs/messages';
+import { keptAfterStop, progressFraction } from '../runs/messages';
 import type { RunState, RunStatus } from '../spec/run-types';
+import { runFacts, runTimeLabel } from '../spec/run-label';
 
 /** The last `progress` message of a run this window trains. */
 export interface LiveProgress {
@@ -31,12 +32,48 @@ export function liveDescription(p: LiveProgress): string {
   return `epoch ${p.epoch}/${p.epochs} · ${Math.floor(100 * progressFraction(p))}% · loss ${Number.isFinite(p.loss) ? p.loss.toFixed(3) : String(p.loss)}`;
 }
 
-/** The description of a run item: live progress while this window trains it, else its status.json. */
-export function runDescription(status: RunLike['status'], live?: LiveProgress): string {
+/** The short name of a run in its group: its sweep values inside a sweep, else when it was started (the full id is in the tooltip). */
+export function runName(status: RunLike['status'], now = new Date()): string {
+  return sweepLabel(status.sweep) || runTimeLabel(status.id, now);
+}
+
+/**
+ * The label of a run item. While this window trains it, its live progress — first, so that the
+ * sidebar at its default width never hides it (it used to sit behind the long run id); otherwise
+ * its short name.
+ */
+export function runLabel(status: RunLike['status'], live?: LiveProgress, now = new Date()): string {
+  return (status.state ?? 'queued') === 'running' && live ? liveDescription(live) : runName(status, now);
+}
+
+/** The description of a run item: its short name while the label is its progress, else its status.json. */
+export function runDescription(status: RunLike['status'], live?: LiveProgress, now = new Date()): string {
   const state: RunState = status.state ?? 'queued';
-  const sweep = sweepLabel(status.sweep);
-  if (state === 'running' && live) return [liveDescription(live), sweep].filter(Boolean).join(' · ');
-  return [state, status.epochs ? `epoch ${status.epoch ?? 0}/${status.epochs}` : undefined, status.backend ?? undefined, sweep].filter(Boolean).join(' · ');
+  if (state === 'running' && live) return runName(status, now);
+  return [state, status.epochs ? `epoch ${status.epoch ?? 0}/${status.epochs}` : undefined, status.backend ?? undefined].filter(Boolean).join(' · ');
+}
+
+/**
+ * A run as the Compare, Export and Open Results pickers list it: when it started and its
+ * experiment, then what tells it from its siblings (λ, epochs, accuracy), then its id and state.
+ */
+export function runPickItem(status: RunLike['status'], results: { lambda: number | null; epochs: number; accuracy: number } | null, now = new Date()): { label: string; description: string; detail: string } {
+  const facts = runFacts(results ?? { lambda: (status.sweep?.['method.lambda'] as number | undefined) ?? null, epochs: status.epochs });
+  return {
+    label: `${status.experiment ?? '(unknown experiment)'} · ${runName(status, now)}`,
+    description: facts,
+    detail: [status.id, status.state ?? 'queued', status.backend].filter(Boolean).join(' · '),
+  };
+}
+
+/**
+ * The experiment's name after its backbone changed: a name that was the old backbone's (as New
+ * Experiment gives it: "vgg13", "vgg13-2") follows the new one; a name of the user's own is kept.
+ */
+export function nameAfterBackbone(name: string, from: string, to: string): string {
+  if (name === from) return to;
+  if (name.startsWith(`${from}-`)) return `${to}${name.slice(from.length)}`;
+  return name;
 }
 
 const SHORT: Record<string, string> = { 'method.lambda': 'λ', 'training.lr': 'lr', 'training.seed': 'seed', 'method.name': 'method' };
@@ -158,4 +195,26 @@ export function withHead<E extends Record<string, unknown>>(exit: E, kind: HeadK
 /** The exit as the file stores it after choosing the gate's hidden units. */
 export function withGate<E extends Record<string, unknown>>(exit: E, hidden: number): E {
   return { ...exit, gate: { ...((exit.gate ?? {}) as Record<string, unknown>), hidden } };
+}
+
+/**
+ * The notification for a run that failed or was cancelled: its first line only (the output channel
+ * has the rest), what is kept, and "Resume" only when there is a checkpoint to resume from.
+ */
+export function outcomeText(o: { id: string; state: RunState; epoch: number; epochs: number; error?: string }): { message: string; actions: string[] } {
+  const resumable = o.epoch > 0;
+  const actions = resumable ? ['Resume'] : [];
+  if (o.state === 'failed') {
+    const first = (o.error ?? 'see the "Early Exit" output').split('\n')[0];
+    return { message: `run ${o.id} failed: ${first}${/checkpoint of epoch|is kept/.test(first) ? '' : `; ${keptAfterStop(o.epoch, o.epochs)}`}.`, actions };
+  }
+  return { message: `training of ${o.id} was cancelled; ${keptAfterStop(o.epoch, o.epochs)}.`, actions };
+}
+
+/** Why "Resume" cannot continue a run, or undefined when it can. */
+export function resumeRefusal(status: RunLike['status'], trainingHere: boolean, workerAlive: boolean): string | undefined {
+  if (trainingHere || (status.state === 'running' && workerAlive)) return `run ${status.id} is still training.`;
+  if (status.state === 'finished') return `run ${status.id} has already finished.`;
+  if (!status.epoch) return `run ${status.id} has no checkpoint to resume from (no epoch had finished); train its experiment again.`;
+  return undefined;
 }

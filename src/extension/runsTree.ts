@@ -7,9 +7,10 @@
  */
 import * as vscode from 'vscode';
 import type { RunState, RunStatus } from '../spec/run-types';
-import { pidAlive } from '../runs/store';
+import { RUN_FILES, runFileFix, statusProblem } from '../spec/run-files';
+import { orphanPatch } from '../runs/store';
 import { Commands, Settings, ViewItems } from './constants';
-import { groupRuns, runDescription, sweepDescription, sweepState, type LiveProgress } from './presentation';
+import { groupRuns, runDescription, runLabel, sweepDescription, sweepState, type LiveProgress } from './presentation';
 
 export type RunNode =
   | { kind: 'experiment'; name: string; runs: RunEntry[]; children: RunNode[] }
@@ -97,14 +98,16 @@ export class RunsProvider implements vscode.TreeDataProvider<RunNode>, vscode.Di
     const s = node.run.status;
     const state = s.state ?? 'queued';
     const live = this.live.get(s.id);
-    const item = new vscode.TreeItem(s.id, vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(runLabel(s, live), vscode.TreeItemCollapsibleState.None);
     item.id = `run:${node.run.folder.toString()}`;
     item.iconPath = icon(state);
     item.description = runDescription(s, live);
+    item.accessibilityInformation = { label: `run ${s.id}, ${item.label}, ${item.description}` };
     const lines = [`**${s.id}** — ${state}`, node.run.folder.fsPath];
     if (live) lines.push(`step ${live.step}/${live.steps} of epoch ${live.epoch}/${live.epochs}${live.imagesPerSecond ? `, ${live.imagesPerSecond.toFixed(0)} images/s` : ''}`);
     if (s.backend) lines.push(`backend ${s.backend}`);
     if (s.error) lines.push(`${state}: ${s.error}`);
+    for (const w of s.warnings ?? []) lines.push(`warning: ${w}`);
     item.tooltip = new vscode.MarkdownString(lines.join('\n\n'));
     item.contextValue = `${ViewItems.run}.${state}`;
     item.resourceUri = node.run.folder;
@@ -119,12 +122,11 @@ export class RunsProvider implements vscode.TreeDataProvider<RunNode>, vscode.Di
       return [];
     }
     const runs = await listRuns();
-    // A run this window is not training whose worker is gone did not finish (kill -9, crash).
+    // A run this window is not training whose process is gone will not end by itself (kill -9,
+    // a crash, a closed terminal that had queued it): shown as the store marks it.
     for (const r of runs) {
-      const s = r.status;
-      if (s.state === 'running' && s.pid && !this.live.has(s.id) && !pidAlive(s.pid)) {
-        r.status = { ...s, state: 'failed', error: s.error ?? `worker process ${s.pid} is gone (killed or crashed)` };
-      }
+      const patch = this.live.has(r.status.id) ? null : orphanPatch(r.status as RunStatus, r.folder.fsPath);
+      if (patch) r.status = { ...r.status, ...patch };
     }
     return groupRuns(runs).map((g) => ({
       kind: 'experiment',
@@ -154,10 +156,13 @@ export async function listRuns(): Promise<RunEntry[]> {
       if (type !== vscode.FileType.Directory || name.startsWith('.')) continue;
       const folder = vscode.Uri.joinPath(dir, name);
       try {
-        const status = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(folder, 'status.json'))));
+        const status = JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(folder, RUN_FILES.status))));
+        const problem = statusProblem(status);
+        if (problem) throw new Error(`not a valid ${RUN_FILES.status} (${problem})`);
         out.push({ folder, status: { ...status, id: status.id ?? name } });
-      } catch {
-        out.push({ folder, status: { id: name, error: 'status.json is missing or unreadable', state: 'failed' } });
+      } catch (e) {
+        const why = e instanceof SyntaxError ? `${RUN_FILES.status} is not valid JSON (cut off or overwritten)` : (e as Error).message.startsWith('not a valid') ? (e as Error).message : `${RUN_FILES.status} is missing or cannot be read`;
+        out.push({ folder, status: { id: name, error: `${why}; ${runFileFix(folder.fsPath, RUN_FILES.status)}`, state: 'failed' } });
       }
     }
   }

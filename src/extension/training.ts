@@ -11,6 +11,9 @@ import type { RunState } from '../spec/run-types';
 import type { FromWorker } from '../protocol/worker';
 import { createRunsFor, TrainingRun, type ManagerOptions } from '../runs/manager';
 import { duration, progressFraction, workerMessageText } from '../runs/messages';
+import { readStatus } from '../runs/store';
+import { plural } from '../spec/run-label';
+import { outcomeText } from './presentation';
 import { Commands, Settings } from './constants';
 import type { RunsProvider } from './runsTree';
 
@@ -19,13 +22,22 @@ export interface RunOutcome {
   id: string;
   dir: string;
   state: RunState;
+  /** Last finished epoch (0: none, nothing to resume) and the epochs asked for. */
+  epoch: number;
+  epochs: number;
   error?: string;
+  /** Warnings of a finished run (e.g. the loss diverged). */
+  warnings?: string[];
 }
 
 /** One message of one run, as `onDidReceive` reports it. */
 export interface RunMessage {
   run: TrainingRun;
   message: FromWorker;
+}
+
+function readStatusOrNull(dir: string) {
+  try { return readStatus(dir); } catch { return null; }
 }
 
 export class TrainingController implements vscode.Disposable {
@@ -64,13 +76,23 @@ export class TrainingController implements vscode.Disposable {
    */
   async train(experiment: Experiment, runsDir: string, label: string): Promise<RunOutcome[]> {
     const created = createRunsFor(runsDir, experiment);
+    this.output.appendLine(`[${new Date().toISOString()}] training ${label}: ${plural(created.length, 'run')} in ${runsDir}`);
+    return this.runAll(created.map((c) => c.dir), runsDir, `training ${label}`, false);
+  }
+
+  /** Continues a failed or cancelled run from its last checkpoint (the "Resume" action). */
+  async resume(dir: string): Promise<RunOutcome[]> {
+    this.output.appendLine(`[${new Date().toISOString()}] resuming ${path.basename(dir)}`);
+    return this.runAll([dir], path.dirname(path.resolve(dir)), `resuming ${path.basename(dir)}`, true);
+  }
+
+  private async runAll(dirs: string[], runsDir: string, title: string, resume: boolean): Promise<RunOutcome[]> {
     const opts = this.options(runsDir);
-    this.output.appendLine(`[${new Date().toISOString()}] training ${label}: ${created.length} run(s) in ${runsDir}`);
     this.runs.refresh();
     return vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Early Exit: training ${label}`, cancellable: true },
+      { location: vscode.ProgressLocation.Notification, title: `Early Exit: ${title}`, cancellable: true },
       async (progress, token) => {
-        const runs = created.map((c) => new TrainingRun(c.dir, opts, false));
+        const runs = dirs.map((dir) => new TrainingRun(dir, opts, resume));
         const cancel = token.onCancellationRequested(() => {
           this.output.appendLine('cancel requested: stopping after the current step');
           for (const r of runs) void r.stop();
@@ -82,6 +104,10 @@ export class TrainingController implements vscode.Disposable {
               const prefix = runs.length > 1 ? `[${i + 1}/${runs.length}] ` : '';
               let error: string | undefined;
               this.active.add(run);
+              run.on('waiting', (text) => {
+                this.output.appendLine(`${run.id}: ${text}`);
+                progress.report({ message: `${prefix}${text}` });
+              });
               run.on('message', (m) => {
                 if (m.type === 'failed') error = m.error;
                 if (m.type === 'progress') {
@@ -94,9 +120,13 @@ export class TrainingController implements vscode.Disposable {
                 }
                 this.onMessage(run, m);
               });
+              // A worker that crashes prints its reason on stderr: keep it where the user looks.
+              run.on('stderr', (text) => { for (const line of text.split('\n')) if (line.trim()) this.output.appendLine(`${run.id} stderr: ${line}`); });
               run.on('exit', () => this.onExit(run));
               const state = await run.run();
-              return { id: run.id, dir: run.dir, state, ...(error ? { error } : {}) };
+              const status = readStatusOrNull(run.dir);
+              const warnings = status?.warnings ?? [];
+              return { id: run.id, dir: run.dir, state, epoch: status?.epoch ?? 0, epochs: status?.epochs ?? 0, ...(error ? { error } : {}), ...(warnings.length ? { warnings } : {}) };
             }),
           );
         } finally {
@@ -149,20 +179,32 @@ export class TrainingController implements vscode.Disposable {
     this.runs.refresh();
   }
 
+  /** The end of a training request as a notification, with the actions that apply (VS Code's words, never CLI flags). */
   private announce(outcomes: RunOutcome[]): void {
     const finished = outcomes.filter((o) => o.state === 'finished');
     const failed = outcomes.filter((o) => o.state === 'failed');
+    const cancelled = outcomes.filter((o) => o.state === 'cancelled');
+    const act = (choice: string | undefined, o: RunOutcome) => {
+      if (choice === 'Show Output') this.output.show();
+      else if (choice === 'Resume') void vscode.commands.executeCommand(Commands.resumeRun, o.dir);
+      else if (choice === 'Open Results') void vscode.commands.executeCommand(Commands.openResults, o.dir);
+    };
     if (failed.length) {
-      void vscode.window.showErrorMessage(`Early Exit: run ${failed[0].id} failed: ${failed[0].error ?? 'see the "Early Exit" output'}`, 'Show Output').then((c) => c && this.output.show());
+      const f = failed[0];
+      const text = outcomeText(f);
+      void vscode.window.showErrorMessage(`Early Exit: ${text.message}`, ...text.actions, 'Show Output').then((c) => act(c, f));
     }
     if (finished.length) {
       const last = finished[finished.length - 1];
       const what = finished.length === 1 ? `run ${last.id} finished` : `${finished.length} runs finished`;
-      void vscode.window.showInformationMessage(`Early Exit: ${what}.`, 'Open Results').then((c) => {
-        if (c) void vscode.commands.executeCommand(Commands.openResults, last.dir);
-      });
-    } else if (!failed.length) {
-      void vscode.window.showInformationMessage(`Early Exit: training cancelled; the last checkpoint is kept in ${outcomes[0]?.dir ?? 'the run folder'}.`);
+      // a finished run may carry a warning (e.g. the loss diverged): said in the notification, not only in the log
+      const warned = finished.map((o) => o.warnings?.[0]).find((w) => w);
+      const show = warned ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+      void show(`Early Exit: ${what}${warned ? `, with a warning: ${warned}` : '.'}`, 'Open Results').then((c) => act(c, last));
+    } else if (!failed.length && cancelled.length) {
+      const c = cancelled[0];
+      const text = outcomeText(c);
+      void vscode.window.showInformationMessage(`Early Exit: ${text.message}`, ...text.actions).then((choice) => act(choice, c));
     }
   }
 

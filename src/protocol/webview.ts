@@ -36,6 +36,11 @@ export interface RunData {
   problems: string[];
   /** Baseline and λ-sweep runs of the same group, for the trade-off chart. */
   related: RelatedPoint[];
+  /**
+   * The exits' points in network order, from experiment.json, so that the curves of a run that is
+   * still training name its exits as the finished run's views do (null when unreadable).
+   */
+  points: string[] | null;
 }
 
 /** Which view a webview shows; also what `setState` keeps for restore after reload. */
@@ -79,7 +84,8 @@ export type HostMessage =
   | { type: 'didAppendMetrics'; runId: string; metrics: EpochMetrics[] }
   | { type: 'didUpdateStatus'; runId: string; status: RunStatus }
   | { type: 'didLoadComparison'; runs: RunData[] }
-  | { type: 'didExport'; kind: ExportKind; path: string | null };
+  /** An `exportFile` ended: saved at `path`, or not saved (`path` null: cancelled, or `error`). */
+  | { type: 'didExport'; kind: ExportKind; path: string | null; error?: string };
 
 /** What the standalone report embeds as JSON (instead of receiving messages). */
 export interface ReportData {

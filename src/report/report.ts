@@ -62,8 +62,8 @@ ${js}
 `;
 }
 
-/** Reads the run folders and writes the self-contained report to `outFile`. */
-export async function writeReport(runDirs: string[], outFile: string, opts: ReportOptions = {}): Promise<void> {
+/** Reads the run folders and writes the self-contained report to `outFile`; returns what was read (with each run's problems). */
+export async function writeReport(runDirs: string[], outFile: string, opts: ReportOptions = {}): Promise<RunData[]> {
   if (!runDirs.length) throw new Error('report: give at least one run folder');
   const assetsDir = opts.assetsDir ?? defaultAssetsDir();
   const jsFile = path.join(assetsDir, 'results.js');
@@ -76,6 +76,12 @@ export async function writeReport(runDirs: string[], outFile: string, opts: Repo
   }, opts.title);
   await fs.promises.mkdir(path.dirname(path.resolve(outFile)), { recursive: true });
   const tmp = `${outFile}.${process.pid}.tmp`;
-  await fs.promises.writeFile(tmp, html);
-  await fs.promises.rename(tmp, outFile);
+  try {
+    await fs.promises.writeFile(tmp, html);
+    await fs.promises.rename(tmp, outFile);
+  } catch (e) {
+    await fs.promises.rm(tmp, { force: true });
+    throw e;
+  }
+  return runs;
 }

@@ -7,9 +7,15 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { expandSweep, experimentNameFromFile, parseExperiment, parseOverride, setPath, validateExperiment, type Experiment } from '../spec/experiment';
+import { checkBackboneFitsData, expandSweep, experimentNameFromFile, parseExperiment, parseOverride, setPath, validateExperiment, type Experiment } from '../spec/experiment';
 import type { FromWorker, ToWorker } from '../protocol/worker';
-import { acquireSlot, createRun, newRunId, readStatus, updateStatus, FINAL_STATES } from './store';
+import { ValidationError } from '../spec/errors';
+import { decodeJsonBytes, parseJsonText } from '../spec/json-text';
+import { RUN_FILES } from '../spec/run-files';
+import { readOrdinaryFile } from './files';
+import { acquireSlot, thisProcess } from './lock';
+import { workerDeathMessage } from './messages';
+import { createRun, newRunId, readStatus, rebuildStatus, updateStatus, FINAL_STATES } from './store';
 import type { RunState } from '../spec/run-types';
 
 export interface ManagerOptions {
@@ -30,32 +36,49 @@ export interface ManagerOptions {
   env?: Record<string, string>;
 }
 
-/** Reads an experiment file, applies `--set` overrides, validates it. */
-export function loadExperimentFile(file: string, overrides: string[] = []): Experiment {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
-  }
+/** An experiment file is small; anything larger is not one (and is not read whole). */
+export const MAX_EXPERIMENT_BYTES = 4 << 20;
+
+/**
+ * Reads an experiment file, applies `--set` overrides, validates it. The file must be an ordinary
+ * UTF-8 file (never read from a device or a pipe); `onNote` hears what was tolerated (a BOM).
+ */
+export function loadExperimentFile(file: string, overrides: string[] = [], onNote: (text: string) => void = () => {}): Experiment {
+  const { text, notes } = decodeJsonBytes(readOrdinaryFile(file, MAX_EXPERIMENT_BYTES), file);
+  notes.forEach(onNote);
   if (!overrides.length) return parseExperiment(text, file);
-  const raw = JSON.parse(text);
+  const raw = parseJsonText(text, file) as Record<string, any>;
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError(`${file}: experiment: must be a JSON object`, file);
   for (const o of overrides) {
     const { path: p, value } = parseOverride(o);
-    setPath(raw, p, value);
+    setPath(raw as Record<string, unknown>, p, value);
   }
-  return validateExperiment(raw, experimentNameFromFile(file));
+  try {
+    const x = validateExperiment(raw, experimentNameFromFile(file));
+    for (const r of expandSweep(x)) checkBackboneFitsData(r.experiment);
+    return x;
+  } catch (e) {
+    // name the file, as without overrides
+    if (e instanceof ValidationError) throw new ValidationError(`${file}: ${e.message}`, e.field);
+    throw e;
+  }
 }
 
 /** Creates queued run folders for an experiment (one per sweep combination, sharing a group). */
 export function createRunsFor(runsDir: string, x: Experiment): { id: string; dir: string }[] {
   const expanded = expandSweep(x);
+  // every run's backbone must fit its data before any folder is made
+  for (const r of expanded) checkBackboneFitsData(r.experiment);
   const group = expanded.length > 1 || x.sweep ? newRunId(`${x.name}-sweep`) : null;
   return expanded.map((r) => createRun(runsDir, r.experiment, { group, sweep: r.sweep }));
 }
 
 export interface TrainingRunEvents {
   message: [FromWorker];
+  /** While queued: what the run waits for (a queue slot held by another run), in one line. */
+  waiting: [string];
+  /** A chunk of the worker's stderr (also appended to the run's worker.log). */
+  stderr: [string];
   exit: [{ state: RunState; code: number | null; signal: NodeJS.Signals | null }];
 }
 
@@ -79,10 +102,22 @@ export class TrainingRun extends EventEmitter<TrainingRunEvents> {
   async run(): Promise<RunState> {
     let release: (() => void) | null = null;
     try {
-      release = await acquireSlot(this.opts.runsDir, this.opts.maxParallel ?? 1, `${process.pid}:${this.id}`, this.cancelledWhileQueued);
-    } catch {
-      updateStatus(this.dir, { state: 'cancelled', endedAt: new Date().toISOString(), error: 'cancelled while queued' });
-      this.finish('cancelled', null, null);
+      if (this.resume && !fs.existsSync(path.join(this.dir, RUN_FILES.status))) {
+        rebuildStatus(this.dir);
+        this.emit('message', { type: 'log', level: 'warn', message: `${RUN_FILES.status} was missing; rebuilt it from experiment.json and metrics.jsonl` });
+      }
+      // this process answers for the run until its worker starts (a queued run whose owner is gone is marked)
+      updateStatus(this.dir, { state: 'queued', owner: thisProcess(), endedAt: null });
+      release = await acquireSlot(this.opts.runsDir, this.opts.maxParallel ?? 1, `${this.id} (${this.dir})`, {
+        signal: this.cancelledWhileQueued, onWait: (text) => this.emit('waiting', text),
+      });
+    } catch (e) {
+      const cancelled = this.cancelledWhileQueued.cancelled;
+      const error = cancelled ? 'cancelled while queued' : (e as Error).message;
+      const state: RunState = cancelled ? 'cancelled' : 'failed';
+      try { updateStatus(this.dir, { state, endedAt: new Date().toISOString(), error }); } catch { /* the folder itself is unusable */ }
+      if (!cancelled) this.emit('message', { type: 'failed', runId: this.id, error });
+      this.finish(state, null, null);
       return this.exited;
     }
     const child = fork(this.opts.workerPath, [], {
@@ -94,34 +129,49 @@ export class TrainingRun extends EventEmitter<TrainingRunEvents> {
     this.child = child;
     this.state = 'running';
     let stderr = '';
-    child.stderr?.on('data', (d) => { stderr = (stderr + d.toString()).slice(-4000); });
+    let ended = false;
+    // a worker that cannot be started (no such Node executable) may never emit 'exit'
+    child.on('error', (e) => {
+      stderr += `\n${(e as Error).message}`;
+      if (child.pid === undefined) onExit(null, null);
+    });
+    // What the worker prints on stderr (a crash at start-up, a native library's complaint) goes to
+    // the run's worker.log and to whoever listens ('stderr': the extension's output channel).
+    const log = path.join(this.dir, RUN_FILES.log);
+    child.stderr?.on('data', (d: Buffer) => {
+      const text = d.toString();
+      stderr = (stderr + text).slice(-8000);
+      try { fs.appendFileSync(log, text); } catch { /* folder gone */ }
+      this.emit('stderr', text);
+    });
     child.stdout?.on('data', () => { /* worker prints nothing we need */ });
     let last: FromWorker | null = null;
+    let started = false;
     child.on('message', (m: FromWorker) => {
       last = m;
+      if (m.type === 'started') started = true;
       this.emit('message', m);
     });
-    child.on('exit', (code, signal) => {
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (ended) return;
+      ended = true;
       release?.();
       let state: RunState;
       let status;
       try { status = readStatus(this.dir); } catch { status = null; }
       if (status && FINAL_STATES.includes(status.state) && status.state !== 'queued') state = status.state;
       else {
-        // the worker died without recording an outcome (kill -9, crash, out of memory)
+        // the worker died without recording an outcome (kill -9, crash, out of memory, a failed start)
         state = 'failed';
-        const oom = /heap out of memory|Reached heap limit|Allocation failed/i.test(stderr);
-        const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
-        const why = oom ? `worker ran out of memory (${how}; try a smaller batch size or width)` : `worker ${how}`;
-        const tail = oom ? '' : stderr.trim().split('\n').slice(-3).join(' | ');
-        const error = `${why} before finishing${tail ? `: ${tail}` : ''}; finished epochs and the last checkpoint are kept (resume with --resume)`;
+        const error = workerDeathMessage({ code, signal, stderr, started, epoch: status?.epoch ?? 0 });
         try { updateStatus(this.dir, { state, error, endedAt: new Date().toISOString(), pid: null }); } catch { /* folder gone */ }
         if ((last as FromWorker | null)?.type !== 'failed') this.emit('message', { type: 'failed', runId: this.id, error });
       }
       this.finish(state, code, signal);
-    });
+    };
+    child.on('exit', onExit);
     const start: ToWorker = { type: 'start', runDir: this.dir, resume: this.resume, backend: this.opts.backend, cacheDir: this.opts.cacheDir };
-    child.send(start);
+    try { child.send(start); } catch { /* the worker died at once: its exit reports it */ }
     return this.exited;
   }
 

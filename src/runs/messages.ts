@@ -53,3 +53,50 @@ export function workerMessageText(m: FromWorker): string | undefined {
       return `unexpected message ${JSON.stringify(m)}`;
   }
 }
+
+/** How a worker process ended without recording an outcome itself (kill -9, crash, a failed start). */
+export interface WorkerDeath {
+  code: number | null;
+  signal: string | null;
+  /** The end of what the worker wrote to stderr. */
+  stderr: string;
+  /** Whether the worker had said `started` (it was training, not starting up). */
+  started: boolean;
+  /** The last finished epoch (0: none, so there is no checkpoint to resume from). */
+  epoch: number;
+}
+
+/**
+ * Why a worker died, as one line that names the cause: out of memory, a module missing at start-up,
+ * the error it printed, or the signal/exit code; then what is kept. No stack trace, no CLI flag (the
+ * CLI and the extension each say how to resume in their own terms); the full stderr is in worker.log.
+ */
+export function workerDeathMessage(d: WorkerDeath): string {
+  const how = d.signal ? `killed by ${d.signal}` : d.code === null ? 'could not be started' : `exited with code ${d.code}`;
+  const when = d.started ? 'before finishing' : 'while starting, before training began';
+  const kept = d.epoch > 0 ? `; finished epochs and the checkpoint of epoch ${d.epoch} are kept` : '';
+  const log = d.stderr.trim() ? ' (its output is in the run\'s worker.log)' : '';
+  if (/heap out of memory|Reached heap limit|Allocation failed/i.test(d.stderr)) {
+    return `worker ran out of memory (${how}; try a smaller batch size or width)${kept}`;
+  }
+  const missing = /Cannot find module '([^']+)'/.exec(d.stderr);
+  if (missing) {
+    const what = missing[1].startsWith('.') || missing[1].startsWith('/') ? `its file ${missing[1]}` : `the module ${missing[1]}`;
+    return `worker could not start: ${what} is missing (the installation is incomplete: reinstall the extension, or run npm install in a checkout)${log}`;
+  }
+  // The first "SomeError: message" line Node printed for an uncaught error, without the stack.
+  const error = /^(?:Uncaught )?([A-Z]\w*(?:Error|Exception)(?: \[\w+\])?: .+)$/m.exec(d.stderr)?.[1];
+  if (error) return `worker ${how} ${when}: ${error.slice(0, 300)}${kept}${log}`;
+  const last = d.stderr.trim().split('\n').filter((l) => l.trim() && !/^\s+at /.test(l)).slice(-1)[0];
+  return `worker ${how} ${when}${last ? `: ${last.trim().slice(0, 300)}` : ''}${kept}${log}`;
+}
+
+/**
+ * What a stopped or failed run keeps, from the last finished epoch recorded in status.json:
+ * "the checkpoint of epoch 2 of 5 is kept", or that nothing can be resumed (stopped in epoch 1).
+ */
+export function keptAfterStop(lastFinishedEpoch: number, epochs?: number): string {
+  return lastFinishedEpoch > 0
+    ? `the checkpoint of epoch ${lastFinishedEpoch}${epochs ? ` of ${epochs}` : ''} is kept`
+    : 'no epoch had finished, so there is no checkpoint to resume from';
+}

@@ -5,19 +5,25 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunResults, SampleRecords } from '../spec/results';
+import { resultsProblem, RUN_FILES, statusProblem } from '../spec/run-files';
 import type { RunStatus } from '../spec/run-types';
+import { describeBackbone } from '../spec/backbones';
+import type { Experiment } from '../spec/experiment';
 import type { RelatedPoint, RunData } from '../protocol/webview';
-import { checkResults, RUN_FILES, readMetrics } from './store';
+import { readRunJson } from './files';
+import { markOrphan, readMetrics, readSamples } from './store';
 
-function readOptional<T>(file: string, problems: string[], required = false, check: (x: T) => T = (x) => x): T | null {
-  if (!fs.existsSync(file)) {
-    if (required) problems.push(`${path.basename(file)}: missing`);
-    return null;
-  }
+/**
+ * Reads one JSON file of the run folder with the one run-file reader; a missing (when `required`)
+ * or damaged file is listed in `problems` as `<file>: <problem>; <fix>` and read as null.
+ */
+function readOptional<T>(dir: string, name: string, problems: string[], required: boolean, check: (v: unknown) => string | null): T | null {
+  if (!required && !fs.existsSync(path.join(dir, name))) return null;
   try {
-    return check(JSON.parse(fs.readFileSync(file, 'utf8')) as T);
+    return readRunJson<T>(dir, name, check);
   } catch (e) {
-    problems.push(`${path.basename(file)}: unreadable (${(e as Error).message})`);
+    const m = (e as Error).message;
+    problems.push(m.startsWith(dir + path.sep) ? m.slice(dir.length + 1) : m);
     return null;
   }
 }
@@ -27,18 +33,43 @@ export function readRunData(runDir: string, withRelated = true, withSamples = tr
   const dir = path.resolve(runDir);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`${runDir}: not a run folder`);
   const problems: string[] = [];
-  const status = readOptional<RunStatus>(path.join(dir, RUN_FILES.status), problems, true);
-  const results = readOptional<RunResults>(path.join(dir, RUN_FILES.results), problems, status?.state === 'finished', checkResults);
-  const samplesFile = results?.files.samples ?? RUN_FILES.samples;
-  const samples = results && withSamples ? readOptional<SampleRecords>(path.join(dir, samplesFile), problems, true) : null;
-  const validationFile = results && withSamples ? results.files.validationSamples : null;
-  const validation = validationFile ? readOptional<SampleRecords>(path.join(dir, validationFile), problems, true) : null;
+  const read = readOptional<RunStatus>(dir, RUN_FILES.status, problems, true, statusProblem);
+  const status = read ? markOrphan(dir, read) : null;
+  const results = readOptional<RunResults>(dir, RUN_FILES.results, problems, status?.state === 'finished', resultsProblem);
+  const records = (split: 'test' | 'validation'): SampleRecords | null => {
+    if (!results || !withSamples || (split === 'validation' && !results.files.validationSamples)) return null;
+    try {
+      return readSamples(dir, split, results);
+    } catch (e) {
+      const m = (e as Error).message;
+      problems.push(m.startsWith(dir + path.sep) ? m.slice(dir.length + 1) : m);
+      return null;
+    }
+  };
+  const samples = records('test');
+  const validation = records('validation');
   const { metrics, errors } = readMetrics(dir);
   problems.push(...errors);
+  // every epoch status.json says is finished has its record (a file cut at a line end reads as valid but short)
+  const done = status?.epoch ?? 0;
+  const absent = Array.from({ length: done }, (_, i) => i + 1).filter((e) => !metrics.some((m) => m.epoch === e));
+  if (absent.length && !errors.length) problems.push(`${RUN_FILES.metrics}: no record of epoch ${absent.join(', ')}, though ${RUN_FILES.status} says epoch ${done} is finished (the file was cut off or replaced)`);
   return {
     id: path.basename(dir), runDir: dir, results, samples, validation, metrics, status, problems,
     related: withRelated ? relatedPoints(dir, results, status) : [],
+    points: results?.points ?? exitPointsOf(dir),
   };
+}
+
+/** The exits' points of a run's experiment.json in network order (what results.json's `points` will be), or null. */
+function exitPointsOf(dir: string): string[] | null {
+  try {
+    const x = JSON.parse(fs.readFileSync(path.join(dir, RUN_FILES.experiment), 'utf8')) as Experiment;
+    const placed = new Set(x.exits.map((e) => e.point));
+    return describeBackbone(x.backbone).points.filter((p) => placed.has(p.id)).map((p) => p.id);
+  } catch {
+    return null;
+  }
 }
 
 /** A run's single operating point: hard exits at its thresholds, or the full network for the baseline. */
@@ -71,13 +102,13 @@ export function relatedPoints(runDir: string, results: RunResults | null, status
     const dir = path.join(parent, name);
     if (dir === runDir) continue;
     const problems: string[] = [];
-    const other = readOptional<RunResults>(path.join(dir, RUN_FILES.results), problems, false, checkResults);
+    const other = readOptional<RunResults>(dir, RUN_FILES.results, problems, false, resultsProblem);
     if (!other || other.dataset?.name !== results.dataset.name || other.backbone?.name !== results.backbone.name) continue;
     if (other.method === 'baseline' && results.method !== 'baseline') {
       out.push(pointOf(name, other, 'baseline'));
       continue;
     }
-    const otherStatus = readOptional<RunStatus>(path.join(dir, RUN_FILES.status), problems);
+    const otherStatus = readOptional<RunStatus>(dir, RUN_FILES.status, problems, false, statusProblem);
     if (status?.group && otherStatus?.group === status.group && other.method === results.method) out.push(pointOf(name, other, 'sweep'));
   }
   return out;

@@ -105,6 +105,15 @@ export function exitTable(
   };
 }
 
+/**
+ * The "#b" positions a table was made with — each exit's, then the final classifier's — to make
+ * another table of the same run (other τ, other rule) label its rows the same: the final
+ * classifier is the backbone's last position + 1 (9 for ResNet-18), not the last exit's + 1.
+ */
+export function tablePositions(t: Pick<ExitTable, 'rows'>): number[] {
+  return t.rows.map((r) => r.position);
+}
+
 /** The default τ grid of a sweep: 0, 0.01, …, 1. */
 export const SWEEP_GRID: readonly number[] = Array.from({ length: 101 }, (_, i) => i / 100);
 

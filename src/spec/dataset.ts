@@ -3,8 +3,27 @@
  */
 import { ValidationError } from './errors';
 
-export const DATASET_NAMES = ['synthetic', 'cifar10', 'cifar100', 'mnist', 'fashion-mnist', 'cinic10', 'folder'] as const;
+export const DATASET_NAMES = ['synthetic', 'fashion-mnist-mini', 'cifar10', 'cifar100', 'mnist', 'fashion-mnist', 'cinic10', 'folder'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
+
+/** Sets that ship with the package and need no download: read from the package's `datasets/` folder. */
+export const BUNDLED_DATASETS: readonly DatasetName[] = ['fashion-mnist-mini'];
+
+/**
+ * The image shape and class count a named dataset has (after `resize`), known before reading it;
+ * null for image folders, whose shape only reading tells. Lets an experiment whose backbone does
+ * not fit its data fail when it is validated, before a run folder exists.
+ */
+export function knownDatasetShape(spec: Pick<DatasetSpec, 'name' | 'resize' | 'label'>): { shape: [number, number, number]; classes: number } | null {
+  const base: Record<Exclude<DatasetName, 'folder'>, [number, number, number]> = {
+    synthetic: [32, 32, 3], cifar10: [32, 32, 3], cifar100: [32, 32, 3], cinic10: [32, 32, 3],
+    mnist: [28, 28, 1], 'fashion-mnist': [28, 28, 1], 'fashion-mnist-mini': [28, 28, 1],
+  };
+  if (spec.name === 'folder') return null;
+  const [h, w, c] = base[spec.name];
+  const shape: [number, number, number] = spec.resize ? [spec.resize[0], spec.resize[1], c] : [h, w, c];
+  return { shape, classes: spec.name === 'cifar100' ? (spec.label === 'coarse' ? 20 : 100) : 10 };
+}
 
 export interface DatasetSpec {
   name: DatasetName;
@@ -53,7 +72,7 @@ export const datasetSpecSchema = {
       enum: [...DATASET_NAMES],
       default: 'synthetic',
       description:
-        'Dataset: "synthetic" (procedurally generated, offline), an official set read from the cache or `path`, or "folder" (image folders at `path`).',
+        'Dataset: "fashion-mnist-mini" (4,000 + 1,000 real Fashion-MNIST images shipped with the package), "synthetic" (procedurally generated, offline), an official set read from the cache or `path`, or "folder" (image folders at `path`).',
     },
     path: { type: 'string', description: 'File or folder to read instead of the cache; required for "folder".' },
     download: { type: 'boolean', default: false, description: 'Download into the per-user cache when the files are missing.' },

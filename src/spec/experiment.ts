@@ -5,8 +5,11 @@
  * chosen backbone, threshold counts). `schema/experiment.schema.json` is generated from it.
  */
 import { BACKBONE_NAMES, type BackboneConfig, validateBackboneConfig, describeBackbone } from './backbones';
-import { datasetSpecSchema, validateDatasetSpec, type DatasetSpec } from './dataset';
+import { datasetSpecSchema, knownDatasetShape, validateDatasetSpec, type DatasetSpec } from './dataset';
 import { ValidationError } from './errors';
+import { parseJsonText } from './json-text';
+
+export { parseJsonText } from './json-text';
 import { HEAD_KINDS, validateExits, type ExitConfig } from './exits';
 import type { CalibrationTarget, MethodName } from './results';
 import type { MethodConfig, TrainingConfig } from './method';
@@ -107,7 +110,7 @@ export const experimentSchema: Schema = {
         stepEpochs: int('step schedule: epochs between decays.', 30, { minimum: 1 }),
         stepGamma: num('step schedule: decay factor.', 0.1, { exclusiveMinimum: 0, maximum: 1 }),
         seed: int('Seed of initialisation, shuffling and augmentation (same seed + backend = same numbers).', 1, { minimum: 0 }),
-        backend: { enum: [...BACKEND_PREFERENCES], default: 'auto', description: 'TF.js backend: auto tries gpu → native-cpu → wasm → cpu.' },
+        backend: { enum: [...BACKEND_PREFERENCES], default: 'auto', description: 'TF.js backend: auto tries gpu → webgpu (hardware adapters only) → native-cpu → wasm → cpu; webgpu by name also runs on a software adapter.' },
       },
     },
     evaluation: {
@@ -202,26 +205,6 @@ export function validateAgainst(schema: Schema, value: unknown, path: string): u
   return value;
 }
 
-/** Parses JSON text; a syntax error names the line and column. */
-export function parseJsonText(text: string, file = 'experiment'): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    const msg = (e as Error).message;
-    const m = /position (\d+)/.exec(msg);
-    let where = '';
-    if (m) {
-      const pos = Number(m[1]);
-      const before = text.slice(0, pos).split('\n');
-      where = ` at line ${before.length}, column ${before[before.length - 1].length + 1}`;
-    } else if (/Unexpected end/.test(msg)) {
-      const lines = text.split('\n');
-      where = ` at line ${lines.length}, column ${lines[lines.length - 1].length + 1} (unexpected end of file)`;
-    }
-    throw new ValidationError(`${file}: invalid JSON${where}: ${msg.replace(/ in JSON at position \d+.*$/, '')}`, file);
-  }
-}
-
 /** Validates a parsed experiment object, fills every default, and checks cross-field rules. */
 export function validateExperiment(raw: unknown, fallbackName = 'experiment'): Experiment {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError('experiment: must be a JSON object', 'experiment');
@@ -234,6 +217,12 @@ export function validateExperiment(raw: unknown, fallbackName = 'experiment'): E
   x.dataset = validateDatasetSpec(x.dataset, 'dataset');
   if (x.method.name === 'baseline' && x.exits.length) {
     throw new ValidationError('method.name: "baseline" trains the backbone alone; remove the exits or choose "proposed" / "branchynet"', 'method.name');
+  }
+  if (x.method.name !== 'baseline' && !x.exits.length) {
+    throw new ValidationError(
+      `exits: "${x.method.name}" needs at least one exit (its ${x.method.name === 'proposed' ? 'gates decide' : 'exits\' entropy decides'} where inputs leave); `
+      + `add exits (early-exit macs ${x.backbone.name} lists the points), or set method.name to "baseline" to train the backbone alone`, 'exits',
+    );
   }
   if (x.method.exitWeights && x.method.exitWeights.length !== x.exits.length + 1) {
     throw new ValidationError(`method.exitWeights: needs ${x.exits.length + 1} weights (one per exit, then the final classifier), got ${x.method.exitWeights.length}`, 'method.exitWeights');
@@ -253,10 +242,31 @@ export function validateExperiment(raw: unknown, fallbackName = 'experiment'): E
   return x;
 }
 
-/** Reads and validates an experiment file's text. */
+/**
+ * The backbone's input and classes must be the dataset's: checked for every set whose shape is known
+ * without reading it (the worker checks image folders once it has read them). Part of reading an
+ * experiment file (`parseExperiment`) and of creating runs, so that a mismatch is an error of the
+ * file, before any run folder exists; in-memory experiments whose data is given directly (the
+ * engine's tests) are not held to their `dataset`.
+ */
+export function checkBackboneFitsData(x: Experiment): void {
+  const known = knownDatasetShape(x.dataset);
+  if (!known) return;
+  const { input, classes } = x.backbone;
+  if (input.join('x') !== known.shape.join('x')) {
+    throw new ValidationError(`backbone.input: [${input.join(', ')}], but dataset "${x.dataset.name}" has ${known.shape.join('×')} images; set backbone.input to [${known.shape.join(', ')}]${known.shape[2] === input[2] ? ' or dataset.resize' : ''}`, 'backbone.input');
+  }
+  if (classes !== known.classes) {
+    throw new ValidationError(`backbone.classes: ${classes}, but dataset "${x.dataset.name}" has ${known.classes} classes; set backbone.classes to ${known.classes}`, 'backbone.classes');
+  }
+}
+
+/** Reads and validates an experiment file's text, including that its backbone fits its dataset. */
 export function parseExperiment(text: string, file = 'experiment', fallbackName?: string): Experiment {
   try {
-    return validateExperiment(parseJsonText(text, file), fallbackName ?? experimentNameFromFile(file));
+    const x = validateExperiment(parseJsonText(text, file), fallbackName ?? experimentNameFromFile(file));
+    for (const r of expandSweep(x)) checkBackboneFitsData(r.experiment);
+    return x;
   } catch (e) {
     if (e instanceof ValidationError && !e.message.startsWith(file)) throw new ValidationError(`${file}: ${e.message}`, e.field);
     throw e;
@@ -285,11 +295,26 @@ export function setPath(obj: Record<string, any>, path: string, value: unknown):
   cur[parts[parts.length - 1]] = value;
 }
 
-/** Parses a `--set path=value` override; the value is JSON when it parses, else a string. */
+/** "28x28x1" (or "28×28×1") → [28, 28, 1]; null when the text is not sizes joined by x. */
+export function parseDims(text: string): number[] | null {
+  const t = text.trim();
+  if (!/^\d+([x×]\d+)+$/i.test(t)) return null;
+  return t.split(/[x×]/i).map(Number);
+}
+
+/** Fields whose value is a shape, which `--set` also takes as HxWxC (as `macs --input` does). */
+const SHAPE_FIELDS = new Set(['backbone.input', 'dataset.resize']);
+
+/**
+ * Parses a `--set path=value` override; the value is JSON when it parses, else a string — and for a
+ * shape field, `28x28x1` as well as `[28,28,1]`.
+ */
 export function parseOverride(s: string): { path: string; value: unknown } {
   const eq = s.indexOf('=');
   if (eq <= 0) throw new ValidationError(`--set: expected path=value, got "${s}"`, s);
   const path = s.slice(0, eq), text = s.slice(eq + 1);
+  const dims = SHAPE_FIELDS.has(path) ? parseDims(text) : null;
+  if (dims) return { path, value: dims };
   let value: unknown = text;
   try { value = JSON.parse(text); } catch { /* a plain string */ }
   return { path, value };
@@ -326,8 +351,15 @@ export function expandSweep(x: Experiment): ExpandedRun[] {
   });
 }
 
-/** A complete default experiment: every field present with its default. */
-export function defaultExperiment(backbone: BackboneConfig['name'] = 'resnet18', name = 'experiment'): Experiment {
+/**
+ * A complete default experiment: every field present with its default. By default on the real
+ * images shipped with the package (Fashion-MNIST mini, 28×28×1), so that the first run's table
+ * means something; `synthetic` gives the generated 32×32×3 set the tests train on. The method is
+ * the paper's with λ = 1 and a per-classifier cross-entropy (α = `exitLossWeight` = 0.5): with the
+ * paper's loss alone every input leaves at one exit and the final classifier stays untrained
+ * (README "What it implements"); the schema's defaults stay the paper's (λ = 0.1, α = 0).
+ */
+export function defaultExperiment(backbone: BackboneConfig['name'] = 'resnet18', name = 'experiment', dataset: 'fashion-mnist-mini' | 'synthetic' = 'fashion-mnist-mini'): Experiment {
   const presets: Record<string, { width: number; exits: string[] }> = {
     resnet18: { width: 0.0625, exits: ['block2', 'block4', 'block6'] },
     vgg13: { width: 0.125, exits: ['conv2', 'conv4', 'conv7'] },
@@ -337,8 +369,10 @@ export function defaultExperiment(backbone: BackboneConfig['name'] = 'resnet18',
   if (!p) validateBackboneConfig({ name: backbone, width: 1, input: [32, 32, 3], classes: 10 });
   const x = validateExperiment({
     name,
-    backbone: { name: backbone, width: p.width },
+    backbone: { name: backbone, width: p.width, input: dataset === 'synthetic' ? [32, 32, 3] : [28, 28, 1] },
     exits: p.exits.map((point) => ({ point })),
+    method: { lambda: 1, exitLossWeight: 0.5 },
+    dataset: { name: dataset },
     training: { epochs: 3 },
   }, name);
   return x;

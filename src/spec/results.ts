@@ -152,5 +152,11 @@ export interface RunResults {
   calibration: Calibration | null;
   timing: Timing | null;
   /** Files beside results.json. */
-  files: { samples: string; validationSamples: string | null; model: string | null };
+  files: {
+    samples: string; validationSamples: string | null; model: string | null;
+    /** SHA-256 of the files above as written, so a damaged or swapped records file is found instead of read. */
+    sha256?: Record<string, string>;
+  };
+  /** What the user should know about these results (e.g. the training loss diverged). */
+  warnings?: string[];
 }

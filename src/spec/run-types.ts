@@ -35,7 +35,23 @@ export interface RunStatus {
   epoch: number;
   epochs: number;
   error: string | null;
+  /** The worker's process id while it runs. */
   pid: number | null;
+  /**
+   * The process responsible for the run now: the CLI or VS Code window that queued it, then its
+   * worker. A queued or running run whose owner is gone is marked (store.markOrphan).
+   */
+  owner?: ProcessIdentity | null;
+  /** Things the user should know about a run that finished (e.g. the loss diverged). */
+  warnings?: string[];
+}
+
+/** A process as the run store records it: pid + start time + host, so a reused pid is not mistaken for it. */
+export interface ProcessIdentity {
+  pid: number;
+  /** Start time as the OS reports it (Linux: clock ticks after boot), or null where unknown. */
+  start: string | null;
+  host: string;
 }
 
 /** One line of metrics.jsonl, written at the end of every epoch. */
@@ -51,12 +67,12 @@ export interface EpochMetrics {
   lr: number;
   /** Option 1 validation accuracy (null without gates). */
   softAccuracy: number | null;
-  /** Option 2 validation accuracy at the run's thresholds. */
-  hardAccuracy: number;
+  /** Option 2 validation accuracy at the run's thresholds (null without a validation split, as every validation figure). */
+  hardAccuracy: number | null;
   /** Final classifier alone. */
-  finalAccuracy: number;
+  finalAccuracy: number | null;
   /** Standalone validation accuracy per exit. */
-  exitAccuracy: number[];
+  exitAccuracy: (number | null)[];
   /** Mean gate value per exit on the validation split (null without gates). */
   meanGates: number[] | null;
   /** Share of validation inputs leaving at each exit then the final classifier. */

@@ -8,17 +8,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Engine, EngineData, EngineDevice, EngineNetwork } from '../engine/engine';
 import { NonFiniteLossError, TrainingCancelled } from '../engine/engine';
-import { faultPoint } from '../engine/faults';
-import { trainEpochs } from '../engine/loop';
+import { faultPlanned, faultPoint } from '../engine/faults';
+import { divergence, trainEpochs } from '../engine/loop';
 import { TfjsEngine } from '../engine/tfjs';
 import { checkpointDir } from '../engine/tfjs/checkpoint';
 import { evaluationReport } from '../spec/analysis';
 import { describeBackbone } from '../spec/backbones';
 import { ValidationError } from '../spec/errors';
 import { exitPositions, resolveRule, type Experiment } from '../spec/experiment';
-import type { RunResults } from '../spec/results';
+import type { RunResults, SampleRecords } from '../spec/results';
+import { samplesProblem } from '../spec/run-files';
+import type { EpochMetrics } from '../spec/run-types';
 import type { FromWorker } from '../protocol/worker';
-import { appendMetrics, readExperimentOf, RUN_FILES, updateStatus, writeJsonAtomic } from '../runs/store';
+import { thisProcess } from '../runs/lock';
+import { appendMetrics, readExperimentOf, readMetrics, RUN_FILES, updateStatus, writeJsonAtomic } from '../runs/store';
 import { loadRunData } from './data';
 
 export interface RunOptions {
@@ -43,7 +46,12 @@ interface Run {
   t0: number;
   /** the last finished epoch (for messages about where a failure happened) */
   epoch: number;
+  /** epochs trained by this process, with their metrics */
+  trained: EpochMetrics[];
+  /** what the user should know about the finished run (divergence) */
+  warnings: string[];
   log(message: string): void;
+  warn(message: string): void;
 }
 
 interface Prepared {
@@ -69,10 +77,21 @@ async function prepare(r: Run): Promise<Prepared> {
   });
   const { train, validation } = data;
   r.log(`dataset ${ds.name}${ds.synthetic ? ' (synthetic)' : ''}: ${train.count} train, ${validation.count} validation, ${ds.test.count} test`);
+  for (const note of ds.notes ?? []) r.warn(`dataset: ${note}`);
 
   const ckpt = o.resume ? checkpointDir(path.join(o.runDir, RUN_FILES.checkpoint)) : null;
+  if (o.resume && !ckpt) {
+    const recorded = readMetrics(o.runDir).metrics.length;
+    r.warn(`--resume: no checkpoint in ${path.join(o.runDir, RUN_FILES.checkpoint)}, so training starts again from epoch 1${recorded ? ` (the ${recorded} epoch record(s) in ${RUN_FILES.metrics} are replaced as the epochs are trained again)` : ''}`);
+  }
   const { net, epoch } = await engine.open(x, data, ckpt);
-  if (ckpt) r.log(`resumed from the checkpoint of epoch ${epoch}`);
+  if (ckpt) {
+    r.log(`resumed from the checkpoint of epoch ${epoch}`);
+    // records of the epochs already trained that cannot be read stay in the file as they are; say which
+    const { metrics, errors } = readMetrics(o.runDir);
+    const missing = Array.from({ length: epoch }, (_, i) => i + 1).filter((e) => !metrics.some((m) => m.epoch === e));
+    if (missing.length) r.warn(`${RUN_FILES.metrics}: no readable record of epoch ${missing.join(', ')} (${errors.join('; ') || 'no line for it'}); damaged lines are kept as they are, and the training curves skip ${missing.length === 1 ? 'that epoch' : 'those epochs'}`);
+  }
   r.epoch = epoch;
   o.send({
     type: 'started', runId: r.id, backend: device.kind, backendReason: device.description, resumedFromEpoch: epoch,
@@ -96,10 +115,23 @@ async function train(r: Run, p: Prepared): Promise<void> {
       await p.net.saveCheckpoint(ckpt, m.epoch);
       updateStatus(o.runDir, { epoch: m.epoch });
       r.epoch = m.epoch;
-      o.send({ type: 'epochEnd', metrics: m });
-      r.log(`epoch ${m.epoch}/${x.training.epochs}: loss ${m.loss.toFixed(4)}, hard acc ${(100 * m.hardAccuracy).toFixed(2)}%, ${m.imagesPerSecond.toFixed(0)} img/s`);
+      r.trained.push(m);
+      o.send({ type: 'epochEnd', metrics: faultPlanned('bad-message', m.epoch) ? (null as unknown as EpochMetrics) : m });
+      r.log(`epoch ${m.epoch}/${x.training.epochs}: loss ${m.loss.toFixed(4)}, hard acc ${m.hardAccuracy === null ? '— (no validation split)' : `${(100 * m.hardAccuracy).toFixed(2)}%`}, ${m.imagesPerSecond.toFixed(0)} img/s`);
     },
   });
+}
+
+/** Whether the loss ran away, from every epoch's record (also those of an earlier process, on resume): a warning if so. */
+function checkDivergence(r: Run): void {
+  const { o, x } = r;
+  const all = [...readMetrics(o.runDir).metrics.filter((m) => !r.trained.some((t) => t.epoch === m.epoch)), ...r.trained];
+  const weights = x.method.name === 'branchynet' ? (x.method.exitWeights ?? new Array(x.exits.length + 1).fill(1)).reduce((a, w) => a + w, 0) : 1;
+  const diverged = divergence(all, x.backbone.classes, weights);
+  if (diverged) {
+    r.warnings.push(diverged);
+    r.warn(diverged);
+  }
 }
 
 function thresholdsOf(x: Experiment): number[] {
@@ -111,8 +143,8 @@ async function evaluateAndWrite(r: Run, p: Prepared): Promise<void> {
   const { o, x } = r;
   const trainSeconds = (performance.now() - r.t0) / 1000;
   r.log('evaluating on the test split');
-  const testRec = await p.net.records('test');
-  const valRec = await p.net.records('validation');
+  const testRec = checkedRecords(await p.net.records('test'), 'test');
+  const valRec = checkedRecords(await p.net.records('validation'), 'validation');
   const cal = x.evaluation.calibration;
   const target = cal.budget != null ? { budget: cal.budget } : cal.accuracy != null ? { accuracy: cal.accuracy } : null;
   const rule = resolveRule(x);
@@ -120,8 +152,10 @@ async function evaluateAndWrite(r: Run, p: Prepared): Promise<void> {
   const report = evaluationReport(p.net.costs, testRec, valRec, rule, thresholds, target, exitPositions(x));
   const timing = x.evaluation.timingImages > 0 && !o.shouldStop() ? await p.net.timing(rule, thresholds, x.evaluation.timingImages) : null;
   await p.net.exportModel(path.join(o.runDir, RUN_FILES.model));
-  writeJsonAtomic(path.join(o.runDir, RUN_FILES.samples), testRec, 0);
-  writeJsonAtomic(path.join(o.runDir, RUN_FILES.validationSamples), valRec, 0);
+  const sha256 = {
+    [RUN_FILES.samples]: writeJsonAtomic(path.join(o.runDir, RUN_FILES.samples), testRec, 0),
+    [RUN_FILES.validationSamples]: writeJsonAtomic(path.join(o.runDir, RUN_FILES.validationSamples), valRec, 0),
+  };
   const desc = describeBackbone(x.backbone);
   const results: RunResults = {
     version: 1,
@@ -137,42 +171,56 @@ async function evaluateAndWrite(r: Run, p: Prepared): Promise<void> {
     points: p.net.points,
     ...report,
     timing,
-    files: { samples: RUN_FILES.samples, validationSamples: RUN_FILES.validationSamples, model: RUN_FILES.model },
+    files: { samples: RUN_FILES.samples, validationSamples: RUN_FILES.validationSamples, model: RUN_FILES.model, sha256 },
+    ...(r.warnings.length ? { warnings: r.warnings } : {}),
   };
   writeJsonAtomic(path.join(o.runDir, RUN_FILES.results), results);
   o.send({ type: 'evaluated', results });
 }
 
-/** The failure as the user reads it: what happened, at which epoch, and what to do. */
+/**
+ * Records are written only when they are what every reader checks for (spec/run-files.ts): the
+ * same check that guards reading guards writing, so a network whose outputs are not finite (a
+ * diverged run) fails here instead of leaving files no view can read.
+ */
+function checkedRecords(rec: SampleRecords, split: 'test' | 'validation'): SampleRecords {
+  const p = samplesProblem(rec, split);
+  if (p) throw new Error(`evaluation on the ${split} split gave invalid records (${p}): the network's outputs are not finite numbers — training diverged; try a lower training.lr`);
+  return rec;
+}
+
+/** The failure as the user reads it: what happened, at which epoch, and what to do (the stack goes to worker.log). */
 function failureMessage(err: unknown, epoch: number): string {
   const e = err as Error;
-  let message = e instanceof ValidationError || e instanceof NonFiniteLossError ? e.message : String(e?.stack ?? e);
+  let message = e instanceof Error ? e.message : String(e);
   const code = (e as NodeJS.ErrnoException)?.code;
   if (/out of memory|Cannot allocate|RangeError: Array buffer allocation/i.test(message)) {
     message = `out of memory at epoch ${epoch + 1}: ${e.message} (try a smaller batch size or width)`;
   } else if (code === 'ENOSPC' || code === 'EDQUOT') {
-    message = `disk full at epoch ${epoch + 1} (${code}): ${e.message}; the run folder keeps the metrics and the checkpoint of epoch ${epoch} (free space, then resume with --resume)`;
+    message = `disk full at epoch ${epoch + 1} (${code}): ${e.message}; the run folder keeps the metrics and the checkpoint of epoch ${epoch} (free space, then resume the run)`;
   }
   return message;
 }
 
 export async function runTraining(o: RunOptions): Promise<void> {
   const { runDir, send } = o;
+  const write = (line: string) => { try { fs.appendFileSync(path.join(runDir, RUN_FILES.log), `${new Date().toISOString()} ${line}\n`); } catch { /* reported by the status write */ } };
   const r: Run = {
-    o, id: path.basename(runDir), x: undefined as unknown as Experiment, t0: performance.now(), epoch: 0,
-    log: (message) => {
-      send({ type: 'log', level: 'info', message });
-      fs.appendFileSync(path.join(runDir, RUN_FILES.log), `${new Date().toISOString()} ${message}\n`);
-    },
+    o, id: path.basename(runDir), x: undefined as unknown as Experiment, t0: performance.now(), epoch: 0, trained: [], warnings: [],
+    log: (message) => { send({ type: 'log', level: 'info', message }); write(message); },
+    warn: (message) => { send({ type: 'log', level: 'warn', message }); write(`warning: ${message}`); },
   };
   let prepared: Prepared | null = null;
   try {
     r.x = readExperimentOf(runDir);
-    updateStatus(runDir, { state: 'running', pid: process.pid, startedAt: new Date().toISOString(), endedAt: null, error: null });
+    updateStatus(runDir, { state: 'running', pid: process.pid, owner: thisProcess(), startedAt: new Date().toISOString(), endedAt: null, error: null, warnings: [] });
     prepared = await prepare(r);
     if (prepared.startEpoch < r.x.training.epochs) await train(r, prepared);
+    // finished means trained and evaluated: every epoch, then results written
+    if (r.epoch !== r.x.training.epochs) throw new Error(`training ended after epoch ${r.epoch} of ${r.x.training.epochs}`);
+    checkDivergence(r);
     await evaluateAndWrite(r, prepared);
-    updateStatus(runDir, { state: 'finished', endedAt: new Date().toISOString(), epoch: r.x.training.epochs, pid: null });
+    updateStatus(runDir, { state: 'finished', endedAt: new Date().toISOString(), epoch: r.x.training.epochs, pid: null, warnings: r.warnings });
     send({ type: 'finished', runId: r.id, seconds: (performance.now() - r.t0) / 1000 });
   } catch (err) {
     if (err instanceof TrainingCancelled) {
@@ -182,6 +230,7 @@ export async function runTraining(o: RunOptions): Promise<void> {
       return;
     }
     const message = failureMessage(err, r.epoch);
+    if (!(err instanceof ValidationError) && !(err instanceof NonFiniteLossError)) write(`failed: ${(err as Error)?.stack ?? err}`);
     const where = err instanceof NonFiniteLossError ? { epoch: err.epoch, step: err.step } : {};
     try {
       updateStatus(runDir, { state: 'failed', endedAt: new Date().toISOString(), error: message, pid: null });

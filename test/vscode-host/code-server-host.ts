@@ -8,11 +8,11 @@
  *                    [--user-data-dir=DIR] [--extensions-dir=DIR] [anything else: ignored]
  *
  * Every process it starts (code-server with its extension host, Chromium) is killed before it
- * exits, also on timeout (EARLY_EXIT_VSCODE_TIMEOUT_MS, default 150 s) and on SIGINT/SIGTERM.
+ * exits, also on timeout (EARLY_EXIT_VSCODE_TIMEOUT_MS, default 300 s) and on SIGINT/SIGTERM.
  * While the suite runs, a small automation endpoint lets tests take screenshots and read the
  * rendered workbench (EARLY_EXIT_AUTOMATION_URL, see test/vscode-suite/automation.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
@@ -24,7 +24,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 const REPO = resolve(__dirname, '../..');
 const CODE_SERVER = process.env.EARLY_EXIT_CODE_SERVER ?? join(REPO, '.vscode-test/code-server/node_modules/code-server');
 const CHROMIUM = process.env.EARLY_EXIT_CHROMIUM ?? '/usr/bin/chromium';
-const TIMEOUT_MS = Number(process.env.EARLY_EXIT_VSCODE_TIMEOUT_MS ?? 150_000);
+const TIMEOUT_MS = Number(process.env.EARLY_EXIT_VSCODE_TIMEOUT_MS ?? 300_000);
 const RESULTS = resolve(process.env.EARLY_EXIT_TEST_RESULTS ?? join(REPO, 'test-results'));
 const VERBOSE = !!process.env.EARLY_EXIT_VSCODE_VERBOSE;
 const TRUST = process.env.EARLY_EXIT_WORKSPACE_TRUST !== 'off';
@@ -155,8 +155,10 @@ function automationServer(page: () => Page | undefined): Server {
       const b = await body(req);
       if (req.url === '/screenshot') {
         const name = String(b.name ?? 'workbench').replace(/[^\w.-]+/g, '_');
-        mkdirSync(RESULTS, { recursive: true });
-        const path = join(RESULTS, name.endsWith('.png') ? name : `${name}.png`);
+        // `dir`: an absolute folder of the caller's (the README screenshots), else test-results/
+        const into = typeof b.dir === 'string' && b.dir.startsWith('/') ? b.dir : RESULTS;
+        mkdirSync(into, { recursive: true });
+        const path = join(into, name.endsWith('.png') ? name : `${name}.png`);
         // `still`: the pointer rests on the activity bar's empty stretch, so nothing shows a hover state
         if (b.still) await p.mouse.move(24, 520);
         // `mask`: elements that differ from run to run (a run id, a measured time), painted over;
@@ -166,8 +168,20 @@ function automationServer(page: () => Page | undefined): Server {
           const loc = (m.inWebview ? webview : p).locator(m.selector);
           return m.hasText ? loc.filter({ hasText: m.hasText }) : loc;
         });
-        await p.screenshot({ path, fullPage: false, mask });
+        // `belowTitleBar`: leave out the window's title bar (it names the test host, not the product)
+        const bar = b.belowTitleBar ? await p.locator('.part.titlebar').boundingBox().catch(() => null) : null;
+        const size = p.viewportSize() ?? { width: 1280, height: 800 };
+        const clip = bar ? { x: 0, y: bar.y + bar.height, width: size.width, height: size.height - bar.y - bar.height } : undefined;
+        await p.screenshot({ path, fullPage: false, mask, ...(clip ? { clip } : {}) });
         return reply(200, { path });
+      }
+      if (req.url === '/evaluate') {
+        // Evaluates `script` (a function's source) on every element matching `selector` in the
+        // workbench page: geometry and attributes that innerText does not tell (truncation, labels).
+        const fn = new Function(`return (${String(b.script)})`)() as (els: unknown[]) => unknown;
+        const loc = p.locator(String(b.selector));
+        if (b.timeout) await loc.first().waitFor({ timeout: Number(b.timeout) }).catch(() => undefined);
+        return reply(200, { value: await loc.evaluateAll(fn) });
       }
       if (req.url === '/text') {
         // innerText of every element matching a CSS selector, waiting up to `timeout` ms for one.
@@ -223,6 +237,48 @@ function automationServer(page: () => Page | undefined): Server {
   });
 }
 
+/** A HOME and XDG folders under `tmp`, so that nothing is written under the real home. */
+function isolatedEnv(tmp: string): NodeJS.ProcessEnv {
+  const dir = (name: string) => {
+    const d = join(tmp, name);
+    mkdirSync(d, { recursive: true });
+    return d;
+  };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOME: dir('home'),
+    XDG_CONFIG_HOME: dir('home/.config'),
+    XDG_DATA_HOME: dir('home/.local/share'),
+    XDG_CACHE_HOME: dir('home/.cache'),
+    XDG_STATE_HOME: dir('home/.local/state'),
+    XDG_RUNTIME_DIR: dir('runtime'),
+  };
+  delete env.VSCODE_IPC_HOOK_CLI;
+  // No extension gallery: the machine is offline and nothing is fetched.
+  env.EXTENSIONS_GALLERY = JSON.stringify({ serviceUrl: '' });
+  return env;
+}
+
+/**
+ * Installs a VSIX into `extensionsDir` as a user does (`code-server --install-extension`), offline.
+ * Returns what code-server printed; throws with it when the install fails.
+ */
+export function installExtension(vsix: string, extensionsDir: string): string {
+  const entry = join(CODE_SERVER, 'out/node/entry.js');
+  if (!existsSync(entry)) throw new Error(`code-server is not installed at ${CODE_SERVER}; run "npm run test:install" (scripts/install-code-server.sh)`);
+  const tmp = mkdtempSync(join(tmpdir(), 'early-exit-install-'));
+  try {
+    const r = spawnSync(process.execPath, [entry, '--install-extension', vsix, '--extensions-dir', extensionsDir, '--user-data-dir', join(tmp, 'user-data')], {
+      env: isolatedEnv(tmp), encoding: 'utf8', timeout: 120_000,
+    });
+    const said = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+    if (r.status !== 0 || !/successfully installed/i.test(said)) throw new Error(`code-server --install-extension ${vsix} failed (${r.status ?? r.signal}): ${said}`);
+    return said;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   if (!args.extensionTestsPath) {
@@ -243,19 +299,7 @@ async function main(): Promise<number> {
   };
   // Nothing is written under the real home: code-server, the extension host and Chromium all
   // see a temporary HOME and XDG folders.
-  const home = dir('home');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    HOME: home,
-    XDG_CONFIG_HOME: dir('home/.config'),
-    XDG_DATA_HOME: dir('home/.local/share'),
-    XDG_CACHE_HOME: dir('home/.cache'),
-    XDG_STATE_HOME: dir('home/.local/state'),
-    XDG_RUNTIME_DIR: dir('runtime'),
-  };
-  delete env.VSCODE_IPC_HOOK_CLI;
-  // No extension gallery: the machine is offline and the suite installs nothing.
-  env.EXTENSIONS_GALLERY = JSON.stringify({ serviceUrl: '' });
+  const env = isolatedEnv(tmp);
 
   let server: ChildProcess | undefined;
   let context: BrowserContext | undefined;

@@ -4,12 +4,14 @@
  * VS Code, EARLY_EXIT_VSCODE=desktop) they return undefined, and a test that needs them calls
  * `requireWorkbench` first, which fails it saying why.
  */
+import { join, resolve } from 'node:path';
 import * as vscode from 'vscode';
-import { join } from 'node:path';
-import { EXTENSION_ID } from '../../src/extension/constants';
 import { expectMatchesBaseline, type ScreenshotTolerance } from '../screenshots';
 
 const url = process.env.EARLY_EXIT_AUTOMATION_URL;
+
+/** The repository checkout (the bundled suite runs from dist/test/vscode-suite). Fixtures live here, not in the installed extension. */
+export const REPO = resolve(__dirname, '../../..');
 
 /** True when the workbench can be screenshot and read (the code-server host). */
 export const canSeeWorkbench = !!url;
@@ -31,8 +33,8 @@ export async function expectScreenshot(name: string, opts: { mask?: ScreenshotMa
   await vscode.commands.executeCommand('workbench.action.focusActiveEditorGroup');
   const file = await screenshot(name, { still: true, mask: opts.mask });
   if (!file) throw new Error(`the host took no screenshot ${name}`);
-  const root = vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath;
-  expectMatchesBaseline(file, name, join(root, 'test/baselines'), opts.tolerance);
+  // the baselines are in the checkout, not in the installed extension
+  expectMatchesBaseline(file, name, join(REPO, 'test/baselines'), opts.tolerance);
 }
 
 async function call<T>(endpoint: string, body: unknown): Promise<T | undefined> {
@@ -47,12 +49,21 @@ async function call<T>(endpoint: string, body: unknown): Promise<T | undefined> 
 export interface ScreenshotMask { selector: string; hasText?: string; inWebview?: boolean }
 
 /**
- * Saves a PNG of the whole workbench as test-results/<name>.png; returns its path. `still`: move the
- * pointer out of the way first; `mask`: paint over what changes between runs.
+ * Saves a PNG of the whole workbench as test-results/<name>.png (or `<dir>/<name>.png`); returns its
+ * path. `still`: move the pointer out of the way first; `mask`: paint over what changes between runs;
+ * `belowTitleBar`: leave out the window's title bar.
  */
-export async function screenshot(name: string, opts: { still?: boolean; mask?: ScreenshotMask[] } = {}): Promise<string | undefined> {
+export async function screenshot(name: string, opts: { dir?: string; still?: boolean; mask?: ScreenshotMask[]; belowTitleBar?: boolean } = {}): Promise<string | undefined> {
   return (await call<{ path: string }>('/screenshot', { name, ...opts }))?.path;
 }
+
+/** Runs `script` (a function of the matching elements, as source text) in the workbench page. */
+export async function evaluate<T>(selector: string, script: string, timeout = 5000): Promise<T | undefined> {
+  return (await call<{ value: T }>('/evaluate', { selector, script, timeout }))?.value;
+}
+
+/** Selector of the Runs view row of run `id` (its label is short; the id is in its accessible label). */
+export const runRow = (id: string) => `.pane-body .monaco-list-row[aria-label*="${id}"]`;
 
 /** The rendered text of every element matching `selector`, waiting up to `timeout` ms for one. */
 export async function texts(selector: string, timeout = 5000): Promise<string[] | undefined> {

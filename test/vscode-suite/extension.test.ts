@@ -4,8 +4,11 @@ import type { BranchNode } from '../../src/extension/branchesTree';
 import { Commands, EXTENSION_ID, ViewContainer } from '../../src/extension/constants';
 import type { EarlyExitApi } from '../../src/extension/extension';
 import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import type { TrainResult } from '../../src/extension/commands';
-import { click, clickIn, expectScreenshot, keys, readJson, requireWorkbench, texts, trustWorkspace, until, workspaceFile } from './automation';
+import { click, clickIn, expectScreenshot, inWebview, keys, readJson, requireWorkbench, runRow, texts, trustWorkspace, until, workspaceFile } from './automation';
+import { runLabel } from '../../src/extension/presentation';
 
 const RESNET_POINTS = ['block1', 'block2', 'block3', 'block4', 'block5', 'block6', 'block7', 'block8'];
 
@@ -36,6 +39,24 @@ suite('Early Exit extension', () => {
     // Speed is judged in the benchmark, not here. The figure is a duration in ms measured inside this
     // process: more than zero, and less than the time the extension host has been running.
     assert.ok(a.activationMs > 0 && a.activationMs < performance.now(), `activate() reported ${a.activationMs} ms; the host has run ${performance.now()} ms`);
+  });
+
+  test('the extension under test is the packaged VSIX, installed, holding only what runs', async () => {
+    // EARLY_EXIT_TEST_FROM=source runs the suite on the development folder: there is no VSIX to check,
+    // and this test fails saying so rather than passing over it
+    assert.ok(process.env.EARLY_EXIT_TEST_VSIX, 'no VSIX was installed (EARLY_EXIT_TEST_FROM=source tests the development folder); npm run test:vscode packages and installs one');
+    const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+    const installedIn = process.env.EARLY_EXIT_TEST_EXTENSIONS_DIR!;
+    assert.ok(ext.extensionPath.startsWith(installedIn), `${EXTENSION_ID} runs from ${ext.extensionPath}, not from the extensions folder the VSIX was installed into (${installedIn})`);
+    const files: string[] = [];
+    const walk = (d: string) => { for (const f of readdirSync(d)) { const p = join(d, f); if (statSync(p).isDirectory()) walk(p); else files.push(relative(ext.extensionPath, p)); } };
+    walk(ext.extensionPath);
+    for (const must of ['dist/extension.js', 'dist/worker.js', 'dist/webview/results.js', 'schema/experiment.schema.json', 'LICENSE.txt',
+      'dist/node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm', 'datasets/fashion-mnist-mini/train-images-idx3-ubyte.gz']) {
+      assert.ok(files.includes(must), `the installed extension lacks ${must}`);
+    }
+    const unwanted = files.filter((f) => /\.map$|\.ts$|tfjs-backend-webgl|(^|\/)(src|test|tests|coverage)\//.test(f));
+    assert.deepEqual(unwanted, [], 'source maps, sources, tests or the WebGL backend were installed');
   });
 
   // Runs first: the code-server host starts with workspace trust on and nothing trusted.
@@ -107,7 +128,9 @@ suite('Early Exit extension', () => {
     }, 15_000, 'the runs to be listed');
     const runs = await a.runs.getChildren(groups[0]);
     const items = runs.map((r) => a.runs.getTreeItem(r));
-    assert.deepEqual(items.map((i) => i.label), ['20260102-000000-resnet18', '20260101-000000-resnet18']);
+    // short labels (when each started), the id in the accessible label and the tooltip
+    assert.deepEqual(items.map((i) => i.label), ['20260102-000000-resnet18', '20260101-000000-resnet18'].map((id) => runLabel({ id })));
+    assert.deepEqual(items.map((i) => i.accessibilityInformation?.label.split(',')[0]), ['run 20260102-000000-resnet18', 'run 20260101-000000-resnet18']);
     assert.equal(items[0].description, 'failed · epoch 1/3 · cpu');
     assert.match((items[0].tooltip as vscode.MarkdownString).value, /NaN loss at epoch 2/);
     assert.equal(items[1].contextValue, 'run.finished');
@@ -124,7 +147,7 @@ suite('Early Exit extension', () => {
     assert.ok(rows.some((r) => r.includes('block1')), rows.join(' | '));
     const headers = await texts('.pane-header', 1000);
     assert.ok(headers?.some((h) => /branches/i.test(h)) && headers.some((h) => /runs/i.test(h)), `view headers: ${headers?.join(' | ')}`);
-    await until(async () => (await texts('.pane-body .monaco-list-row', 5000))?.some((r) => r.includes('20260102-000000-resnet18')), 10_000, 'the Runs rows to render');
+    await until(async () => (await texts(runRow('20260102-000000-resnet18'), 5000))?.length, 10_000, 'the Runs rows to render');
     await expectScreenshot('workbench-early-exit');
   });
 
@@ -175,8 +198,10 @@ suite('Early Exit extension', () => {
     assert.ok(uri?.path.endsWith('/vgg13.exits.json'), String(uri));
     const read = () => readJson(uri);
     assert.equal((await read()).backbone.name, 'vgg13');
+    assert.equal((await read()).name, 'vgg13');
     assert.ok(await vscode.commands.executeCommand(Commands.selectBackbone, uri, 'alexnet'));
     assert.equal((await read()).backbone.name, 'alexnet');
+    assert.equal((await read()).name, 'alexnet', 'an experiment named after its backbone follows the new one');
     // The tree shows the active editor's experiment.
     await vscode.window.showTextDocument(uri);
     await until(async () => {
@@ -287,7 +312,7 @@ suite('Early Exit extension', () => {
       const sweepItem = a.runs.getTreeItem(kids[1]);
       assert.equal(sweepItem.description, 'λ ×2 · 1 running, 1 finished');
       const inSweep = (await a.runs.getChildren(kids[1])).map((r) => a.runs.getTreeItem(r));
-      assert.deepEqual(inSweep.map((i) => i.description), ['running · epoch 1/4 · λ=1', 'finished · epoch 4/4 · λ=0.1']);
+      assert.deepEqual(inSweep.map((i) => [i.label, i.description]), [['λ=1', 'running · epoch 1/4'], ['λ=0.1', 'finished · epoch 4/4']]);
       assert.deepEqual(inSweep.map((i) => i.contextValue), ['run.running', 'run.finished']);
 
       // Deleting a running run is refused: the folder stays.
@@ -299,7 +324,7 @@ suite('Early Exit extension', () => {
       await vscode.commands.executeCommand(`workbench.view.extension.${ViewContainer}`);
       await vscode.commands.executeCommand('notifications.clearAll');
       const menu = async (id: string) => {
-        await clickIn({ selector: '.pane-body .monaco-list-row', hasText: id, button: 'right', timeout: 10_000 });
+        await clickIn({ selector: runRow(id), button: 'right', timeout: 10_000 });
         const items = await until(async () => (await texts('.context-view .monaco-menu .action-label', 3000))?.filter(Boolean), 15_000, 'the context menu');
         return items;
       };
@@ -318,8 +343,16 @@ suite('Early Exit extension', () => {
       await assert.rejects(Promise.resolve(vscode.commands.executeCommand(Commands.deleteRun, await runNode(a, '20260201-000002-sweepy-c'))),
         /refused to show dialog in tests\. Contents: Delete run 20260201-000002-sweepy-c\?/);
       await vscode.workspace.fs.stat(workspaceFile('.early-exit/runs/20260201-000002-sweepy-c'));
-      // Confirmed: the run store removes the folder and the view drops the run.
+      // Its results panel says what a cancelled run has, and how to resume it, in VS Code's words.
+      const cancelledDir = workspaceFile('.early-exit/runs/20260201-000002-sweepy-c').fsPath;
+      assert.equal(await vscode.commands.executeCommand(Commands.openResults, cancelledDir), true);
+      const resultsTab = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && t.label.includes('20260201-000002-sweepy-c'));
+      await until(resultsTab, 15_000, 'the cancelled run\'s results tab');
+      const note = await until(() => inWebview<string>('(body) => body.querySelector(".ee-note") && body.querySelector(".ee-note").textContent', '20260201-000002-sweepy-c', 15_000), 20_000, 'the cancelled run\'s note');
+      assert.equal(note, 'This run was cancelled after epoch 2 of 4: its checkpoint is kept, so "Resume Run" on it in the Runs view continues from there, then evaluates it. It has no test results.');
+      // Confirmed: the run store removes the folder, the view drops the run and its results tab closes.
       assert.equal(await vscode.commands.executeCommand(Commands.deleteRun, await runNode(a, '20260201-000002-sweepy-c'), { confirmed: true }), true);
+      await until(() => !resultsTab(), 15_000, 'the deleted run\'s results tab to close');
       await until(async () => {
         try {
           await vscode.workspace.fs.stat(workspaceFile('.early-exit/runs/20260201-000002-sweepy-c'));
@@ -329,6 +362,13 @@ suite('Early Exit extension', () => {
         }
       }, 15_000, 'the run folder to be deleted');
       await until(async () => (await a.runs.getChildren()).find((g) => g.kind === 'experiment' && g.name === 'sweepy' && g.runs.length === 2), 15_000, 'the Runs view to drop the deleted run');
+
+      // The Compare picker says which run is which (λ, epochs, and accuracy once evaluated).
+      const picking = vscode.commands.executeCommand<boolean>(Commands.compareRuns);
+      const rows = await until(async () => (await texts('.quick-input-widget .monaco-list-row', 3000))?.filter(Boolean), 15_000, 'the Compare picker');
+      assert.ok(rows.some((r) => r.includes('sweepy · λ=0.1') && r.includes('λ = 0.1 · 4 epochs')), rows.join(' | '));
+      await keys(undefined, ['Escape']);
+      assert.equal(await picking, false);
 
       // Reveal: code-server has no revealFileInOS, so the folder is shown in the Explorer.
       const finished = await runNode(a, '20260201-000000-sweepy-a');
@@ -348,7 +388,7 @@ suite('Early Exit extension', () => {
     await vscode.commands.executeCommand(`workbench.view.extension.${ViewContainer}`);
     const rows = await until(async () => {
       const t = await texts('.pane-body .monaco-list-row', 5000);
-      return t?.some((r) => r.includes('cost γ_b')) && t.some((r) => r.includes('20260201-000000-sweepy-a')) ? t : undefined;
+      return t?.some((r) => r.includes('cost γ_b')) && t.some((r) => r.includes('λ=0.1')) ? t : undefined;
     }, 15_000, 'exit children and runs to render');
     for (const want of ['head f_b', 'gate g_b', 'cost γ_b', 'sweep', 'λ ×2', 'MACs · ']) assert.ok(rows.some((r) => r.includes(want)), `no row with "${want}": ${rows.join(' | ')}`);
     const headers = await texts('.pane-header', 1000);

@@ -1,12 +1,13 @@
 import * as assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { TrainingRun } from '../../src/runs/manager';
 import type { TrainResult } from '../../src/extension/commands';
 import { Commands, EXTENSION_ID } from '../../src/extension/constants';
 import type { EarlyExitApi } from '../../src/extension/extension';
-import { expectScreenshot, inWebview, requireWorkbench, texts, trustWorkspace, until, workspaceFile } from './automation';
+import { clickIn, evaluate, expectScreenshot, inWebview, REPO, requireWorkbench, runRow, screenshot, texts, trustWorkspace, until, workspaceFile } from './automation';
 import { ViewContainer } from '../../src/extension/constants';
 
 async function api(): Promise<EarlyExitApi> {
@@ -17,8 +18,7 @@ async function api(): Promise<EarlyExitApi> {
 
 /** The tiny fixture experiment (ResNet-18 ×1/32, exits at block2 and block5, 256 synthetic images), changed by `patch`. */
 function tinyExperiment(patch: (x: Record<string, any>) => void = () => {}): string {
-  const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
-  const x = JSON.parse(readFileSync(join(ext.extensionPath, 'test/fixtures/tiny.exits.json'), 'utf8'));
+  const x = JSON.parse(readFileSync(join(REPO, 'test/fixtures/tiny.exits.json'), 'utf8'));
   patch(x);
   return JSON.stringify(x, null, 2) + '\n';
 }
@@ -65,9 +65,17 @@ suite('Training from the extension', function () {
     await vscode.workspace.fs.delete(uri);
   });
 
-  test('"Train multi-exit model" trains the tiny fixture: a finished run with results on disk and in the Runs view', async () => {
+  test('"Train multi-exit model" trains the tiny fixture as the editor shows it: a finished run with results on disk and in the Runs view', async () => {
     const a = await api();
     const uri = await writeWorkspaceFile('tiny.exits.json', tinyExperiment());
+    // An edit not saved yet: Train saves it first and trains what the editor shows (6 timing images, not 4;
+    // a field that leaves the numbers the next tests check as they were).
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(doc);
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), tinyExperiment((x) => { x.evaluation.timingImages = 6; }));
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    assert.ok(doc.isDirty);
     const messages: string[] = [];
     const sub = a.training.onDidReceive((e) => messages.push(e.message.type));
     const result = await vscode.commands.executeCommand<TrainResult>(Commands.train, uri);
@@ -79,6 +87,10 @@ suite('Training from the extension', function () {
     for (const type of ['started', 'progress', 'epochEnd', 'evaluated', 'finished']) assert.ok(messages.includes(type), `no "${type}" message: ${messages.join()}`);
 
     assert.ok(existsSync(join(run.dir, 'results.json')), 'results.json is missing');
+    assert.equal(readJson(join(run.dir, 'experiment.json')).evaluation.timingImages, 6, 'the run trained the editor\'s content');
+    assert.equal(readJson(join(run.dir, 'results.json')).timing.images, 6);
+    assert.equal(doc.isDirty, false, 'and the editor was saved first');
+    assert.equal(JSON.parse(readFileSync(uri.fsPath, 'utf8')).evaluation.timingImages, 6);
     const results = readJson(join(run.dir, 'results.json'));
     trained = { dir: run.dir, points: results.points };
     assert.equal(results.epochs, 1);
@@ -177,7 +189,8 @@ suite('Training from the extension', function () {
     }));
     const firstProgress = new Promise<TrainingRun>((resolve) => {
       const sub = a.training.onDidReceive((e) => {
-        if (e.message.type !== 'progress') return;
+        // this experiment's run only (run ids are <time>-<name>-<suffix>)
+        if (e.message.type !== 'progress' || !e.run.id.includes(`-${name}-`)) return;
         sub.dispose();
         resolve(e.run);
       });
@@ -195,14 +208,20 @@ suite('Training from the extension', function () {
       for (const g of await a.runs.getChildren()) {
         if (g.kind !== 'experiment' || g.name !== 'tiny-live') continue;
         const n = (await a.runs.getChildren(g)).find((r) => r.kind === 'run' && r.run.status.id === running.id);
-        if (n && live.test(String(a.runs.getTreeItem(n).description))) return n;
+        // the progress is the label while it trains (first, so the sidebar never hides it), when it started the description
+        if (n && live.test(String(a.runs.getTreeItem(n).label))) return n;
       }
       return undefined;
     }, 10_000, 'live progress on the run item');
     assert.equal(a.runs.getTreeItem(node).contextValue, 'run.running');
     requireWorkbench('the rendered run row');
-    await until(async () => (await texts('.pane-body .monaco-list-row', 3000))?.some((r) => r.includes(running.id) && /epoch \d+\/20 · \d+% · loss/.test(r)), 10_000,
+    await until(async () => (await texts(runRow(running.id), 3000))?.some((r) => /epoch \d+\/20 · \d+% · loss/.test(r)), 10_000,
       'the rendered run row to show live progress');
+    // At the default sidebar width the progress is in sight: its label ends inside the row (no ellipsis over it).
+    const fits = await evaluate<{ label: number; row: number; text: string }[]>(`${runRow(running.id)} .monaco-icon-label-container`,
+      '(els) => els.map((e) => ({ label: e.querySelector(".label-name").getBoundingClientRect().right, row: e.getBoundingClientRect().right, text: e.textContent }))');
+    assert.ok(fits?.length && fits.every((f) => f.label <= f.row), `the progress is cut off: ${JSON.stringify(fits)}`);
+    await screenshot('runs-live-progress');
     assert.equal(await vscode.commands.executeCommand<string>(Commands.stopRun, node), 'stopped');
     const result = await pending;
     assert.ok(result.ok);
@@ -211,8 +230,9 @@ suite('Training from the extension', function () {
     await vscode.workspace.fs.delete(uri);
   });
 
-  test('Stop Training cancels a running job', async () => {
+  test('Stop Training cancels a running job; stopped in epoch 1, it says there is nothing to resume', async () => {
     const a = await api();
+    await vscode.commands.executeCommand('notifications.clearAll');
     const { uri, pending, running } = await startLongRun(a, 'tiny-stop');
     assert.equal(a.training.active.size, 1);
     assert.equal(await vscode.commands.executeCommand<number>(Commands.stopTraining), 1);
@@ -220,8 +240,90 @@ suite('Training from the extension', function () {
     assert.ok(result.ok);
     assert.deepEqual(result.runs.map((r) => r.state), ['cancelled']);
     assert.equal(readJson(join(running.dir, 'status.json')).state, 'cancelled');
+    assert.equal(readJson(join(running.dir, 'status.json')).epoch, 0);
     assert.ok(!existsSync(join(running.dir, 'results.json')), 'a cancelled run has no results');
     assert.equal(a.training.active.size, 0);
+    requireWorkbench('the notification and the rendered workbench');
+    const toast = await until(async () => (await texts('.notification-toast .notification-list-item-message', 3000))?.find((m) => m.includes(running.id)), 15_000, 'the cancel notification');
+    assert.equal(toast, `Early Exit: training of ${running.id} was cancelled; no epoch had finished, so there is no checkpoint to resume from.`);
+    const resume = await vscode.commands.executeCommand<TrainResult>(Commands.resumeRun, running.dir);
+    assert.equal(resume.ok, false);
+    if (!resume.ok) assert.match(resume.error, /has no checkpoint to resume from \(no epoch had finished\); train its experiment again/);
+    await vscode.commands.executeCommand('notifications.clearAll');
     await vscode.workspace.fs.delete(uri);
+  });
+
+  test('a run stopped after an epoch offers "Resume", and Resume Run finishes it from its checkpoint', async () => {
+    const a = await api();
+    await vscode.commands.executeCommand('notifications.clearAll');
+    const uri = await writeWorkspaceFile('tiny-resume.exits.json', tinyExperiment((x) => { x.name = 'tiny-resume'; x.training.epochs = 3; }));
+    let stopping: Promise<unknown> | undefined;
+    const sub = a.training.onDidReceive((e) => {
+      if (e.message.type === 'epochEnd' && e.message.metrics.epoch === 1 && !stopping) stopping = e.run.stop();
+    });
+    const first = await vscode.commands.executeCommand<TrainResult>(Commands.train, uri);
+    sub.dispose();
+    assert.ok(first.ok);
+    const [stopped] = first.runs;
+    assert.equal(stopped.state, 'cancelled');
+    assert.equal(stopped.epoch, 1);
+    requireWorkbench('the notification and the rendered workbench');
+    const toast = await until(async () => (await texts('.notification-toast .notification-list-item-message', 3000))?.find((m) => m.includes(stopped.id)), 15_000, 'the cancel notification');
+    assert.equal(toast, `Early Exit: training of ${stopped.id} was cancelled; the checkpoint of epoch 1 of 3 is kept.`);
+    const actions = await texts('.notification-toast .monaco-button', 3000);
+    assert.ok(actions?.includes('Resume'), `actions: ${actions?.join(' | ')}`);
+    assert.ok(!(await texts('.notification-toast', 1000))?.some((t) => t.includes('--resume')), 'no CLI flag in VS Code');
+    await vscode.commands.executeCommand('notifications.clearAll');
+    const resumed = await vscode.commands.executeCommand<TrainResult>(Commands.resumeRun, stopped.dir);
+    assert.ok(resumed.ok, resumed.ok ? '' : resumed.error);
+    assert.deepEqual(resumed.runs.map((r) => r.state), ['finished']);
+    const epochs = readFileSync(join(stopped.dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).epoch);
+    assert.deepEqual(epochs, [1, 2, 3], 'epoch 1 kept, 2 and 3 trained after the resume');
+    assert.ok(existsSync(join(stopped.dir, 'results.json')));
+    await vscode.commands.executeCommand('notifications.clearAll');
+    await vscode.workspace.fs.delete(uri);
+  });
+
+  test('a worker that dies at start-up: the notification names the cause, its stderr is in worker.log and the output channel', async function () {
+    await vscode.commands.executeCommand('notifications.clearAll');
+    // A broken installation: the worker bundle alone in a folder where its runtime packages are missing.
+    const broken = mkdtempSync(join(tmpdir(), 'ees-broken-'));
+    const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+    copyFileSync(join(ext.extensionPath, 'dist/worker.js'), join(broken, 'worker.js'));
+    const node = join(broken, 'node');
+    // Stands in for the Node that runs the worker (earlyExit.workerNodePath): runs the copy instead.
+    writeFileSync(node, `#!/bin/sh\nexec "${process.execPath}" "${join(broken, 'worker.js')}"\n`, { mode: 0o755 });
+    const cfg = vscode.workspace.getConfiguration('earlyExit');
+    await cfg.update('workerNodePath', node, vscode.ConfigurationTarget.Global);
+    try {
+      const uri = await writeWorkspaceFile('tiny-broken.exits.json', tinyExperiment((x) => { x.name = 'tiny-broken'; }));
+      const result = await vscode.commands.executeCommand<TrainResult>(Commands.train, uri);
+      assert.ok(result.ok);
+      const [run] = result.runs;
+      assert.equal(run.state, 'failed');
+      const cause = 'worker could not start: the module @tensorflow/tfjs-core is missing (the installation is incomplete: reinstall the extension, or run npm install in a checkout)';
+      assert.ok(run.error?.startsWith(cause), run.error);
+      assert.match(readFileSync(join(run.dir, 'worker.log'), 'utf8'), /Cannot find module '@tensorflow\/tfjs-core'[\s\S]*Require stack/);
+      requireWorkbench('the notification and the rendered workbench');
+      const toast = await until(async () => (await texts('.notification-toast .notification-list-item-message', 3000))?.find((m) => m.includes(run.id)), 15_000, 'the failure notification');
+      assert.ok(toast.startsWith(`Early Exit: run ${run.id} failed: ${cause}`), toast);
+      assert.doesNotMatch(toast, /\bat \S+ \(|--resume/, 'no stack trace, no CLI flag');
+      // "Show Output": the channel has the worker's stderr, line by line
+      await clickIn({ selector: '.notification-toast .monaco-button', exactText: 'Show Output', timeout: 10_000 });
+      const lines = await until(async () => {
+        const t = await texts('.part.panel .view-lines', 3000);
+        // the editor draws spaces as no-break spaces
+        const shown = t?.map((x) => x.replace(/\u00a0/g, ' '));
+        return shown?.some((x) => x.includes(`${run.id} stderr:`) && x.includes('MODULE_NOT_FOUND')) ? shown : undefined;
+      }, 15_000, 'the stderr in the Early Exit output channel');
+      assert.ok(lines.length);
+      await screenshot('worker-startup-failure');
+      await vscode.commands.executeCommand('workbench.action.closePanel');
+      await vscode.commands.executeCommand('notifications.clearAll');
+      await vscode.workspace.fs.delete(uri);
+    } finally {
+      await cfg.update('workerNodePath', undefined, vscode.ConfigurationTarget.Global);
+      rmSync(broken, { recursive: true, force: true });
+    }
   });
 });

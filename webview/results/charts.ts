@@ -163,9 +163,11 @@ export function setHistogramThreshold(chart: Chart, tau: number): void {
 export type CurveKind = 'loss' | 'accuracy';
 
 function curveDatasets(kind: CurveKind, metrics: EpochMetrics[], points: string[], p: Palette): ChartDataset<'line', XY[]>[] {
+  // With one epoch there is no line to draw: larger markers make the single points readable.
+  const radius = metrics.length <= 1 ? 6 : 3;
   const line = (label: string, get: (m: EpochMetrics) => number | null, color: string, dash?: number[]): ChartDataset<'line', XY[]> => ({
     label, data: metrics.filter((m) => get(m) !== null).map((m) => ({ x: m.epoch, y: get(m)! })),
-    borderColor: color, backgroundColor: color, pointRadius: 3, borderWidth: 2, borderDash: dash,
+    borderColor: color, backgroundColor: color, pointRadius: radius, borderWidth: 2, borderDash: dash,
   });
   if (kind === 'loss') {
     const out = [line('loss', (m) => m.loss, p.series[0]), line('cross-entropy', (m) => m.ceLoss, p.series[1], [5, 3])];
@@ -184,6 +186,16 @@ function curveDatasets(kind: CurveKind, metrics: EpochMetrics[], points: string[
   return out;
 }
 
+/**
+ * The epoch axis: 1 … the run's epochs, one tick per epoch. A one-epoch run gets 0.5 … 1.5 with a
+ * single tick at 1, so its points sit in the middle under their epoch instead of on the left edge of
+ * an axis that runs to an epoch 2 that does not exist.
+ */
+export function epochAxis(epochs: number, seen: number): { min: number; max: number } {
+  const last = Math.max(epochs, seen, 1);
+  return last === 1 ? { min: 0.5, max: 1.5 } : { min: 1, max: last };
+}
+
 /** Training curves per epoch (validation accuracies, training loss). */
 export function curveChart(canvas: HTMLCanvasElement, p: Palette, kind: CurveKind, metrics: EpochMetrics[], points: string[], epochs: number): Chart {
   const o = baseOptions(p, kind === 'loss' ? 'Training loss' : 'Validation accuracy', 'epoch', kind === 'loss' ? 'loss' : 'accuracy (%)');
@@ -192,14 +204,14 @@ export function curveChart(canvas: HTMLCanvasElement, p: Palette, kind: CurveKin
     data: { datasets: curveDatasets(kind, metrics, points, p) },
     options: {
       ...o,
-      scales: { ...o.scales, x: { ...o.scales.x, type: 'linear', min: 1, max: Math.max(epochs, metrics.length, 2), ticks: { color: p.muted, stepSize: 1, precision: 0 } } },
+      scales: { ...o.scales, x: { ...o.scales.x, type: 'linear', ...epochAxis(epochs, metrics.length), ticks: { color: p.muted, stepSize: 1, precision: 0, includeBounds: false } } },
     },
   });
 }
 
 export function updateCurves(chart: Chart, kind: CurveKind, metrics: EpochMetrics[], points: string[], p: Palette, epochs: number): void {
   chart.data.datasets = curveDatasets(kind, metrics, points, p);
-  (chart.options.scales as any).x.max = Math.max(epochs, metrics.length, 2);
+  Object.assign((chart.options.scales as any).x, epochAxis(epochs, metrics.length));
   chart.update('none');
 }
 

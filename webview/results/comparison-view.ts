@@ -4,6 +4,7 @@ import { comparisonCsv, comparisonTable, paretoFront, tableOneAccuracy, type Com
 import type { RunData } from '../../src/protocol/webview';
 import { chartPng, tradeOffChart, type TradeOffSeries, type XY } from './charts';
 import { button, chartCard, h, pct, pctOf } from './dom';
+import { runFacts, shortRunId } from '../../src/spec/run-label';
 import type { Exporter } from './export';
 import type { Palette } from './theme';
 
@@ -40,9 +41,18 @@ export class ComparisonView {
     return this.runs.filter((r): r is RunData & { results: NonNullable<RunData['results']> } => r.results !== null);
   }
 
+  /**
+   * Names a run so that the runs compared can be told apart: method and the facts that differ
+   * between runs of one experiment (λ, epochs, accuracy), backbone and dataset only when the runs
+   * compared differ in them, and the short run id.
+   */
   private label(r: RunData & { results: NonNullable<RunData['results']> }): string {
     const x = r.results;
-    return `${METHOD_LABEL[x.method]}${x.lambda !== null ? ` λ=${x.lambda}` : ''} · ${x.backbone.label} · ${x.dataset.name}`;
+    const runs = this.evaluated();
+    const varies = (f: (y: NonNullable<RunData['results']>) => string) => new Set(runs.map((o) => f(o.results))).size > 1;
+    const where = [varies((y) => y.backbone.label) ? x.backbone.label : '', varies((y) => y.dataset.name) ? x.dataset.name : ''].filter(Boolean);
+    const facts = runFacts({ lambda: x.lambda, epochs: x.epochs, accuracy: tableOneAccuracy(x) });
+    return `${METHOD_LABEL[x.method]}${facts ? ` · ${facts}` : ''}${where.length ? ` · ${where.join(' · ')}` : ''} (${shortRunId(r.id)})`;
   }
 
   private render(): void {
@@ -59,7 +69,13 @@ export class ComparisonView {
     const body = t.datasets.map((d, di) => h('tr', {}, h('th', { scope: 'row' }, d), ...t.backbones.flatMap((_, bi) => {
       const cells = t.cells[di][bi];
       const best = Math.max(...cells.map((c) => c?.accuracy ?? -1));
-      return cells.map((c) => h('td', { class: `num${c && c.accuracy === best ? ' ee-best' : ''}`, title: c ? `${c.id}${c.lambda !== null ? `, λ = ${c.lambda}` : ''}${c.runs > 1 ? ` (best of ${c.runs} runs)` : ''}` : undefined }, c ? pct(c.accuracy) : '—'));
+      // Each cell says which run it shows (the best of its method there), not only a number.
+      return cells.map((c) => {
+        const run = c ? runs.find((r) => r.id === c.id) : undefined;
+        const which = c ? `${runFacts({ lambda: c.lambda, epochs: run?.results.epochs })}${c.runs > 1 ? ` · best of ${c.runs}` : ''}` : '';
+        return h('td', { class: `num${c && c.accuracy === best ? ' ee-best' : ''}`, title: c ? `${c.id}${c.runs > 1 ? ` (best of ${c.runs} runs)` : ''}` : undefined },
+          c ? pct(c.accuracy) : '—', c ? h('div', { class: 'ee-cell-run' }, `${which ? `${which} · ` : ''}${shortRunId(c.id)}`) : null);
+      });
     })));
     const csv = button('CSV', () => this.ctx.exporter('csv', 'comparison-table1.csv', comparisonCsv(t)), { secondary: true, cls: 'ee-export' });
     const tableCard = h('div', { class: 'ee-card' },
@@ -70,7 +86,8 @@ export class ComparisonView {
       const x = r.results;
       const open = button('Open', () => this.ctx.openRun(r), { secondary: true, cls: 'ee-open-run' });
       return h('tr', {},
-        h('td', {}, r.id), h('td', {}, x ? METHOD_LABEL[x.method] : (r.status?.state ?? '?')), h('td', { class: 'num' }, x?.lambda === null || x === null ? '—' : String(x.lambda)),
+        h('td', { title: r.id }, shortRunId(r.id)), h('td', {}, x ? METHOD_LABEL[x.method] : (r.status?.state ?? '?')), h('td', { class: 'num' }, x?.lambda === null || x === null ? '—' : String(x.lambda)),
+        h('td', { class: 'num' }, x ? String(x.epochs) : r.status ? `${r.status.epoch}/${r.status.epochs}` : '—'),
         h('td', {}, x?.dataset.name ?? ''), h('td', {}, x?.backbone.label ?? ''),
         h('td', { class: 'num' }, x ? pct(tableOneAccuracy(x)) : '—'), h('td', { class: 'num' }, x ? pct(x.hard.accuracy) : '—'),
         h('td', { class: 'num' }, x ? pctOf(x.hard.averageMacsPct) : '—'), h('td', { class: 'num' }, x?.timing ? `${x.timing.speedup.toFixed(2)}×` : '—'),
@@ -78,7 +95,7 @@ export class ComparisonView {
     });
     const runsCard = h('div', { class: 'ee-card' }, h('div', { class: 'ee-card-bar' }, h('span', { class: 'ee-card-title' }, 'Runs')),
       h('table', { class: 'ee-table ee-runs-table' },
-        h('thead', {}, h('tr', {}, ...['run', 'method', 'λ', 'dataset', 'backbone', 'accuracy', 'hard accuracy', 'avg MACs', 'speed-up', ''].map((c) => h('th', {}, c)))),
+        h('thead', {}, h('tr', {}, ...['run', 'method', 'λ', 'epochs', 'dataset', 'backbone', 'accuracy', 'hard accuracy', 'avg MACs', 'speed-up', ''].map((c) => h('th', {}, c)))),
         h('tbody', {}, ...runRows)));
 
     const { card, canvas } = chartCard('All runs: accuracy vs average MACs', 'ee-tradeoff', () => this.chart && this.ctx.exporter('png', 'comparison-tradeoff.png', chartPng(this.chart)));

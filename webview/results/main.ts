@@ -12,6 +12,7 @@ import { getVsCodeApi, type HostApi } from '../vscode-api';
 import { ComparisonView } from './comparison-view';
 import { h } from './dom';
 import { downloadExporter, hostExporter, type Exporter } from './export';
+import { validateHostMessage } from './host-messages';
 import { ResultsView } from './results-view';
 import { onThemeChange, readPalette, type Palette } from './theme';
 
@@ -42,6 +43,7 @@ class App {
     return {
       palette: () => this.palette,
       exporter: this.exporter,
+      resumeHint: (r: RunData) => (this.standalone ? `early-exit train --resume ${r.runDir}` : '"Resume Run" on it in the Runs view'),
       onThreshold: (runId: string, t: ThresholdState) => {
         this.state.thresholds[runId] = t;
         this.saveState();
@@ -85,8 +87,24 @@ class App {
     if (withEachRun) for (const r of runs) this.showRun(r, undefined, true);
   }
 
-  /** Host → webview messages; anything else is logged back to the host. */
-  handle(msg: HostMessage): void {
+  /**
+   * Host → webview messages, validated first: a malformed one is logged back to the host and the
+   * view keeps what it shows; so does a message whose drawing fails.
+   */
+  receive(raw: unknown): void {
+    const v = validateHostMessage(raw);
+    if (!v.ok) {
+      this.api?.postMessage({ type: 'log', level: 'warn', message: `webview: rejected host message: ${v.reason}` });
+      return;
+    }
+    try {
+      this.handle(v.message);
+    } catch (e) {
+      this.api?.postMessage({ type: 'log', level: 'error', message: `webview: ${v.message.type} failed: ${(e as Error)?.message ?? e}` });
+    }
+  }
+
+  private handle(msg: HostMessage): void {
     switch (msg.type) {
       case 'didLoadRun':
         this.showRun(msg.run, msg.thresholds);
@@ -101,6 +119,7 @@ class App {
         this.showComparison(msg.runs, false);
         break;
       case 'didExport':
+        this.notice(msg.path ? `Saved ${msg.path}` : msg.error ? `Export failed: ${msg.error}` : 'Export cancelled: nothing was saved.', !msg.path && !!msg.error);
         break;
       default: {
         const unknown: never = msg;
@@ -108,6 +127,22 @@ class App {
       }
     }
   }
+
+  /** A short-lived line at the bottom of the view (export confirmations). */
+  private notice(text: string, warn = false): void {
+    let el = document.getElementById('ee-notice');
+    if (!el) {
+      el = h('div', { id: 'ee-notice', class: 'ee-notice', role: 'status', 'aria-live': 'polite' });
+      document.body.append(el);
+    }
+    el.textContent = text;
+    el.classList.toggle('ee-warn', warn);
+    el.classList.add('ee-shown');
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => el!.classList.remove('ee-shown'), 6000);
+  }
+
+  private noticeTimer?: ReturnType<typeof setTimeout>;
 }
 
 function standaloneTheme(): void {
@@ -136,9 +171,7 @@ function main(): void {
   }
   const api = getVsCodeApi();
   const app = new App(root, api ? hostExporter(api) : downloadExporter(), api, false);
-  window.addEventListener('message', (e: MessageEvent<HostMessage>) => {
-    if (e.data && typeof e.data === 'object' && typeof e.data.type === 'string') app.handle(e.data);
-  });
+  window.addEventListener('message', (e: MessageEvent<unknown>) => app.receive(e.data));
   api?.postMessage({ type: 'ready' });
   document.body.dataset.ready = 'true';
 }

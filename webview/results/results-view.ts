@@ -5,7 +5,7 @@
  */
 import type { Chart } from 'chart.js';
 import {
-  SWEEP_GRID, calibrate, exitHistograms, exitTable, exitTableCsv, paretoFront, sweepCsv, thresholdSweep,
+  SWEEP_GRID, calibrate, exitHistograms, exitTable, exitTableCsv, paretoFront, sweepCsv, tablePositions, thresholdSweep,
 } from '../../src/spec/analysis';
 import type { ExitTable, RunResults, SweepPoint } from '../../src/spec/results';
 import type { EpochMetrics, RunStatus } from '../../src/spec/run-types';
@@ -22,6 +22,8 @@ export interface ViewContext {
   exporter: Exporter;
   /** Called whenever the thresholds change (state persistence, host notification). */
   onThreshold?(runId: string, state: ThresholdState): void;
+  /** How to resume a run where this view is shown ("Resume Run" in VS Code, the CLI in a report). */
+  resumeHint?(run: RunData): string;
 }
 
 const RULE_TEXT = { gate: 'exit when g_b(x) ≥ τ', confidence: 'exit when max softmax ≥ τ', entropy: 'exit when normalised entropy ≤ τ' } as const;
@@ -126,8 +128,9 @@ export class ResultsView {
     this.charts = { hist: [] };
   }
 
+  /** The exits' names, the same while the run trains (from its experiment) as once it is evaluated. */
   private pointNames(): string[] {
-    return this.results?.points ?? (this.run.metrics[0]?.exitAccuracy.map((_, b) => `exit ${b + 1}`) ?? []);
+    return this.results?.points ?? this.run.points ?? (this.run.metrics[0]?.exitAccuracy.map((_, b) => `exit ${b + 1}`) ?? []);
   }
 
   private title(): string {
@@ -171,10 +174,22 @@ export class ResultsView {
     } else if (r) {
       this.el.append(h('p', { class: 'ee-note' }, 'The per-sample records (samples.json) are missing: thresholds cannot be explored.'));
     } else {
-      this.el.append(h('p', { class: 'ee-note' }, 'Not evaluated yet: the exit table, trade-off and histograms appear when the run finishes.'));
+      this.el.append(h('p', { class: 'ee-note' }, this.pendingNote()));
     }
     this.renderCurves();
     if (r) this.el.append(this.renderExports(r));
+  }
+
+  /** Why a run without results shows no exit table, by its state: it trains, it was stopped, it failed. */
+  private pendingNote(): string {
+    const s = this.run.status;
+    const resume = this.ctx.resumeHint?.(this.run) ?? 'resume it';
+    const kept = s && s.epoch > 0
+      ? ` after epoch ${s.epoch} of ${s.epochs}: its checkpoint is kept, so ${resume} continues from there, then evaluates it.`
+      : ' before any epoch finished: there is no checkpoint to resume from; train its experiment again.';
+    if (s?.state === 'cancelled') return `This run was cancelled${kept} It has no test results.`;
+    if (s?.state === 'failed') return `This run failed${s.error ? ` (${s.error.split('\n')[0]})` : ''}${kept} It has no test results.`;
+    return 'Not evaluated yet: the exit table, trade-off and histograms appear when the run finishes.';
   }
 
   /** Empties the section down to a fresh header (title and stats). */
@@ -275,7 +290,7 @@ export class ResultsView {
   private calibrateTo(target: { budget?: number; accuracy?: number }): void {
     const r = this.results;
     if (!r || !this.run.validation || !this.run.samples || !this.calibrationText) return;
-    const c = calibrate(this.run.validation, this.run.samples, r.costs, r.rule, target, SWEEP_GRID, r.hard.rows.slice(0, -1).map((x) => x.position));
+    const c = calibrate(this.run.validation, this.run.samples, r.costs, r.rule, target, SWEEP_GRID, tablePositions(r.hard));
     const what = target.budget !== undefined ? `budget ${macs(target.budget)} MACs (${pctOf((100 * target.budget) / r.costs.full)})` : `accuracy ${pct(target.accuracy)}`;
     this.calibrationText.textContent = `${c.met ? 'Met' : 'Not met'} on validation for ${what}: τ = ${c.thresholds[0].toFixed(2)}, validation accuracy ${pct(c.validation.accuracy)} at ${pctOf((100 * c.validation.averageMacs) / r.costs.full)} MACs${c.met ? '' : ' (closest τ used)'}.`;
     this.calibrationText.classList.toggle('ee-warn', !c.met);
@@ -286,8 +301,7 @@ export class ResultsView {
   private recompute(updateCharts: boolean): void {
     const r = this.results;
     if (!r || !this.run.samples) return;
-    const positions = r.hard.rows.slice(0, -1).map((x) => x.position);
-    this.table = exitTable(this.run.samples, r.costs, r.rule, this.thresholds.thresholds.length ? this.thresholds.thresholds : 0, positions);
+    this.table = exitTable(this.run.samples, r.costs, r.rule, this.thresholds.thresholds.length ? this.thresholds.thresholds : 0, tablePositions(r.hard));
     this.fillTable(this.table);
     if (this.currentText) {
       this.currentText.textContent = `At τ = ${this.thresholds.thresholds.map((t) => t.toFixed(2)).join(' / ') || '—'}: accuracy ${pct(this.table.accuracy)}, average ${macs(this.table.averageMacs)} MACs (${pctOf(this.table.averageMacsPct)} of full)`;
@@ -350,6 +364,10 @@ export class ResultsView {
     this.el.append(h('h3', {}, 'Training'), h('div', { class: 'ee-grid2' }, loss.card, acc.card));
     this.charts.loss = curveChart(loss.canvas, p, 'loss', this.run.metrics, this.pointNames(), epochs);
     this.charts.accuracy = curveChart(acc.canvas, p, 'accuracy', this.run.metrics, this.pointNames(), epochs);
+    // The legend is drawn on the canvas: say it in the label too (screen readers, tests).
+    for (const [chart, canvas, title] of [[this.charts.loss, loss.canvas, 'Training loss'], [this.charts.accuracy, acc.canvas, 'Validation accuracy']] as const) {
+      canvas.setAttribute('aria-label', `${title}: ${chart.data.datasets.map((d) => d.label).join(', ')}`);
+    }
   }
 
   private renderExports(r: RunResults): HTMLElement {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  DATASET_NAMES, loadDataset, sniffPath, summarizeDataset, validateDatasetSpec, type DatasetName, type Progress,
+  DATASET_NAMES, datasetSource, loadDataset, summarizeDataset, validateDatasetSpec, type DatasetName, type Progress,
 } from '../../data/index';
 import { ValidationError } from '../../spec/errors';
 import { flagNumber, flagString, type CliCommand } from '../registry';
@@ -55,7 +55,7 @@ export const dataInspectCommand: CliCommand = {
     '(<split>/<class>/*.png|jpg, or <class>/*.png|jpg split by --split, default 0.8), as a folder or .tar.gz.',
     '--download   fetch a named dataset into the cache if missing (verified checksum, progress on stderr)',
     '--label fine|coarse   CIFAR-100 label set;  --split F   train fraction for one folder of class folders;  --seed N',
-    '--json prints { name, format, shape, classes, synthetic, splits: [{ name, count, perClass }] }.',
+    '--json prints { name, format, shape, classes, synthetic, splits: [{ name, count, perClass }], notes }.',
   ].join('\n'),
   async run(args) {
     const target = args.positional[0];
@@ -68,11 +68,9 @@ export const dataInspectCommand: CliCommand = {
       if (!fs.existsSync(target)) {
         throw new ValidationError(`${target}: no such file or folder (names: ${DATASET_NAMES.filter((n) => n !== 'folder').join(', ')})`, target);
       }
-      let p = target;
-      const name = await sniffPath(p);
-      if (name === 'cinic10' && fs.statSync(p).isDirectory()) p = path.join(p, 'CINIC-10.tar.gz');
-      raw.name = name;
-      raw.path = p;
+      const source = await datasetSource(target);
+      raw.name = source.name;
+      raw.path = source.path;
     }
     const label = flagString(args, 'label');
     if (label !== undefined) raw.label = label;
@@ -99,6 +97,7 @@ export const dataInspectCommand: CliCommand = {
       lines.push([String(i).padStart(3), c.padEnd(w), ...s.splits.map((x) => String(x.perClass[i]).padStart(8))].join('  '));
     });
     console.log(lines.join('\n'));
+    for (const n of s.notes) process.stderr.write(`note: ${n}\n`);
     return 0;
   },
 };

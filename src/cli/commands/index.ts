@@ -1,6 +1,7 @@
 import type { CliCommand } from '../registry';
 import { dataInspectCommand } from './data';
 import { demoCommand } from './demo';
+import { doctorCommand } from './doctor';
 import { evalCommand } from './eval';
 import { initCommand } from './init';
 import { macsCommand } from './macs';
@@ -9,4 +10,4 @@ import { runsCommand } from './runs';
 import { trainCommand } from './train';
 
 /** Every CLI sub-command, in the order `early-exit --help` lists them. Add new ones here. */
-export const commands: CliCommand[] = [demoCommand, trainCommand, evalCommand, runsCommand, initCommand, macsCommand, dataInspectCommand, reportCommand];
+export const commands: CliCommand[] = [demoCommand, trainCommand, evalCommand, runsCommand, initCommand, macsCommand, dataInspectCommand, reportCommand, doctorCommand];

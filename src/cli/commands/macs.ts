@@ -1,19 +1,26 @@
 import { BACKBONE_NAMES, describeBackbone, formatMacs, type BackboneName, type Shape3 } from '../../spec/backbones';
 import { ValidationError } from '../../spec/errors';
+import { parseDims } from '../../spec/experiment';
 import { renderTable } from '../format';
 import { flagNumber, flagString, type CliCommand } from '../registry';
 
 export function parseShape(s: string): Shape3 {
-  const m = /^(\d+)x(\d+)x(\d+)$/i.exec(s.trim());
-  if (!m) throw new ValidationError(`--input: expected HxWxC such as 32x32x3 or 28x28x1, got "${s}"`, 'input');
-  return [Number(m[1]), Number(m[2]), Number(m[3])];
+  const d = parseDims(s);
+  if (!d || d.length !== 3) throw new ValidationError(`--input: expected HxWxC such as 32x32x3 or 28x28x1, got "${s}"`, 'input');
+  return [d[0], d[1], d[2]];
 }
 
 export const macsCommand: CliCommand = {
   name: 'macs',
   usage: 'macs <backbone> [--width W] [--input 32x32x3] [--classes N] [--json]',
   summary: 'List a backbone\'s candidate exit points with their output shapes and cumulative MACs.',
-  help: `Backbones: ${BACKBONE_NAMES.join(', ')}. MACs count conv and dense multiply-accumulates.\n--json prints { "backbone", "total", "points": [{ "id", "macs", "shape" }] }.`,
+  help: [
+    `Backbones: ${BACKBONE_NAMES.join(', ')}. MACs count conv and dense multiply-accumulates.`,
+    '--width W      multiplier on every layer\'s channels (default 1)',
+    '--input HxWxC  input shape (default 32x32x3; 28x28x1 for MNIST-like sets)',
+    '--classes N    classes of the final classifier (default 10)',
+    '--json         print { "backbone", "total", "points": [{ "id", "macs", "shape" }] }',
+  ].join('\n'),
   async run(args) {
     const name = args.positional[0];
     if (!name) throw new ValidationError(`backbone: missing; allowed: ${BACKBONE_NAMES.join(', ')}`, 'backbone');

@@ -2,12 +2,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ACCEL_PARTS, parseStock } from '../../spec/accel-parts';
 import { formatMacs } from '../../spec/backbones';
+import { plural } from '../../spec/run-label';
+import { RUN_FILES } from '../../spec/run-files';
 import type { RunState } from '../../spec/run-types';
+import type { FromWorker } from '../../protocol/worker';
+import { processState } from '../../runs/lock';
 import { createRunsFor, loadExperimentFile, TrainingRun, type ManagerOptions } from '../../runs/manager';
-import { readResults, readStatus, updateStatus } from '../../runs/store';
-import { epochSummary, progressFraction, workerMessageText } from '../../runs/messages';
+import { readResults, readStatus, savedNetworkProblem, updateStatus } from '../../runs/store';
+import { readRunData } from '../../runs/view-data';
+import { epochSummary, keptAfterStop, progressFraction, workerMessageText } from '../../runs/messages';
+import { signalExitCode } from '../errors';
 import { bar, duration, pct, renderExitTable, StatusLine } from '../format';
+import { outputRunsDir } from '../paths';
 import { flagList, flagString, UsageError, type CliCommand } from '../registry';
+import { onStopSignal, type StopSignal } from '../signals';
 
 export const DEFAULT_RUNS_DIR = path.join('.early-exit', 'runs');
 
@@ -22,18 +30,28 @@ export function managerOptions(runsDir: string, backend?: string, stock?: string
   };
 }
 
-/** Runs the given run folders one after another with a terminal progress bar. Ctrl-C stops. */
-export async function trainRuns(dirs: string[], opts: ManagerOptions, resume: boolean, quiet = false): Promise<RunState[]> {
+/** How a batch of runs ended, and the signal that stopped it (if one did). */
+export interface TrainOutcome {
+  states: RunState[];
+  signal: StopSignal | null;
+}
+
+/**
+ * Runs the given run folders one after another with a terminal progress bar. Ctrl-C, SIGTERM or
+ * SIGHUP stops after the current step (keeping the checkpoint) and cancels the runs still queued;
+ * a second one kills the worker.
+ */
+export async function trainRuns(dirs: string[], opts: ManagerOptions, resume: boolean, quiet = false): Promise<TrainOutcome> {
   const states: RunState[] = [];
   let current: TrainingRun | null = null;
-  let interrupted = false;
-  const onSigint = () => {
+  let interrupted: StopSignal | null = null;
+  const say = (text: string) => { try { process.stderr.write(text); } catch { /* the terminal is gone */ } };
+  const stopSignals = onStopSignal((sig) => {
     if (interrupted) { if (current?.pid) process.kill(current.pid, 'SIGKILL'); return; }
-    interrupted = true;
-    process.stderr.write('\nstopping after the current step (Ctrl-C again to kill)…\n');
+    interrupted = sig;
+    say(`\n${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping after the current step (${sig === 'SIGINT' ? 'Ctrl-C' : 'send it'} again to kill)…\n`);
     void current?.stop();
-  };
-  process.on('SIGINT', onSigint);
+  });
   try {
     for (const [i, dir] of dirs.entries()) {
       if (interrupted) {
@@ -46,53 +64,83 @@ export async function trainRuns(dirs: string[], opts: ManagerOptions, resume: bo
       const line = new StatusLine();
       const label = dirs.length > 1 ? `[${i + 1}/${dirs.length}] ` : '';
       if (!quiet) process.stderr.write(`${label}run ${run.id} (${dir})\n`);
-      run.on('message', (m) => {
-        if (quiet && m.type !== 'failed') return;
-        switch (m.type) {
-          case 'started':
-            process.stderr.write(`${workerMessageText(m)}\n`);
-            break;
-          case 'datasetProgress':
-            line.update(`${m.phase} ${m.total ? bar(m.done / m.total) : m.done}`);
-            break;
-          case 'progress': {
-            const f = progressFraction(m);
-            line.update(`${label}epoch ${m.epoch}/${m.epochs} step ${m.step}/${m.steps} ${bar(f)} loss ${m.loss.toFixed(4)}  ${m.imagesPerSecond.toFixed(0)} img/s  ETA ${duration(m.etaSeconds)}`);
-            break;
-          }
-          case 'epochEnd':
-            line.done(epochSummary(m.metrics));
-            break;
-          case 'log':
-            if (m.level === 'warn') line.done(`warning: ${m.message}`);
-            else if (/^evaluating/.test(m.message)) line.update(m.message, true);
-            break;
-          case 'failed':
-            line.done(`run ${run.id} ${workerMessageText(m)}`);
-            break;
-          case 'cancelled':
-            line.done(`run ${run.id} cancelled at epoch ${m.epoch}, step ${m.step}; checkpoint kept — resume with: early-exit train --resume ${dir}`);
-            break;
-          case 'finished':
-            line.done();
-            break;
-          default:
-            break;
-        }
-      });
+      // waiting for another run's queue slot is said, with who holds it (never a silent wait)
+      run.on('waiting', (text) => line.done(`${label}${text}${text.startsWith('queued:') ? '; Ctrl-C cancels' : ''}`));
+      run.on('message', terminalView(run.id, dir, label, line, quiet));
       const state = await run.run();
       states.push(state);
+      if (state === 'cancelled' && run.pid === undefined) line.done(`run ${run.id} cancelled while queued (it never started; start it with: early-exit train --resume ${dir})`);
       if (state === 'finished' && !quiet) printSummary(dir);
     }
   } finally {
-    process.off('SIGINT', onSigint);
+    stopSignals();
   }
-  return states;
+  return { states, signal: interrupted };
+}
+
+/** The exit code of a batch of runs: 0 all finished, 1 one failed, else the stopping signal's (130 for Ctrl-C). */
+export function trainExitCode(o: TrainOutcome): number {
+  if (o.states.every((s) => s === 'finished')) return 0;
+  if (o.states.includes('failed')) return 1;
+  return signalExitCode(o.signal ?? 'SIGINT');
+}
+
+/**
+ * Draws a run's worker messages in the terminal: progress and dataset loading on one status line
+ * that is redrawn in place, each finished line (backend, epochs, the outcome) written after that
+ * status line is cleared, so that a finished line never lands on the end of a progress line.
+ */
+export function terminalView(id: string, dir: string, label: string, line: StatusLine, quiet = false): (m: FromWorker) => void {
+  return (m) => {
+    if (quiet && m.type !== 'failed') return;
+    switch (m.type) {
+      case 'started':
+        line.done(workerMessageText(m));
+        break;
+      case 'datasetProgress':
+        line.update(`dataset: ${m.phase}${m.total ? ` ${bar(m.done / m.total)}` : m.done ? ` ${m.done.toLocaleString('en-US')} images` : '…'}`);
+        break;
+      case 'progress': {
+        const f = progressFraction(m);
+        line.update(`${label}epoch ${m.epoch}/${m.epochs} step ${m.step}/${m.steps} ${bar(f)} loss ${m.loss.toFixed(4)}  ${m.imagesPerSecond.toFixed(0)} img/s  ETA ${duration(m.etaSeconds)}`);
+        break;
+      }
+      case 'epochEnd':
+        line.done(epochSummary(m.metrics));
+        break;
+      case 'log':
+        if (m.level === 'warn') line.done(`warning: ${m.message}`);
+        else if (/^evaluating/.test(m.message)) line.update(m.message, true);
+        break;
+      case 'failed':
+        line.done(`run ${id} ${workerMessageText(m)}${resumeHint(dir)}`);
+        break;
+      case 'cancelled':
+        line.done(`run ${id} cancelled at epoch ${m.epoch}, step ${m.step}; ${keptAfterStop(lastEpoch(dir))}${resumeHint(dir)}`);
+        break;
+      case 'finished':
+        line.done();
+        break;
+      default:
+        break;
+    }
+  };
+}
+
+/** The last finished epoch recorded in a run's status.json (0 when unreadable). */
+function lastEpoch(dir: string): number {
+  try { return readStatus(dir).epoch ?? 0; } catch { return 0; }
+}
+
+/** "\n  resume with: early-exit train --resume DIR" when the run has a checkpoint to resume from. */
+function resumeHint(dir: string): string {
+  return lastEpoch(dir) > 0 ? `\n  resume with: early-exit train --resume ${dir}` : '';
 }
 
 export function printSummary(dir: string): void {
   const r = readResults(dir);
-  console.log(`\n${r.backbone.label} ×${r.backbone.width}, ${r.method}${r.lambda !== null ? ` λ=${r.lambda}` : ''}, ${r.dataset.name}${r.dataset.synthetic ? ' (synthetic)' : ''}, ${r.epochs} epochs on ${r.backend} in ${duration(r.trainSeconds)}`);
+  const warnings = r.warnings ?? [];
+  console.log(`\n${r.backbone.label} ×${r.backbone.width}, ${r.method}${r.lambda !== null ? ` λ=${r.lambda}` : ''}, ${r.dataset.name}${r.dataset.synthetic && r.dataset.name !== 'synthetic' ? ' (synthetic)' : ''}, ${plural(r.epochs, 'epoch')} on ${r.backend} in ${duration(r.trainSeconds)}`);
   console.log(`soft output (Option 1): ${pct(r.softAccuracy)}   final classifier alone: ${pct(r.finalAccuracy)}   full network ${formatMacs(r.costs.full)} MACs\n`);
   console.log(renderExitTable(r.hard));
   if (r.timing) {
@@ -104,7 +152,8 @@ export function printSummary(dir: string): void {
     const c = r.calibration;
     console.log(`calibrated τ = ${c.thresholds[0]} (${c.met ? 'target met' : 'target NOT met'} on validation): test accuracy ${pct(c.test.accuracy)}, ${c.test.averageMacsPct.toFixed(1)}% of full MACs`);
   }
-  console.log(`\nresults: ${dir}`);
+  for (const w of warnings) console.log(`\nwarning: ${w}`);
+  console.log(`\nresults: ${dir}${warnings.length ? ' (finished with the warning above)' : ''}`);
 }
 
 export const trainCommand: CliCommand = {
@@ -115,7 +164,7 @@ export const trainCommand: CliCommand = {
     '--out DIR        runs folder (default .early-exit/runs)',
     '--set path=value override a field, e.g. --set method.lambda=0.5 --set training.epochs=2 (repeatable)',
     '--resume RUNDIR  continue a failed or cancelled run from its last checkpoint',
-    '--backend B      auto | gpu | native-cpu | wasm | cpu (overrides training.backend)',
+    '--backend B      auto | gpu | native-cpu | wasm | cpu | webgpu (overrides training.backend)',
     `--stock PARTS    run tfjs's own kernels instead of ours: all, or a comma list of ${ACCEL_PARTS.join(', ')}`,
     'Ctrl-C stops after the current step and keeps the last checkpoint.',
     'wasm uses one XNNPACK thread per core; EARLY_EXIT_WASM_THREADS=N sets the count (1 = single-threaded).',
@@ -126,20 +175,32 @@ export const trainCommand: CliCommand = {
     if (stock !== undefined) parseStock(stock, '--stock');
     const resume = flagString(args, 'resume');
     if (resume) {
-      if (!fs.existsSync(path.join(resume, 'experiment.json'))) throw new UsageError(`--resume: ${resume} is not a run folder (no experiment.json)`);
-      const runsDir = path.dirname(path.resolve(resume));
-      const s = readStatus(resume);
-      if (s.state === 'finished') { console.log(`${resume} already finished`); return 0; }
-      const [state] = await trainRuns([path.resolve(resume)], managerOptions(runsDir, backend, stock), true);
-      return state === 'finished' ? 0 : state === 'cancelled' ? 130 : 1;
+      const dir = path.resolve(resume);
+      if (!fs.existsSync(path.join(dir, RUN_FILES.experiment))) throw new UsageError(`--resume: ${resume} is not a run folder (no ${RUN_FILES.experiment})`);
+      const runsDir = path.dirname(dir);
+      if (fs.existsSync(path.join(dir, RUN_FILES.status))) {
+        const s = readStatus(dir);
+        const owner = s.owner && processState(s.owner) === 'alive' && s.owner.pid !== process.pid ? s.owner : null;
+        if (owner && (s.state === 'running' || s.state === 'queued')) {
+          throw new UsageError(`--resume: run ${s.id} is ${s.state} in process ${owner.pid}; stop it there first (two processes must not write one run folder)`);
+        }
+        if (s.state === 'finished') {
+          // what evaluation wrote; damage there is repaired by evaluating again from the checkpoint
+          const problems = readRunData(dir, false).problems.filter((p) => !p.startsWith(RUN_FILES.metrics));
+          const model = savedNetworkProblem(dir);
+          if (model) problems.push(model);
+          if (!problems.length) { console.log(`${resume} already finished`); return 0; }
+          process.stderr.write(`${resume} finished, but ${problems.join('; ')}\nevaluating it again from its last checkpoint…\n`);
+        }
+      }
+      return trainExitCode(await trainRuns([dir], managerOptions(runsDir, backend, stock), true));
     }
     const file = args.positional[0];
     if (!file) throw new UsageError('missing the experiment file (e.g. early-exit train demo.exits.json)');
-    const x = loadExperimentFile(file, flagList(args, 'set'));
-    const runsDir = path.resolve(flagString(args, 'out') ?? DEFAULT_RUNS_DIR);
+    const x = loadExperimentFile(file, flagList(args, 'set'), (note) => process.stderr.write(`note: ${note}\n`));
+    const runsDir = outputRunsDir(flagString(args, 'out') ?? DEFAULT_RUNS_DIR);
     const runs = createRunsFor(runsDir, x);
     if (runs.length > 1) process.stderr.write(`sweep: ${runs.length} runs queued in one group\n`);
-    const states = await trainRuns(runs.map((r) => r.dir), managerOptions(runsDir, backend, stock), false);
-    return states.every((s) => s === 'finished') ? 0 : states.includes('failed') ? 1 : 130;
+    return trainExitCode(await trainRuns(runs.map((r) => r.dir), managerOptions(runsDir, backend, stock), false));
   },
 };

@@ -4,11 +4,16 @@
  * state so `--resume` continues exactly. Folders are swapped atomically: written to a temp folder,
  * then renamed over the old one, so a kill mid-write leaves the previous checkpoint loadable.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { MultiExitNetwork, type NetworkConfig } from './network';
+import { errnoCode, errnoPhrase } from '../../spec/errno';
+import { ValidationError } from '../../spec/errors';
+import { parseJsonText } from '../../spec/json-text';
 import type { CostModel } from '../../spec/results';
+import { RunFileError, runFileFix, shapeProblem, weightsProblem } from '../../spec/run-files';
 import { faultPoint } from '../faults';
 
 export const MODEL_FORMAT = 'early-exit-studio/multi-exit@1';
@@ -22,7 +27,11 @@ interface ModelJson {
   /** MultiExitNetwork.dropoutCalls: where the dropout masks continue on resume */
   dropoutCalls?: number;
   optimizer?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] };
+  /** SHA-256 of each weights file: a flipped byte is found, not loaded as a different weight. */
+  sha256?: Record<string, string>;
 }
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 async function encode(tensors: tf.NamedTensorMap | Array<{ name: string; tensor: tf.Tensor }>): Promise<{ data: Buffer; specs: tf.io.WeightsManifestEntry[] }> {
   const { data, specs } = await tf.io.encodeWeights(tensors);
@@ -50,17 +59,19 @@ export async function saveNetwork(dir: string, net: MultiExitNetwork, extra: { e
     const w = await encode(net.namedWeights());
     const json: ModelJson = {
       format: MODEL_FORMAT,
-      generatedBy: `TensorFlow.js v${tf.version.tfjs}`,
+      generatedBy: `TensorFlow.js v${tf.version_core}`,
       modelTopology: { network: net.config, costs: net.costs, exitOrder: net.exits.map((e) => e.point) },
       weightsManifest: [{ paths: ['weights.bin'], weights: w.specs }],
     };
     fs.writeFileSync(path.join(tmp, 'weights.bin'), w.data);
+    json.sha256 = { 'weights.bin': sha256(w.data) };
     faultPoint('checkpoint-written', extra.epoch);
     if (extra.optimizer) {
       const named = await extra.optimizer.getWeights();
       const o = await encode(named);
       fs.writeFileSync(path.join(tmp, 'optimizer.bin'), o.data);
       json.optimizer = { paths: ['optimizer.bin'], weights: o.specs };
+      json.sha256['optimizer.bin'] = sha256(o.data);
     }
     if (extra.epoch !== undefined) json.epoch = extra.epoch;
     if (net.dropoutCalls) json.dropoutCalls = net.dropoutCalls;
@@ -93,25 +104,98 @@ export function checkpointDir(dir: string): string | null {
   return null;
 }
 
-function decode(dir: string, entry: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }): tf.NamedTensorMap {
-  const buf = fs.readFileSync(path.join(dir, entry.paths[0]));
-  return tf.io.decodeWeights(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength), entry.weights);
+/**
+ * The run folder a saved network belongs to and the file's name in it, for messages that name the
+ * file and the fix ("checkpoint/weights.bin" of the run). A folder outside a run keeps its own path.
+ */
+function runFile(dir: string, file: string): { error: (problem: string) => RunFileError } {
+  const runDir = path.dirname(dir);
+  const name = `${path.basename(dir)}/${file}`;
+  return { error: (problem) => new RunFileError(path.join(dir, file), problem, runFileFix(runDir, name)) };
 }
 
-/** Loads a saved network; with an optimiser in the checkpoint, restores it too. */
+const manifestShape = {
+  object: {
+    format: 'string' as const,
+    modelTopology: { object: { network: 'any' as const, costs: 'any' as const, exitOrder: { arrayOf: 'string' as const } } },
+    weightsManifest: { arrayOf: { object: { paths: { arrayOf: 'string' as const }, weights: 'any' as const } } },
+  },
+};
+
+/** Reads and checks model.json of a saved network (format, manifest); errors name the file and the fix. */
+function readModelJson(dir: string): ModelJson {
+  const f = runFile(dir, 'model.json');
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dir, 'model.json'), 'utf8');
+  } catch (e) {
+    throw f.error(errnoCode(e) === 'ENOENT' ? 'missing' : errnoPhrase(e, 'read'));
+  }
+  let json: ModelJson;
+  try {
+    json = parseJsonText(text, 'model.json') as ModelJson;
+  } catch (e) {
+    if (e instanceof ValidationError) throw f.error(`${e.message.slice('model.json: '.length)} (cut off or overwritten)`);
+    throw e;
+  }
+  const p = shapeProblem(json, manifestShape, '');
+  if (p) throw f.error(`not a model.json of Early Exit Studio (${p})`);
+  if (json.format !== MODEL_FORMAT) throw f.error(`format "${json.format}" is not ${MODEL_FORMAT}`);
+  if (json.weightsManifest.length !== 1 || json.weightsManifest[0].paths.length !== 1) throw f.error('expected one weights file in weightsManifest');
+  return json;
+}
+
+/** Reads one weights file of a manifest entry, checking its size against the manifest and its SHA-256 against model.json. */
+function decode(dir: string, json: ModelJson, entry: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }): tf.NamedTensorMap {
+  const name = entry.paths[0];
+  const f = runFile(dir, name);
+  if (name.includes('/') || name.includes('\\') || name.startsWith('.')) throw runFile(dir, 'model.json').error(`weights path "${name}" is not a file name in the folder`);
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(path.join(dir, name));
+  } catch (e) {
+    throw f.error(errnoCode(e) === 'ENOENT' ? 'missing' : errnoPhrase(e, 'read'));
+  }
+  const sizeProblem = weightsProblem(entry.weights, buf.length);
+  if (sizeProblem) throw f.error(sizeProblem);
+  const want = json.sha256?.[name];
+  if (want && want !== sha256(buf)) throw f.error('its bytes do not match the SHA-256 recorded in model.json (the file is damaged)');
+  return tf.io.decodeWeights(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer, entry.weights);
+}
+
+/**
+ * Loads a saved network; with an optimiser in the checkpoint, restores it too. A missing or
+ * damaged model.json or weights file (wrong size, checksum, or weights of another network) is a
+ * RunFileError naming the file and what to do.
+ */
 export async function loadNetwork(dir: string, opts: { optimizer?: tf.Optimizer } = {}): Promise<{ net: MultiExitNetwork; epoch: number }> {
   const from = checkpointDir(dir);
-  if (!from) throw new Error(`${dir}: no model.json (no checkpoint has been written yet)`);
-  const json = JSON.parse(fs.readFileSync(path.join(from, 'model.json'), 'utf8')) as ModelJson;
-  if (json.format !== MODEL_FORMAT) throw new Error(`${from}/model.json: format "${json.format}" is not ${MODEL_FORMAT}`);
-  const net = new MultiExitNetwork(json.modelTopology.network);
-  const weights = decode(from, json.weightsManifest[0]);
-  net.loadWeights(weights);
-  tf.dispose(Object.values(weights));
-  net.dropoutCalls = json.dropoutCalls ?? 0;
-  if (opts.optimizer && json.optimizer) {
-    const ow = decode(from, json.optimizer);
-    await opts.optimizer.setWeights(json.optimizer.weights.map((s) => ({ name: s.name, tensor: ow[s.name] })));
+  if (!from) throw runFile(dir, 'model.json').error('missing (no checkpoint has been written yet)');
+  const json = readModelJson(from);
+  let net: MultiExitNetwork;
+  try {
+    net = new MultiExitNetwork(json.modelTopology.network);
+  } catch (e) {
+    throw runFile(from, 'model.json').error(`its network cannot be built (${(e as Error).message})`);
   }
-  return { net, epoch: json.epoch ?? 0 };
+  const weights = decode(from, json, json.weightsManifest[0]);
+  try {
+    net.loadWeights(weights);
+  } catch (e) {
+    net.dispose();
+    throw runFile(from, 'weights.bin').error(`its weights do not fit the network in model.json (${(e as Error).message})`);
+  } finally {
+    tf.dispose(Object.values(weights));
+  }
+  net.dropoutCalls = Number.isInteger(json.dropoutCalls) && json.dropoutCalls! >= 0 ? json.dropoutCalls! : 0;
+  if (opts.optimizer && json.optimizer) {
+    const ow = decode(from, json, json.optimizer);
+    try {
+      await opts.optimizer.setWeights(json.optimizer.weights.map((s) => ({ name: s.name, tensor: ow[s.name] })));
+    } catch (e) {
+      net.dispose();
+      throw runFile(from, json.optimizer.paths[0]).error(`the optimiser state does not fit (${(e as Error).message})`);
+    }
+  }
+  return { net, epoch: Number.isInteger(json.epoch) && json.epoch! >= 0 ? json.epoch! : 0 };
 }

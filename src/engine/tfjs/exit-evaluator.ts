@@ -6,8 +6,10 @@
  *    runs where it is cheapest: `tfjsHeads` as kernels, or `hostHeads` in JavaScript from the
  *    feature map's values (acceleration tier, host-layers.ts), which at batch 1 is cheaper than
  *    the head's ~6 kernels and two reads.
+ * Values are read with `await t.data()`: on webgpu a synchronous read needs OffscreenCanvas, which
+ * Node does not have (on wasm and cpu the await costs a microtask).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { hostSupports, runHostLayers } from '../../accel';
 import { ruleFires } from '../../spec/analysis';
 import { describeBackbone, layersCost, type LayerSpec, type Shape3 } from '../../spec/backbones';
@@ -61,18 +63,18 @@ export interface ExitOutputs {
   /** g_b per row (null for an ungated network) */
   gates: ArrayLike<number> | null;
   /** f_b's logits, [n·K] (computed on first call) */
-  logits(): ArrayLike<number>;
+  logits(): Promise<ArrayLike<number>>;
   /** f_b's softmax, [n·K] (computed on first call) */
-  probs(): ArrayLike<number>;
+  probs(): Promise<ArrayLike<number>>;
   dispose(): void;
 }
 
 /** Where an exit's head and the final classifier run: as tfjs kernels, or on the host. */
 export interface ExitHeads {
   /** Exit e on the features h [n, H, W, C] of its point, or null where this variant does not apply. */
-  exit(e: number, h: tf.Tensor4D): ExitOutputs | null;
+  exit(e: number, h: tf.Tensor4D): Promise<ExitOutputs | null>;
   /** The final classifier's logits [n·K] on the last block's output, or null where this variant does not apply. */
-  classifier(h: tf.Tensor4D): ArrayLike<number> | null;
+  classifier(h: tf.Tensor4D): Promise<ArrayLike<number> | null>;
 }
 
 /** Softmax of each row of K logits, on the host. */
@@ -90,27 +92,27 @@ export function softmaxRows(logits: ArrayLike<number>, K: number, n: number): Fl
 /** Heads as tfjs kernels: the gate first; the classifier only when asked. */
 export function tfjsHeads(net: MultiExitNetwork, folded?: FoldedWeights): ExitHeads {
   return {
-    exit(e, h) {
+    async exit(e, h) {
       const [features, gate = null] = tf.tidy(() => {
         const f = net.exitFeatures(e, h, false, undefined, folded);
         return net.config.gated ? [f, net.exitGate(e, f, false, undefined, folded)] : [f];
       }) as tf.Tensor2D[];
-      const gates = gate ? gate.dataSync() : null;
+      const gates = gate ? await gate.data() : null;
       let logits: tf.Tensor2D | null = null, l: ArrayLike<number> | null = null, p: ArrayLike<number> | null = null;
       const logitsT = () => (logits ??= tf.tidy(() => net.exitLogits(e, features, false, undefined, folded)));
       return {
         gates,
-        logits: () => (l ??= logitsT().dataSync()),
-        probs: () => {
-          if (!p) { const s = tf.softmax(logitsT()); p = s.dataSync(); s.dispose(); }
+        logits: async () => (l ??= await logitsT().data()),
+        probs: async () => {
+          if (!p) { const s = tf.softmax(logitsT()); p = await s.data(); s.dispose(); }
           return p;
         },
         dispose: () => tf.dispose([features, gate ?? [], logits ?? []]),
       };
     },
-    classifier(h) {
+    async classifier(h) {
       const logits = tf.tidy(() => net.runClassifier(h, false, folded));
-      const v = logits.dataSync();
+      const v = await logits.data();
       logits.dispose();
       return v;
     },
@@ -120,7 +122,8 @@ export function tfjsHeads(net: MultiExitNetwork, folded?: FoldedWeights): ExitHe
 /**
  * Heads on the host from the feature map's values, with folded weights: where the map is small
  * (HOST_HEAD_MAX_VALUES) and every layer is one host-layers.ts runs cheaper than the kernels
- * (no convolutions; dense layers up to its size limit). Null elsewhere.
+ * (no convolutions; dense layers up to its size limit). Null elsewhere. Used on wasm and cpu only
+ * (the `host-heads` part), where a weight is read once, synchronously, when a head first needs it.
  */
 export function hostHeads(net: MultiExitNetwork): ExitHeads {
   const values = new Map<string, Float32Array>();
@@ -138,19 +141,19 @@ export function hostHeads(net: MultiExitNetwork): ExitHeads {
   };
   const K = net.config.backbone.classes;
   return {
-    exit(e, h) {
+    async exit(e, h) {
       const head = net.exits[e].headLayers;
       const featureLayers = head.slice(0, -1), classifier = head.slice(-1), gate = net.config.gated ? net.gateLayers(e) : [];
       if (!runs(h, featureLayers, [classifier, gate])) return null;
-      const features = runHostLayers(featureLayers, { data: h.dataSync() as Float32Array, shape: h.shape }, weight);
+      const features = runHostLayers(featureLayers, { data: await h.data() as Float32Array, shape: h.shape }, weight);
       const gates = net.config.gated ? Float64Array.from(runHostLayers(gate, features, weight).data, (z) => 1 / (1 + Math.exp(-z))) : null;
       let l: ArrayLike<number> | null = null, p: ArrayLike<number> | null = null;
       const logits = () => (l ??= runHostLayers(classifier, features, weight).data);
-      return { gates, logits, probs: () => (p ??= softmaxRows(logits(), K, h.shape[0])), dispose: () => undefined };
+      return { gates, logits: async () => logits(), probs: async () => (p ??= softmaxRows(logits(), K, h.shape[0])), dispose: () => undefined };
     },
-    classifier(h) {
+    async classifier(h) {
       if (!runs(h, net.ir.classifier)) return null;
-      return runHostLayers(net.ir.classifier, { data: h.dataSync() as Float32Array, shape: h.shape }, weight).data;
+      return runHostLayers(net.ir.classifier, { data: await h.data() as Float32Array, shape: h.shape }, weight).data;
     },
   };
 }
@@ -158,8 +161,8 @@ export function hostHeads(net: MultiExitNetwork): ExitHeads {
 /** The first variant that applies, per call. */
 function firstOf(variants: ExitHeads[]): ExitHeads {
   return {
-    exit: (e, h) => { for (const v of variants) { const r = v.exit(e, h); if (r) return r; } return null; },
-    classifier: (h) => { for (const v of variants) { const r = v.classifier(h); if (r) return r; } return null; },
+    exit: async (e, h) => { for (const v of variants) { const r = await v.exit(e, h); if (r) return r; } return null; },
+    classifier: async (h) => { for (const v of variants) { const r = await v.classifier(h); if (r) return r; } return null; },
   };
 }
 
@@ -226,7 +229,7 @@ export class ExitEvaluator {
    * Option 2 on a batch: an input leaves at the first exit whose rule fires; rows that left are
    * dropped, so later blocks run only on the rows still in the batch.
    */
-  hardExitPass(x: tf.Tensor4D, rule: ExitRule, thresholds: number[]): HardPass {
+  async hardExitPass(x: tf.Tensor4D, rule: ExitRule, thresholds: number[]): Promise<HardPass> {
     const net = this.net;
     const n = x.shape[0];
     const exitIndex = new Int32Array(n).fill(-1);
@@ -246,18 +249,18 @@ export class ExitEvaluator {
       const e = net.exitAtBlock(i);
       if (e < 0) continue;
       macs += (net.exits[e].headMacs + net.exits[e].gateMacs) * alive.length;
-      const out = this.heads.exit(e, h)!;
+      const out = (await this.heads.exit(e, h))!;
       const fires = new Uint8Array(alive.length);
       let rowPred: (row: number) => number;
       if (rule === 'gate' && out.gates) {
         // the gate decides; the exit's classifier only when some row leaves, argmax on the host
         let any = false;
         for (let row = 0; row < alive.length; row++) if (ruleFires(rule, out.gates[row], thresholds[e])) { fires[row] = 1; any = true; }
-        const l = any ? out.logits() : null;
+        const l = any ? await out.logits() : null;
         rowPred = (row) => argmaxRow(l!, row, K);
       } else {
         // confidence / entropy (BranchyNet): the exit's softmax
-        const stats = rowStatistics(out.probs(), K, alive.length);
+        const stats = rowStatistics(await out.probs(), K, alive.length);
         for (let row = 0; row < alive.length; row++) {
           const value = rule === 'gate' ? out.gates![row] : rule === 'confidence' ? stats.conf[row] : stats.entropy[row];
           if (ruleFires(rule, value, thresholds[e])) fires[row] = 1;
@@ -281,7 +284,7 @@ export class ExitEvaluator {
     }
     if (alive.length) {
       macs += this.classifierMacs * alive.length;
-      const logits = this.heads.classifier(h)!;
+      const logits = (await this.heads.classifier(h))!;
       alive.forEach((sample, row) => { exitIndex[sample] = net.exits.length; pred[sample] = argmaxRow(logits, row, K); });
     }
     drop(h);
@@ -289,10 +292,10 @@ export class ExitEvaluator {
   }
 
   /** The plain backbone's logits [n·K], read: the full pass of the latency measurement (its classifier runs where the hard pass runs its heads). */
-  backboneOnlyLogits(x: tf.Tensor4D): ArrayLike<number> {
+  async backboneOnlyLogits(x: tf.Tensor4D): Promise<ArrayLike<number>> {
     const h = tf.tidy(() => this.net.runBlocks(x, this.folded));
     try {
-      return this.heads.classifier(h)!;
+      return (await this.heads.classifier(h))!;
     } finally {
       if (h !== x) h.dispose();
     }

@@ -1,15 +1,19 @@
 /**
  * The TF.js engine: the Engine interface (../engine.ts) over MultiExitNetwork on the backend the
- * acceleration tier selects (wasm, cpu, tfjs-node, tfjs-node-gpu). Batches are built on the host
+ * acceleration tier selects (wasm, cpu, webgpu, tfjs-node, tfjs-node-gpu). Batches are built on the host
  * from the uint8 images (normalised, augmented per batch) and become tensors one at a time.
  */
-import * as tf from '@tensorflow/tfjs';
-import { describeChoice, selectBackend, type BackendChoice, type BackendPreference } from '../../accel';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  describeChoice, probeBackends, selectBackend, vulkanEnvironment, type BackendChoice, type BackendPreference, type BackendProbe, type VulkanEnvironment,
+} from '../../accel';
 import { toFloatBatch } from '../../data/preprocess';
 import type { Split } from '../../data/types';
 import type { Experiment } from '../../spec/experiment';
 import type { ExitRule } from '../../spec/results';
 import type { Engine, EngineData, EngineDevice, EngineNetwork, StepCallbacks } from '../engine';
+import * as path from 'node:path';
+import { RunFileError, runFileFix } from '../../spec/run-files';
 import { loadNetwork, saveNetwork } from './checkpoint';
 import { collectRecords, measureTiming, type BatchSource } from './evaluate';
 import { MultiExitNetwork } from './network';
@@ -80,6 +84,18 @@ export class TfjsNetwork implements EngineNetwork {
   }
 }
 
+/** How a saved network differs from the one an experiment describes (backbone, exits, gates), or null. */
+export function networkMismatch(c: { backbone: unknown; exits: unknown; gated: boolean }, x: Experiment): string | null {
+  // key order does not matter, values do
+  const j = (v: unknown): string => Array.isArray(v) ? `[${v.map(j).join(',')}]`
+    : v && typeof v === 'object' ? `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${j((v as Record<string, unknown>)[k])}`).join(',')}}`
+      : JSON.stringify(v);
+  if (j(c.backbone) !== j(x.backbone)) return `backbone ${j(c.backbone)} vs ${j(x.backbone)}`;
+  if (j(c.exits) !== j(x.exits)) return `exits ${j(c.exits)} vs ${j(x.exits)}`;
+  if (c.gated !== (x.method.name === 'proposed')) return c.gated ? 'it has gates, the method has none' : 'it has no gates, the method needs them';
+  return null;
+}
+
 export class TfjsEngine implements Engine {
   readonly name = 'tfjs';
   private device: BackendChoice | null = null;
@@ -93,9 +109,37 @@ export class TfjsEngine implements Engine {
     const optimizer = createOptimizer(x.training);
     if (resumeFrom) {
       const r = await loadNetwork(resumeFrom, { optimizer });
+      const mismatch = networkMismatch(r.net.config, x);
+      if (mismatch) {
+        r.net.dispose();
+        throw new RunFileError(`${resumeFrom}/model.json`, `its network is not the one of this run's experiment.json (${mismatch})`, runFileFix(path.dirname(resumeFrom), `${path.basename(resumeFrom)}/model.json`));
+      }
+      if (r.epoch > x.training.epochs) {
+        r.net.dispose();
+        throw new RunFileError(`${resumeFrom}/model.json`, `it is the checkpoint of epoch ${r.epoch}, but the experiment has ${x.training.epochs} epochs`, runFileFix(path.dirname(resumeFrom), `${path.basename(resumeFrom)}/model.json`));
+      }
       return { net: new TfjsNetwork(r.net, x, data, optimizer, this.device), epoch: r.epoch };
     }
     const net = new MultiExitNetwork({ backbone: x.backbone, exits: x.exits, gated: x.method.name === 'proposed', seed: x.training.seed });
     return { net: new TfjsNetwork(net, x, data, optimizer, this.device), epoch: 0 };
   }
+}
+
+/** What the tfjs engine can run on here, for `early-exit doctor`. */
+export interface TfjsDiagnosis {
+  tfjs: string;
+  /** every backend by name, in the order `auto` tries them */
+  backends: BackendProbe[];
+  /** auto's choice (its backend line, with why each faster one was skipped) */
+  auto: { kind: string; description: string };
+  /** Linux: the Vulkan loader and drivers WebGPU would use */
+  vulkan: VulkanEnvironment | null;
+}
+
+export async function diagnoseTfjs(): Promise<TfjsDiagnosis> {
+  const { backends, auto } = await probeBackends();
+  return {
+    tfjs: tf.version_core, backends, auto: { kind: auto.kind, description: describeChoice(auto) },
+    vulkan: process.platform === 'linux' ? vulkanEnvironment() : null,
+  };
 }

@@ -5,10 +5,27 @@
  *  - baseline:   CE(y, f), the backbone alone.
  * Weight decay is L2 on conv and dense kernels, (wd/2)·Σ‖W‖² (PyTorch's `weight_decay`).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { MethodConfig } from '../../spec/method';
 import type { MultiExitNetwork } from './network';
 import { crossEntropyOfLogits, crossEntropyOfProbs, expectedCost, softConditionalOutput } from './paper';
+
+/**
+ * Inputs per AddN: tfjs's webgpu AddN binds every input as a storage buffer, and a WebGPU device
+ * allows 8 per shader by default, the output included.
+ */
+const ADDN_MAX_INPUTS = 7;
+
+/**
+ * Σ xs left to right, as AddN over at most ADDN_MAX_INPUTS tensors at a time, each after the first
+ * carrying the partial sum: the same order, and so the same float32 result, as one AddN on wasm
+ * and cpu.
+ */
+export function sumInOrder<T extends tf.Tensor>(xs: T[]): T {
+  let acc = tf.addN(xs.slice(0, ADDN_MAX_INPUTS)) as T;
+  for (let i = ADDN_MAX_INPUTS; i < xs.length; i += ADDN_MAX_INPUTS - 1) acc = tf.addN([acc, ...xs.slice(i, i + ADDN_MAX_INPUTS - 1)]) as T;
+  return acc;
+}
 
 /** The loss of one batch and its parts (scalars, caller disposes). */
 export function methodLoss(
@@ -30,14 +47,14 @@ export function methodLoss(
       loss = tf.add(ce, tf.mul(method.lambda, cost));
       if (method.exitLossWeight > 0) {
         const perClassifier = [...o.exitLogits, o.finalLogits].map((l) => crossEntropyOfLogits(l, yOneHot));
-        loss = tf.add(loss, tf.mul(method.exitLossWeight, tf.addN(perClassifier)));
+        loss = tf.add(loss, tf.mul(method.exitLossWeight, sumInOrder(perClassifier)));
       }
       break;
     }
     case 'branchynet': {
       const w = method.exitWeights ?? new Array(B + 1).fill(1);
       const terms = [...o.exitLogits, o.finalLogits].map((l, b) => tf.mul(w[b], crossEntropyOfLogits(l, yOneHot)));
-      ce = tf.addN(terms) as tf.Scalar;
+      ce = sumInOrder(terms) as tf.Scalar;
       loss = ce;
       break;
     }
@@ -47,7 +64,7 @@ export function methodLoss(
       break;
   }
   if (weightDecay > 0) {
-    const l2 = tf.addN(net.decayedVariables().map((v) => tf.sum(tf.square(v))));
+    const l2 = sumInOrder(net.decayedVariables().map((v) => tf.sum(tf.square(v))));
     loss = tf.add(loss, tf.mul(weightDecay / 2, l2));
   }
   return { loss, ce, cost };

@@ -6,7 +6,7 @@
  *    need (rows that left are dropped from the batch), and
  *  - every convolution goes through the Conv2D kernel, whose gradient we can replace on wasm/cpu.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import {
   avgPoolWindow, buildBackboneIR, layersCost, type BackboneConfig, type BackboneIR, type LayerSpec, type Shape3,
 } from '../../spec/backbones';

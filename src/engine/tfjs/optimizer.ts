@@ -4,7 +4,7 @@
  * MomentumOptimizer steps with a cached −lr scalar that only its own `setLearningRate` updates, so
  * assigning the field would be logged but never applied.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { EarlyExitAdam } from '../../accel';
 import type { TrainingConfig } from '../../spec/method';
 

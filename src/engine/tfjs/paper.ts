@@ -5,7 +5,7 @@
  * B exits b = 1…B, each with a classifier f_b(x) (class probabilities) and a gate g_b(x) ∈ (0, 1);
  * f(x) = f_{B+1}(x) is the final classifier, whose gate is fixed to 1.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * Eq. 1, the soft-conditional output, unrolled from the last exit backwards:

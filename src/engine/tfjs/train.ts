@@ -4,7 +4,7 @@
  * loop around it (schedule, validation metrics, checkpoints) is engine-independent:
  * src/engine/loop.ts.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { mulberry32, shuffleInPlace } from '../../spec/rng';
 import type { MethodConfig, TrainingConfig } from '../../spec/method';
 import { NonFiniteLossError, TrainingCancelled, type EpochLosses, type StepCallbacks } from '../engine';
@@ -57,7 +57,8 @@ export async function trainEpoch(s: TrainState, epoch: number, lr: number, callb
     const idx = order.subarray((step - 1) * cfg.batchSize, Math.min(train.count, step * cfg.batchSize));
     const x = train.batch(idx, s.augment, rng);
     const labels = tf.tensor1d(Array.from(idx, (i) => train.labels[i]), 'int32');
-    const y = tf.oneHot(labels, K).toFloat() as tf.Tensor2D;
+    // tf.cast, not the chained .toFloat(): tfjs-core alone (what the worker loads) registers no chained ops
+    const y = tf.tidy(() => tf.cast(tf.oneHot(labels, K), 'float32')) as tf.Tensor2D;
     const bnUpdates: Parameters<MultiExitNetwork['forward']>[2] = [];
     let ceT: tf.Scalar | null = null, costT: tf.Scalar | null = null;
     const lossT = optimizer.minimize(() => {

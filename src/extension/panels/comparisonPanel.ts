@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunData, WebviewMessage } from '../../protocol/webview';
 import { readRunData } from '../../runs/view-data';
+import { plural } from '../../spec/run-label';
 import { ResultsPanel } from './resultsPanel';
 import { ViewTypes, WebviewHost, webviewOptions, type Log } from './webviewHost';
 
@@ -12,7 +13,8 @@ export class ComparisonPanel extends WebviewHost {
   static show(context: vscode.ExtensionContext, runDirs: string[], log: Log): ComparisonPanel {
     const dirs = runDirs.map((d) => path.resolve(d));
     const existing = ComparisonPanel.current;
-    if (existing) {
+    if (existing && !existing.isOpen) existing.dispose();
+    else if (existing) {
       existing.setRuns(dirs);
       existing.panel.reveal();
       return existing;
@@ -23,15 +25,25 @@ export class ComparisonPanel extends WebviewHost {
 
   constructor(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, private runDirs: string[], log: Log) {
     super(panel, context, log);
-    panel.title = `Compare ${runDirs.length} runs`;
+    panel.title = `Compare ${plural(runDirs.length, 'run')}`;
     panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'early-exit.svg');
     ComparisonPanel.current = this;
     this.onDidDispose(() => { if (ComparisonPanel.current === this) ComparisonPanel.current = undefined; });
   }
 
+  /** A compared run was deleted: compare the others, or close when none is left. */
+  static dropRun(runDir: string): void {
+    const c = ComparisonPanel.current;
+    const dir = path.resolve(runDir);
+    if (!c || !c.runDirs.includes(dir)) return;
+    const rest = c.runDirs.filter((d) => d !== dir);
+    if (rest.length) c.setRuns(rest);
+    else c.dispose();
+  }
+
   setRuns(runDirs: string[]): void {
     this.runDirs = runDirs;
-    this.panel.title = `Compare ${runDirs.length} runs`;
+    this.panel.title = `Compare ${plural(runDirs.length, 'run')}`;
     this.load();
   }
 

@@ -20,6 +20,12 @@ export function openComparisonPanel(context: vscode.ExtensionContext, runDirs: s
   return ComparisonPanel.show(context, runDirs, log);
 }
 
+/** A run folder is gone: its results panel closes and the comparison drops it. */
+export function closePanelsOf(runDir: string): void {
+  ResultsPanel.closeFor(runDir);
+  ComparisonPanel.dropRun(runDir);
+}
+
 /** Registers the serializers that bring both panels back after a reload. Push the result into context.subscriptions. */
 export function registerPanelSerializers(context: vscode.ExtensionContext, log: Log): vscode.Disposable[] {
   return [

@@ -20,12 +20,18 @@ export class ResultsPanel extends WebviewHost {
   static show(context: vscode.ExtensionContext, runDir: string, log: Log): ResultsPanel {
     const dir = path.resolve(runDir);
     const existing = ResultsPanel.open.get(dir);
-    if (existing) {
+    if (existing && !existing.isOpen) existing.dispose();
+    else if (existing) {
       existing.panel.reveal();
       return existing;
     }
     const panel = vscode.window.createWebviewPanel(ViewTypes.results, `Results: ${path.basename(dir)}`, vscode.ViewColumn.Active, webviewOptions(context.extensionUri));
     return new ResultsPanel(panel, context, dir, log);
+  }
+
+  /** Closes the panel of a run whose folder was deleted. */
+  static closeFor(runDir: string): void {
+    ResultsPanel.open.get(path.resolve(runDir))?.dispose();
   }
 
   constructor(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, readonly runDir: string, log: Log, thresholds?: ThresholdState) {
@@ -39,6 +45,12 @@ export class ResultsPanel extends WebviewHost {
       for (const t of this.timers.values()) clearTimeout(t);
     });
     this.watch(runDir, [RUN_FILES.metrics, RUN_FILES.status, RUN_FILES.results], (f) => this.debounced(f));
+    // Deleted outside the Runs view (a terminal, the Explorer): close rather than show an empty run.
+    this.watchDeleted(runDir, RUN_FILES.status, () => {
+      if (fs.existsSync(runDir)) return;
+      this.log.appendLine(`[results] ${path.basename(runDir)} was deleted; closing its panel`);
+      this.dispose();
+    });
   }
 
   private report(problems: string[]): void {

@@ -56,6 +56,17 @@ export abstract class WebviewHost implements vscode.Disposable {
     );
   }
 
+  /**
+   * Whether the panel is still on screen. A panel closed a moment ago (Close All Editors) can still
+   * be here before its dispose event arrives; revealing it then shows nothing, so `show` opens a
+   * new one instead.
+   */
+  get isOpen(): boolean {
+    if (this.disposed) return false;
+    const type = this.panel.viewType;
+    return vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith(type) && t.label === this.panel.title));
+  }
+
   /** Called on every `ready`: (re)send the whole state. */
   protected abstract load(): void;
   /** Called for messages the base does not handle. */
@@ -110,8 +121,8 @@ export abstract class WebviewHost implements vscode.Disposable {
       this.log.appendLine(`exported ${target.fsPath}`);
       this.post({ type: 'didExport', kind: m.kind, path: target.fsPath });
     } catch (e) {
-      void vscode.window.showErrorMessage(`Export failed: ${(e as Error).message}`);
-      this.post({ type: 'didExport', kind: m.kind, path: null });
+      void vscode.window.showErrorMessage(`Early Exit: export failed: ${(e as Error).message}`);
+      this.post({ type: 'didExport', kind: m.kind, path: null, error: (e as Error).message });
     }
   }
 
@@ -120,6 +131,12 @@ export abstract class WebviewHost implements vscode.Disposable {
     const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), `{${files.join(',')}}`));
     const fire = (u: vscode.Uri) => onChange(path.basename(u.fsPath));
     this.disposables.push(w, w.onDidChange(fire), w.onDidCreate(fire));
+  }
+
+  /** Calls `onDelete` when `file` of `dir` is deleted. */
+  protected watchDeleted(dir: string, file: string, onDelete: () => void): void {
+    const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), file), true, true, false);
+    this.disposables.push(w, w.onDidDelete(() => onDelete()));
   }
 
   dispose(): void {

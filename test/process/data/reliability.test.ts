@@ -7,7 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,7 +17,9 @@ import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { ValidationError } from '../../../src/spec/errors';
 import { loadDataset, readCifar10, readMnistDir, validateDatasetSpec } from '../../../src/data/index';
+import { ChildRunner } from '../../fixtures/child-runner';
 import type { FuzzCase, FuzzOutcome, FuzzReader } from '../../fixtures/fuzz-readers-child';
+import { JPEG_VARIANTS, jpegWithOrientation, pngBytes, pngClaiming } from '../../fixtures/images';
 import { ROOT, FIXTURES } from '../../paths';
 
 const CHILD = path.join(FIXTURES, 'fuzz-readers-child.ts');
@@ -28,7 +30,13 @@ let k = 0;
 const dir = () => { const d = path.join(tmp, `d${k++}`); fs.mkdirSync(d, { recursive: true }); return d; };
 
 before(() => { tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ee-rel-data-')); });
-after(() => { stopChild(); fs.rmSync(tmp, { recursive: true, force: true }); });
+/** Every fuzz case run, by reader: read fine, or rejected with a ValidationError (anything else fails the test). */
+const tally: Record<string, { ok: number; rejected: number }> = {};
+after(() => {
+  runner.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+  console.log(`# dataset fuzz cases: ${JSON.stringify(tally)}`);
+});
 
 // ---- seeds -------------------------------------------------------------------------------------
 
@@ -65,45 +73,18 @@ function tarOf(files: Record<string, Buffer>, gzip = false): Buffer {
 
 // ---- the child that runs the readers ---------------------------------------------------------
 
-let child: ChildProcess | null = null;
-let childReady: Promise<void> | null = null;
-const pending = new Map<number, (o: FuzzOutcome | Error) => void>();
-let nextId = 0;
-
-function startChild(): Promise<void> {
-  child = fork(CHILD, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-  let stderr = '';
-  child.stderr!.on('data', (d) => { stderr = (stderr + d).slice(-2000); });
-  const c = child;
-  childReady = new Promise((resolve) => { c.once('message', () => resolve()); });
-  c.on('message', (o: FuzzOutcome) => { pending.get(o.id)?.(o); pending.delete(o.id); });
-  c.on('exit', (code, signal) => {
-    if (child === c) { child = null; childReady = null; }
-    for (const [id, r] of pending) { r(new Error(`reader process died (code ${code}, signal ${signal}): ${stderr}`)); pending.delete(id); }
-  });
-  return childReady;
-}
-
-function stopChild(): void {
-  const c = child;
-  child = null;
-  childReady = null;
-  if (c && c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-}
+const runner = new ChildRunner<FuzzCase, FuzzOutcome>(CHILD);
 
 /** Runs one case; throws when it hangs past the timeout, crashes the process, or throws a non-ValidationError. */
 async function runCase(reader: FuzzReader, files: Record<string, Buffer>): Promise<FuzzOutcome> {
-  if (!child) await startChild(); else await childReady;
-  const id = nextId++;
-  const c: FuzzCase = { id, reader, files: Object.fromEntries(Object.entries(files).map(([f, b]) => [f, b.toString('base64')])) };
-  const outcome = await new Promise<FuzzOutcome | Error>((resolve) => {
-    const timer = setTimeout(() => { pending.delete(id); stopChild(); resolve(new Error(`${reader} hung for more than ${CASE_TIMEOUT_MS} ms`)); }, CASE_TIMEOUT_MS);
-    pending.set(id, (o) => { clearTimeout(timer); resolve(o); });
-    child!.send(c);
-  });
+  const encoded = Object.fromEntries(Object.entries(files).map(([f, b]) => [f, b.toString('base64')]));
+  const outcome = await runner.run((id) => ({ id, reader, files: encoded }), CASE_TIMEOUT_MS, reader);
   const describe = () => Object.entries(files).map(([f, b]) => `${f}: ${b.length} bytes, head ${b.subarray(0, 48).toString('hex')}`).join('; ');
   if (outcome instanceof Error) throw new Error(`${outcome.message}\ninput: ${describe()}`);
   if (!outcome.ok && !outcome.validation) throw new Error(`${reader} threw ${outcome.error}: ${outcome.message}\ninput: ${describe()}`);
+  if (outcome.misread) throw new Error(`${reader}: silent misread: ${outcome.misread}\ninput: ${describe()}`);
+  tally[reader] ??= { ok: 0, rejected: 0 };
+  tally[reader][outcome.ok ? 'ok' : 'rejected']++;
   return outcome;
 }
 
@@ -163,6 +144,9 @@ test('truncated record files: a partial CIFAR record, an IDX body shorter than i
   fs.writeFileSync(path.join(m, 'train-images-idx3-ubyte'), idx(0x803, [3, 2, 2], [1, 2, 3, 4, 5]));
   fs.writeFileSync(path.join(m, 'train-labels-idx1-ubyte'), idx(0x801, [3], [0, 1, 2]));
   await rejects(() => readMnistDir(m, false), /5 data bytes, header says 12 \(3×2×2\)/, path.join(m, 'train-images-idx3-ubyte'));
+  // cut inside its header (it used to be a RangeError)
+  fs.writeFileSync(path.join(m, 'train-images-idx3-ubyte'), idx(0x803, [3, 2, 2], []).subarray(0, 10));
+  await rejects(() => readMnistDir(m, false), new RegExp(`^${path.join(m, 'train-images-idx3-ubyte')}: 10 bytes, too short for an IDX header$`), path.join(m, 'train-images-idx3-ubyte'));
 });
 
 test('oversized record files: trailing bytes, an IDX body longer than its header, a file over 2 GiB', async () => {
@@ -283,8 +267,25 @@ test('fuzz: damaged image-folder archives and folders only give ValidationErrors
   await fuzz('folder-dir', [files], Object.keys(files));
 });
 
-test('fuzz: damaged and random PNG / JPEG bytes only give ValidationErrors, never a crash or hang', async () => {
-  const seeds: Record<string, Buffer>[] = [{ 'x.png': png(8, 8) }, { 'x.jpg': jpg(8, 8) }, { 'x.png': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) }, { 'x.jpg': Buffer.from([0xff, 0xd8, 0xff, 0xe0]) }];
+/** Odd but valid PNG and JPEG variants: bit depths, palettes, interlacing, transparency; grey, progressive, arithmetic and EXIF JPEGs. */
+function variants(): Record<string, Buffer> {
+  const px = (x: number, y: number) => [x * 20, y * 20, 99];
+  return {
+    'rgb16.png': pngBytes({ width: 8, height: 8, colourType: 2, bitDepth: 16, pixel: (x, y) => px(x, y).map((v) => v * 257) }),
+    'grey1.png': pngBytes({ width: 8, height: 8, colourType: 0, bitDepth: 1, pixel: (x) => [x & 1] }),
+    'grey16.png': pngBytes({ width: 8, height: 8, colourType: 0, bitDepth: 16, pixel: (x) => [x * 4000] }),
+    'palette.png': pngBytes({ width: 8, height: 8, colourType: 3, bitDepth: 2, palette: [[1, 2, 3], [9, 9, 9], [200, 0, 0]], pixel: (x) => [x % 3] }),
+    'interlaced.png': pngBytes({ width: 8, height: 8, colourType: 6, interlace: true, pixel: (x, y) => [...px(x, y), 128] }),
+    'key.png': pngBytes({ width: 8, height: 8, colourType: 0, pixel: (x) => [x * 30], trns: Buffer.from([0, 30]) }),
+    'greya.png': pngBytes({ width: 8, height: 8, colourType: 4, pixel: (x) => [x * 30, 255 - x] }),
+    'grey.jpg': JPEG_VARIANTS.grey, 'progressive.jpg': JPEG_VARIANTS.progressive, 'arithmetic.jpg': JPEG_VARIANTS.arithmetic,
+    'exif.jpg': jpegWithOrientation(3), 'huge.png': pngClaiming(40000, 40000),
+  };
+}
+
+test('fuzz: damaged and random PNG / JPEG bytes, of every variant, only give ValidationErrors, never a crash or hang', async () => {
+  const seeds: Record<string, Buffer>[] = [{ 'x.png': png(8, 8) }, { 'x.jpg': jpg(8, 8) }, { 'x.png': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) }, { 'x.jpg': Buffer.from([0xff, 0xd8, 0xff, 0xe0]) },
+    ...Object.values(variants()).map((b) => ({ [b[0] === 0xff ? 'x.jpg' : 'x.png']: b }))];
   const r = await fuzz('decode', seeds, ['x.png', 'x.jpg']);
   assert.ok(r.ok > 0 && r.rejected > 0, JSON.stringify(r));
   // JPEG headers claiming huge sizes: refused by the decoder's memory cap, not allocated
@@ -294,5 +295,34 @@ test('fuzz: damaged and random PNG / JPEG bytes only give ValidationErrors, neve
   huge.writeUInt16BE(60000, sof + 7);
   const o = await runCase('decode', { 'x.jpg': huge });
   assert.equal(o.ok, false);
-  assert.match(o.message!, /cannot decode image/);
+  assert.match(o.message!, /x\.jpg: cannot decode image \(JPEG image is 60000×60000 \(3600 Mpx\), more than the 64 Mpx an image may have; it is refused before decoding\)$/);
+});
+
+test('fuzz: image folders of odd PNG / JPEG variants, damaged or not, read the same in any file order — or fail naming a file — never a crash, hang or silent misread', async () => {
+  const v = variants();
+  const unreadable = ['arithmetic.jpg', 'huge.png'];
+  const names = Object.keys(v).filter((n) => !unreadable.includes(n));
+  // folders of 2 classes × train/test, each image a readable variant; now and then (1 in 5 each) an
+  // unreadable one, a colour image, an image of another size or a damaged file
+  const folderArb = fc.record({
+    picks: fc.array(fc.nat({ max: names.length - 1 }), { minLength: 4, maxLength: 8 }),
+    extra: fc.integer({ min: 0, max: 9 }),
+    hurt: fc.oneof({ arbitrary: fc.constant(undefined), weight: 4 }, { arbitrary: fc.tuple(fc.nat(), damage), weight: 1 }),
+  });
+  let ok = 0, rejected = 0;
+  await fc.assert(fc.asyncProperty(folderArb, async ({ picks, extra, hurt }) => {
+    const files: Record<string, Buffer> = {};
+    picks.forEach((p, i) => {
+      const split = i % 2 ? 'test' : 'train', cls = i % 4 < 2 ? 'a' : 'b';
+      files[`${split}/${cls}/${String(i).padStart(2, '0')}-${names[p]}`] = v[names[p]];
+    });
+    if (extra === 0) files['train/a/97-bad.jpg'] = v[unreadable[0]];
+    if (extra === 1) files['test/b/97-bad.png'] = v[unreadable[1]];
+    if (extra >= 2 && extra <= 3) files['train/a/99-rgb.png'] = png(8, 8);
+    if (extra === 4) files['test/b/98-small.png'] = png(4, 6);
+    if (hurt) { const keys = Object.keys(files); const t = keys[hurt[0] % keys.length]; files[t] = applyDamage(files[t], hurt[1]); }
+    const o = await runCase('folder-permuted', files);
+    if (o.ok) ok++; else rejected++;
+  }), { numRuns: FUZZ_RUNS, includeErrorInReport: true });
+  assert.ok(ok > 0 && rejected > 0, JSON.stringify({ ok, rejected }));
 });

@@ -9,19 +9,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { build } from 'esbuild';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { writeReport } from '../../../src/report/report';
-import { webviewHtml } from '../../../src/extension/panels/messages';
 import type { HostMessage } from '../../../src/protocol/webview';
 import { readRunData } from '../../../src/runs/view-data';
 import { makeRun } from '../../fixtures/make-run';
+import { buildWebviewAssets, CHROMIUM, launchChromium, writeHostedPage } from '../../fixtures/webview-page';
 import { BASELINES, ROOT } from '../../paths';
 import { expectMatchesBaseline } from '../../screenshots';
 
-const CHROMIUM = '/usr/bin/chromium';
 const OUT = path.join(ROOT, 'test-results');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let tmp = '';
 let single = '';
@@ -37,24 +34,13 @@ before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ee-report-'));
   // Bundle the webview exactly as scripts/build.mjs does, into a private folder.
   const assets = path.join(tmp, 'assets');
-  await build({ entryPoints: [path.join(ROOT, 'webview/results/main.ts')], outfile: path.join(assets, 'results.js'), bundle: true, platform: 'browser', format: 'iife', target: 'es2022', minify: true, logLevel: 'error' });
-  fs.copyFileSync(path.join(ROOT, 'media/results.css'), path.join(assets, 'results.css'));
+  await buildWebviewAssets(assets);
   const runs = path.join(tmp, 'runs');
   runsDir = runs;
   makeRun(path.join(runs, 'live'), { state: 'running', seed: 5 });
   // The webview as VS Code hosts it: no embedded data, a stand-in acquireVsCodeApi that records messages.
   hosted = path.join(tmp, 'hosted.html');
-  // The page is the panel's own HTML (strict CSP, nonce) with file: standing in for the webview origin.
-  const stub = `<script nonce="n0nce">window.__sent = []; window.__state = undefined; window.__csp = [];
-document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
-// VS Code puts its theme variables on <html> through the CSSOM (allowed by the CSP); so do we.
-for (const [k, v] of Object.entries({ 'editor-background': '#1e1e1e', 'editor-foreground': '#d4d4d4', foreground: '#cccccc', 'descriptionForeground': '#9d9d9d',
-  'editorWidget-background': '#252526', 'editorWidget-border': '#454545', 'widget-border': '#303031', 'button-background': '#0e639c', 'button-foreground': '#ffffff',
-  'button-secondaryBackground': '#3a3d41', 'button-secondaryForeground': '#cccccc', 'settings-textInputBackground': '#292929', 'settings-textInputForeground': '#cccccc',
-  'settings-dropdownBackground': '#3c3c3c', 'settings-dropdownForeground': '#f0f0f0', 'charts-blue': '#3794ff', 'charts-red': '#f14c4c' })) document.documentElement.style.setProperty('--vscode-' + k, v);
-window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__sent.push(m), getState: () => window.__state, setState: (s) => { window.__state = s; } });</script>\n`;
-  const html = webviewHtml({ cspSource: 'file:', nonce: 'n0nce', scriptUri: 'assets/results.js', styleUri: 'assets/results.css', title: 'Results' });
-  fs.writeFileSync(hosted, html.replace('<body>', '<body class="vscode-dark">').replace('<script nonce', stub + '<script nonce'));
+  writeHostedPage(hosted);
   makeRun(path.join(runs, 'proposed-l0.5'), { group: 'sweep1', lambda: 0.5, seed: 1 });
   makeRun(path.join(runs, 'proposed-l2'), { group: 'sweep1', lambda: 2, seed: 2, skill: -0.04 });
   makeRun(path.join(runs, 'baseline'), { method: 'baseline', seed: 3, skill: -0.05 });
@@ -64,9 +50,7 @@ window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__sent.push(m), ge
   await writeReport([path.join(runs, 'proposed-l0.5')], single, { assetsDir: assets });
   await writeReport(['proposed-l0.5', 'proposed-l2', 'baseline', 'branchynet'].map((r) => path.join(runs, r)), multi, { assetsDir: assets });
   fs.mkdirSync(OUT, { recursive: true });
-  context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
-    executablePath: CHROMIUM, args: ARGS, headless: true, viewport: { width: 1280, height: 900 }, acceptDownloads: true,
-  });
+  context = await launchChromium(path.join(tmp, 'profile'), { acceptDownloads: true });
   await context.route('**/*', (route) => {
     const url = route.request().url();
     if (url.startsWith('file:') || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();

@@ -130,6 +130,8 @@ function hostileRun(dir: string): void {
     r.backbone.label = payload('backbone');
     r.points = r.points.map((p: string, i: number) => (i === 0 ? payload('point') : p));
   });
+  // the records name the same (hostile) exit point, so the views read them as this run's
+  for (const f of [RUN_FILES.samples, RUN_FILES.validationSamples]) edit(f, (rec) => { rec.exits[0].point = payload('point'); });
   fs.appendFileSync(path.join(dir, RUN_FILES.metrics), `${payload('metrics')}\n`);
 }
 

@@ -19,6 +19,7 @@ import { createRun, listRuns, pidAlive, readMetrics, readStatus, RUN_FILES } fro
 import { readRunData } from '../../../src/runs/view-data';
 import type { FromWorker } from '../../../src/protocol/worker';
 import type { RunStatus } from '../../../src/spec/run-types';
+import { quote } from '../../fixtures/cli';
 import { makeRun } from '../../fixtures/make-run';
 import { ROOT } from '../../paths';
 
@@ -42,7 +43,7 @@ after(async () => {
 });
 
 function tiny(epochs: number, extra: (x: any) => void = () => {}): Experiment {
-  const x: any = JSON.parse(JSON.stringify(defaultExperiment('resnet18', 'tiny')));
+  const x: any = JSON.parse(JSON.stringify(defaultExperiment('resnet18', 'tiny', 'synthetic')));
   x.backbone.width = 1 / 32;
   x.exits = [{ point: 'block2' }];
   x.dataset.syntheticTrain = 96;
@@ -75,7 +76,7 @@ test('kill -9 mid-checkpoint-write: the previous checkpoint stays loadable and `
   const { done } = start(r.dir, opts(runsDir, { env: { EARLY_EXIT_FAULT: 'kill-in-checkpoint:2' } }));
   assert.equal(await done, 'failed');
   const s = readStatus(r.dir);
-  assert.match(s.error!, /worker killed by SIGKILL before finishing.*resume with --resume/);
+  assert.match(s.error!, /^worker killed by SIGKILL before finishing; finished epochs and the checkpoint of epoch 1 are kept( \(its output is in the run's worker\.log\))?$/);
   assert.equal(s.epoch, 1);
   const ckpt = path.join(r.dir, RUN_FILES.checkpoint);
   assert.equal(checkpointEpoch(ckpt), 1, 'the checkpoint of epoch 1 is intact');
@@ -131,7 +132,7 @@ test('disk full while writing a checkpoint: the run fails saying so, earlier met
   }
   assert.equal(await done, 'failed');
   const s = readStatus(r.dir);
-  assert.match(s.error!, /disk full at epoch 2 \(ENOSPC\).*checkpoint of epoch 1.*--resume/);
+  assert.match(s.error!, /^disk full at epoch 2 \(ENOSPC\): .*; the run folder keeps the metrics and the checkpoint of epoch 1 \(free space, then resume the run\)$/);
   assert.equal(s.epoch, 1);
   assert.equal(readMetrics(r.dir).metrics[0].epoch, 1);
   assert.equal(checkpointEpoch(path.join(r.dir, RUN_FILES.checkpoint)), 1);
@@ -150,8 +151,7 @@ test('out of memory in the worker: the run fails saying so, no hang', async () =
   assert.equal(await done, 'failed');
   assert.ok(Date.now() - t0 < 90_000);
   const s = readStatus(r.dir);
-  assert.match(s.error!, /worker ran out of memory \(killed by SIGABRT|exited with code 134/);
-  assert.match(s.error!, /try a smaller batch size or width/);
+  assert.match(s.error!, /^worker ran out of memory \((killed by SIGABRT|exited with code 134); try a smaller batch size or width\)$/);
   const failed = messages.find((m) => m.type === 'failed') as Extract<FromWorker, { type: 'failed' }>;
   assert.match(failed.error, /out of memory/);
   assert.equal(listRuns(runsDir)[0].status?.state, 'failed');
@@ -183,15 +183,16 @@ test('the runs folder deleted while it is listed: listing returns what is left, 
   assert.throws(() => readRunData(path.join(runsDir, 'r1')), /not a run folder/);
   // a run folder deleted while its view is read: what is gone is a problem, not an exception
   makeRun(path.join(runsDir, 'r4'), { seed: 2 });
-  const realRead = fs.readFileSync;
-  const m2 = mock.method(fsModule, 'readFileSync', ((p: fs.PathOrFileDescriptor, o?: unknown) => {
-    if (String(p).endsWith(path.join('r4', RUN_FILES.results))) { m2.mock.restore(); fs.rmSync(path.join(runsDir, 'r4'), { recursive: true, force: true }); }
-    return (realRead as (p: fs.PathOrFileDescriptor, o?: unknown) => string)(p, o);
-  }) as typeof fs.readFileSync);
+  const resultsFile = path.join(runsDir, 'r4', RUN_FILES.results);
+  const realStat = fs.statSync;
+  const m2 = mock.method(fsModule, 'statSync', ((p: fs.PathLike, o?: unknown) => {
+    if (String(p) === resultsFile) { m2.mock.restore(); fs.rmSync(path.join(runsDir, 'r4'), { recursive: true, force: true }); }
+    return (realStat as (p: fs.PathLike, o?: unknown) => fs.Stats)(p, o);
+  }) as typeof fs.statSync);
   try {
     const d = readRunData(path.join(runsDir, 'r4'));
     assert.equal(d.results, null);
-    assert.match(d.problems.join('\n'), /results\.json: unreadable \(ENOENT/);
+    assert.equal(d.problems[0], `results.json: missing; early-exit train --resume ${path.join(runsDir, 'r4')} evaluates the run again from its last checkpoint and rewrites it`);
   } finally {
     m2.mock.restore();
   }
@@ -209,29 +210,31 @@ test('a corrupt results.json or metrics.jsonl line: the readable part is shown, 
   assert.equal(d.metrics.length, 5, 'the five readable epochs are kept');
   assert.equal(d.status?.state, 'finished');
   assert.equal(d.problems.length, 3, d.problems.join('\n'));
-  assert.match(d.problems[0], /^results\.json: unreadable \(/);
-  assert.match(d.problems[1], /^metrics\.jsonl line 6: unreadable/);
-  assert.match(d.problems[2], /^metrics\.jsonl line 7: unreadable/);
+  const fix = (dir: string) => `early-exit train --resume ${dir} evaluates the run again from its last checkpoint and rewrites it`;
+  assert.match(d.problems[0], new RegExp(`^results\\.json: invalid JSON at line \\d+, column \\d+: unexpected end of file: .* \\(\\d+ bytes: cut off or overwritten\\); ${quote(fix(a))}$`));
+  assert.equal(d.problems[1], 'metrics.jsonl line 6: unreadable (not JSON (cut off or overwritten))');
+  assert.equal(d.problems[2], 'metrics.jsonl line 7: unreadable (not JSON (cut off or overwritten))');
   // valid JSON that is not a results file
   const b = path.join(runsDir, 'wrong-shape');
   makeRun(b, { seed: 2 });
   fs.writeFileSync(path.join(b, RUN_FILES.results), JSON.stringify({ version: 1, method: 'proposed' }));
   const e = readRunData(b);
   assert.equal(e.results, null);
-  assert.match(e.problems[0], /^results\.json: unreadable \(not a results file/);
+  assert.equal(e.problems[0], `results.json: not a valid results.json (lambda: missing); ${fix(b)}`);
   // the Runs listing says why too
   const listed = listRuns(runsDir);
   assert.equal(listed.length, 2);
   for (const l of listed) {
     assert.equal(l.status?.state, 'finished');
-    assert.match(l.error!, /^results\.json: /);
+    assert.match(l.error!, /^results\.json: (invalid JSON|not a valid results\.json)/);
   }
   // a corrupt status.json
   fs.writeFileSync(path.join(b, RUN_FILES.status), '{"state": "fin');
   const l = listRuns(runsDir).find((x) => x.id === 'wrong-shape')!;
   assert.equal(l.status, null);
-  assert.match(l.error!, /^status\.json: /);
-  assert.match(readRunData(b).problems[0], /^status\.json: unreadable/);
+  const statusProblem = `status.json: invalid JSON at line 1, column 15: unexpected end of file: a string is not closed (14 bytes: cut off or overwritten); early-exit train --resume ${b} rebuilds it from experiment.json and continues the run`;
+  assert.equal(l.error, `${statusProblem}; results.json: not a valid results.json (lambda: missing); ${fix(b)}`);
+  assert.equal(readRunData(b).problems[0], statusProblem);
 });
 
 test('two processes starting runs on one runs folder at once: distinct run folders, one after the other, no interleaved writes', async () => {
@@ -287,6 +290,6 @@ test('200 runs: the listing returns all of them with the right states', () => {
   assert.equal(runs.length, 200);
   assert.equal(runs[0].id, 'run-199', 'newest first');
   for (const r of runs) assert.equal(r.status?.state, expected.get(r.id), r.id);
-  assert.match(runs.find((r) => r.id === 'run-004')!.status!.error!, /worker process \d+ is gone/);
+  assert.equal(runs.find((r) => r.id === 'run-004')!.status!.error!, `its worker stopped without recording an outcome (process ${deadPid} is gone: killed or crashed); finished epochs and the last checkpoint are kept (resume with: early-exit train --resume ${path.join(runsDir, 'run-004')})`);
   assert.equal(runs.filter((r) => r.results).length, 20);
 });

@@ -55,26 +55,26 @@ for (const backend of ['cpu', 'wasm']) {
       const heads = hostHeads(net);
       for (const [e, exit] of net.exits.entries()) {
         const h = hs[at[e]];
-        const host = heads.exit(e, h);
+        const host = await heads.exit(e, h);
         if (ON_TFJS.has(`${cfg.backbone.name} ${exit.point}`)) { assert.equal(host, null, `${cfg.backbone.name} ${exit.point} stays on tfjs`); continue; }
         assert.ok(host, `${cfg.backbone.name} ${exit.point}: runs on the host`);
         const [gate, logits] = tf.tidy(() => { const f = net.exitFeatures(e, h); return [net.exitGate(e, f), net.exitLogits(e, f)]; });
         const what = `${cfg.backbone.name} ${exit.point} (${exit.headLayers.map((l) => l.kind).join(' ')})`;
         assert.ok(maxRelError(host.gates!, gate.dataSync()) < 1e-5, `${what}: gates ${Array.from(host.gates!)} vs ${Array.from(gate.dataSync())}`);
-        assert.ok(maxRelError(host.logits(), logits.dataSync()) < 1e-5, `${what}: logits`);
+        assert.ok(maxRelError(await host.logits(), logits.dataSync()) < 1e-5, `${what}: logits`);
         tf.dispose([gate, logits]);
       }
       const last = hs[hs.length - 1];
       const device = tf.tidy(() => net.runClassifier(last));
-      if (ON_TFJS.has(`${cfg.backbone.name} classifier`)) assert.equal(heads.classifier(last), null, `${cfg.backbone.name}: its classifier stays on tfjs`);
-      else assert.ok(maxRelError(heads.classifier(last)!, device.dataSync()) < 1e-5, `${cfg.backbone.name}: final classifier`);
+      if (ON_TFJS.has(`${cfg.backbone.name} classifier`)) assert.equal(await heads.classifier(last), null, `${cfg.backbone.name}: its classifier stays on tfjs`);
+      else assert.ok(maxRelError((await heads.classifier(last))!, device.dataSync()) < 1e-5, `${cfg.backbone.name}: final classifier`);
       const ev = new ExitEvaluator(net, { fast: true });
-      assert.ok(maxRelError(ev.backboneOnlyLogits(x), device.dataSync()) < 1e-5, `${cfg.backbone.name}: the full pass of the latency measurement`);
+      assert.ok(maxRelError(await ev.backboneOnlyLogits(x), device.dataSync()) < 1e-5, `${cfg.backbone.name}: the full pass of the latency measurement`);
       ev.dispose();
       // a map too large for the host heads takes the tfjs path
       const [, H, W, C] = last.shape;
       const big = tf.zeros([Math.ceil((HOST_HEAD_MAX_VALUES + 1) / (H * W * C)), H, W, C]) as tf.Tensor4D;
-      assert.equal(heads.classifier(big), null);
+      assert.equal(await heads.classifier(big), null);
       tf.dispose([x, ...hs, device, big]);
       net.dispose();
     }
@@ -92,11 +92,13 @@ for (const rule of ['gate', 'entropy', 'confidence'] as const) {
       const v = (rule === 'gate' ? r.gate! : rule === 'entropy' ? r.entropy : r.conf).slice().sort((a, b) => a - b);
       return (v[5] + v[6]) / 2;
     });
-    const device = new ExitEvaluator(net).hardExitPass(x, rule, tau);
+    const device = await new ExitEvaluator(net).hardExitPass(x, rule, tau);
     const fast = new ExitEvaluator(net, { fast: true });
-    const host = fast.hardExitPass(x, rule, tau);
+    const host = await fast.hardExitPass(x, rule, tau);
     fast.dispose();
-    const hostUsed = tf.tidy(() => hostHeads(net).exit(0, net.runBlock(1, net.runBlock(0, x))) !== null);
+    const h1 = tf.tidy(() => net.runBlock(1, net.runBlock(0, x)));
+    const hostUsed = (await hostHeads(net).exit(0, h1)) !== null;
+    h1.dispose();
     assert.ok(hostUsed, 'the folded pass ran its first exit on the host');
     const left = Array.from(host.exitIndex).filter((b) => b < net.exits.length).length;
     assert.ok(left > 0 && left < 12, `some but not all inputs leave early (${left})`);

@@ -69,18 +69,20 @@ test('backend selection skips missing and broken native installs and says why', 
   const broken: NodeRequire = Object.assign((id: string) => {
     if (id === '@tensorflow/tfjs-node-gpu') { const e = new Error(`Cannot find module '${id}'`) as NodeJS.ErrnoException; e.code = 'MODULE_NOT_FOUND'; throw e; }
     if (id === '@tensorflow/tfjs-node') throw new Error('The Node.js native addon module (tfjs_binding.node) can not be found at path: /x/lib/napi-v8/tfjs_binding.node');
+    if (id === 'webgpu') { const e = new Error(`Cannot find module '${id}'\nRequire stack:\n- /x/dist/cli.js`) as NodeJS.ErrnoException; e.code = 'MODULE_NOT_FOUND'; throw e; }
     return realRequire(id);
   }, realRequire);
   const c = await selectBackend('auto', broken);
   assert.equal(c.kind, 'wasm');
   assert.equal(c.tfBackend, 'wasm');
   assert.equal(c.stock.has('conv-grad'), false, 'our Conv2D gradient is on');
-  assert.equal(c.skipped.length, 2);
+  assert.deepEqual(c.skipped.map((s) => s.kind), ['gpu', 'webgpu', 'native-cpu']);
   assert.match(c.skipped[0].reason, /tfjs-node-gpu is not installed/);
-  assert.match(c.skipped[1].reason, /native addon is missing/);
+  assert.match(c.skipped[1].reason, /^webgpu \(Dawn's Node binding\) is not installed: it is an optional dependency/);
+  assert.match(c.skipped[2].reason, /native addon is missing/);
   assert.match(explainLoadError('@tensorflow/tfjs-node-gpu', Object.assign(new Error('libcudart.so.11.0: cannot open shared object file'), { code: 'ERR_DLOPEN_FAILED' })), /CUDA 11\.2 and cuDNN 8\.1/);
   await assert.rejects(selectBackend('gpu', broken), /backend "gpu" is not available: .*not installed/);
-  await assert.rejects(selectBackend('tpu' as never), /backend: unknown backend "tpu"; allowed: auto, gpu, native-cpu, wasm, cpu/);
+  await assert.rejects(selectBackend('tpu' as never), /backend: unknown backend "tpu"; allowed: auto, gpu, native-cpu, wasm, cpu, webgpu/);
 });
 
 test('training with the same seed and backend gives the same numbers; another seed does not', async () => {

@@ -36,7 +36,7 @@ test('softmaxRows: each row sums to 1, equal to the float64 softmax, also for lo
 const backbone = { name: 'resnet18' as const, width: 1 / 32, input: [16, 16, 3] as [number, number, number], classes: 5 };
 
 /** Every kernel `f` ran, by name, in order. */
-async function kernelNames(f: () => void): Promise<string[]> {
+async function kernelNames(f: () => void | Promise<void>): Promise<string[]> {
   return (await tf.profile(f)).kernels.map((k) => k.name);
 }
 const count = (names: string[], re: RegExp) => names.filter((n) => re.test(n)).length;
@@ -61,7 +61,7 @@ test('a conv-pool head (batch norm) and a hidden gate run in eval mode: the hard
     const v = [...(rule === 'gate' ? rec.exits[0].gate! : rec.exits[0].conf)].sort((a, b) => a - b);
     assert.ok(v[12] - v[11] > 1e-4, `${rule}: the 12th and 13th values are apart (${v[11]}, ${v[12]})`);
     const tau = [(v[11] + v[12]) / 2, 0];
-    const pass = new ExitEvaluator(net).hardExitPass(x, rule, tau);
+    const pass = await new ExitEvaluator(net).hardExitPass(x, rule, tau);
     assert.deepEqual(Array.from(pass.exitIndex), Array.from(exitAssignments(rec, rule, tau)), rule);
     pass.exitIndex.forEach((b, i) => assert.equal(pass.pred[i], b < 2 ? rec.exits[b].pred[i] : rec.final.pred[i], `${rule} sample ${i}`));
   }
@@ -74,11 +74,11 @@ test('no needless work: no classifier where the gate lets nobody out, no gather 
   const x = tf.randomNormal([16, 16, 16, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
   const ev = new ExitEvaluator(net);
   // the tfjs heads: each exit's gate is a matMul, its classifier one more, the final classifier one
-  const matMuls = async (tau: number[]) => count(await kernelNames(() => { ev.hardExitPass(x, 'gate', tau); }), /MatMul/);
+  const matMuls = async (tau: number[]) => count(await kernelNames(async () => { await ev.hardExitPass(x, 'gate', tau); }), /MatMul/);
   assert.equal(await matMuls([2, 2]), 2 + 1, 'τ above every gate: the two gates and the final classifier, no exit classifier');
   assert.equal(await matMuls([-1, 2]), 2, 'τ below every gate: exit 1\'s gate and classifier, nothing after it');
   // gathers: only where some rows leave and some stay
-  const gathers = async (tau: number[]) => count(await kernelNames(() => { ev.hardExitPass(x, 'gate', tau); }), /^GatherV2$/);
+  const gathers = async (tau: number[]) => count(await kernelNames(async () => { await ev.hardExitPass(x, 'gate', tau); }), /^GatherV2$/);
   assert.equal(await gathers([2, 2]), 0);
   assert.equal(await gathers([-1, 2]), 0);
   const g = Array.from((await collectRecords(net, { count: 16, labels: new Array(16).fill(0), batch: (s, k) => tf.slice(x, [s, 0, 0, 0], [k, -1, -1, -1]) }, 'test')).exits[0].gate!).sort((a, b) => a - b);
@@ -89,14 +89,14 @@ test('no needless work: no classifier where the gate lets nobody out, no gather 
   const x1 = tf.slice(x, [0, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
   const heads = /MatMul|AvgPool|Mean|Sigmoid|Softmax/;
   const fast = new ExitEvaluator(net, { fast: true });
-  assert.equal(count(await kernelNames(() => { fast.hardExitPass(x1, 'gate', [2, 2]); }), heads), 0, 'no head kernel at batch 1');
-  assert.equal(count(await kernelNames(() => { fast.backboneOnlyLogits(x1); }), heads), 0, 'the final classifier on the host too');
+  assert.equal(count(await kernelNames(async () => { await fast.hardExitPass(x1, 'gate', [2, 2]); }), heads), 0, 'no head kernel at batch 1');
+  assert.equal(count(await kernelNames(async () => { await fast.backboneOnlyLogits(x1); }), heads), 0, 'the final classifier on the host too');
   // 40 images of block2's 16×16×2 are over the host heads' size (16 384 values): exit 1's head runs as kernels
   const x40 = tf.randomNormal([40, 16, 16, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
-  assert.ok(count(await kernelNames(() => { fast.hardExitPass(x40, 'gate', [2, 2]); }), heads) > 0);
+  assert.ok(count(await kernelNames(async () => { await fast.hardExitPass(x40, 'gate', [2, 2]); }), heads) > 0);
   fast.dispose();
   const stock = new ExitEvaluator(net, { fast: true, hostHeads: false });
-  assert.ok(count(await kernelNames(() => { stock.hardExitPass(x1, 'gate', [2, 2]); }), heads) >= 3, 'hostHeads: false keeps the heads on kernels');
+  assert.ok(count(await kernelNames(async () => { await stock.hardExitPass(x1, 'gate', [2, 2]); }), heads) >= 3, 'hostHeads: false keeps the heads on kernels');
   stock.dispose();
   net.dispose();
 });

@@ -79,8 +79,8 @@ test('folded weights follow the weights they are built from; a fast hard-exit pa
   assert.ok(maxAbsDiff(y2, y3) < 1e-4, 'folded from the loaded weights');
   const before = tf.memory().numTensors;
   const ev = new ExitEvaluator(a, { fast: true });
-  ev.hardExitPass(x, 'gate', [0.5, 0.5]);
-  ev.backboneOnlyLogits(x);
+  await ev.hardExitPass(x, 'gate', [0.5, 0.5]);
+  await ev.backboneOnlyLogits(x);
   ev.dispose();
   assert.equal(tf.memory().numTensors, before, 'the evaluator disposes every intermediate and its folded weights');
   tf.dispose([x, y1, y2, y3]);

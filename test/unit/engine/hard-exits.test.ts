@@ -32,7 +32,7 @@ function source(): BatchSource {
 interface ConvKernel { batch: number; macs: number }
 
 /** The convolutions `f` ran, in order, with the batch they saw and the MACs their shapes imply. */
-async function convKernels(f: () => void): Promise<ConvKernel[]> {
+async function convKernels(f: () => void | Promise<void>): Promise<ConvKernel[]> {
   const p = await tf.profile(f);
   return p.kernels.filter((k) => /Conv2D$/.test(k.name)).map((k) => {
     const [x, w] = k.inputShapes as number[][];
@@ -84,8 +84,8 @@ for (const gated of [true, false]) {
         const ev = new ExitEvaluator(net);
         const hookRows: number[] = [];
         ev.onBlock = (block, rows) => { hookRows[block] = rows; };
-        let pass!: ReturnType<ExitEvaluator['hardExitPass']>;
-        const kernels = await convKernels(() => { pass = ev.hardExitPass(x, rule, thresholds); });
+        let pass!: Awaited<ReturnType<ExitEvaluator['hardExitPass']>>;
+        const kernels = await convKernels(async () => { pass = await ev.hardExitPass(x, rule, thresholds); });
         const where = Array.from(pass.exitIndex);
         assert.deepEqual(where, Array.from(exitAssignments(rec, rule, thresholds)), `${rule} τ=${thresholds}: exits differ from the records`);
         const left = where.filter((b) => b === 0).length;
@@ -131,10 +131,10 @@ test('the deployed pass (folded batch norm, heads on the host) leaves where the 
   for (let i = 0; i < N; i++) {
     // batch 1, as timing runs it: an input that leaves at exit 1 runs two blocks' convolutions
     const x1 = data.batch(i, 1);
-    let r!: ReturnType<ExitEvaluator['hardExitPass']>;
-    fastBatches = (await convKernels(() => { r = fast.hardExitPass(x1, 'confidence', thresholds); })).map((k) => k.batch);
+    let r!: Awaited<ReturnType<ExitEvaluator['hardExitPass']>>;
+    fastBatches = (await convKernels(async () => { r = await fast.hardExitPass(x1, 'confidence', thresholds); })).map((k) => k.batch);
     assert.equal(r.exitIndex[0], want[i], `sample ${i}`);
-    assert.equal(r.exitIndex[0], plain.hardExitPass(x1, 'confidence', thresholds).exitIndex[0]);
+    assert.equal(r.exitIndex[0], (await plain.hardExitPass(x1, 'confidence', thresholds)).exitIndex[0]);
     const pred = r.exitIndex[0] < 2 ? rec.exits[r.exitIndex[0]].pred[i] : rec.final.pred[i];
     assert.equal(r.pred[0], pred, `sample ${i}: prediction of the exit it left at`);
     x1.dispose();
@@ -163,14 +163,14 @@ test('the plain backbone pass gives the final classifier\'s logits; no pass leav
   for (const opts of [{}, { fast: true }, { fast: true, hostHeads: false }]) {
     const before = tf.memory().numTensors;
     const ev = new ExitEvaluator(net, opts);
-    const logits = Array.from(ev.backboneOnlyLogits(x));
+    const logits = Array.from(await ev.backboneOnlyLogits(x));
     assert.equal(logits.length, 8 * 5);
     // folded batch norm is the same function up to float rounding
     logits.forEach((v, i) => assert.ok(Math.abs(v - want[i]) < 1e-4 * Math.max(1, Math.abs(want[i])), `${JSON.stringify(opts)} logit ${i}: ${v} vs ${want[i]}`));
-    ev.hardExitPass(x, 'gate', [0.5, 0.5]);
-    ev.hardExitPass(x, 'entropy', [0, 0]);
-    ev.hardExitPass(x, 'confidence', [0, 0]);
-    for (let i = 0; i < 4; i++) { const x1 = data.batch(i, 1); ev.hardExitPass(x1, 'gate', [0.5, 0.5]); x1.dispose(); }
+    await ev.hardExitPass(x, 'gate', [0.5, 0.5]);
+    await ev.hardExitPass(x, 'entropy', [0, 0]);
+    await ev.hardExitPass(x, 'confidence', [0, 0]);
+    for (let i = 0; i < 4; i++) { const x1 = data.batch(i, 1); await ev.hardExitPass(x1, 'gate', [0.5, 0.5]); x1.dispose(); }
     ev.dispose();
     assert.equal(tf.memory().numTensors, before, `${JSON.stringify(opts)}: tensors left after the passes and dispose()`);
     assert.ok(!x.isDisposed, 'the caller\'s input is never disposed');

@@ -10,8 +10,8 @@ import { describeBackbone, formatMacs } from '../../../src/spec/backbones';
 import { costModel } from '../../../src/spec/exit-costs';
 import { defaultExperiment } from '../../../src/spec/experiment';
 import {
-  costDescription, deleteRefusal, gateDescription, groupRuns, headDescription, liveDescription, parseChannels,
-  runDescription, sweepDescription, sweepState, trainingRefusal, withGate, withHead, type RunLike,
+  costDescription, deleteRefusal, gateDescription, groupRuns, headDescription, liveDescription, nameAfterBackbone, outcomeText, parseChannels,
+  resumeRefusal, runDescription, runLabel, runPickItem, sweepDescription, sweepState, trainingRefusal, withGate, withHead, type RunLike,
 } from '../../../src/extension/presentation';
 import { progressFraction } from '../../../src/runs/messages';
 import { createRun, deleteRun, updateStatus } from '../../../src/runs/store';
@@ -29,11 +29,61 @@ test('live progress: "epoch 2/5 · 43% · loss 1.234" from the worker\'s progres
 test('a run item: live progress while this window trains it, else its status.json', () => {
   const running = { id: 'r', state: 'running' as const, epoch: 1, epochs: 5, backend: 'wasm' };
   assert.equal(runDescription(running), 'running · epoch 1/5 · wasm');
-  assert.equal(runDescription(running, { epoch: 2, epochs: 5, step: 1, steps: 4, loss: 0.5 }), 'epoch 2/5 · 25% · loss 0.500');
+  // while it trains here the progress is the label (first in the row), its name the description
+  assert.equal(runLabel(running, { epoch: 2, epochs: 5, step: 1, steps: 4, loss: 0.5 }), 'epoch 2/5 · 25% · loss 0.500');
+  assert.equal(runDescription(running, { epoch: 2, epochs: 5, step: 1, steps: 4, loss: 0.5 }), 'r');
   // Live progress of a run that has ended is not shown.
   assert.equal(runDescription({ ...running, state: 'finished', epoch: 5 }, { epoch: 5, epochs: 5, step: 4, steps: 4, loss: 0.5 }), 'finished · epoch 5/5 · wasm');
-  assert.equal(runDescription({ id: 's', state: 'failed', epoch: 1, epochs: 3, sweep: { 'method.lambda': 0.1, 'training.seed': 2 } }), 'failed · epoch 1/3 · λ=0.1, seed=2');
+  // a sweep run's values are its label (runLabel), not repeated here
+  assert.equal(runDescription({ id: 's', state: 'failed', epoch: 1, epochs: 3, sweep: { 'method.lambda': 0.1, 'training.seed': 2 } }), 'failed · epoch 1/3');
   assert.equal(runDescription({ id: 'q' }), 'queued');
+});
+
+test('a run item\'s label is short (its time, or its sweep values), and its live progress while it trains, so that the progress is never cut off', () => {
+  const now = new Date(2026, 10, 30, 18, 0, 0);
+  assert.equal(runLabel({ id: '20261130-132145-demo-wfqw' }, undefined, now), '13:21:45');
+  assert.equal(runLabel({ id: '20261129-090501-demo-k3x9' }, undefined, now), 'Nov 29 09:05');
+  assert.equal(runLabel({ id: '20261130-132145-demo-wfqw', sweep: { 'method.lambda': 0.1 } }, undefined, now), 'λ=0.1');
+  assert.equal(runLabel({ id: 'hand-made' }, undefined, now), 'hand-made');
+  const live = { epoch: 12, epochs: 20, step: 30, steps: 57, loss: 0.5 };
+  assert.equal(runLabel({ id: '20261130-132145-demo-wfqw', state: 'running' }, live, now), 'epoch 12/20 · 57% · loss 0.500');
+  assert.equal(runDescription({ id: '20261130-132145-demo-wfqw', state: 'running' }, live, now), '13:21:45');
+});
+
+test('the Compare / Export / Open Results pickers say which run is which: λ, epochs, accuracy', () => {
+  const now = new Date(2026, 10, 30, 18, 0, 0);
+  const status = { id: '20261130-132145-demo-wfqw', experiment: 'demo', state: 'finished' as const, epochs: 3, backend: 'wasm' };
+  assert.deepEqual(runPickItem(status, { lambda: 1, epochs: 3, accuracy: 0.7634 }, now), {
+    label: 'demo · 13:21:45', description: 'λ = 1 · 3 epochs · 76.3 %', detail: '20261130-132145-demo-wfqw · finished · wasm',
+  });
+  assert.equal(runPickItem({ ...status, epochs: 1 }, null, now).description, '1 epoch', 'no results: what status.json says, singular for one');
+  assert.equal(runPickItem({ ...status, sweep: { 'method.lambda': 0.5 } }, null, now).label, 'demo · λ=0.5');
+});
+
+test('Select Backbone: a name that was the old backbone\'s follows the new one; the user\'s own name stays', () => {
+  assert.equal(nameAfterBackbone('vgg13', 'vgg13', 'alexnet'), 'alexnet');
+  assert.equal(nameAfterBackbone('vgg13-2', 'vgg13', 'alexnet'), 'alexnet-2');
+  assert.equal(nameAfterBackbone('my-cifar-study', 'vgg13', 'alexnet'), 'my-cifar-study');
+  assert.equal(nameAfterBackbone('vgg13net', 'vgg13', 'alexnet'), 'vgg13net');
+});
+
+test('a stopped or failed run\'s notification: what is kept, and "Resume" only with a checkpoint', () => {
+  assert.deepEqual(outcomeText({ id: 'r', state: 'cancelled', epoch: 0, epochs: 3 }), {
+    message: 'training of r was cancelled; no epoch had finished, so there is no checkpoint to resume from.', actions: [],
+  });
+  assert.deepEqual(outcomeText({ id: 'r', state: 'cancelled', epoch: 2, epochs: 3 }), {
+    message: 'training of r was cancelled; the checkpoint of epoch 2 of 3 is kept.', actions: ['Resume'],
+  });
+  const failed = outcomeText({ id: 'r', state: 'failed', epoch: 1, epochs: 3, error: 'loss became NaN at epoch 2, step 5\n    at trainEpoch (worker.js:1:1)' });
+  assert.equal(failed.message, 'run r failed: loss became NaN at epoch 2, step 5; the checkpoint of epoch 1 of 3 is kept.', 'first line only, no stack');
+  assert.deepEqual(failed.actions, ['Resume']);
+  for (const o of [outcomeText({ id: 'r', state: 'failed', epoch: 2, epochs: 3, error: 'x' }), outcomeText({ id: 'r', state: 'cancelled', epoch: 1, epochs: 3 })]) {
+    assert.doesNotMatch(o.message, /--resume|early-exit /, 'VS Code messages name no CLI flag');
+  }
+  assert.match(resumeRefusal({ id: 'r', state: 'cancelled', epoch: 0 }, false, false)!, /no checkpoint to resume from/);
+  assert.match(resumeRefusal({ id: 'r', state: 'finished', epoch: 3 }, false, false)!, /already finished/);
+  assert.match(resumeRefusal({ id: 'r', state: 'running', epoch: 1, pid: 9 }, false, true)!, /still training/);
+  assert.equal(resumeRefusal({ id: 'r', state: 'failed', epoch: 1 }, false, false), undefined);
 });
 
 test('runs are grouped by experiment, and a sweep\'s runs under one sweep node, newest first', () => {
@@ -120,7 +170,7 @@ test('deleteRun removes a run folder, and refuses a live worker or a folder that
     fs.mkdirSync(notARun);
     fs.writeFileSync(path.join(notARun, 'status.json'), JSON.stringify({ id: 'notes', state: 'finished' }));
     assert.throws(() => deleteRun(notARun), /is not a run folder/);
-    assert.throws(() => deleteRun(path.join(runs, 'missing')), /ENOENT/);
+    assert.throws(() => deleteRun(path.join(runs, 'missing')), /missing: no such run folder/);
     assert.ok(fs.existsSync(notARun));
   } finally {
     fs.rmSync(runs, { recursive: true, force: true });

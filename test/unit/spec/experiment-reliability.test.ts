@@ -9,8 +9,10 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { defaultExperiment, expandSweep, parseExperiment, parseOverride, setPath, validateExperiment } from '../../../src/spec/experiment';
 import { ValidationError } from '../../../src/spec/errors';
+import { decodeJsonBytes, locateJsonError, parseJsonText } from '../../../src/spec/json-text';
 
-const valid = () => JSON.parse(JSON.stringify(defaultExperiment('resnet18', 't')));
+const FUZZ_RUNS = Number(process.env.EE_FUZZ_RUNS ?? 300);
+const valid = () => JSON.parse(JSON.stringify(defaultExperiment('resnet18', 't', 'synthetic')));
 const text = (mutate: (x: any) => void) => { const x = valid(); mutate(x); return JSON.stringify(x, null, 2); };
 const fails = (src: string, pattern: RegExp) =>
   assert.throws(() => parseExperiment(src, 'e.exits.json'), (e: unknown) => {
@@ -30,10 +32,60 @@ function onlyValidationErrors(src: string): void {
 }
 
 test('invalid JSON: the error names the file, line and column', () => {
-  fails('{\n  "backbone": {\n    "name": "resnet18",\n  }\n}', /^e\.exits\.json: invalid JSON at line 4, column 3/);
-  fails('{"backbone": {"name": "resnet18"}', /^e\.exits\.json: invalid JSON at line 1, column \d+/);
-  fails('', /^e\.exits\.json: invalid JSON at line 1, column 1/);
-  fails('{"backbone": {"name": "resnet18"}}\n\n  garbage', /^e\.exits\.json: invalid JSON at line 3, column 3/);
+  const at = (src: string, message: string) => fails(src, new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+  at('{\n  "backbone": {\n    "name": "resnet18",\n  }\n}', "e.exits.json: invalid JSON at line 4, column 3: a trailing comma before '}' (remove the comma)");
+  at('{"backbone": {"name": "resnet18"}', 'e.exits.json: invalid JSON at line 1, column 34: unexpected end of file: an object is not closed with }');
+  at('', 'e.exits.json: invalid JSON at line 1, column 1: the file is empty');
+  at('{"backbone": {"name": "resnet18"}}\n\n  garbage', 'e.exits.json: invalid JSON at line 3, column 3: unexpected text after the end of the JSON value');
+  // the errors V8 reports without a position (and with the whole file quoted) are located too
+  at('{"backbone": {"name": "resnet18", "width": tru}}', 'e.exits.json: invalid JSON at line 1, column 44: unexpected word tru (strings need double quotes)');
+  at('{"method": {"lambda": NaN}}', 'e.exits.json: invalid JSON at line 1, column 23: NaN is not a JSON value; write a number (or null)');
+  at("{'backbone': 1}", 'e.exits.json: invalid JSON at line 1, column 2: strings and names need double quotes ("…"), not single quotes');
+  at('{\n  /* a note */\n}', 'e.exits.json: invalid JSON at line 2, column 3: comments (// … or /* … */) are not allowed in JSON; remove them');
+  at('{"training": {"lr": .5}}', 'e.exits.json: invalid JSON at line 1, column 21: a number needs a digit before the point (0.5, not .5)');
+  at('{"training": {"epochs": 010}}', 'e.exits.json: invalid JSON at line 1, column 25: invalid number "010" (no leading zeros)');
+  // a BOM character (an editor's text) is dropped, not an error
+  assert.equal(parseExperiment('\uFEFF' + JSON.stringify(valid()), 'e.exits.json').name, 't');
+});
+
+test('the bytes of an experiment file: a UTF-8 BOM is dropped and said, UTF-16/UTF-32, invalid UTF-8 and binary files are named', () => {
+  const body = '{"name": "x"}';
+  const decode = (b: Buffer) => decodeJsonBytes(b, 'e.exits.json');
+  assert.deepEqual(decode(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(body)])), { text: body, notes: ['e.exits.json: starts with a UTF-8 byte-order mark (BOM); it was ignored'] });
+  assert.deepEqual(decode(Buffer.from('{"name": "café ☕"}')), { text: '{"name": "café ☕"}', notes: [] });
+  const utf8 = 'save it as UTF-8 (in VS Code: "Save with Encoding" → UTF-8)';
+  const refused: [Buffer, string][] = [
+    [Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(body, 'utf16le')]), `is UTF-16 (little-endian) text, with a byte-order mark; JSON files must be UTF-8: ${utf8}`],
+    [Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(body, 'utf16le').swap16()]), `is UTF-16 (big-endian) text, with a byte-order mark; JSON files must be UTF-8: ${utf8}`],
+    [Buffer.from(body, 'utf16le'), `is UTF-16 (little-endian) text; JSON files must be UTF-8: ${utf8}`],
+    [Buffer.concat([Buffer.from([0xff, 0xfe, 0, 0]), Buffer.from('{\0\0\0', 'latin1')]), `is UTF-32 (little-endian) text; JSON files must be UTF-8: ${utf8}`],
+    [Buffer.from('{\n "name": "na\xefve"}', 'latin1'), `is not valid UTF-8 at line 2, column 13 (byte 0xef; perhaps Latin-1 or Windows-1252): ${utf8}`],
+    [Buffer.from([0x7b, 0x0a, 0x00, 0x01]), 'is not a text file (a zero byte at offset 2); is it the right file?'],
+    // an overlong encoding and a lone surrogate are not UTF-8 either
+    [Buffer.from([0x7b, 0xc0, 0xaf, 0x7d]), `is not valid UTF-8 at line 1, column 2 (byte 0xc0; perhaps Latin-1 or Windows-1252): ${utf8}`],
+    [Buffer.from([0x7b, 0xed, 0xa0, 0x80, 0x7d]), `is not valid UTF-8 at line 1, column 2 (byte 0xed; perhaps Latin-1 or Windows-1252): ${utf8}`],
+  ];
+  for (const [bytes, what] of refused) {
+    assert.throws(() => decode(bytes), (e: Error) => { assert.ok(e instanceof ValidationError); assert.equal(e.message, `e.exits.json: ${what}`); return true; });
+  }
+});
+
+test('fuzz: our JSON scanner agrees with JSON.parse on every text, and every invalid text gets a line and column within it (never the whole file quoted)', () => {
+  const junk = fc.array(fc.constantFrom('{', '}', '[', ']', ',', ':', '"', "'", '1', '0', '-', '.', 'e', '+', 'true', 'tru', 'null', 'NaN', '//', '/*', '*/', '\\', '\n', ' ', '"a"', '\u0000', '\u00e9', '\uFEFF'), { maxLength: 30 }).map((a) => a.join(''));
+  fc.assert(fc.property(fc.oneof(junk, fc.string({ maxLength: 60 }), fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v, null, 1))), (text) => {
+    let valid = true;
+    try { JSON.parse(text); } catch { valid = false; }
+    assert.equal(locateJsonError(text) === null, valid, `scanner and JSON.parse disagree on ${JSON.stringify(text)}`);
+    if (valid || text.charCodeAt(0) === 0xfeff) return;
+    assert.throws(() => parseJsonText(text, 'f.json'), (e: Error) => {
+      const m = /^f\.json: invalid JSON at line (\d+), column (\d+): (.+)$/s.exec(e.message);
+      assert.ok(m, e.message);
+      const lines = text.split('\n');
+      assert.ok(Number(m[1]) <= lines.length && Number(m[2]) <= lines[Number(m[1]) - 1].length + 1, `${e.message} is outside ${JSON.stringify(text)}`);
+      assert.ok(m[3].length < 120, `message too long: ${m[3]}`);
+      return true;
+    });
+  }), { numRuns: FUZZ_RUNS * 3, includeErrorInReport: true });
 });
 
 test('wrong types name the JSON path and the expected type', () => {
@@ -98,11 +150,11 @@ test('sweep and --set paths cannot reach Object.prototype', () => {
     assert.throws(() => { const o = parseOverride(`${p}=1`); setPath(valid(), o.path, o.value); }, ValidationError);
   }
   assert.equal(({} as Record<string, unknown>)[probe], undefined, 'Object.prototype was polluted');
+  assert.throws(() => setPath(valid(), '__proto__.x', 1), (e: Error) => e.message === '__proto__.x: "__proto__" is not a field of an experiment');
 });
 
 // ---- property-based fuzzing -----------------------------------------------------------------
 
-const FUZZ_RUNS = Number(process.env.EE_FUZZ_RUNS ?? 300);
 
 test('fuzz: arbitrary JSON values only ever give a ValidationError', () => {
   fc.assert(fc.property(fc.jsonValue({ maxDepth: 4 }), (v) => onlyValidationErrors(JSON.stringify(v))), { numRuns: FUZZ_RUNS, includeErrorInReport: true });

@@ -6,20 +6,23 @@ import {
 import { ValidationError } from '../../../src/spec/errors';
 import { ROOT } from '../../paths';
 
-const base = () => JSON.parse(JSON.stringify(defaultExperiment('resnet18', 't')));
+const base = () => JSON.parse(JSON.stringify(defaultExperiment('resnet18', 't', 'synthetic')));
 const bad = (mutate: (x: any) => void, pattern: RegExp) => {
   const x = base();
   mutate(x);
   assert.throws(() => validateExperiment(x), (e: unknown) => e instanceof ValidationError && pattern.test((e as Error).message), `expected ${pattern}`);
 };
 
-test('the default experiment is complete and valid, every field present', () => {
+test('the default experiment is complete and valid, every field present, on the shipped Fashion-MNIST subset', () => {
   const x = defaultExperiment('vgg13', 'v');
   assert.equal(x.backbone.name, 'vgg13');
+  assert.deepEqual(x.backbone.input, [28, 28, 1]);
+  assert.deepEqual([x.method.lambda, x.method.exitLossWeight], [1, 0.5]);
   assert.equal(x.exits.length, 3);
   assert.deepEqual(Object.keys(x.training).sort(), ['backend', 'batchSize', 'epochs', 'lr', 'momentum', 'optimizer', 'schedule', 'seed', 'stepEpochs', 'stepGamma', 'weightDecay']);
   assert.equal(x.method.name, 'proposed');
-  assert.equal(x.dataset.name, 'synthetic');
+  assert.equal(x.dataset.name, 'fashion-mnist-mini');
+  assert.deepEqual(defaultExperiment('vgg13', 'v', 'synthetic').backbone.input, [32, 32, 3], 'the synthetic set stays selectable');
   assert.deepEqual(x.exits[0], { point: 'conv2', head: { kind: 'pool' }, gate: { hidden: 0 } });
   // round trip: the written file parses to the same experiment
   assert.deepEqual(parseExperiment(JSON.stringify(x), 'v.exits.json'), x);
