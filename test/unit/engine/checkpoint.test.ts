@@ -51,7 +51,7 @@ test('saveNetwork / loadNetwork: every variable, the configuration, the costs an
   // a network saved without an epoch loads as epoch 0; a folder with no model.json names itself
   await saveNetwork(dir, back);
   assert.equal((await loadNetwork(dir)).epoch, 0);
-  await assert.rejects(loadNetwork(path.join(dir, 'nothing')), /nothing: no model\.json \(no checkpoint has been written yet\)/);
+  await assert.rejects(loadNetwork(path.join(dir, 'nothing')), /nothing\/model\.json: missing \(no checkpoint has been written yet\)$/);
   net.dispose(); back.dispose();
 });
 

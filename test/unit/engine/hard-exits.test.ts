@@ -99,8 +99,8 @@ for (const gated of [true, false]) {
         const convMacs = kernels.reduce((s, k) => s + k.macs, 0);
         assert.equal(convMacs, rows.reduce((s, r, i) => s + r * blockMacs[i], 0), `${rule} share ${share}: kernel MACs vs catalogue`);
         // each input's prediction is its exit's argmax (the final classifier's for the rest)
-      pass.exitIndex.forEach((b, i) => assert.equal(pass.pred[i], b < 2 ? rec.exits[b].pred[i] : rec.final.pred[i], `${rule} share ${share}: prediction of sample ${i}`));
-      // the MACs the pass reports: those leaving at b pay γ_b, the rest the final cost
+        pass.exitIndex.forEach((b, i) => assert.equal(pass.pred[i], b < 2 ? rec.exits[b].pred[i] : rec.final.pred[i], `${rule} share ${share}: prediction of sample ${i}`));
+        // the MACs the pass reports: those leaving at b pay γ_b, the rest the final cost
         assert.equal(pass.macs, where.reduce((s, b) => s + (b < 2 ? net.costs.exits[b] : net.costs.final), 0));
         seen.push({ share, rowsTimesKernels: kernels.reduce((s, k) => s + k.batch, 0), kernels: kernels.length, macs: convMacs });
         ev.dispose();

@@ -103,12 +103,13 @@ test('names: from the file, the fallback or the field; $schema is dropped', () =
   assert.equal(experimentNameFromFile('runs/dir/a.exits.json'), 'a');
   assert.equal(experimentNameFromFile('C:\\work\\b.json'), 'b');
   assert.equal(experimentNameFromFile('plain'), 'plain');
-  const text = JSON.stringify({ $schema: './schema.json', backbone: { name: 'vgg13' } });
+  // baseline: a proposed experiment needs exits, and these have none
+  const text = JSON.stringify({ $schema: './schema.json', backbone: { name: 'vgg13' }, method: { name: 'baseline' } });
   const x = parseExperiment(text, 'dir/mine.exits.json');
   assert.equal(x.name, 'mine');
   assert.equal('$schema' in x, false);
   assert.equal(parseExperiment(text, 'dir/mine.exits.json', 'other').name, 'other');
-  assert.equal(parseExperiment(JSON.stringify({ name: 'named', backbone: { name: 'vgg13' } }), 'f.exits.json').name, 'named');
+  assert.equal(parseExperiment(JSON.stringify({ name: 'named', backbone: { name: 'vgg13' }, method: { name: 'baseline' } }), 'f.exits.json').name, 'named');
   // an error in the file names it once
   assert.throws(() => parseExperiment('{"backbone":{}}', 'f.exits.json'), (e: Error) => e.message === 'f.exits.json: backbone.name: missing required field');
 });
