@@ -271,3 +271,36 @@ test('no gates, no soft accuracy; no exits, no sweep and no calibration', () => 
   assert.deepEqual(r.hard.rows.map((x) => [x.point, x.count]), [['final', 6]]);
   assert.equal(r.finalAccuracy, 5 / 6);
 });
+
+test('calibration edges the mutation run found open: a budget met exactly, the grid\'s order, ties when nothing meets the target', () => {
+  // τ = 0 sends everyone out at A for 10 MACs: a budget of exactly 10 is met
+  const exactBudget = calibrate(records, records, costs, 'gate', { budget: 10 }, [0, 0.35]);
+  assert.deepEqual([exactBudget.met, exactBudget.thresholds], [true, [0, 0]]);
+  // within 20 MACs: τ .35 (5/6, 16.7 MACs) beats τ 0 (3/6, 10) whichever comes last in the grid
+  assert.deepEqual(calibrate(records, records, costs, 'gate', { budget: 20 }, [0.35, 0]).thresholds, [0.35, 0.35]);
+  // 100 %: τ .5 (23.3 MACs) is cheaper than τ 1 (43.3), also when τ 1 comes first
+  assert.deepEqual(calibrate(records, records, costs, 'gate', { accuracy: 1 }, [1, 0.5]).thresholds, [0.5, 0.5]);
+  // nothing meets the budget: the cheapest, and of two equally cheap the first in the grid
+  assert.deepEqual(calibrate(validation, oneExit, oneExitCosts, 'gate', { budget: 1 }, [0.7, 0.61]).thresholds, [0.7]);
+  // nothing reaches the accuracy: the most accurate (τ 1 and .5 both 100 %, τ 0 50 %), of a tie the first
+  const notMet = calibrate(records, records, costs, 'gate', { accuracy: 1.01 }, [1, 0.5, 0]);
+  assert.deepEqual([notMet.met, notMet.thresholds], [false, [1, 1]]);
+});
+
+test('table edges the mutation run found open: Pareto points at one cost, Table 1\'s columns and ties, the CSV\'s last newline, rules on exits without gates', () => {
+  // two points at the same cost: only the more accurate is on the front, in either order
+  const same = [{ averageMacs: 10, accuracy: 0.5 }, { averageMacs: 10, accuracy: 0.7 }, { averageMacs: 20, accuracy: 0.9 }];
+  assert.deepEqual(paretoFront(same), [same[1], same[2]]);
+  assert.deepEqual(paretoFront([same[1], same[0], same[2]]), [same[1], same[2]]);
+  // only the methods that have runs are columns; of two equally accurate runs the first is kept
+  const t = comparisonTable([
+    { id: 'p1', dataset: 'cifar10', backbone: 'ResNet-18', method: 'proposed', lambda: 0.5, accuracy: 0.8 },
+    { id: 'p2', dataset: 'cifar10', backbone: 'ResNet-18', method: 'proposed', lambda: 1, accuracy: 0.8 },
+  ]);
+  assert.deepEqual(t.methods, ['proposed']);
+  assert.deepEqual(t.cells[0][0][0], { accuracy: 0.8, id: 'p1', lambda: 0.5, runs: 2 });
+  assert.ok(exitTableCsv(exitTable(records, costs, 'gate', 0.5)).endsWith('1.0000,\n'), 'the CSV ends with a newline');
+  // BranchyNet's exits have no gates: the confidence and entropy rules still place every sample
+  const ungated: SampleRecords = { ...records, exits: records.exits.map(({ gate: _, ...e }) => e) };
+  assert.deepEqual(Array.from(exitAssignments(ungated, 'confidence', [0.9, 0.9])), [0, 2, 2, 1, 0, 2]);
+});
