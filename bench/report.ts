@@ -38,6 +38,64 @@ function remeasured(partial: J[]): string {
   return [...times].map(([k, t]) => `${k} (${t.join(', ')} UTC)`).join('; ');
 }
 
+/** Which part of the step moves wasm's ratio to PyTorch from width a to width b, from the profiles. */
+function whyRatio(a: J, b: J): string {
+  const wa = a.profile.wasm, wb = b.profile.wasm, ta = a.profile.torch, tb = b.profile.torch;
+  const extraW = wb.stepMs - wa.stepMs, extraT = tb.stepMs - ta.stepMs;
+  const convShareW = extraW > 0 ? (wb.convMs - wa.convMs) / extraW : 0, convShareT = extraT > 0 ? (tb.convMs - ta.convMs) / extraT : 0;
+  const lower = b.ratioWasmRef.median < a.ratioWasmRef.median;
+  const part = (wb.convMs / wa.convMs) > (tb.convMs / ta.convMs) ? 'convolutions' : 'rest';
+  const said = `Of the time a step gains, ${f(100 * convShareW, 0)} % is convolution time in wasm and ${f(100 * convShareT, 0)} % in PyTorch, so wasm's ratio ${lower ? 'falls' : 'rises'} from ${f(a.ratioWasmRef.median, 2)} to ${f(b.ratioWasmRef.median, 2)}`;
+  if (part === 'convolutions') {
+    const macs = b.macs.backbone / a.macs.backbone, gw = wb.convMs / wa.convMs, gt = tb.convMs / ta.convMs;
+    const scaling = (g: number) => (g >= 0.8 * macs ? 'about as the arithmetic does' : 'much less than the arithmetic');
+    return `${said} mostly through the convolutions. With twice the channels (×${f(macs, 2)} the MACs), XNNPACK's convolutions and input gradients plus our SIMD filter-gradient kernel take ×${f(gw, 2)} the time — ${scaling(gw)} — while oneDNN's forward and backward convolutions in PyTorch take ×${f(gt, 2)}, ${scaling(gt)}: at these small channel counts (${a.width === 0.125 ? '8–64' : 'few'} channels at ×${a.width}) oneDNN's kernels are far from their peak and gain efficiency as the channels grow, XNNPACK's do not, so the convolutions, ${f((100 * wa.convMs) / wa.stepMs, 0)} % of wasm's step at ×${a.width} and ${f((100 * wb.convMs) / wb.stepMs, 0)} % at ×${b.width}, move the ratio. (Each profile is one step in one process at the load stated below: the shares are indicative, the ratios above are the measurement.)`;
+  }
+  return `${said} mostly outside the convolutions (per-kernel costs and element-wise work scale differently in the two), not through the convolutions themselves.`;
+}
+
+const ms = (v: unknown) => (typeof v !== 'number' ? '—' : v >= 1000 ? `${f(v / 1000, 2)} s` : v >= 10 ? `${f(v, 1)} ms` : `${f(v, 2)} ms`);
+const bytes = (v: unknown) => (typeof v !== 'number' ? '—' : v >= 1000 ? `${f(v / 1000, 1)} KB` : `${f(v, 0)} B`);
+
+/** Exits across tiers: estimated (preset; here) vs measured per placement, then the best placement per budget. */
+function renderTiers(ti: J): string[] {
+  const L: string[] = ['## Exits across tiers (ResNet-18 with exits, CIFAR-10 5k)', ''];
+  L.push(`The run \`${path.basename(ti.runDir)}\` split over the tiers of two presets (\`early-exit deploy presets\`) at three cut placements each. **Preset estimate**: \`deploy plan\`, the preset's compute and link figures. **Split execution**: \`deploy run\`, one process per tier on this machine, HTTP/2 on 127.0.0.1 through the link shaper at the preset's rate and RTT, the first N test images one at a time after 20 warm-up inputs; beside it the **estimate here** for the same inputs and links with every tier computing at the speed \`deploy measure\` timed here (wasm, one thread), which is what the measurement can be held to (the preset's compute figures describe other hardware). Tolerance: ±15 % + 3 ms per link crossed (\`SPLIT_TOLERANCE\`). Payload bytes are the maps at the cuts; the wire adds HTTP/2 headers and framing.`, '');
+  for (const p of ti.presets as J[]) {
+    L.push(`**${p.id}** (${p.quantization} maps)`, '');
+    const row = (r: J) => {
+      const c = Object.fromEntries((r.measured.comparison as J[]).map((x) => [x.what.trim(), x]));
+      const ok = (x: J) => (x?.agrees === false ? ' ✗' : x?.agrees ? ' ✓' : '');
+      return [
+        `${r.cut.replace(',', ' \\| ')} — ${r.placement}`, `${pct(r.preset.deviceShare)} / ${ms(r.preset.latency.mean)} / ${ms(r.preset.latency.p95)} / ${bytes(r.preset.bytesPerInput[p.quantization === 'int8' ? 'int8' : 'float32'])}`,
+        String(r.here.images), `${ms(c['mean latency']?.estimated)} / ${ms(c['mean latency']?.measured)}${ok(c['mean latency'])}`,
+        `${ms(c['p95 latency']?.estimated)} / ${ms(c['p95 latency']?.measured)}${ok(c['p95 latency'])}`,
+        `${bytes(c['payload bytes per input']?.estimated)} / ${bytes(c['payload bytes per input']?.measured)}${ok(c['payload bytes per input'])}`,
+        bytes(c['wire bytes per input (both ways)']?.measured),
+        `${ms(c['of which compute (all tiers, mean)']?.estimated)} / ${ms(c['of which compute (all tiers, mean)']?.measured)}`,
+        `${f(c['inputs leaving at the exit the records say']?.measured, 1)} %`,
+        `${f(r.measured.loadAverage[0], 1)} → ${f(r.measured.loadAverage[1], 1)}`,
+      ];
+    };
+    L.push(table(['cuts after', 'preset estimate: on device / mean / p95 / bytes per input', 'inputs', 'mean latency: estimate here / measured', 'p95: estimate here / measured', 'payload per input: est. / meas.', 'wire per input', 'compute: est. / meas.', 'exits as recorded', 'load'], (p.rows as J[]).map(row)), '');
+    const front = (rows: J[]) => rows.map((b) => [`${ms(b.meanMs)} / ${ms(b.p95Ms)} / ${bytes(b.bytesPerInput)}`, `${(b.cuts as string[]).join(' \\| ')}`, f(b.threshold, 2), pct(b.accuracy), pct(b.deviceShare)]);
+    L.push(`Best placement per budget (preset estimate over ${p.frontPoints} placement × τ points): each row is the best from its own cost up to the next row's — for a mean-latency budget, then for a bytes-per-input budget.`, '');
+    L.push(table(['mean / p95 / bytes per input', 'cuts after', 'τ', 'accuracy', 'on device'], [...front(p.latencyFront ?? []), ['**bytes front**', '', '', '', ''], ...front(p.bytesFront ?? [])]), '');
+    const all = [...(p.latencyFront ?? []), ...(p.bytesFront ?? [])] as J[];
+    if (all.length && all.every((b) => b.deviceShare === 1)) {
+      L.push(`Every point of both fronts keeps every input on the device: this network runs there (${ms(Math.max(...all.map((b) => b.meanMs)))} for the slowest front point) faster than one map or image crosses the first link, so splitting it buys nothing with this preset; what is left to trade is accuracy for latency with the exits, on the device.`, '');
+    }
+  }
+  // where measurement and estimate part, and the load each of those rows ran at
+  const parted = (ti.presets as J[]).flatMap((p) => (p.rows as J[]).filter((r) => (r.measured.comparison as J[]).some((x) => x.agrees === false && /latency/.test(x.what)))
+    .map((r) => `${p.id} ${r.cut.replace(',', ' | ')} at a load of ${f(r.measured.loadAverage[0], 1)}`));
+  L.push(parted.length
+    ? `Where they part (✗): ${parted.join('; ')}. Payload bytes and exits agree in every row; the latency that does not is the one where the links are short (milliseconds) and the machine was loaded: every hop (device → shaper → next tier → back) is a process that has to be woken, and with many runnable processes per core each wake-up waits for one. The split's own compute shows it: the blocks that \`deploy measure\` timed at ≈ 1 ms per input took several times that inside the tiers during the run. Where the links take seconds (LoRa) the same waits are lost in the link time and the rows agree. The tolerance is stated for a machine that is not overloaded (the CI test judges the latency only below 1.5 runnable processes per core and reports it above).`
+    : 'Every row agrees within the tolerance.', '');
+  L.push(loadNote(ti), '');
+  return L;
+}
+
 export function renderReport(out: J, root: string): string {
   const s = out.sections ?? {};
   const m = out.machine ?? {};
@@ -64,6 +122,28 @@ export function renderReport(out: J, root: string): string {
         f(r.wasm?.imgPerSec), f(r.torch2?.imgPerSec), `**${f(r.ratioWasmTorch2, 2)}×**${range(r.ratioWasmTorch2Range)}`, f(r.wasm1?.imgPerSec), f(r.torch1?.imgPerSec), r.ratioWasm1Torch1 != null ? `${f(r.ratioWasm1Torch1, 2)}×${range(r.ratioWasm1Torch1Range)}` : '—', f(r.cpu?.imgPerSec, 2),
         r.wasmBefore ? `${f(r.wasmBefore.imgPerSec)} → ${f(r.wasm?.imgPerSec)} (×${f(r.speedupVsBefore, 2)})` : '—'])));
     L.push('', `Parameter counts include batch-norm moving statistics (our variables hold them); MACs of every exit path (γ_b) and of the full network are equal in both (✓ = checked per exit). ${nRounds > 1 ? `Each figure is the median of ${nRounds} back-to-back rounds (PyTorch 2 threads, ours, PyTorch 1 thread, ours on 1 thread); a ratio is taken within a round, its median and range (in brackets) over the rounds. ` : ''}The wasm backend runs tfjs's threaded XNNPACK binary with one thread per core (\`src/accel/wasm-threads.ts\`: tfjs itself never enables it in Node); the XNNPACK kernels (convolutions, matrix products) and our own SIMD kernels (batch norm + residual + ReLU, the filter gradient, the max-pool gradient: \`src/accel/kernels/simd.wat\`, split with a helper worker) use the second thread, the remaining tfjs kernels run on one. PyTorch's "2 threads" uses both cores. "wasm 1 thread" is the same build with \`EARLY_EXIT_WASM_THREADS=1\`, the like-for-like peer of PyTorch on one thread. "before" is one thread with tfjs's own batch-norm, AvgPool and MaxPool gradients, the filter gradient as pad + transposes + an XNNPACK convolution and wasm's copying Identity (\`--stock ${t.rows.find((r: J) => r.wasmBefore)?.wasmBefore.stock ?? '…'}\`). ${loadNote(t)}`, '');
+  }
+  const en = s.engines;
+  if (en?.rows?.length) {
+    L.push('## The two engines on this CPU: torch engine, tfjs (wasm), plain PyTorch', '');
+    L.push(`ResNet-18 with three exits (block2/4/6, pool heads, gates), batch ${en.rows[0].batch}, random images without augmentation, Eq. 1 + 0.1·Eq. 2, Adam with L2 5e-4 — the same work in all three; the steps after 2 warm-up steps, each figure the median of ${en.rows[0].rounds.length} back-to-back rounds. Two measures: img/s on the wall clock, and images per CPU-second of the process(es) doing the work, all their threads counted (for the torch engine its Python process and the TypeScript driver) — other jobs loading the machine move the first a lot and the second little, so **the ratios are taken on images per CPU-second**, within a round (range over the rounds in brackets); wasm's XNNPACK threads spin briefly between operations, and that CPU time counts against it. **torch engine**: the product's PyTorch engine (\`src/engine/torch\`: the worker's TypeScript side driving \`python/early_exit_torch\` over its protocol, per-step loss read back and progress reported), ${en.rows[0].threads} threads. **wasm**: the tfjs engine's own loop (\`bench/train-step.ts\`). **PyTorch loop**: \`bench/torch_ref.py\`, the naive reference loop of the same layers, ${en.rows[0].threads} threads. Both PyTorch processes run with \`OMP_WAIT_POLICY=PASSIVE\` (the torch engine sets it for its process: OpenMP threads that spin while they wait made PyTorch 10–40× slower on this busy machine). PyTorch ${en.torch}.`, '');
+    const range = (q: J) => (q && q.max > q.min ? ` (${f(q.min, 2)}–${f(q.max, 2)})` : '');
+    const both = (x: J) => `${f(x.imgPerSec)} / ${f(x.imgPerCpuSec)}`;
+    L.push(table(['width', 'MACs / image', 'torch engine img/s / per CPU-s', 'wasm', 'PyTorch loop', 'torch engine ÷ loop', 'wasm ÷ loop', 'on the wall clock: engine ÷ loop, wasm ÷ loop'],
+      en.rows.map((r: J) => [`×${r.width}`, `${f(r.macs.backbone / 1e6, 2)} M`, both(r.engine), both(r.wasm), both(r.ref), `${f(r.ratioEngineRef.median, 2)}×${range(r.ratioEngineRef)}`, `**${f(r.ratioWasmRef.median, 2)}×**${range(r.ratioWasmRef)}`,
+        r.wallRatioEngineRef ? `${f(r.wallRatioEngineRef.median, 2)}×${range(r.wallRatioEngineRef)}, ${f(r.wallRatioWasmRef.median, 2)}×${range(r.wallRatioWasmRef)}` : '—'])), '');
+    L.push(table(['width', 'engine', 'profiled step ms', 'convolutions (fwd + both grads) ms', 'share', 'batch norm ms', 'other kernels / ops ms', 'outside kernels ms'],
+      en.rows.flatMap((r: J) => (['wasm', 'torch'] as const).map((k) => {
+        const q = r.profile[k];
+        return [`×${r.width}`, k === 'wasm' ? 'wasm' : 'PyTorch loop', f(q.stepMs), f(q.convMs), `${f((100 * q.convMs) / q.stepMs, 0)} %`, f(q.bnMs), f(q.otherMs), f(q.outsideMs)];
+      }))), '');
+    const [a, b] = en.rows;
+    if (a && b) {
+      const g = (x: number, y: number) => f(y / x, 2);
+      const pa = a.profile, pb = b.profile;
+      L.push(`**Why wasm's ratio differs between ×${a.width} and ×${b.width}.** The MACs per image grow ×${g(a.macs.backbone, b.macs.backbone)}. In the profiles wasm's step grows ×${g(pa.wasm.stepMs, pb.wasm.stepMs)} and PyTorch's ×${g(pa.torch.stepMs, pb.torch.stepMs)}; wasm's convolution time grows ×${g(pa.wasm.convMs, pb.wasm.convMs)} (${f((100 * pa.wasm.convMs) / pa.wasm.stepMs, 0)} % → ${f((100 * pb.wasm.convMs) / pb.wasm.stepMs, 0)} % of its step), PyTorch's ×${g(pa.torch.convMs, pb.torch.convMs)} (${f((100 * pa.torch.convMs) / pa.torch.stepMs, 0)} % → ${f((100 * pb.torch.convMs) / pb.torch.stepMs, 0)} %), while the time outside the convolutions (batch norm, element-wise kernels, the optimiser, dispatch) grows ×${g(pa.wasm.stepMs - pa.wasm.convMs, pb.wasm.stepMs - pb.wasm.convMs)} in wasm and ×${g(pa.torch.stepMs - pa.torch.convMs, pb.torch.stepMs - pb.torch.convMs)} in PyTorch. ${whyRatio(a, b)}`, '');
+    }
+    L.push(loadNote(en), '');
   }
   const p = s.profile;
   if (p && !p.error) {
@@ -137,6 +217,11 @@ export function renderReport(out: J, root: string): string {
     ]), '');
     L.push(`Method: ${x.method}. ${loadNote(x)}`, '');
   }
+  const ti = s.tiers;
+  if (ti?.presets) L.push(...renderTiers(ti));
+  // Written by hand from bench/webgpu.ts's raw lines (its figures come from one adapter, not a section run).
+  const webgpuNotes = path.join(root, 'bench/webgpu.md');
+  if (fs.existsSync(webgpuNotes)) L.push(fs.readFileSync(webgpuNotes, 'utf8').trim(), '');
   const gpuFile = path.join(root, 'bench/gpu/result.json');
   if (fs.existsSync(gpuFile)) {
     const g = JSON.parse(fs.readFileSync(gpuFile, 'utf8'));

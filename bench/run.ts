@@ -4,8 +4,9 @@
  * Runs every benchmark of BENCHMARKS.md on this machine and writes the raw figures to
  * BENCHMARKS.json (merged section by section, so `--only` refreshes some), then renders
  * BENCHMARKS.md from it (bench/report.ts). Each measurement runs in a child process of its own.
- * Sections: throughput, profile, earlyexit (Table 2 analogue), tradeoff (accuracy vs MACs),
- * scaling, memory, extension. Not part of `npm test`.
+ * Sections: throughput, profile, engines (torch engine vs wasm vs plain PyTorch), earlyexit
+ * (Table 2 analogue), tradeoff (accuracy vs MACs), scaling, memory, extension, tiers (a network split
+ * over device, edge and cloud). Not part of `npm test`.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,6 +15,8 @@ import { ensureTorch, throughputSection, profileSection } from './sections/speed
 import { earlyExitSection, latencySection, tradeoffSection } from './sections/exits';
 import { memorySection, scalingSection } from './sections/scaling';
 import { extensionSection } from './sections/extension';
+import { enginesSection } from './sections/engines';
+import { tiersSection } from './sections/tiers';
 import { renderReport } from './report';
 import { load1, log, PYTHON, ROOT, run, waitQuiet } from './lib/util';
 
@@ -29,6 +32,8 @@ const SECTIONS: Record<string, (o: BenchOptions) => Promise<Record<string, unkno
   scaling: scalingSection,
   memory: memorySection,
   extension: extensionSection,
+  engines: enginesSection,
+  tiers: tiersSection,
 };
 
 function machine(): Record<string, unknown> {
@@ -59,7 +64,7 @@ async function main(): Promise<void> {
   log('building dist/ (the CLI the Table-2 runs use)');
   const b = run('npm', ['run', 'build']);
   if (b.code !== 0) throw new Error(`npm run build failed:\n${b.stderr}`);
-  if (only.some((s) => s === 'throughput' || s === 'profile')) ensureTorch();
+  if (only.some((s) => s === 'throughput' || s === 'profile' || s === 'engines')) ensureTorch();
   const out = { ...prev, date: new Date().toISOString(), quick, machine: machine(), sections: { ...prev.sections } };
   for (const name of only) {
     const start = { load: load1(), at: new Date().toISOString() };

@@ -6,6 +6,7 @@ optimiser (Adam, eps 1e-7 as tfjs, L2 on conv/dense kernels as our weightDecay).
 
   torch_ref.py count      --spec S                       parameter count and MACs per exit path
   torch_ref.py throughput --spec S [--batch 64 --steps N --warmup W --threads 2]
+  torch_ref.py profile    --spec S [--batch 64 --threads 2]     where one step's CPU time goes (torch.profiler)
   torch_ref.py train      --spec S --cifar cifar-10-binary.tar.gz [--epochs E --device cuda]
 
 Prints one JSON object on stdout.
@@ -239,6 +240,35 @@ def count(model, spec):
     return {'parameters': params + bn_stats, 'trainable': params, 'macs': {'exits': exits, 'final': sum(block) + cls + extra, 'backbone': sum(block) + cls}}
 
 
+def profile_step(model, opt, spec, a):
+    """One training step (after 3 warm-up steps) under torch.profiler: self CPU time by operator."""
+    from torch.profiler import ProfilerActivity, profile
+    h, w, c = spec['backbone']['input']
+    g = torch.Generator().manual_seed(a.seed)
+    x = torch.randn(a.batch, c, h, w, generator=g)
+    y = torch.randint(0, spec['backbone']['classes'], (a.batch,), generator=g)
+    model.train()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = proposed_loss(model, x, y, a.lam, a.wd)
+        loss.backward()
+        opt.step()
+
+    for _ in range(3):
+        step()
+    t0 = time.perf_counter()
+    step()
+    plain = (time.perf_counter() - t0) * 1000
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        t0 = time.perf_counter()
+        step()
+        profiled = (time.perf_counter() - t0) * 1000
+    ops = [{'name': e.key, 'ms': e.self_cpu_time_total / 1000, 'calls': e.count} for e in prof.key_averages()]
+    ops.sort(key=lambda o: -o['ms'])
+    return {'batch': a.batch, 'stepMs': plain, 'profiledStepMs': profiled, 'opMs': sum(o['ms'] for o in ops), 'ops': ops[:40]}
+
+
 def read_cifar(path):
     """CIFAR-10 binary tar.gz -> (train_x uint8 NCHW, train_y, test_x, test_y)."""
     tr, te = [], []
@@ -287,7 +317,7 @@ def read_jpg_folders(path, limit=None):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('mode', choices=['count', 'throughput', 'train'])
+    ap.add_argument('mode', choices=['count', 'throughput', 'profile', 'train'])
     ap.add_argument('--spec', required=True)
     ap.add_argument('--batch', type=int, default=64)
     ap.add_argument('--steps', type=int, default=10)
@@ -319,6 +349,9 @@ def main():
     model.to(dev)
     opt = make_optimizer(model, a.lr, a.wd)
     h, w, c = spec['backbone']['input']
+    if a.mode == 'profile':
+        print(json.dumps({**out, **profile_step(model, opt, spec, a)}))
+        return
     if a.mode == 'throughput':
         # the same work per step as ours: uint8 images -> normalised floats, one optimiser step
         g = torch.Generator().manual_seed(a.seed)
@@ -327,9 +360,9 @@ def main():
         labels = torch.randint(0, spec['backbone']['classes'], (n,), generator=g)
         mean, std = 0.5, 0.25
         model.train()
-        times = []
+        times, cpu = [], 0.0
         for s in range(a.warmup + a.steps):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             idx = torch.randint(0, n, (a.batch,), generator=g)
             x = ((imgs[idx].float() / 255 - mean) / std).to(dev)
             y = labels[idx].to(dev)
@@ -341,8 +374,10 @@ def main():
                 torch.cuda.synchronize()
             if s >= a.warmup:
                 times.append(time.perf_counter() - t0)
+                cpu += time.process_time() - c0
+        # img per CPU-second (all threads): what a busy machine's load does not move
         out.update({'batch': a.batch, 'steps': a.steps, 'stepMs': 1000 * sum(times) / len(times),
-                    'imgPerSec': a.batch * len(times) / sum(times), 'loss': float(loss)})
+                    'imgPerSec': a.batch * len(times) / sum(times), 'imgPerCpuSec': a.batch * len(times) / cpu, 'loss': float(loss)})
         print(json.dumps(out))
         return
     # train on CIFAR-10 (binary), report img/s and test accuracy (soft, final, hard at tau = 0.5)

@@ -1,4 +1,4 @@
-// Bundles the four parts with esbuild: CLI and worker (Node, tfjs external), extension host
+// Bundles the parts with esbuild: CLI, worker and tier process (Node, tfjs external), extension host
 // (Node, `vscode` external, never tfjs) and the webview (browser IIFE).
 import { build } from 'esbuild';
 import { existsSync, mkdirSync, copyFileSync } from 'node:fs';
@@ -47,6 +47,7 @@ const noEngine = (part) => ({
 const entries = [
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', external: nodeExternal, plugins: [coreOnly, tfjsExternal] },
   { entryPoints: ['src/worker/main.ts'], outfile: 'dist/worker.js', platform: 'node', format: 'cjs', external: nodeExternal, plugins: [coreOnly, tfjsExternal] },
+  { entryPoints: ['src/deploy/tier-main.ts'], outfile: 'dist/tier.js', platform: 'node', format: 'cjs', external: nodeExternal, plugins: [coreOnly, tfjsExternal] },
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', external: ['vscode'], plugins: [noEngine('extension')] },
   { entryPoints: ['webview/results/main.ts'], outfile: 'dist/webview/results.js', platform: 'browser', format: 'iife', target: 'es2022', minify: true, plugins: [noEngine('webview')] },
 ];

@@ -14,13 +14,13 @@ import { BACKBONES, WIDTH } from './speed';
 export const PAPER_SPEEDUP_PCT: Record<string, number> = { alexnet: 12, vgg13: 44, resnet18: 58 };
 const EXIT_POINTS: Record<string, string[]> = { resnet18: ['block2', 'block4', 'block6'], vgg13: ['conv2', 'conv4', 'conv7'], alexnet: ['conv1', 'conv2', 'conv4'] };
 
-interface RunSpec { backbone: string; method: 'proposed' | 'branchynet' | 'baseline'; lambda: number; epochs: number; limit?: number; timingImages: number; alpha?: number }
+export interface RunSpec { backbone: string; method: 'proposed' | 'branchynet' | 'baseline'; lambda: number; epochs: number; limit?: number; timingImages: number; alpha?: number }
 
 const trained = new Map<string, string>();
 const CLI = path.join(ROOT, 'bin/early-exit.js');
 
 /** Trains one run with the CLI (or reuses one trained earlier in this bench) → its run folder. */
-function train(s: RunSpec): string {
+export function train(s: RunSpec): string {
   const key = JSON.stringify(Object.keys(s).sort().map((k) => [k, s[k as keyof RunSpec]]));
   const done = trained.get(key);
   if (done) return done;

@@ -21,7 +21,8 @@ import { backendRegistration, checkTfjsInternals, enableReplacedGradients, unref
 import { prepareThreadedWasm, wantedWasmThreads, type ThreadedWasmPatch } from './wasm-threads';
 import { adapterLabel, explainWebgpuLoadError, initWebgpu, WEBGPU_PACKAGE, type WebGpuAdapter } from './webgpu';
 
-import { BACKEND_PREFERENCES, type BackendPreference } from '../spec/backend-names';
+// the TF.js backends only: `torch` is another engine (src/engine/torch), chosen before tfjs loads
+import { TFJS_BACKEND_PREFERENCES as BACKEND_PREFERENCES, type TfjsBackendPreference as BackendPreference } from '../spec/backend-names';
 
 export { BACKEND_PREFERENCES, type BackendPreference };
 

@@ -101,7 +101,8 @@ export async function main(argv: string[]): Promise<number> {
   const { cmd, rest } = found;
   current = `early-exit ${cmd.name}`;
   try {
-    const args = parseArgs(rest);
+    // Help is shown even next to a mistyped option; otherwise an option the command does not take is refused.
+    const args = parseArgs(rest, rest.some((a) => a === '--help' || a === '-h') ? undefined : cmd);
     if (helpFor || args.flags.help) {
       console.log(`Usage: early-exit ${cmd.usage}\n\n${cmd.summary}${cmd.help ? '\n\n' + cmd.help : ''}`);
       return 0;

@@ -21,10 +21,12 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const BOOLEAN_FLAGS = new Set(['json', 'help', 'measure', 'quick', 'no-color', 'force', 'download', 'verbose']);
+const BOOLEAN_FLAGS = new Set(['json', 'help', 'measure', 'force', 'download', 'int8', 'sweep', 'no-shape', 'remeasure']);
 const SHORT: Record<string, string> = { o: 'out', h: 'help' };
 
-export function parseArgs(argv: string[]): ParsedArgs {
+/** With `cmd`, an option it does not take is refused where it stands (before asking for its value). */
+export function parseArgs(argv: string[], cmd?: CliCommand): ParsedArgs {
+  const known = cmd && documentedFlags(cmd);
   const positional: string[] = [];
   const flags: ParsedArgs['flags'] = {};
   for (let i = 0; i < argv.length; i++) {
@@ -39,10 +41,11 @@ export function parseArgs(argv: string[]): ParsedArgs {
       key = SHORT[a[1]] ?? a[1];
     }
     if (key === undefined) { positional.push(a); continue; }
+    if (cmd && known && !known.has(key)) throw unknownOption(cmd, known, a.startsWith('--') ? `--${key}` : a);
     if (value === undefined) {
       if (BOOLEAN_FLAGS.has(key)) value = 'true';
       else {
-        if (i + 1 >= argv.length) throw new UsageError(`--${key} needs a value`);
+        if (i + 1 >= argv.length) throw new UsageError(`${a.startsWith('--') ? `--${key}` : a} needs a value`);
         value = argv[++i];
       }
     }
@@ -75,4 +78,36 @@ export function flagNumber(args: ParsedArgs, name: string): number | undefined {
   const n = Number(s);
   if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${s}"`);
   return n;
+}
+
+/**
+ * The options a command takes are the ones its usage and help name (`--out`, `-o`): one list, so
+ * `--help` cannot fall behind what is accepted. `--help` is everyone's.
+ */
+export function documentedFlags(cmd: CliCommand): Set<string> {
+  const text = `${cmd.usage} ${cmd.help ?? ''}`;
+  const long = [...text.matchAll(/(?<![\w-])--([a-z][a-z0-9-]*)/g)].map((m) => m[1]);
+  const short = [...text.matchAll(/(?<![\w-])-([a-zA-Z])(?![\w-])/g)].map((m) => SHORT[m[1]] ?? m[1]);
+  return new Set(['help', ...long, ...short]);
+}
+
+/**
+ * An option the command does not take: a mistyped `--epoch` silently ignored would train with a
+ * setting the user did not ask for. Names the nearest option when one is close.
+ */
+function unknownOption(cmd: CliCommand, known: Set<string>, shown: string): UsageError {
+  const key = shown.replace(/^-+/, '');
+  const near = [...known].map((k) => ({ k, d: editDistance(key, k) })).filter((x) => x.d <= 2).sort((a, b) => a.d - b.d)[0];
+  const hint = near ? `did you mean --${near.k}? ` : known.has('set') ? 'experiment fields are set with --set path=value; ' : '';
+  return new UsageError(`unknown option ${shown}: ${hint}early-exit ${cmd.name} --help lists its options`);
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
 }

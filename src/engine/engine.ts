@@ -5,7 +5,7 @@
  * epoch, answers per-sample records, writes checkpoints and the exported model, and times batch-1
  * passes. The tfjs engine (src/engine/tfjs) is the first implementation; anything else that
  * trains (a PyTorch process, …) implements the same two interfaces and the rest of the product
- * does not change. Type-only except for the two errors every engine throws.
+ * does not change. Type-only except for the errors every engine throws.
  */
 import type { Split } from '../data/types';
 import type { Experiment } from '../spec/experiment';
@@ -89,7 +89,11 @@ export interface EngineNetwork {
 
 export interface Engine {
   readonly name: string;
-  /** Initialises a device for `preference` ("auto" or a named backend); a named one that fails is an error naming why, never a silent fallback. */
+  /**
+   * Initialises a device for `preference` ("auto" or a named backend); a named one that fails is
+   * an error naming why, never a silent fallback; with "auto", an engine that has nothing fast to
+   * offer fails too, and the caller tries the next one.
+   */
   prepare(preference: string): Promise<EngineDevice>;
   /** The network of `x` on `data`: fresh, or restored with its optimiser from the checkpoint folder `resumeFrom`. `epoch` = epochs already trained. */
   open(x: Experiment, data: EngineData, resumeFrom: string | null): Promise<{ net: EngineNetwork; epoch: number }>;
@@ -100,6 +104,22 @@ export class NonFiniteLossError extends Error {
   override name = 'NonFiniteLossError';
   constructor(readonly epoch: number, readonly step: number, readonly value: number) {
     super(`loss became ${value} at epoch ${epoch}, step ${step} (try a lower learning rate or λ)`);
+  }
+}
+
+/**
+ * A failure an engine has already put into words for the user (one line, what to do); the worker
+ * shows its message as it is, without a stack trace. Details (a Python traceback) go to worker.log.
+ */
+export class EngineError extends Error {
+  override name = 'EngineError';
+}
+
+/** An engine's device ran out of memory; the message says where and what to change. */
+export class OutOfMemoryError extends EngineError {
+  override name = 'OutOfMemoryError';
+  constructor(readonly device: string, readonly detail: string, readonly epoch?: number, readonly step?: number) {
+    super(`out of memory${epoch ? ` at epoch ${epoch}${step ? `, step ${step}` : ''}` : ''} on ${device}: ${detail} (try a smaller batch size or width)`);
   }
 }
 

@@ -12,20 +12,24 @@ import { costModel, resolveExits } from '../spec/exit-costs';
 import type { ExitConfig } from '../spec/exits';
 import { formatExperiment, readExperiment, withExit, type PlacedExit } from './experimentFile';
 import { costDescription, gateDescription, headDescription } from './presentation';
+import { documentText, tierTreeItem, withTierRows, type CutNode, type TiersNode } from './deployment';
 
 /** What every child of a placed exit knows: the file, the exit as parsed (defaults filled) and its point. */
 interface ExitRef { file: vscode.Uri; exit: ExitConfig; point: ExitPoint }
 
 export type BranchNode =
   | { kind: 'backbone'; file: vscode.Uri; description: BackboneDescription }
-  | { kind: 'point'; file: vscode.Uri; point: ExitPoint; total: number; placed: boolean }
+  /** `tier`: the tier that runs this block, when the experiment has a plan over tiers */
+  | { kind: 'point'; file: vscode.Uri; point: ExitPoint; total: number; placed: boolean; tier?: string }
   /** f_b of a placed exit. */
   | ({ kind: 'head' } & ExitRef)
   /** g_b of a placed exit; `gated` is false for methods without gates (BranchyNet, baseline). */
   | ({ kind: 'gate'; gated: boolean; method: string } & ExitRef)
   /** γ_b: MACs to reach exit b = backbone to its point + heads and gates of exits 1…b (Eq. 2). */
   | ({ kind: 'cost'; gamma: number; full: number; headMacs: number; gateMacs: number } & ExitRef)
-  | { kind: 'problem'; file: vscode.Uri; message: string };
+  | { kind: 'problem'; file: vscode.Uri; message: string }
+  | TiersNode
+  | CutNode;
 
 export const isExperimentFile = (uri: vscode.Uri) => uri.path.endsWith(EXPERIMENT_SUFFIX);
 
@@ -91,7 +95,7 @@ export class BranchesProvider implements vscode.TreeDataProvider<BranchNode>, vs
         // The id changes with `placed` so a newly placed exit shows its children expanded.
         item.id = `point:${node.file.toString()}#${point.id}${node.placed ? ':exit' : ''}`;
         const share = ((100 * point.macs) / total).toFixed(1);
-        item.description = `${point.shape.join('×')} · ${share}%`;
+        item.description = `${point.shape.join('×')} · ${share}%${node.tier ? ` · ${node.tier}` : ''}`;
         item.tooltip = `Exit point #${point.index} "${point.id}": output ${point.shape.join('×')}, ` +
           `${formatMacs(point.macs)} MACs to reach (${share}% of the full network)` +
           (node.placed ? ' — an exit is placed here' : ' — tick to place an exit here');
@@ -132,6 +136,9 @@ export class BranchesProvider implements vscode.TreeDataProvider<BranchNode>, vs
         item.contextValue = ViewItems.exitCost;
         return item;
       }
+      case 'tiers':
+      case 'cut':
+        return tierTreeItem(node);
       case 'problem': {
         const item = new vscode.TreeItem(vscode.workspace.asRelativePath(node.file), vscode.TreeItemCollapsibleState.None);
         item.description = node.message;
@@ -150,7 +157,10 @@ export class BranchesProvider implements vscode.TreeDataProvider<BranchNode>, vs
     if (!x) return [];
     if (node.kind === 'backbone') {
       const placed = new Set(x.exits.map((e) => e.point));
-      return node.description.points.map((point) => ({ kind: 'point', file: node.file, point, total: node.description.total, placed: placed.has(point.id) }));
+      const points = node.description.points.map((point) => ({ kind: 'point' as const, file: node.file, point, total: node.description.total, placed: placed.has(point.id) }));
+      // "Move Cut Here" on a block is offered only while there is a plan to move a cut of
+      void vscode.commands.executeCommand('setContext', 'earlyExit.hasTierPlan', !!x.deployment);
+      return x.deployment ? withTierRows(node.file, x.deployment, node.description, points) : points;
     }
     if (node.kind !== 'point' || !node.placed) return [];
     const exit = x.exits.find((e) => e.point === node.point.id);
@@ -175,7 +185,7 @@ export class BranchesProvider implements vscode.TreeDataProvider<BranchNode>, vs
     const file = (this.file = await this.currentFile());
     this.experiment = undefined;
     if (!file) return [];
-    const text = await readText(file);
+    const text = await documentText(file);
     const read = readExperiment(text);
     if (!read.ok) return [{ kind: 'problem', file, message: read.error }];
     try {
@@ -190,7 +200,7 @@ export class BranchesProvider implements vscode.TreeDataProvider<BranchNode>, vs
    * Rewrites the experiment file with `change(json, experiment)` as one undoable WorkspaceEdit
    * (two-space JSON, as `early-exit init` writes it) and saves it. Refuses a file that does not parse.
    */
-  private async editFile(file: vscode.Uri, change: (json: Record<string, unknown>, x: Experiment) => Record<string, unknown> | undefined): Promise<boolean> {
+  async editFile(file: vscode.Uri, change: (json: Record<string, unknown>, x: Experiment) => Record<string, unknown> | undefined): Promise<boolean> {
     const doc = await vscode.workspace.openTextDocument(file);
     const read = readExperiment(doc.getText());
     if (!read.ok) {
@@ -255,11 +265,4 @@ export async function exists(uri: vscode.Uri): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** The open document's text when it is open (unsaved edits count), else the file on disk. */
-async function readText(uri: vscode.Uri): Promise<string> {
-  const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
-  if (open) return open.getText();
-  return new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
 }

@@ -17,6 +17,11 @@ export const Commands = {
   deleteRun: 'earlyExit.deleteRun',
   editExitHead: 'earlyExit.editExitHead',
   editExitGate: 'earlyExit.editExitGate',
+  chooseTierPreset: 'earlyExit.chooseTierPreset',
+  moveCutUp: 'earlyExit.moveCutUp',
+  moveCutDown: 'earlyExit.moveCutDown',
+  moveCutHere: 'earlyExit.moveCutHere',
+  removeTierPlan: 'earlyExit.removeTierPlan',
 } as const;
 export type CommandId = (typeof Commands)[keyof typeof Commands];
 
@@ -32,6 +37,7 @@ export const Settings = {
   runsDirectory: 'runsDirectory',
   backend: 'backend',
   workerNodePath: 'workerNodePath',
+  pythonPath: 'pythonPath',
   maxParallelRuns: 'maxParallelRuns',
 } as const;
 
@@ -53,4 +59,7 @@ export const ViewItems = {
   /** Followed by `.<state>`: `run.running`, `run.finished`, … */
   run: 'run',
   problem: 'problem',
+  /** The plan over tiers, and a cut between two tiers (followed by `.up` / `.down` where it can move). */
+  tiers: 'tiers',
+  tierCut: 'tierCut',
 } as const;

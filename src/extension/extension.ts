@@ -5,9 +5,10 @@
 import * as vscode from 'vscode';
 import { BranchesProvider, type BranchNode } from './branchesTree';
 import { registerCommands } from './commands';
+import { registerDeploymentCommands } from './deployment';
 import { Views } from './constants';
 import { registerExperimentDiagnostics } from './diagnostics';
-import { registerPanelSerializers } from './panels';
+import { registerPanelSerializers, ResultsPanel } from './panels';
 import { RunsProvider } from './runsTree';
 import { TrainingController } from './training';
 
@@ -30,6 +31,7 @@ export function activate(context: vscode.ExtensionContext): EarlyExitApi {
   const branchesView = vscode.window.createTreeView(Views.branches, { treeDataProvider: branches, showCollapseAll: false, manageCheckboxStateManually: true });
   const runsView = vscode.window.createTreeView(Views.runs, { treeDataProvider: runs });
   training = new TrainingController(context, runs);
+  ResultsPanel.branches = branches;
   context.subscriptions.push(
     training,
     registerExperimentDiagnostics(),
@@ -42,6 +44,7 @@ export function activate(context: vscode.ExtensionContext): EarlyExitApi {
     // process): re-read the runs whenever the view comes into sight
     runsView.onDidChangeVisibility((e) => e.visible && runs.refresh()),
     ...registerCommands({ context, branches, runs, training }),
+    ...registerDeploymentCommands(branches),
     ...registerPanelSerializers(context, training.output),
   );
   const activationMs = performance.now() - started;

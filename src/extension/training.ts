@@ -10,11 +10,13 @@ import type { Experiment } from '../spec/experiment';
 import type { RunState } from '../spec/run-types';
 import type { FromWorker } from '../protocol/worker';
 import { createRunsFor, TrainingRun, type ManagerOptions } from '../runs/manager';
+import { visibleGpus } from '../runs/gpus';
 import { duration, progressFraction, workerMessageText } from '../runs/messages';
-import { readStatus } from '../runs/store';
+import { readExperimentOf, readStatus } from '../runs/store';
 import { plural } from '../spec/run-label';
 import { outcomeText } from './presentation';
 import { Commands, Settings } from './constants';
+import { interpreterFromPythonExtension, PYTHON_EXTENSION_ID } from './python-interpreter';
 import type { RunsProvider } from './runsTree';
 
 /** How one run of a training request ended. */
@@ -57,16 +59,27 @@ export class TrainingController implements vscode.Disposable {
     this.status.name = 'Early Exit training';
   }
 
-  private options(runsDir: string): ManagerOptions {
+  private async options(runsDir: string, experiment: Experiment | null): Promise<ManagerOptions> {
     const cfg = vscode.workspace.getConfiguration(Settings.section);
     const backend = cfg.get<string>(Settings.backend) ?? 'auto';
+    const effective = backend === 'auto' ? experiment?.training.backend ?? 'auto' : backend;
+    // the torch engine's Python: the setting, else (EARLY_EXIT_PYTHON aside, which the worker
+    // reads) the Python extension's selected interpreter; looked up only when torch may run
+    const setting = cfg.get<string>(Settings.pythonPath) || undefined;
+    const pythonExtension = !setting && (effective === 'torch' || effective === 'auto')
+      ? await interpreterFromPythonExtension(vscode.extensions.getExtension(PYTHON_EXTENSION_ID), vscode.Uri.file(runsDir))
+      : undefined;
+    const maxParallel = Math.max(1, cfg.get<number>(Settings.maxParallelRuns) ?? 1);
     return {
       runsDir,
       workerPath: this.context.asAbsolutePath(path.join('dist', 'worker.js')),
       nodePath: cfg.get<string>(Settings.workerNodePath) || process.execPath,
       backend: backend === 'auto' ? undefined : backend,
-      maxParallel: Math.max(1, cfg.get<number>(Settings.maxParallelRuns) ?? 1),
+      maxParallel,
       killAfterMs: 30_000,
+      python: { setting, pythonExtension },
+      // runs side by side each get GPUs of their own
+      ...(maxParallel > 1 ? { gpus: visibleGpus() } : {}),
     };
   }
 
@@ -87,7 +100,10 @@ export class TrainingController implements vscode.Disposable {
   }
 
   private async runAll(dirs: string[], runsDir: string, title: string, resume: boolean): Promise<RunOutcome[]> {
-    const opts = this.options(runsDir);
+    // the backend the runs will ask for: the setting, else the experiment's (all runs of a request share it)
+    let experiment: Experiment | null = null;
+    try { experiment = readExperimentOf(dirs[0]); } catch { /* the worker reports a bad run folder */ }
+    const opts = await this.options(runsDir, experiment);
     this.runs.refresh();
     return vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Early Exit: ${title}`, cancellable: true },

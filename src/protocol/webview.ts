@@ -7,6 +7,9 @@
  */
 import type { RunResults, SampleRecords } from '../spec/results';
 import type { EpochMetrics, RunStatus } from '../spec/run-types';
+import type { SplitMeasurement } from '../spec/split-results';
+import type { TierSpeeds } from '../spec/tier-estimate';
+import type { DeploymentSpec } from '../spec/tiers';
 
 /** Another run drawn as a single point on a run's trade-off chart. */
 export interface RelatedPoint {
@@ -41,6 +44,25 @@ export interface RunData {
    * still training name its exits as the finished run's views do (null when unreadable).
    */
   points: string[] | null;
+  /** The run split over tiers: its plan, the speeds measured here, the split executions (absent in older data). */
+  deploy?: DeployData;
+}
+
+/** Where a run's deployment plan comes from. */
+export interface DeploymentState {
+  /** null: no plan anywhere yet (the view starts from the first preset, unsaved) */
+  deployment: DeploymentSpec | null;
+  /** "workspace": the experiment file the host found for the run (edits are saved there); "run": the run's experiment.json */
+  source: 'workspace' | 'run' | 'none';
+  /** the experiment file, relative to the workspace, when source is "workspace" (or when one was found without a plan) */
+  file?: string;
+  /** why the plan could not be read, if it could not */
+  problem?: string;
+}
+
+export interface DeployData extends DeploymentState {
+  speeds: TierSpeeds | null;
+  measured: SplitMeasurement[];
 }
 
 /** Which view a webview shows; also what `setState` keeps for restore after reload. */
@@ -75,6 +97,8 @@ export type WebviewMessage =
   | { type: 'exportFile'; kind: ExportKind; suggestedName: string; data: string }
   /** Open the results view of one run (from the comparison view). */
   | { type: 'openRun'; runDir: string }
+  /** The user changed the tier plan in the panel (preset, cuts, quantisation): the host saves it to the run's experiment file. */
+  | { type: 'setDeployment'; runId: string; deployment: DeploymentSpec }
   /** Forward a webview-side problem to the output channel. */
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
 
@@ -85,7 +109,9 @@ export type HostMessage =
   | { type: 'didUpdateStatus'; runId: string; status: RunStatus }
   | { type: 'didLoadComparison'; runs: RunData[] }
   /** An `exportFile` ended: saved at `path`, or not saved (`path` null: cancelled, or `error`). */
-  | { type: 'didExport'; kind: ExportKind; path: string | null; error?: string };
+  | { type: 'didExport'; kind: ExportKind; path: string | null; error?: string }
+  /** The run's tier plan changed (the experiment file was edited, e.g. a cut moved in the Branches view). */
+  | { type: 'didUpdateDeployment'; runId: string; state: DeploymentState };
 
 /** What the standalone report embeds as JSON (instead of receiving messages). */
 export interface ReportData {

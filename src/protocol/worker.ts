@@ -8,7 +8,11 @@ import type { EpochMetrics } from '../spec/run-types';
 /** Parent → worker. */
 export type ToWorker =
   /** Start (or resume) the run in `runDir`, whose experiment.json is already written. */
-  | { type: 'start'; runDir: string; resume: boolean; backend?: string; cacheDir?: string }
+  | {
+    type: 'start'; runDir: string; resume: boolean; backend?: string; cacheDir?: string;
+    /** the torch engine's Python: the earlyExit.pythonPath setting, the Python extension's interpreter (EARLY_EXIT_PYTHON is read by the worker) */
+    python?: { setting?: string; pythonExtension?: string };
+  }
   /** Stop cooperatively: finish the current step, keep the last checkpoint, end as cancelled. */
   | { type: 'stop' };
 

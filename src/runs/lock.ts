@@ -167,8 +167,9 @@ export interface AcquireOptions {
  * A cross-process queue slot: one of `slots` lock files `<runsDir>/.locks/slot-K.lock`. Two CLIs
  * or VS Code windows on one runs folder share them, so runs execute one after the other (or up to
  * `slots` at once). Resolves with the release function; while held, the lock's heartbeat is kept.
+ * Its `slot` (0…slots−1) picks the GPUs of a run when runs go side by side, one per GPU (gpus.ts).
  */
-export async function acquireSlot(runsDir: string, slots: number, label: string, opts: AcquireOptions = {}): Promise<() => void> {
+export async function acquireSlot(runsDir: string, slots: number, label: string, opts: AcquireOptions = {}): Promise<(() => void) & { slot: number }> {
   const lockDir = path.join(runsDir, '.locks');
   makeDirs(lockDir, 'runs folder');
   const pollMs = opts.pollMs ?? 300;
@@ -178,7 +179,7 @@ export async function acquireSlot(runsDir: string, slots: number, label: string,
     for (let k = 0; k < slots; k++) {
       const file = path.join(lockDir, `slot-${k}.lock`);
       const content: LockContent = { version: 1, owner: thisProcess(), label, since: new Date().toISOString(), token: Math.random().toString(36).slice(2) };
-      if (createExclusive(file, JSON.stringify(content))) return holdLock(file, content.token);
+      if (createExclusive(file, JSON.stringify(content))) return Object.assign(holdLock(file, content.token), { slot: k });
       const view = inspectLock(file);
       if (!view) { k--; continue; } // released meanwhile: try this slot again
       if (view.stale) {

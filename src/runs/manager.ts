@@ -14,8 +14,9 @@ import { decodeJsonBytes, parseJsonText } from '../spec/json-text';
 import { RUN_FILES } from '../spec/run-files';
 import { readOrdinaryFile } from './files';
 import { acquireSlot, thisProcess } from './lock';
+import { gpusForSlot, gpusPerRun } from './gpus';
 import { workerDeathMessage } from './messages';
-import { createRun, newRunId, readStatus, rebuildStatus, updateStatus, FINAL_STATES } from './store';
+import { createRun, newRunId, readExperimentOf, readStatus, rebuildStatus, updateStatus, FINAL_STATES } from './store';
 import type { RunState } from '../spec/run-types';
 
 export interface ManagerOptions {
@@ -34,6 +35,14 @@ export interface ManagerOptions {
   execArgv?: string[];
   /** Extra environment variables for the worker. */
   env?: Record<string, string>;
+  /** The torch engine's Python as the extension knows it (earlyExit.pythonPath, the Python extension). */
+  python?: { setting?: string; pythonExtension?: string };
+  /**
+   * CUDA devices to spread runs over (visibleGpus()): queue slot k gives its run's worker
+   * CUDA_VISIBLE_DEVICES = the k-th group of training.devices GPUs, so runs side by side
+   * (maxParallel > 1) each train on GPUs of their own.
+   */
+  gpus?: string[];
 }
 
 /** An experiment file is small; anything larger is not one (and is not read whole). */
@@ -100,7 +109,7 @@ export class TrainingRun extends EventEmitter<TrainingRunEvents> {
 
   /** Waits for a queue slot, then forks the worker. Resolves with the final state. */
   async run(): Promise<RunState> {
-    let release: (() => void) | null = null;
+    let release: ((() => void) & { slot: number }) | null = null;
     try {
       if (this.resume && !fs.existsSync(path.join(this.dir, RUN_FILES.status))) {
         rebuildStatus(this.dir);
@@ -124,7 +133,7 @@ export class TrainingRun extends EventEmitter<TrainingRunEvents> {
       execPath: this.opts.nodePath || process.execPath,
       ...(this.opts.execArgv ? { execArgv: this.opts.execArgv } : {}),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, ...this.opts.env, ELECTRON_RUN_AS_NODE: '1' },
+      env: { ...process.env, ...this.opts.env, ...this.deviceEnv(release.slot), ELECTRON_RUN_AS_NODE: '1' },
     });
     this.child = child;
     this.state = 'running';
@@ -170,9 +179,18 @@ export class TrainingRun extends EventEmitter<TrainingRunEvents> {
       this.finish(state, code, signal);
     };
     child.on('exit', onExit);
-    const start: ToWorker = { type: 'start', runDir: this.dir, resume: this.resume, backend: this.opts.backend, cacheDir: this.opts.cacheDir };
+    const start: ToWorker = { type: 'start', runDir: this.dir, resume: this.resume, backend: this.opts.backend, cacheDir: this.opts.cacheDir, python: this.opts.python };
     try { child.send(start); } catch { /* the worker died at once: its exit reports it */ }
     return this.exited;
+  }
+
+  /** CUDA_VISIBLE_DEVICES for the run in queue slot `slot` when runs are spread over GPUs. */
+  private deviceEnv(slot: number): Record<string, string> {
+    if (!this.opts.gpus?.length || (this.opts.maxParallel ?? 1) < 2) return {};
+    let perRun = 0;
+    try { perRun = gpusPerRun(readExperimentOf(this.dir), this.opts.backend); } catch { /* the worker reports a bad experiment */ }
+    const ids = gpusForSlot(this.opts.gpus, slot, perRun);
+    return ids ? { CUDA_VISIBLE_DEVICES: ids.join(',') } : {};
   }
 
   private finish(state: RunState, code: number | null, signal: NodeJS.Signals | null): void {

@@ -9,7 +9,8 @@ import { resultsProblem, RUN_FILES, statusProblem } from '../spec/run-files';
 import type { RunStatus } from '../spec/run-types';
 import { describeBackbone } from '../spec/backbones';
 import type { Experiment } from '../spec/experiment';
-import type { RelatedPoint, RunData } from '../protocol/webview';
+import type { DeployData, RelatedPoint, RunData } from '../protocol/webview';
+import { readRunDeployment, readSplitMeasurements, readTierSpeeds } from './deploy-files';
 import { readRunJson } from './files';
 import { markOrphan, readMetrics, readSamples } from './store';
 
@@ -58,7 +59,26 @@ export function readRunData(runDir: string, withRelated = true, withSamples = tr
     id: path.basename(dir), runDir: dir, results, samples, validation, metrics, status, problems,
     related: withRelated ? relatedPoints(dir, results, status) : [],
     points: results?.points ?? exitPointsOf(dir),
+    deploy: results && withSamples ? readDeployData(dir, problems) : undefined,
   };
+}
+
+/** The run's tier plan (its experiment.json's), the speeds measured here and the split executions; what fails is a problem, not an error. */
+export function readDeployData(dir: string, problems: string[]): DeployData {
+  const out: DeployData = { deployment: null, source: 'none', speeds: null, measured: [] };
+  // a damaged file is named by the run-file reader (`<dir>/<file>: …`, shown relative to the run); an invalid plan by its field
+  const attempt = <T>(f: () => T, what = ''): T | null => {
+    try { return f(); } catch (e) {
+      const m = (e as Error).message;
+      problems.push(m.startsWith(dir + path.sep) ? m.slice(dir.length + 1) : `${what}${m}`);
+      return null;
+    }
+  };
+  const d = attempt(() => readRunDeployment(dir), `${RUN_FILES.experiment} deployment: `);
+  if (d) Object.assign(out, { deployment: d, source: 'run' });
+  out.speeds = attempt(() => readTierSpeeds(dir));
+  out.measured = attempt(() => readSplitMeasurements(dir)) ?? [];
+  return out;
 }
 
 /** The exits' points of a run's experiment.json in network order (what results.json's `points` will be), or null. */

@@ -13,7 +13,8 @@ export { parseJsonText } from './json-text';
 import { HEAD_KINDS, validateExits, type ExitConfig } from './exits';
 import type { CalibrationTarget, MethodName } from './results';
 import type { MethodConfig, TrainingConfig } from './method';
-import { BACKEND_PREFERENCES, type BackendPreference } from './backend-names';
+import { BACKEND_PREFERENCES, TORCH_DEVICES, type BackendPreference, type TorchDevice } from './backend-names';
+import { deploymentSchema, validateDeployment, type DeploymentSpec } from './tiers';
 
 export interface Experiment {
   /** Shown in the Runs view; defaults to the file name. */
@@ -22,7 +23,13 @@ export interface Experiment {
   exits: ExitConfig[];
   method: MethodConfig;
   dataset: DatasetSpec;
-  training: TrainingConfig & { backend: BackendPreference };
+  training: TrainingConfig & {
+    backend: BackendPreference;
+    /** torch engine: where it trains */
+    device: TorchDevice;
+    /** torch engine: processes training one run together (DistributedDataParallel); 1 = one process */
+    devices: number;
+  };
   evaluation: {
     /** "auto" = gate for proposed, entropy for BranchyNet. */
     rule: 'auto' | 'gate' | 'confidence' | 'entropy';
@@ -34,6 +41,8 @@ export interface Experiment {
   };
   /** JSON path → list of values; the cartesian product expands into a group of runs. */
   sweep?: Record<string, unknown[]>;
+  /** The network split over tiers (device, edge, cloud): see tiers.ts. */
+  deployment?: DeploymentSpec;
 }
 
 type Schema = Record<string, any>;
@@ -110,7 +119,9 @@ export const experimentSchema: Schema = {
         stepEpochs: int('step schedule: epochs between decays.', 30, { minimum: 1 }),
         stepGamma: num('step schedule: decay factor.', 0.1, { exclusiveMinimum: 0, maximum: 1 }),
         seed: int('Seed of initialisation, shuffling and augmentation (same seed + backend = same numbers).', 1, { minimum: 0 }),
-        backend: { enum: [...BACKEND_PREFERENCES], default: 'auto', description: 'TF.js backend: auto tries gpu → webgpu (hardware adapters only) → native-cpu → wasm → cpu; webgpu by name also runs on a software adapter.' },
+        backend: { enum: [...BACKEND_PREFERENCES], default: 'auto', description: 'Engine: auto = the PyTorch engine when it finds a CUDA GPU, else TF.js gpu → webgpu (hardware adapters only) → native-cpu → wasm → cpu; torch = the PyTorch engine on training.device (needs Python with PyTorch); gpu, webgpu, native-cpu, wasm, cpu = that TF.js backend (webgpu by name also runs on a software adapter).' },
+        device: { enum: [...TORCH_DEVICES], default: 'auto', description: 'torch engine: auto = CUDA, else Apple MPS, else the CPU.' },
+        devices: int('torch engine: processes that train this run together with DistributedDataParallel, one per GPU (NCCL), or gloo processes on the CPU; 1 = one process.', 1, { minimum: 1, maximum: 64 }),
       },
     },
     evaluation: {
@@ -129,6 +140,7 @@ export const experimentSchema: Schema = {
         timingImages: int('Test images timed one at a time for the speed-up (0 = no timing).', 100, { minimum: 0 }),
       },
     },
+    deployment: deploymentSchema,
     sweep: {
       type: 'object', description: 'JSON path → list of values, e.g. { "method.lambda": [0.01, 0.1, 1] }; the cartesian product expands into a group of runs.',
       additionalProperties: { type: 'array', minItems: 1 },
@@ -238,6 +250,7 @@ export function validateExperiment(raw: unknown, fallbackName = 'experiment'): E
   if (cal.budget != null && cal.accuracy != null) {
     throw new ValidationError('evaluation.calibration: give either budget or accuracy, not both', 'evaluation.calibration');
   }
+  if (x.deployment) validateDeployment(x.deployment, describeBackbone(x.backbone).points.map((p) => p.id));
   if (x.sweep) expandSweep(x); // fails early on an empty or invalid sweep
   return x;
 }
@@ -394,3 +407,10 @@ export function exitPositions(x: Experiment): number[] {
 }
 
 export type { MethodName };
+
+/** A `deployment` section on its own (from a run's experiment.json, a `--tiers` file or the panel), schema-checked and defaults filled. */
+export function parseDeployment(raw: unknown, backbone: BackboneConfig, path = 'deployment'): DeploymentSpec {
+  const d = validateAgainst(deploymentSchema, raw, path) as DeploymentSpec | undefined;
+  if (!d) throw new ValidationError(`${path}: missing`, path);
+  return validateDeployment(d, describeBackbone(backbone).points.map((p) => p.id), path);
+}

@@ -122,6 +122,11 @@ export interface Timing {
   /** accuracy of the timed hard-exit pass (must agree with the records). */
   hardAccuracy: number;
   backend: string;
+  /**
+   * The same measurement on the accelerator the run trained on (the torch engine on a CUDA or MPS
+   * device), beside the CPU figure above; absent when the run trained on the CPU.
+   */
+  accelerator?: Omit<Timing, 'accelerator'>;
 }
 
 export type MethodName = 'proposed' | 'branchynet' | 'baseline';

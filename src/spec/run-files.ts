@@ -17,6 +17,10 @@ export const RUN_FILES = {
   model: 'model',
   checkpoint: 'checkpoint',
   log: 'worker.log',
+  /** measured per-part speeds by backend ("measure here" tiers) */
+  tierSpeed: 'tier-speed.json',
+  /** split executions over tiers, newest per placement */
+  splitMeasured: 'split-measured.json',
 } as const;
 
 /**
@@ -48,6 +52,10 @@ export function runFileFix(dir: string, name: string): string {
       return `the run cannot continue from it; delete ${dir}/${RUN_FILES.checkpoint} and run early-exit train --resume ${dir} to train it again from epoch 1`;
     case RUN_FILES.metrics:
       return 'the other epochs are still read';
+    case RUN_FILES.tierSpeed:
+      return `delete it and run early-exit deploy measure ${dir} to time the model again`;
+    case RUN_FILES.splitMeasured:
+      return `delete it (the estimates do not need it) and run early-exit deploy run ${dir} to measure a split again`;
     default:
       return '';
   }
@@ -231,5 +239,51 @@ export function recordsMismatch(records: { count: number; exits: { point: string
   if (points !== results.points.join(', ')) return `its exits are [${points}], results.json's are [${results.points.join(', ')}] (files from different runs)`;
   const want = records.split === 'test' ? results.hard.count : results.dataset.validation;
   if (records.count !== want) return `${records.count} samples, but results.json counts ${want} ${records.split} samples (files from different evaluations)`;
+  return null;
+}
+
+// ---- the deployment files (`early-exit deploy measure | run`) ----------------------------------
+
+const speedShape = object({ backend: 'string', blockMs: arrayOf('number'), exitMs: arrayOf('number'), classifierMs: 'number', images: 'integer', measuredAt: 'string' });
+const distributionShape = object({ mean: 'number', p50: 'number', p95: 'number', p99: 'number', max: 'number' });
+const estimateShape = object({
+  tiers: arrayOf(object({ name: 'string' })), cuts: arrayOf('integer'), quantization: { oneOf: ['float32', 'int8'] }, rule: { oneOf: RULES }, thresholds: arrayOf('unit'),
+  paths: arrayOf(object({
+    exit: 'integer', point: 'string', tier: 'integer', computeMs: arrayOf('number'), linkMs: arrayOf('number'), bytesFloat32: arrayOf('number'), bytesInt8: arrayOf('number'),
+    macs: arrayOf('number'), latencyMs: 'number', energyJ: nullable('number'),
+  })),
+  counts: arrayOf('integer'), tierStops: arrayOf('integer'), crossings: arrayOf('integer'), count: 'integer', accuracy: 'unit', latency: distributionShape, deviceShare: 'unit',
+  bytesPerInput: object({ float32: 'number', int8: 'number', chosen: 'number' }), bytesPer1000: object({ perLink: arrayOf('number'), total: 'number' }),
+  computeMs: arrayOf('number'), energyPerInputJ: nullable('number'),
+});
+const splitShape = object({
+  version: { oneOf: [1] }, tiers: arrayOf(object({ name: 'string', compute: 'any' })), profile: 'string', cuts: arrayOf('integer'), cutNames: arrayOf('string'),
+  quantization: { oneOf: ['float32', 'int8'] }, rule: { oneOf: RULES }, thresholds: arrayOf('unit'), backend: 'string', shaped: 'boolean', warmup: 'integer',
+  inputs: arrayOf(object({
+    sample: 'integer', label: 'integer', exit: 'integer', pred: 'integer', tier: 'integer', latencyMs: 'number', computeMs: arrayOf('number'), codecMs: arrayOf('number'), bytes: arrayOf('number'),
+  })),
+  wireBytes: nullable(arrayOf(object({ up: 'number', down: 'number' }))), measuredAt: 'string', loadAverage: arrayOf('number'), estimate: estimateShape, speed: speedShape,
+});
+
+/** Why a parsed tier-speed.json (measured speeds by backend) is not one, or null. */
+export function tierSpeedsProblem(v: unknown): string | null {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return `(top level): expected an object of measurements by backend, got ${kindOf(v)}`;
+  for (const [backend, s] of Object.entries(v)) {
+    const p = shapeProblem(s, speedShape, backend);
+    if (p) return p;
+    if ((s as { backend: string }).backend !== backend) return `${backend}.backend: "${(s as { backend: string }).backend}" under the key "${backend}"`;
+  }
+  return null;
+}
+
+/** Why a parsed split-measured.json (the split executions) is not one, or null. */
+export function splitMeasurementsProblem(v: unknown): string | null {
+  const p = shapeProblem(v, arrayOf(splitShape), '');
+  if (p) return p;
+  for (const [k, m] of (v as { cuts: number[]; cutNames: string[]; tiers: unknown[]; inputs: { bytes: number[]; computeMs: number[] }[] }[]).entries()) {
+    if (m.cutNames.length !== m.cuts.length || m.tiers.length !== m.cuts.length + 1) return `[${k}]: ${m.tiers.length} tiers, ${m.cuts.length} cuts and ${m.cutNames.length} cut names (a plan has one cut per link)`;
+    const bad = m.inputs.findIndex((i) => i.bytes.length !== m.cuts.length || i.computeMs.length !== m.tiers.length);
+    if (bad >= 0) return `[${k}].inputs[${bad}]: bytes per link and compute per tier do not match its ${m.tiers.length} tiers`;
+  }
   return null;
 }

@@ -30,7 +30,7 @@ process.on('message', (raw: unknown) => {
     case 'start':
       if (started) return;
       started = true;
-      runTraining({ runDir: m.runDir, resume: m.resume, backend: m.backend, cacheDir: m.cacheDir, send, shouldStop: () => stopRequested })
+      runTraining({ runDir: m.runDir, resume: m.resume, backend: m.backend, cacheDir: m.cacheDir, python: m.python, send, shouldStop: () => stopRequested })
         .finally(() => {
           // let the IPC channel flush, then exit (tfjs may keep timers alive)
           setTimeout(() => process.exit(0), 50);

@@ -7,11 +7,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Engine, EngineData, EngineDevice, EngineNetwork } from '../engine/engine';
-import { NonFiniteLossError, TrainingCancelled } from '../engine/engine';
+import { EngineError, NonFiniteLossError, TrainingCancelled } from '../engine/engine';
+import { checkpointDir } from '../engine/checkpoint-folder';
 import { faultPlanned, faultPoint } from '../engine/faults';
 import { divergence, trainEpochs } from '../engine/loop';
 import { TfjsEngine } from '../engine/tfjs';
-import { checkpointDir } from '../engine/tfjs/checkpoint';
+import { chooseInterpreter, TorchEngine } from '../engine/torch';
 import { evaluationReport } from '../spec/analysis';
 import { describeBackbone } from '../spec/backbones';
 import { ValidationError } from '../spec/errors';
@@ -24,18 +25,56 @@ import { thisProcess } from '../runs/lock';
 import { appendMetrics, readExperimentOf, readMetrics, RUN_FILES, updateStatus, writeJsonAtomic } from '../runs/store';
 import { loadRunData } from './data';
 
+type PythonHints = { setting?: string; pythonExtension?: string };
+
 export interface RunOptions {
   runDir: string;
   resume: boolean;
   backend?: string;
   cacheDir?: string;
+  /** Where the torch engine's Python may come from (the extension's setting, the Python extension). */
+  python?: PythonHints;
   send: (m: FromWorker) => void;
   shouldStop: () => boolean;
 }
 
-/** The engine that runs a backend preference. */
-export function engineFor(_preference: string): Engine {
-  return new TfjsEngine();
+export interface EngineChoice {
+  /** earlyExit.pythonPath and the Python extension's interpreter (EARLY_EXIT_PYTHON is read here) */
+  python?: PythonHints;
+  /** a line for worker.log (the torch engine's stderr and tracebacks) */
+  log?(line: string): void;
+  /** the tfjs engine only: `torch` and `auto` mean tfjs's own order (eval --measure times on the CPU) */
+  tfjsOnly?: boolean;
+}
+
+/**
+ * The engine for a backend preference, prepared. `torch` is the PyTorch engine; `auto` takes it
+ * when it finds a CUDA device, else tfjs's order (gpu → native-cpu → wasm → cpu), and the device
+ * line says why torch was skipped; a named tfjs backend is tfjs.
+ */
+export async function engineFor(preference: string, x: Pick<Experiment, 'training'>, o: EngineChoice = {}): Promise<{ engine: Engine; device: EngineDevice }> {
+  let skipped: string | null = null;
+  if (!o.tfjsOnly && (preference === 'torch' || preference === 'auto')) {
+    const engine = new TorchEngine({
+      python: chooseInterpreter(o.python), device: x.training.device, devices: x.training.devices, log: o.log ?? (() => {}),
+    });
+    try {
+      return { engine, device: await engine.prepare(preference) };
+    } catch (e) {
+      if (preference === 'torch') throw e;
+      skipped = (e as Error).message;
+    }
+  }
+  const engine = new TfjsEngine();
+  const device = await engine.prepare(o.tfjsOnly && preference === 'torch' ? 'auto' : preference);
+  if (skipped) {
+    // torch was tried first: it leads the list of what auto skipped
+    const at = device.description.indexOf('; skipped ');
+    device.description = at >= 0
+      ? `${device.description.slice(0, at)}; skipped torch: ${skipped}; ${device.description.slice(at + '; skipped '.length)}`
+      : `${device.description}; skipped torch: ${skipped}`;
+  }
+  return { engine, device };
 }
 
 /** What the three phases share. */
@@ -67,8 +106,9 @@ interface Prepared {
 /** Device, dataset and network (fresh, or restored from the checkpoint with --resume). */
 async function prepare(r: Run): Promise<Prepared> {
   const { o, x } = r;
-  const engine = engineFor(o.backend ?? x.training.backend);
-  const device = await engine.prepare(o.backend ?? x.training.backend);
+  const { engine, device } = await engineFor(o.backend ?? x.training.backend, x, {
+    python: o.python, log: (line) => fs.appendFileSync(path.join(o.runDir, RUN_FILES.log), `${new Date().toISOString()} ${line}\n`),
+  });
   r.log(`backend: ${device.description}`);
   updateStatus(o.runDir, { backend: device.kind, backendReason: device.description });
 
@@ -192,6 +232,8 @@ function checkedRecords(rec: SampleRecords, split: 'test' | 'validation'): Sampl
 /** The failure as the user reads it: what happened, at which epoch, and what to do (the stack goes to worker.log). */
 function failureMessage(err: unknown, epoch: number): string {
   const e = err as Error;
+  // an engine's own words (the torch engine: one line, the traceback in worker.log)
+  if (e instanceof EngineError) return e.message;
   let message = e instanceof Error ? e.message : String(e);
   const code = (e as NodeJS.ErrnoException)?.code;
   if (/out of memory|Cannot allocate|RangeError: Array buffer allocation/i.test(message)) {

@@ -75,6 +75,23 @@ export async function click(selector: string, hasText?: string, child?: string):
   return (await call<object>('/click', { selector, hasText, child })) !== undefined;
 }
 
+/**
+ * Opens the extension's view container. VS Code refocuses the tree's last focused row when the
+ * container opens; if a refresh is replacing that row at that moment, the command rejects with
+ * "TreeError … Data tree node not found" although the view opens. Wait for the refresh and retry.
+ */
+export async function showViews(container: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await vscode.commands.executeCommand(`workbench.view.extension.${container}`);
+      return;
+    } catch (e) {
+      if (attempt >= 5 || !/Data tree node not found/.test(String(e))) throw e;
+      await new Promise((r) => setTimeout(r, 300 * attempt));
+    }
+  }
+}
+
 /** Polls `probe` until it returns a truthy value or `ms` pass. */
 type Falsy = undefined | null | false | 0 | '';
 export async function until<T>(probe: () => T | Falsy | Promise<T | Falsy>, ms = 10_000, what = 'condition'): Promise<T> {

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { TrainResult } from '../../src/extension/commands';
-import { click, clickIn, expectScreenshot, inWebview, keys, readJson, requireWorkbench, runRow, texts, trustWorkspace, until, workspaceFile } from './automation';
+import { click, clickIn, expectScreenshot, inWebview, keys, readJson, requireWorkbench, runRow, showViews, texts, trustWorkspace, until, workspaceFile } from './automation';
 import { runLabel } from '../../src/extension/presentation';
 
 const RESNET_POINTS = ['block1', 'block2', 'block3', 'block4', 'block5', 'block6', 'block7', 'block8'];
@@ -139,7 +139,7 @@ suite('Early Exit extension', () => {
   test('the Branches view renders in the workbench (screenshot)', async () => {
     requireWorkbench('this test');
     await vscode.window.showTextDocument(workspaceFile('resnet18.exits.json'));
-    await vscode.commands.executeCommand(`workbench.view.extension.${ViewContainer}`);
+    await showViews(ViewContainer);
     const rows = await until(async () => {
       const t = await texts('.pane-body .monaco-list-row', 10_000);
       return t?.some((r) => r.includes('ResNet-18')) && t.some((r) => r.includes('block8')) ? t : undefined;
@@ -171,7 +171,7 @@ suite('Early Exit extension', () => {
     requireWorkbench('this test');
     const a = await api();
     const file = workspaceFile('resnet18.exits.json');
-    await vscode.commands.executeCommand(`workbench.view.extension.${ViewContainer}`);
+    await showViews(ViewContainer);
     const before = placed((await tree(a)).points);
     assert.ok(!before.includes('block7'), before.join());
     const inFile = async () => {
@@ -236,7 +236,7 @@ suite('Early Exit extension', () => {
     const before = new TextDecoder().decode(await vscode.workspace.fs.readFile(file));
     requireWorkbench('the inline Edit Head action and its quick pick');
     // The real UI: hover the head row, click its inline pencil, pick conv-pool, type 24 channels.
-    await vscode.commands.executeCommand(`workbench.view.extension.${ViewContainer}`);
+    await showViews(ViewContainer);
     await until(async () => (await texts('.pane-body .monaco-list-row', 5000))?.some((r) => r.includes('head f_b')), 10_000, 'the head row');
     // A selected row shows its inline actions (hover alone is lost when the tree re-renders).
     await until(async () => {
@@ -320,8 +320,8 @@ suite('Early Exit extension', () => {
       assert.equal(await vscode.commands.executeCommand(Commands.deleteRun, running), false);
       await vscode.workspace.fs.stat(running.kind === 'run' ? running.run.folder : workspaceFile('x'));
 
-      requireWorkbench('the run context menus');
-      await vscode.commands.executeCommand(`workbench.view.extension.${ViewContainer}`);
+      requireWorkbench('the run context menus and the results panel');
+      await showViews(ViewContainer);
       await vscode.commands.executeCommand('notifications.clearAll');
       const menu = async (id: string) => {
         await clickIn({ selector: runRow(id), button: 'right', timeout: 10_000 });
@@ -336,8 +336,19 @@ suite('Early Exit extension', () => {
       assert.ok(doneMenu.includes('Delete Run') && !doneMenu.includes('Stop Run'), doneMenu.join(' | '));
       // "Delete Run" from the context menu asks for a modal confirmation. VS Code refuses modal
       // dialogs while a test suite runs and says so with the dialog's text: nothing is deleted.
-      await clickIn({ selector: '.context-view .monaco-menu .action-item', hasText: 'Delete Run' });
-      const refused = await until(async () => (await texts('.notification-toast .notification-list-item-message', 3000))?.find((t) => t.includes('earlyExit.deleteRun')), 15_000, 'the confirmation request');
+      // A file-watcher refresh of the Runs view can close the open context menu before the click
+      // lands: close whatever is open, open the menu again and retry.
+      const refusal = () => texts('.notification-toast .notification-list-item-message', 3000).then((all) => all?.find((t) => t.includes('earlyExit.deleteRun')));
+      let first = true;
+      const refused = await until(async () => {
+        if (!first) {
+          await keys(undefined, ['Escape']);
+          await menu('20260201-000002-sweepy-c');
+        }
+        first = false;
+        const clicked = await clickIn({ selector: '.context-view .monaco-menu .action-item', hasText: 'Delete Run', timeout: 5000 }).catch(() => false);
+        return clicked && until(refusal, 10_000, 'the confirmation request').catch(() => undefined);
+      }, 45_000, 'the confirmation request');
       assert.match(refused, /refused to show dialog in tests/);
       await vscode.commands.executeCommand('notifications.clearAll');
       await assert.rejects(Promise.resolve(vscode.commands.executeCommand(Commands.deleteRun, await runNode(a, '20260201-000002-sweepy-c'))),
@@ -348,7 +359,8 @@ suite('Early Exit extension', () => {
       assert.equal(await vscode.commands.executeCommand(Commands.openResults, cancelledDir), true);
       const resultsTab = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && t.label.includes('20260201-000002-sweepy-c'));
       await until(resultsTab, 15_000, 'the cancelled run\'s results tab');
-      const note = await until(() => inWebview<string>('(body) => body.querySelector(".ee-note") && body.querySelector(".ee-note").textContent', '20260201-000002-sweepy-c', 15_000), 20_000, 'the cancelled run\'s note');
+      requireWorkbench('the run context menus and the results panel');
+      const note = await until(() => inWebview<string>('(body) => body.querySelector(".ee-note") && body.querySelector(".ee-note").textContent', '20260201-000002-sweepy-c', 15_000).catch(() => undefined), 45_000, 'the cancelled run\'s note');
       assert.equal(note, 'This run was cancelled after epoch 2 of 4: its checkpoint is kept, so "Resume Run" on it in the Runs view continues from there, then evaluates it. It has no test results.');
       // Confirmed: the run store removes the folder, the view drops the run and its results tab closes.
       assert.equal(await vscode.commands.executeCommand(Commands.deleteRun, await runNode(a, '20260201-000002-sweepy-c'), { confirmed: true }), true);
@@ -385,7 +397,7 @@ suite('Early Exit extension', () => {
   test('the Branches and Runs views render exits, sweeps and runs (screenshot)', async () => {
     requireWorkbench('this test');
     await vscode.window.showTextDocument(workspaceFile('resnet18.exits.json'));
-    await vscode.commands.executeCommand(`workbench.view.extension.${ViewContainer}`);
+    await showViews(ViewContainer);
     const rows = await until(async () => {
       const t = await texts('.pane-body .monaco-list-row', 5000);
       return t?.some((r) => r.includes('cost γ_b')) && t.some((r) => r.includes('λ=0.1')) ? t : undefined;

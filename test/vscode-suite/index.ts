@@ -8,7 +8,7 @@ export function run(): Promise<void> {
   // EARLY_EXIT_TEST_GREP runs only the tests whose full title matches (a regular expression).
   const grep = process.env.EARLY_EXIT_TEST_GREP;
   // forbidPending: a skipped test fails the run (a test whose precondition is missing fails with its reason instead)
-  const mocha = new Mocha({ ui: 'tdd', color: !!process.env.EARLY_EXIT_TEST_COLOR, timeout: 30_000, forbidPending: true, ...(grep ? { grep: new RegExp(grep) } : {}) });
+  const mocha = new Mocha({ ui: 'tdd', color: !!process.env.EARLY_EXIT_TEST_COLOR, timeout: 90_000, forbidPending: true, ...(grep ? { grep: new RegExp(grep) } : {}) });
   // A failing test leaves a screenshot of the workbench (where the host can take one).
   mocha.suite.afterEach(async function () {
     const t = this.currentTest;

@@ -11,7 +11,7 @@ import * as vscode from 'vscode';
 import type { TrainResult } from '../../src/extension/commands';
 import { Commands, EXTENSION_ID, ViewContainer } from '../../src/extension/constants';
 import type { EarlyExitApi } from '../../src/extension/extension';
-import { inWebview, readJson, requireWorkbench, screenshot, texts, trustWorkspace, until } from './automation';
+import { inWebview, readJson, requireWorkbench, screenshot, showViews, texts, trustWorkspace, until } from './automation';
 import { README_THEMES, readmeShotDir, readmeShotName, THEME_IDS, type ReadmeScene } from './readme-shots';
 
 const SHOTS = readmeShotDir(process.env, process.env.EARLY_EXIT_TEST_RESULTS ?? 'test-results');
@@ -90,7 +90,7 @@ suite('README walkthrough: Use it in VS Code', function () {
     assert.ok(await vscode.workspace.applyEdit(edit));
     await doc.save();
     await vscode.window.showTextDocument(doc, { preview: false });
-    await vscode.commands.executeCommand(`workbench.view.extension.${ViewContainer}`);
+    await showViews(ViewContainer);
     const rows = await until(async () => {
       const t = await texts('.pane-body .monaco-list-row', 5000);
       return t?.some((r) => r.includes('ResNet-18')) && t.some((r) => r.includes('cost γ_b')) ? t : undefined;

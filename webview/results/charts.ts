@@ -29,27 +29,31 @@ const thresholdMark: Plugin = {
     if (opts?.value === undefined) return;
     const { ctx, chartArea } = chart;
     const x = chartArea.left + Math.min(1, Math.max(0, opts.value)) * (chartArea.right - chartArea.left);
-    ctx.save();
-    ctx.strokeStyle = opts.color ?? 'red';
-    ctx.lineWidth = 2;
-    ctx.setLineDash([5, 3]);
-    ctx.beginPath();
-    ctx.moveTo(x, chartArea.top);
-    ctx.lineTo(x, chartArea.bottom);
-    ctx.stroke();
-    ctx.setLineDash([]);
-    ctx.fillStyle = opts.color ?? 'red';
-    ctx.font = '11px sans-serif';
-    const text = opts.label ?? `τ = ${opts.value.toFixed(2)}`;
-    const w = ctx.measureText(text).width;
-    ctx.fillText(text, x + 4 + w > chartArea.right ? x - w - 4 : x + 4, chartArea.top + 12);
-    ctx.restore();
+    drawMark(ctx, chartArea, x, opts.color ?? 'red', opts.label ?? `τ = ${opts.value.toFixed(2)}`);
   },
 };
 
+/** A dashed vertical line at pixel `x` across the chart area, labelled beside it (on the left near the right edge); `row` stacks labels. */
+export function drawMark(ctx: CanvasRenderingContext2D, area: { left: number; right: number; top: number; bottom: number }, x: number, color: string, label: string, row = 0): void {
+  ctx.save();
+  ctx.strokeStyle = color;
+  ctx.fillStyle = color;
+  ctx.lineWidth = 2;
+  ctx.setLineDash([5, 3]);
+  ctx.beginPath();
+  ctx.moveTo(x, area.top);
+  ctx.lineTo(x, area.bottom);
+  ctx.stroke();
+  ctx.setLineDash([]);
+  ctx.font = '11px sans-serif';
+  const w = ctx.measureText(label).width;
+  ctx.fillText(label, x + 4 + w > area.right ? x - w - 4 : x + 4, area.top + 12 + 13 * row);
+  ctx.restore();
+}
+
 Chart.register(background);
 
-function baseOptions(p: Palette, title: string, x: string, y: string) {
+export function baseOptions(p: Palette, title: string, x: string, y: string) {
   const axis = (label: string) => ({
     title: { display: true, text: label, color: p.muted },
     ticks: { color: p.muted },

@@ -4,8 +4,8 @@
  * A malformed message is rejected with the reason (logged back to the host) and the view keeps
  * what it shows. Pure: no DOM, so the unit tests run it in Node.
  */
-import type { ExportKind, HostMessage, RunData, ThresholdState } from '../../src/protocol/webview';
-import { metricsLineProblem, resultsProblem, samplesProblem, statusProblem as statusFileProblem } from '../../src/spec/run-files';
+import type { DeploymentState, ExportKind, HostMessage, RunData, ThresholdState } from '../../src/protocol/webview';
+import { metricsLineProblem, resultsProblem, samplesProblem, splitMeasurementsProblem, statusProblem as statusFileProblem, tierSpeedsProblem } from '../../src/spec/run-files';
 
 type Check = { ok: true; message: HostMessage } | { ok: false; reason: string };
 
@@ -35,6 +35,15 @@ function thresholdsProblem(t: unknown): string | null {
     ? null : 'thresholds must be { mode: "shared" | "perExit", thresholds: numbers }';
 }
 
+/** Why `d` is not a tier plan's state (DeploymentState); the plan itself is checked against the run when it is drawn. */
+function deploymentStateProblem(d: unknown): string | null {
+  if (!isObj(d)) return 'must be an object';
+  if (!['workspace', 'run', 'none'].includes(d.source)) return 'source must be workspace, run or none';
+  if (d.deployment !== null && !(isObj(d.deployment) && Array.isArray(d.deployment.cuts) && d.deployment.cuts.every(isStr))) return 'deployment must be null or { preset | tiers, cuts: strings, quantization }';
+  if ((d.file !== undefined && !isStr(d.file)) || (d.problem !== undefined && !isStr(d.problem))) return 'file and problem must be strings';
+  return null;
+}
+
 /** Why `r` is not a RunData the views can draw, or null. */
 export function runDataProblem(r: unknown): string | null {
   if (!isObj(r)) return 'run must be an object';
@@ -55,6 +64,15 @@ export function runDataProblem(r: unknown): string | null {
   if (!Array.isArray(r.problems) || !r.problems.every(isStr)) return 'run.problems must be strings';
   if (!Array.isArray(r.related) || !r.related.every((p: unknown) => isObj(p) && isStr(p.id) && typeof p.accuracy === 'number' && typeof p.averageMacsPct === 'number')) return 'run.related must be points { id, accuracy, averageMacsPct, … }';
   if (r.points !== null && r.points !== undefined && !(Array.isArray(r.points) && r.points.every(isStr))) return 'run.points must be null or strings';
+  if (r.deploy !== undefined) {
+    const p = deploymentStateProblem(r.deploy);
+    if (p) return `run.deploy: ${p}`;
+    // the checks `deploy measure | run`'s files get when the run store reads them
+    const s = r.deploy.speeds === null ? null : tierSpeedsProblem(r.deploy.speeds);
+    if (s) return `run.deploy.speeds: ${s}`;
+    const m = splitMeasurementsProblem(r.deploy.measured);
+    if (m) return `run.deploy.measured: ${m}`;
+  }
   return null;
 }
 
@@ -92,6 +110,11 @@ export function validateHostMessage(x: unknown): Check {
       if (x.path !== null && !isStr(x.path)) return bad('path must be a string or null');
       if (x.error !== undefined && !isStr(x.error)) return bad('error must be a string');
       return { ok: true, message: { type: 'didExport', kind: x.kind, path: x.path, ...(isStr(x.error) ? { error: x.error } : {}) } };
+    case 'didUpdateDeployment': {
+      if (!isStr(x.runId)) return bad('runId must be a string');
+      const p = deploymentStateProblem(x.state);
+      return p ? bad(`state ${p}`) : { ok: true, message: { type: 'didUpdateDeployment', runId: x.runId, state: x.state as DeploymentState } };
+    }
     default:
       return { ok: false, reason: `unknown message type "${x.type.slice(0, 40)}"` };
   }

@@ -8,16 +8,20 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import type { HostMessage, ReportData, RunData, ThresholdState, WebviewState } from '../../src/protocol/webview';
+import type { DeploymentSpec } from '../../src/spec/tiers';
 import { getVsCodeApi, type HostApi } from '../vscode-api';
 import { ComparisonView } from './comparison-view';
 import { h } from './dom';
 import { downloadExporter, hostExporter, type Exporter } from './export';
 import { validateHostMessage } from './host-messages';
 import { ResultsView } from './results-view';
+import { TiersView } from './tiers-view';
 import { onThemeChange, readPalette, type Palette } from './theme';
 
 class App {
   private results = new Map<string, ResultsView>();
+  /** each run's deployment section, below its results view */
+  private tiers = new Map<string, TiersView>();
   private comparison?: ComparisonView;
   private palette: Palette = readPalette();
   private state: WebviewState;
@@ -33,6 +37,7 @@ class App {
     this.palette = readPalette();
     this.comparison?.redraw();
     for (const v of this.results.values()) v.redraw();
+    for (const v of this.tiers.values()) v.redraw();
   }
 
   private saveState(): void {
@@ -48,8 +53,32 @@ class App {
         this.state.thresholds[runId] = t;
         this.saveState();
         this.api?.postMessage({ type: 'setThreshold', runId, state: t });
+        this.tiers.get(runId)?.setThresholds(t.thresholds);
       },
     };
+  }
+
+  private tiersContext() {
+    return {
+      palette: () => this.palette,
+      exporter: this.exporter,
+      onDeployment: (runId: string, deployment: DeploymentSpec) => this.api?.postMessage({ type: 'setDeployment', runId, deployment }),
+      onThresholds: (runId: string, t: ThresholdState) => this.results.get(runId)?.setThresholds(t),
+    };
+  }
+
+  /** The deployment section of a run (kept in step with its results view). */
+  private showTiers(run: RunData, view: ResultsView): void {
+    const existing = this.tiers.get(run.id);
+    if (!TiersView.applies(run)) {
+      existing?.destroy();
+      this.tiers.delete(run.id);
+      return;
+    }
+    if (existing) { existing.setRun(run, view.thresholdState.thresholds); return; }
+    const t = new TiersView(run, this.tiersContext(), view.thresholdState.thresholds);
+    this.tiers.set(run.id, t);
+    view.el.after(t.el);
   }
 
   /** `append`: below what is shown (the standalone comparison report), drawn when scrolled near. */
@@ -58,17 +87,21 @@ class App {
     const t = thresholds ?? this.state.thresholds[run.id];
     if (existing) {
       existing.setRun(run, t);
+      this.showTiers(run, existing);
       return;
     }
     if (!append) {
       for (const v of this.results.values()) v.destroy();
       this.results.clear();
+      for (const v of this.tiers.values()) v.destroy();
+      this.tiers.clear();
       this.state = { view: 'results', runDirs: [run.runDir], thresholds: t ? { [run.id]: t } : {} };
       this.saveState();
     }
     const view = new ResultsView(run, this.viewContext(), t, append);
     this.results.set(run.id, view);
     this.root.append(view.el);
+    this.showTiers(run, view);
   }
 
   showComparison(runs: RunData[], withEachRun: boolean): void {
@@ -120,6 +153,9 @@ class App {
         break;
       case 'didExport':
         this.notice(msg.path ? `Saved ${msg.path}` : msg.error ? `Export failed: ${msg.error}` : 'Export cancelled: nothing was saved.', !msg.path && !!msg.error);
+        break;
+      case 'didUpdateDeployment':
+        this.tiers.get(msg.runId)?.setDeploymentState(msg.state);
         break;
       default: {
         const unknown: never = msg;

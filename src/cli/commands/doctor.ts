@@ -8,7 +8,8 @@ export const doctorCommand: CliCommand = {
   usage: 'doctor [--json]',
   summary: 'List the engines and backends that can train here, why the others cannot, and what auto picks.',
   help: [
-    'Initialises every backend by name, in the order `auto` tries them, then `auto` itself. For WebGPU it',
+    'Starts the torch engine\'s Python (EARLY_EXIT_PYTHON, else python3) and reports its torch and devices;',
+    'initialises every TF.js backend by name, in the order `auto` tries them, then `auto` itself. For WebGPU it',
     'prints the adapter Dawn offers (vendor, architecture, description, whether it is a software one) and',
     'on Linux the Vulkan loader and drivers found. --json prints the same as one object.',
   ].join('\n'),
@@ -19,13 +20,20 @@ export const doctorCommand: CliCommand = {
       console.log(JSON.stringify(d, null, 2));
       return 0;
     }
-    const t = d.tfjs;
-    const out: string[] = [`early-exit doctor: Node ${d.node} on ${d.platform}-${d.arch}`, '', `TF.js engine (tfjs ${t.tfjs}), backends in the order auto tries them (runs: yes, by name only, no):`];
+    const t = d.tfjs, p = d.torch;
+    const out: string[] = [`early-exit doctor: Node ${d.node} on ${d.platform}-${d.arch}`, ''];
+    out.push(`torch engine (training.backend "torch"; ${p.python.command}, from ${p.python.source}):`);
+    if (p.error) out.push(`  no: ${p.error}`);
+    else {
+      out.push(`  Python ${p.pythonVersion} at ${p.executable}, torch ${p.torch}`);
+      out.push(`  CUDA: ${p.cuda ? `yes (CUDA ${p.cuda.version}; ${p.cuda.names.join(', ')})` : 'no'}; Apple MPS: ${yesNo(p.mps)}; CPU: yes`);
+    }
+    out.push('', `TF.js engine (tfjs ${t.tfjs}), backends in the order auto tries them after torch on CUDA (runs: yes, by name only, no):`);
     const kindW = Math.max(...t.backends.map((b) => b.kind.length));
     const use = (b: (typeof t.backends)[number]) => (!b.available ? 'no' : b.auto ? 'yes' : 'by name only');
     for (const b of t.backends) out.push(`  ${b.kind.padEnd(kindW)}  ${use(b).padEnd(12)}  ${b.detail}`);
     const picked = t.backends.find((b) => b.kind === t.auto.kind);
-    out.push('', `auto picks ${t.auto.kind}${picked ? `: ${picked.detail}` : ''}`);
+    out.push('', p.auto ? `auto picks the torch engine on CUDA (${p.cuda!.names[0]})` : `auto picks ${t.auto.kind}${picked ? `: ${picked.detail}` : ''}${p.error || !p.cuda ? ' (the torch engine has no CUDA device here)' : ''}`);
     const gpu = t.backends.find((b) => b.adapter)?.adapter;
     if (gpu) {
       out.push('', `WebGPU adapter (Dawn over ${gpu.api}): vendor "${gpu.vendor}", architecture "${gpu.architecture}", device "${gpu.device}", description "${gpu.description}", fallback adapter: ${yesNo(gpu.isFallbackAdapter)}${gpu.software ? ` — ${gpu.software}` : ' — a hardware GPU'}`);

@@ -10,15 +10,17 @@ import { flagNumber, flagString, UsageError, type CliCommand } from '../registry
 
 const RULES: ExitRule[] = ['gate', 'confidence', 'entropy'];
 
-/** Re-times a stored model at batch 1 on the run's test split (loads the engine and the dataset). */
+/**
+ * Re-times a stored model at batch 1 on the run's test split (loads the tfjs engine and the
+ * dataset; a torch-trained model is timed on the CPU the same way, from its TF.js-format model/).
+ */
 async function measure(dir: string, rule: ExitRule, thresholds: number[], images: number): Promise<Timing> {
   const { engineFor } = await import('../../worker/run');
   const { loadRunData } = await import('../../worker/data');
   const x = readExperimentOf(dir);
   const model = readResults(dir).files.model;
   if (!model) throw runFileError(dir, RUN_FILES.model, 'results.json names no exported model');
-  const engine = engineFor(x.training.backend);
-  await engine.prepare(x.training.backend);
+  const { engine } = await engineFor(x.training.backend, x, { tfjsOnly: true });
   const { data } = await loadRunData(x);
   const { net } = await engine.open(x, data, path.join(dir, model));
   try {

@@ -8,6 +8,8 @@ import type { RunState } from '../../spec/run-types';
 import type { FromWorker } from '../../protocol/worker';
 import { processState } from '../../runs/lock';
 import { createRunsFor, loadExperimentFile, TrainingRun, type ManagerOptions } from '../../runs/manager';
+import { gpusPerRun, runsSideBySide, visibleGpus } from '../../runs/gpus';
+import type { Experiment } from '../../spec/experiment';
 import { readResults, readStatus, savedNetworkProblem, updateStatus } from '../../runs/store';
 import { readRunData } from '../../runs/view-data';
 import { epochSummary, keptAfterStop, progressFraction, workerMessageText } from '../../runs/messages';
@@ -19,15 +21,30 @@ import { onStopSignal, type StopSignal } from '../signals';
 
 export const DEFAULT_RUNS_DIR = path.join('.early-exit', 'runs');
 
-export function managerOptions(runsDir: string, backend?: string, stock?: string): ManagerOptions {
+export function managerOptions(runsDir: string, backend?: string, stock?: string, parallel = 1, gpus?: string[]): ManagerOptions {
   return {
     runsDir,
     workerPath: path.join(__dirname, 'worker.js'),
     backend,
-    maxParallel: 1,
+    maxParallel: parallel,
     killAfterMs: 30_000,
     ...(stock !== undefined ? { env: { EARLY_EXIT_STOCK: stock } } : {}),
+    ...(gpus?.length ? { gpus } : {}),
   };
+}
+
+/** `--parallel N | gpus`: runs at once, and the GPUs to spread them over. */
+function parallelism(flag: string | undefined, x: Experiment | null, backend?: string): { parallel: number; gpus?: string[] } {
+  if (flag === undefined) return { parallel: 1 };
+  const gpus = visibleGpus();
+  if (flag === 'gpus') {
+    const perRun = x ? gpusPerRun(x, backend) : 1;
+    if (!gpus.length || !perRun) throw new UsageError(`--parallel gpus: ${gpus.length ? 'this experiment does not train on CUDA (training.backend torch or auto, training.device auto or cuda)' : 'no CUDA GPU is visible (no NVIDIA driver, or CUDA_VISIBLE_DEVICES hides them)'}; give a number instead`);
+    return { parallel: runsSideBySide(gpus, perRun), gpus };
+  }
+  const n = Number(flag);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--parallel must be a whole number ≥ 1 or "gpus", got "${flag}"`);
+  return { parallel: n, gpus };
 }
 
 /** How a batch of runs ended, and the signal that stopped it (if one did). */
@@ -42,6 +59,7 @@ export interface TrainOutcome {
  * a second one kills the worker.
  */
 export async function trainRuns(dirs: string[], opts: ManagerOptions, resume: boolean, quiet = false): Promise<TrainOutcome> {
+  if ((opts.maxParallel ?? 1) > 1 && dirs.length > 1 && !resume && !quiet) return trainRunsTogether(dirs, opts);
   const states: RunState[] = [];
   let current: TrainingRun | null = null;
   let interrupted: StopSignal | null = null;
@@ -76,6 +94,39 @@ export async function trainRuns(dirs: string[], opts: ManagerOptions, resume: bo
     stopSignals();
   }
   return { states, signal: interrupted };
+}
+
+/**
+ * Runs side by side (`--parallel`): every run starts at once and waits for a queue slot; each
+ * prints its finished lines with its id (no live bar). A stop signal stops them all.
+ */
+async function trainRunsTogether(dirs: string[], opts: ManagerOptions): Promise<TrainOutcome> {
+  const runs = dirs.map((dir) => new TrainingRun(dir, opts, false));
+  let interrupted: StopSignal | null = null;
+  const say = (text: string) => { try { process.stderr.write(text); } catch { /* the terminal is gone */ } };
+  const stopSignals = onStopSignal((sig) => {
+    if (interrupted) { for (const r of runs) if (r.pid) process.kill(r.pid, 'SIGKILL'); return; }
+    interrupted = sig;
+    say(`\n${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping every run after its current step…\n`);
+    for (const r of runs) void r.stop();
+  });
+  try {
+    say(`${plural(runs.length, 'run')}, up to ${opts.maxParallel} at once${opts.gpus?.length ? ` on GPUs ${opts.gpus.join(', ')}` : ''}\n`);
+    const states = await Promise.all(runs.map((run) => {
+      const tell = (text: string | undefined) => { for (const line of text?.split('\n') ?? []) say(`[${run.id}] ${line}\n`); };
+      run.on('message', (m) => {
+        if (m.type === 'started' || m.type === 'failed') tell(workerMessageText(m));
+        else if (m.type === 'epochEnd') tell(epochSummary(m.metrics));
+        else if (m.type === 'cancelled') tell(`cancelled at epoch ${m.epoch}, step ${m.step}; ${keptAfterStop(lastEpoch(run.dir))}${resumeHint(run.dir)}`);
+        else if (m.type === 'finished') tell(`finished in ${duration(m.seconds)}`);
+      });
+      return run.run();
+    }));
+    dirs.forEach((dir, i) => { if (states[i] === 'finished') printSummary(dir); });
+    return { states, signal: interrupted };
+  } finally {
+    stopSignals();
+  }
 }
 
 /** The exit code of a batch of runs: 0 all finished, 1 one failed, else the stopping signal's (130 for Ctrl-C). */
@@ -147,6 +198,8 @@ export function printSummary(dir: string): void {
     const saved = r.timing.timeSavedPct;
     const change = saved >= 0 ? `${saved.toFixed(0)}% less time` : `${(-saved).toFixed(0)}% MORE time: at this size the exits' heads and gate reads cost more than the blocks they skip`;
     console.log(`\nbatch-1 latency: full network ${r.timing.fullMs.toFixed(2)} ms, hard exits ${r.timing.hardMs.toFixed(2)} ms → speed-up ×${r.timing.speedup.toFixed(2)} (${change}) on ${r.timing.backend}`);
+    const a = r.timing.accelerator;
+    if (a) console.log(`batch-1 latency on the GPU: full network ${a.fullMs.toFixed(2)} ms, hard exits ${a.hardMs.toFixed(2)} ms → speed-up ×${a.speedup.toFixed(2)} on ${a.backend}`);
   }
   if (r.calibration) {
     const c = r.calibration;
@@ -158,14 +211,19 @@ export function printSummary(dir: string): void {
 
 export const trainCommand: CliCommand = {
   name: 'train',
-  usage: 'train <file.exits.json> [--out DIR] [--set path=value]... [--resume RUNDIR] [--backend B] [--stock PARTS]',
-  summary: 'Train (and evaluate) an experiment in a background worker; a sweep trains its runs one after another.',
+  usage: 'train <file.exits.json> [--out DIR] [--set path=value]... [--resume RUNDIR] [--backend B] [--stock PARTS] [--parallel N|gpus]',
+  summary: 'Train (and evaluate) an experiment in a background worker; a sweep trains its runs one after another (or side by side: --parallel).',
   help: [
     '--out DIR        runs folder (default .early-exit/runs)',
     '--set path=value override a field, e.g. --set method.lambda=0.5 --set training.epochs=2 (repeatable)',
     '--resume RUNDIR  continue a failed or cancelled run from its last checkpoint',
-    '--backend B      auto | gpu | native-cpu | wasm | cpu | webgpu (overrides training.backend)',
+    '--backend B      auto | torch | gpu | native-cpu | wasm | cpu | webgpu (overrides training.backend)',
+    '                 torch: the PyTorch engine (Python with PyTorch: EARLY_EXIT_PYTHON, else python3) on',
+    '                 training.device (auto = CUDA, else Apple MPS, else the CPU); training.devices: N trains one',
+    '                 run in N processes (DistributedDataParallel). auto: torch when a CUDA GPU is found, else tfjs.',
     `--stock PARTS    run tfjs's own kernels instead of ours: all, or a comma list of ${ACCEL_PARTS.join(', ')}`,
+    '--parallel N     train a sweep\'s runs N at a time (default 1: one after another); "gpus": one run per',
+    '                 CUDA GPU (per training.devices GPUs), each on its own (CUDA_VISIBLE_DEVICES)',
     'Ctrl-C stops after the current step and keeps the last checkpoint.',
     'wasm uses one XNNPACK thread per core; EARLY_EXIT_WASM_THREADS=N sets the count (1 = single-threaded).',
   ].join('\n'),
@@ -199,8 +257,9 @@ export const trainCommand: CliCommand = {
     if (!file) throw new UsageError('missing the experiment file (e.g. early-exit train demo.exits.json)');
     const x = loadExperimentFile(file, flagList(args, 'set'), (note) => process.stderr.write(`note: ${note}\n`));
     const runsDir = outputRunsDir(flagString(args, 'out') ?? DEFAULT_RUNS_DIR);
+    const { parallel, gpus } = parallelism(flagString(args, 'parallel'), x, backend);
     const runs = createRunsFor(runsDir, x);
     if (runs.length > 1) process.stderr.write(`sweep: ${runs.length} runs queued in one group\n`);
-    return trainExitCode(await trainRuns(runs.map((r) => r.dir), managerOptions(runsDir, backend, stock), false));
+    return trainExitCode(await trainRuns(runs.map((r) => r.dir), managerOptions(runsDir, backend, stock, parallel, gpus), false));
   },
 };

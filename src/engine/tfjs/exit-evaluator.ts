@@ -230,17 +230,37 @@ export class ExitEvaluator {
    * dropped, so later blocks run only on the rows still in the batch.
    */
   async hardExitPass(x: tf.Tensor4D, rule: ExitRule, thresholds: number[]): Promise<HardPass> {
-    const net = this.net;
     const n = x.shape[0];
     const exitIndex = new Int32Array(n).fill(-1);
     const pred = new Int32Array(n);
+    const r = await this.blockRange(x, 0, this.net.ir.blocks.length, rule, thresholds, exitIndex, pred);
+    let macs = r.macs;
+    if (r.alive.length) {
+      macs += this.classifierMacs * r.alive.length;
+      await this.classify(r.h, r.alive, exitIndex, pred);
+    }
+    if (r.h !== x) r.h.dispose();
+    return { exitIndex, pred, macs };
+  }
+
+  /**
+   * Backbone blocks [from, to) and the exits attached to them on the rows of `x` (samples
+   * `alive`, default 0…n−1): a row whose exit fires leaves (its exit and prediction are written
+   * to `exitIndex` and `pred` at its sample) and is dropped from the batch. Returns the rows still
+   * in the batch and their feature map after block to − 1 (`x` itself when no block ran: never
+   * disposed here; the caller disposes `h` when it is not `x`), and the MACs computed.
+   */
+  async blockRange(
+    x: tf.Tensor4D, from: number, to: number, rule: ExitRule, thresholds: number[], exitIndex: Int32Array, pred: Int32Array,
+    alive: number[] = Array.from({ length: x.shape[0] }, (_, i) => i),
+  ): Promise<{ h: tf.Tensor4D; alive: number[]; macs: number }> {
+    const net = this.net;
     const K = net.config.backbone.classes;
-    let alive = Array.from({ length: n }, (_, i) => i);
     // h is the caller's x until the first block replaces it (no copy); never dispose x
     let h: tf.Tensor4D = x;
     const drop = (t: tf.Tensor) => { if (t !== x) t.dispose(); };
     let macs = 0;
-    for (let i = 0; i < net.ir.blocks.length && alive.length; i++) {
+    for (let i = from; i < to && alive.length; i++) {
       this.onBlock?.(i, h.shape[0]);
       const next = tf.tidy(() => net.runBlock(i, h, false, undefined, this.folded));
       drop(h);
@@ -282,13 +302,47 @@ export class ExitEvaluator {
       }
       alive = keep;
     }
-    if (alive.length) {
-      macs += this.classifierMacs * alive.length;
-      const logits = (await this.heads.classifier(h))!;
-      alive.forEach((sample, row) => { exitIndex[sample] = net.exits.length; pred[sample] = argmaxRow(logits, row, K); });
+    return { h, alive, macs };
+  }
+
+  /** The final classifier on the last block's output `h` of the samples `alive`. */
+  async classify(h: tf.Tensor4D, alive: number[], exitIndex: Int32Array, pred: Int32Array): Promise<void> {
+    const K = this.net.config.backbone.classes;
+    const logits = (await this.heads.classifier(h))!;
+    alive.forEach((sample, row) => { exitIndex[sample] = this.net.exits.length; pred[sample] = argmaxRow(logits, row, K); });
+  }
+
+  /**
+   * One batch-1 pass through every block, every exit (head features, gate and classifier, as when
+   * it fires) and the final classifier, each part timed in ms: what a "measure here" tier computes
+   * at. On backends that run kernels asynchronously (webgl, webgpu) each part's output is read, so
+   * its time includes that read.
+   */
+  async timeParts(x: tf.Tensor4D): Promise<{ blockMs: number[]; exitMs: number[]; classifierMs: number }> {
+    const net = this.net;
+    const sync = !['wasm', 'cpu', 'tensorflow'].includes(tf.getBackend());
+    const blockMs: number[] = [], exitMs = new Array(net.exits.length).fill(0);
+    let h: tf.Tensor4D = x;
+    for (let i = 0; i < net.ir.blocks.length; i++) {
+      let t0 = performance.now();
+      const next = tf.tidy(() => net.runBlock(i, h, false, undefined, this.folded));
+      if (sync) await next.data();
+      blockMs.push(performance.now() - t0);
+      if (h !== x) h.dispose();
+      h = next;
+      const e = net.exitAtBlock(i);
+      if (e < 0) continue;
+      t0 = performance.now();
+      const out = (await this.heads.exit(e, h))!;
+      await out.logits();
+      exitMs[e] = performance.now() - t0;
+      out.dispose();
     }
-    drop(h);
-    return { exitIndex, pred, macs };
+    const t0 = performance.now();
+    await this.heads.classifier(h);
+    const classifierMs = performance.now() - t0;
+    if (h !== x) h.dispose();
+    return { blockMs, exitMs, classifierMs };
   }
 
   /** The plain backbone's logits [n·K], read: the full pass of the latency measurement (its classifier runs where the hard pass runs its heads). */

@@ -8,24 +8,18 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  avgPoolWindow, buildBackboneIR, layersCost, type BackboneConfig, type BackboneIR, type LayerSpec, type Shape3,
+  avgPoolWindow, buildBackboneIR, layersCost, type BackboneIR, type LayerSpec, type Shape3,
 } from '../../spec/backbones';
 import { batchNormActivation } from '../../accel';
 import type { CostModel } from '../../spec/results';
 import { costModel, resolveExits, type ResolvedExit } from '../../spec/exit-costs';
-import type { ExitConfig } from '../../spec/exits';
+import { gateLayersOf, type NetworkConfig } from '../../spec/network';
 
 export { HEAD_KINDS, validateExits, type ExitConfig, type HeadKind } from '../../spec/exits';
 // The head layers and their costs live in exit-costs.ts (no tfjs), shared with the extension host.
 export { costModel } from '../../spec/exit-costs';
 
-export interface NetworkConfig {
-  backbone: BackboneConfig;
-  exits: ExitConfig[];
-  /** Whether exits have gates (proposed) or not (BranchyNet, baseline). */
-  gated: boolean;
-  seed: number;
-}
+export type { NetworkConfig } from '../../spec/network';
 
 /** Outputs of one forward pass through every exit. Shapes for a batch of N and K classes. */
 export interface ForwardOutputs {
@@ -295,9 +289,7 @@ export class MultiExitNetwork {
 
   /** Exit e's gate up to the sigmoid: an optional hidden dense layer (ReLU), then one unit. */
   gateLayers(e: number): LayerSpec[] {
-    const exit = this.exits[e];
-    const last: LayerSpec = { kind: 'dense', name: `exit_${exit.point}/gate`, units: 1, relu: false };
-    return exit.gate.hidden > 0 ? [{ kind: 'dense', name: `exit_${exit.point}/gate_hidden`, units: exit.gate.hidden, relu: true }, last] : [last];
+    return gateLayersOf(this.exits[e]);
   }
 
   /** The final classifier on the last block's output: logits [N, K]. */

@@ -38,6 +38,17 @@ export function validateWebviewMessage(x: unknown): { ok: true; message: Webview
     case 'openRun':
       if (!isStr(x.runDir) || !x.runDir) return bad('runDir must be a non-empty string');
       return { ok: true, message: { type: 'openRun', runDir: x.runDir } };
+    case 'setDeployment': {
+      if (!isStr(x.runId)) return bad('runId must be a string');
+      const d = x.deployment;
+      if (!isObj(d) || !Array.isArray(d.cuts) || !d.cuts.every(isStr) || (d.quantization !== 'float32' && d.quantization !== 'int8')
+        || (d.preset !== undefined && !isStr(d.preset)) || (d.tiers !== undefined && !Array.isArray(d.tiers)) || JSON.stringify(d).length > 100_000) {
+        return bad('deployment must be { preset or tiers, cuts: strings, quantization: "float32" | "int8" }');
+      }
+      // rebuilt from the known fields only; the host validates it against the run's backbone before saving
+      const deployment = { ...(d.preset !== undefined ? { preset: d.preset } : {}), ...(d.tiers !== undefined ? { tiers: d.tiers } : {}), cuts: d.cuts, quantization: d.quantization };
+      return { ok: true, message: { type: 'setDeployment', runId: x.runId, deployment: deployment as Extract<WebviewMessage, { type: 'setDeployment' }>['deployment'] } };
+    }
     case 'log':
       if (x.level !== 'info' && x.level !== 'warn' && x.level !== 'error') return bad('level must be info, warn or error');
       if (!isStr(x.message)) return bad('message must be a string');

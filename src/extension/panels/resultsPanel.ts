@@ -3,8 +3,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunStatus } from '../../spec/run-types';
-import type { ThresholdState, WebviewMessage } from '../../protocol/webview';
-import { readMetrics, RUN_FILES } from '../../runs/store';
+import type { DeploymentState, ThresholdState, WebviewMessage } from '../../protocol/webview';
+import { readMetrics, readResults, RUN_FILES } from '../../runs/store';
+import { parseDeployment } from '../../spec/experiment';
+import type { BackboneConfig, Shape3 } from '../../spec/backbones';
+import type { BranchesProvider } from '../branchesTree';
+import { deploymentStateOf, experimentFileForRun, saveDeployment } from '../deployment';
 import { readRunData } from '../../runs/view-data';
 import { metricsDelta } from './messages';
 import { ViewTypes, WebviewHost, webviewOptions, type Log } from './webviewHost';
@@ -16,6 +20,11 @@ export class ResultsPanel extends WebviewHost {
   private thresholds: ThresholdState | undefined;
   private reported = new Set<string>();
   private timers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** the experiment file this run came from (its plan over tiers is shown and saved there) */
+  private experimentFile: vscode.Uri | undefined;
+  private lastDeployment = '';
+  /** the Branches view's provider, to edit the experiment file as the tree does (set by the extension) */
+  static branches: BranchesProvider | undefined;
 
   static show(context: vscode.ExtensionContext, runDir: string, log: Log): ResultsPanel {
     const dir = path.resolve(runDir);
@@ -44,7 +53,11 @@ export class ResultsPanel extends WebviewHost {
       ResultsPanel.open.delete(runDir);
       for (const t of this.timers.values()) clearTimeout(t);
     });
-    this.watch(runDir, [RUN_FILES.metrics, RUN_FILES.status, RUN_FILES.results], (f) => this.debounced(f));
+    this.watch(runDir, [RUN_FILES.metrics, RUN_FILES.status, RUN_FILES.results, RUN_FILES.tierSpeed, RUN_FILES.splitMeasured], (f) => this.debounced(f));
+    // the plan follows the experiment file, saved or not (a cut moved in the Branches view)
+    this.disposables.push(vscode.workspace.onDidChangeTextDocument((e) => {
+      if (this.experimentFile && e.document.uri.toString() === this.experimentFile.toString()) this.debounced('deployment');
+    }));
     // Deleted outside the Runs view (a terminal, the Explorer): close rather than show an empty run.
     this.watchDeleted(runDir, RUN_FILES.status, () => {
       if (fs.existsSync(runDir)) return;
@@ -68,6 +81,8 @@ export class ResultsPanel extends WebviewHost {
       this.lastEpoch = run.metrics.reduce((m, x) => Math.max(m, x.epoch), 0);
       this.hasResults = run.results !== null;
       this.post({ type: 'didLoadRun', run, thresholds: this.thresholds });
+      this.lastDeployment = '';
+      if (run.results && run.status) void this.syncDeployment(run.status.experiment, run.results);
     } catch (e) {
       this.log.appendLine(`[results] ${(e as Error).message}`);
       void vscode.window.showErrorMessage(`Cannot open results: ${(e as Error).message}`);
@@ -98,13 +113,54 @@ export class ResultsPanel extends WebviewHost {
       }
       this.post({ type: 'didUpdateStatus', runId: path.basename(this.runDir), status });
       if (status.state === 'finished' && !this.hasResults) this.load();
-    } else if (file === RUN_FILES.results) {
+    } else if (file === RUN_FILES.results || file === RUN_FILES.tierSpeed || file === RUN_FILES.splitMeasured) {
       this.load();
+    } else if (file === 'deployment' && this.experimentFile) {
+      void deploymentStateOf(this.experimentFile).then((s) => this.postDeployment(s));
     }
   }
 
-  protected handle(m: Extract<WebviewMessage, { type: 'setThreshold' | 'openRun' }>): void {
+  /** Finds the experiment file the run came from and sends its plan (when it has one, it wins over the run's copy). */
+  private async syncDeployment(experiment: string, results: Parameters<typeof experimentFileForRun>[1]): Promise<void> {
+    try {
+      this.experimentFile = await experimentFileForRun(experiment, results);
+      if (this.experimentFile) this.postDeployment(await deploymentStateOf(this.experimentFile));
+    } catch (e) {
+      this.log.appendLine(`[results] deployment: ${(e as Error).message}`);
+    }
+  }
+
+  private postDeployment(state: DeploymentState): void {
+    // without a plan in the file, the run's own (if any) stays: only say which file changes go to
+    const key = JSON.stringify(state);
+    if (key === this.lastDeployment) return;
+    this.lastDeployment = key;
+    this.post({ type: 'didUpdateDeployment', runId: path.basename(this.runDir), state });
+  }
+
+  /** A plan changed in the panel: saved to the experiment file when there is one (the Branches view follows). */
+  private async saveDeployment(m: Extract<WebviewMessage, { type: 'setDeployment' }>): Promise<void> {
+    try {
+      const r = readResults(this.runDir);
+      const backbone: BackboneConfig = { name: r.backbone.name as BackboneConfig['name'], width: r.backbone.width, input: r.backbone.input as Shape3, classes: r.backbone.classes };
+      const d = parseDeployment(m.deployment, backbone);
+      if (!this.experimentFile || !ResultsPanel.branches) {
+        this.log.appendLine(`[results ${path.basename(this.runDir)}] tier plan changed in the panel; no experiment file for this run in the workspace, so it is not saved`);
+        return;
+      }
+      this.lastDeployment = JSON.stringify({ deployment: d, source: 'workspace', file: vscode.workspace.asRelativePath(this.experimentFile) });
+      await saveDeployment(ResultsPanel.branches, this.experimentFile, d);
+    } catch (e) {
+      this.log.appendLine(`[results ${path.basename(this.runDir)}] tier plan not saved: ${(e as Error).message}`);
+      void vscode.window.showErrorMessage(`Early Exit: tier plan not saved: ${(e as Error).message}`);
+    }
+  }
+
+  protected handle(m: Extract<WebviewMessage, { type: 'setThreshold' | 'openRun' | 'setDeployment' }>): void {
     switch (m.type) {
+      case 'setDeployment':
+        void this.saveDeployment(m);
+        break;
       case 'setThreshold':
         this.thresholds = m.state;
         break;

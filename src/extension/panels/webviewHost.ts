@@ -95,6 +95,7 @@ export abstract class WebviewHost implements vscode.Disposable {
         break;
       case 'setThreshold':
       case 'openRun':
+      case 'setDeployment':
         this.handle(m);
         break;
       default: {

@@ -67,6 +67,22 @@ test('ordinary mistakes are one line and a non-zero exit code, never a stack tra
     new RegExp(`^early-exit report: ${quote(tmp)}: not a run folder \\(it has no status\\.json, experiment\\.json or results\\.json; early-exit runs lists the runs of a runs folder\\)$`));
 });
 
+test('an option a command does not take is refused before anything runs, naming the nearest one; --help still answers', async () => {
+  const runs = path.join(tmp, 'typo-runs');
+  assertOneLine(await runCli(['train', experiment, '--out', runs, '--epoch', '3'], { timeoutMs: HANG_MS }), 2,
+    /^early-exit train: unknown option --epoch: experiment fields are set with --set path=value; early-exit train --help lists its options$/);
+  assert.equal(fs.existsSync(runs), false, 'no run folder was made');
+  assertOneLine(await runCli(['init', '--bakcbone', 'vgg13', '-o', path.join(tmp, 'typo.exits.json')], { timeoutMs: HANG_MS }), 2,
+    /^early-exit init: unknown option --bakcbone: did you mean --backbone\? early-exit init --help lists its options$/);
+  assert.equal(fs.existsSync(path.join(tmp, 'typo.exits.json')), false, 'no experiment file was written');
+  // last on the line, where it would otherwise be asked for a value
+  assertOneLine(await runCli(['runs', '--jsn'], { cwd: tmp, timeoutMs: HANG_MS }), 2, /^early-exit runs: unknown option --jsn: did you mean --json\? early-exit runs --help lists its options$/);
+  assertOneLine(await runCli(['macs', 'vgg13', '-x', '1'], { timeoutMs: HANG_MS }), 2, /^early-exit macs: unknown option -x: early-exit macs --help lists its options$/);
+  const help = await runCli(['train', '--epoch', '3', '--help'], { timeoutMs: HANG_MS });
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^Usage: early-exit train /);
+});
+
 test('an internal error is one line naming --debug; with --debug the stack trace follows', async () => {
   // the worker sends a malformed message: the CLI's handler throws inside an event callback
   const env = { EARLY_EXIT_FAULT: 'bad-message:1' };

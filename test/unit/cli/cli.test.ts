@@ -11,6 +11,7 @@ import { fieldsNotWritten } from '../../../src/cli/commands/init';
 import { printSummary, terminalView } from '../../../src/cli/commands/train';
 import { parseMacs, StatusLine } from '../../../src/cli/format';
 import { main } from '../../../src/cli/main';
+import { documentedFlags, parseArgs, UsageError } from '../../../src/cli/registry';
 import { defaultExperiment, parseExperiment, parseOverride, validateExperiment } from '../../../src/spec/experiment';
 import { createRunsFor } from '../../../src/runs/manager';
 import { ValidationError } from '../../../src/spec/errors';
@@ -41,6 +42,27 @@ test('every command\'s help names every flag of its usage line (eval --help list
     for (const f of flags) assert.ok(helpText.includes(f), `${c.name} --help does not explain ${f}`);
   }
   assert.match((await cli('eval', '--help')).out, /--json\s+print/);
+});
+
+test('each command takes the options its usage and help name (every option it reads among them), and refuses others', () => {
+  const reads: Record<string, string[]> = {
+    demo: ['out', 'backend'], train: ['out', 'set', 'resume', 'backend', 'stock'], eval: ['threshold', 'budget', 'target-accuracy', 'rule', 'json', 'measure'],
+    runs: ['out', 'json'], init: ['backbone', 'out', 'force'], macs: ['width', 'input', 'classes', 'json'], 'data inspect': ['json', 'download'],
+    report: ['out', 'force'], doctor: ['json'],
+    'deploy plan': ['preset', 'tiers', 'cut', 'int8', 'quantization', 'rule', 'threshold', 'sweep', 'stat', 'latency-budget', 'bytes-budget', 'json'],
+    'deploy run': ['preset', 'tiers', 'cut', 'int8', 'quantization', 'rule', 'threshold', 'images', 'warmup', 'no-shape', 'backend', 'remeasure', 'json'],
+    'deploy measure': ['backend', 'images', 'json'], 'deploy presets': ['json'],
+  };
+  for (const [name, flags] of Object.entries(reads)) {
+    const cmd = commands.find((c) => c.name === name);
+    assert.ok(cmd, name);
+    const known = documentedFlags(cmd);
+    for (const f of [...flags, 'help']) assert.ok(known.has(f), `${name} --${f}`);
+  }
+  const train = commands.find((c) => c.name === 'train')!;
+  assert.deepEqual(parseArgs(['x.exits.json', '--set', 'training.epochs=2', '-h'], train).flags, { set: 'training.epochs=2', help: true });
+  assert.throws(() => parseArgs(['x.exits.json', '--outt', 'r'], train), (e: Error) => e instanceof UsageError && e.message === 'unknown option --outt: did you mean --out? early-exit train --help lists its options');
+  assert.deepEqual(parseArgs(['x', '--outt', 'r']).flags, { outt: 'r' }, 'without a command nothing is refused');
 });
 
 test('"data", "data --help" and "help data" list the data subcommands instead of "unknown command"', async () => {
