@@ -405,6 +405,9 @@ suite('Early Exit extension', () => {
     for (const want of ['head f_b', 'gate g_b', 'cost γ_b', 'sweep', 'λ ×2', 'MACs · ']) assert.ok(rows.some((r) => r.includes(want)), `no row with "${want}": ${rows.join(' | ')}`);
     const headers = await texts('.pane-header', 1000);
     assert.ok(headers?.some((h) => /branches/i.test(h)) && headers.some((h) => /runs/i.test(h)), `view headers: ${headers?.join(' | ')}`);
+    // the previous test's worker stand-in is gone: wait until the view says so, so that the picture does
+    // not depend on when the view noticed
+    await until(async () => (await texts(runRow('20260201-000001-sweepy-b'), 5000))?.some((r) => r.includes('failed')), 30_000, 'the stand-in run to show as failed');
     await vscode.commands.executeCommand('notifications.clearAll');
     await expectScreenshot('workbench-branches-runs');
   });
