@@ -20,6 +20,15 @@ function shares(rows: J[] | undefined): string {
   return rows.filter((r) => r.share > 0).map((r) => `${r.point === 'final' ? 'final' : `#${r.position}`} ${(100 * r.share).toFixed(1)} %`).join(', ');
 }
 
+/** "1.6 of 4" or "**collapsed** (1.0 of 4)": effective exits (e^H of the split), and whether one exit takes ≥ 95 % (spec/routing.ts). */
+function routing(rows: J[] | undefined): string {
+  if (!rows?.length) return '—';
+  const s = rows.map((r) => r.share as number);
+  const h = -s.reduce((a, v) => a + (v > 0 ? v * Math.log(v) : 0), 0);
+  const eff = `${Math.exp(h).toFixed(1)} of ${s.length}`;
+  return Math.max(...s) >= 0.95 ? `**collapsed** (${eff})` : eff;
+}
+
 /** "60 % (57 … 61)": time saved, with the range over repeated measurements when there were several. */
 function saved(t: J): string {
   if (!t) return '—';
@@ -36,6 +45,70 @@ function remeasured(partial: J[]): string {
     times.set(key, [...(times.get(key) ?? []), String(i.at).slice(11, 16)]);
   }
   return [...times].map(([k, t]) => `${k} (${t.join(', ')} UTC)`).join('; ');
+}
+
+
+/** The issue-17 comparison: the budget table per dataset (best recipe vs the softmax rules), then every run. */
+function gatesReport(g: J): string[] {
+  const L: string[] = ['## Learned gates vs softmax rules at fixed budgets', ''];
+  // The closing reading of these rows is written by hand (bench/gates.md); the tables below are rendered.
+  const notes = path.join(__dirname, 'gates.md');
+  if (fs.existsSync(notes)) L.push(fs.readFileSync(notes, 'utf8').trim(), '');
+  L.push(`How the rows were measured: every run trained by \`early-exit train\` (wasm, seed 1; the gate recipes start from the BranchyNet run's exits with \`training.initFrom\`, where other seeds of the gates' training were run their spread is listed below each dataset); then \`early-exit eval <run> --rule all --budget 50%,70%,90% --per-exit --measure\`: for each exit rule, τ per exit picked on the validation split (coordinate ascent from the best shared τ) as the most accurate within the budget, the test accuracy and split at that τ, and batch-1 time saved (median-free: one \`measureTiming\` per cell, 100 test images, fastest of five interleaved rounds per image). The learned-gate run shown first at each budget is the best on **validation** at that budget, among every gated run of the dataset. "same net" = the softmax rule on the exits of that same network; "BranchyNet" = the softmax rule on the BranchyNet-trained network (per-exit CE, no gates).`, '');
+  for (const d of g.datasets as J[]) {
+    const runs = d.runs as J[];
+    if (!runs.length) continue;
+    L.push(`### ${d.label}`, '');
+    const bn = runs.find((r) => r.method === 'branchynet');
+    const cell = (r: J | undefined, rule: string, share: number) => (r?.cells as J[] | undefined)?.find((c) => c.rule === rule && Math.abs(c.share - share) < 1e-9);
+    const rows: (string | number)[][] = [];
+    for (const share of d.budgets as number[]) {
+      // the learned gates picked on validation at this budget (older sections: over all budgets)
+      const best = runs.find((r) => r.name === (d.bestAt?.[String(share)] ?? d.best));
+      const ent = cell(bn, 'entropy', share);
+      const line = (label: string, c: J | undefined, vsEntropy = false) => [
+        `${Math.round(100 * share)} %`, label, c ? pct(c.accuracy) : '—',
+        vsEntropy && c && ent ? pp(c.accuracy - ent.accuracy) : '', c ? `${f(c.averageMacsPct, 1)} %` : '—', c ? shares(c.shares) : '—', c ? routing(c.shares) : '—',
+        c?.timeSavedPct != null ? `${f(c.timeSavedPct, 0)} %` : '—', c?.sharedAccuracy != null ? pct(c.sharedAccuracy) : '—',
+      ];
+      if (best) {
+        rows.push(line(`**learned gates**, ${best.name}${best.recipes ? ` (${best.recipes})` : ''}`, cell(best, 'gate', share), true));
+        rows.push(line('entropy, same net', cell(best, 'entropy', share), true));
+        rows.push(line('max softmax, same net', cell(best, 'confidence', share), true));
+      }
+      if (bn) {
+        rows.push(line('entropy, BranchyNet', ent));
+        rows.push(line('max softmax, BranchyNet', cell(bn, 'confidence', share), true));
+      }
+    }
+    L.push(table(['budget', 'rule, network', 'test acc.', 'Δ vs entropy (BranchyNet)', 'avg MACs', 'split', 'routing', 'time saved', 'test acc., one shared τ'], rows), '');
+    if (d.chart) L.push(`![every rule on the best recipe's network: learned gates, entropy and max softmax, τ swept (the results panel's chart)](${d.chart})`, '');
+    L.push(`Every run of this dataset, test accuracy per rule at each budget (τ per exit on validation); "area vs entropy" = mean accuracy difference between the learned gates' and the entropy rule's accuracy / MACs curves on the same network (one τ for all exits, swept; eval --compare-rules):`, '');
+    L.push(table(['run', 'recipes', 'final alone', ...(d.budgets as number[]).flatMap((b) => [`gates @${Math.round(100 * b)} %`, `entropy @${Math.round(100 * b)} %`, `max sm. @${Math.round(100 * b)} %`]), 'gates vs entropy curve', 'routing of gates @70 %'],
+      runs.map((r) => {
+        const gap = (r.comparison?.gaps as J[] | undefined)?.find((x) => x.rule === 'gate' && x.against === 'entropy');
+        return [r.name, r.recipes ?? (r.method === 'branchynet' ? 'per-exit CE, no gates' : 'the paper\'s loss'), pct(r.finalAccuracy),
+          ...(d.budgets as number[]).flatMap((b) => ['gate', 'entropy', 'confidence'].map((rule) => { const c = cell(r, rule, b); return c ? pct(c.accuracy) : '—'; })),
+          gap ? `${gap.meanGap >= 0 ? '+' : '−'}${Math.abs(gap.meanGap).toFixed(2)} pt over ${f(gap.from, 0)}–${f(gap.to, 0)} %` : '—',
+          (() => { const c = cell(r, 'gate', 0.7); return c ? routing(c.shares) : '—'; })()];
+      })), '');
+    const seeds = (d.seedRuns ?? []) as J[];
+    if (seeds.length) {
+      const bases = [...new Set(seeds.map((x) => x.seedOf as string))];
+      L.push('Seeds of the gates\' training (the exits are the same BranchyNet run): learned-gate test accuracy at each budget, seed 1 / 2 / 3, and the spread (max − min):', '');
+      L.push(table(['recipe', ...(d.budgets as number[]).map((b) => `@${Math.round(100 * b)} %`)], bases.map((b) => {
+        const all = [runs.find((r) => r.name === b), ...seeds.filter((x) => x.seedOf === b).sort((p, q) => p.seed - q.seed)].filter(Boolean) as J[];
+        return [b, ...(d.budgets as number[]).map((share) => {
+          const v = all.map((r) => cell(r, 'gate', share)?.accuracy as number | undefined).filter((x): x is number => x !== undefined);
+          return v.length ? `${v.map((x) => (100 * x).toFixed(1)).join(' / ')} (${(100 * (Math.max(...v) - Math.min(...v))).toFixed(1)} pt)` : '—';
+        })];
+      })), '');
+    }
+    const timedRuns = runs.filter((r) => r.loadAtTiming != null);
+    L.push(`Test split: ${runs[0].test} images (one image = ${(100 / runs[0].test).toFixed(2)} pt; the binomial standard error of an accuracy near 60 % is ≈ ${(100 * Math.sqrt(0.6 * 0.4 / runs[0].test)).toFixed(1)} pt); validation: ${runs[0].validation} images. 1-min load when the shown rows were timed: ${timedRuns.map((r) => `${r.name} ${f(r.loadAtTiming, 1)}`).join(', ') || '—'}.`, '');
+  }
+  L.push(loadNote(g), '');
+  return L;
 }
 
 /** Which part of the step moves wasm's ratio to PyTorch from width a to width b, from the profiles. */
@@ -163,11 +236,13 @@ export function renderReport(out: J, root: string): string {
     L.push('## Early-exit inference (Table 2 analogue)', '');
     const repeats = e.rows.find((r: J) => r.tau05?.timing?.measurements)?.tau05.timing.measurements;
     L.push(`Proposed method with the per-exit CE term (α = ${e.alpha ?? 0} = \`method.exitLossWeight\`) and two cost weights λ per backbone, at width ×${e.width}, ${e.epochs} epochs on ${e.dataset}, trained by \`early-exit train\` on wasm; batch-1 latency of the plain backbone vs hard exits (later blocks not computed) over the first 100 test images, measured by \`early-exit eval --measure\` (\`measureTiming\`: batch norm folded into fused conv kernels in both paths, both paths warmed on every image, then per image the fastest of five interleaved rounds)${repeats > 1 ? `, ${repeats} times in fresh processes: the call with the median time saved is shown, the range over the calls in brackets` : ''}; accuracy and exit shares on all 1000 test images. Calibrated τ: the cheapest τ whose validation accuracy is within 1 point of the soft output's (\`early-exit eval --target-accuracy\`). Time saved = 1 − hard/full (the paper's "speed-up"). **target** = time saved at τ = 0.5 ≥ the paper's with at most 1 point (10 of the 1000 test images) lost against the soft output.`, '');
-    L.push(table(['backbone', 'λ', 'soft acc.', 'final alone', 'full ms', 'τ = 0.5: ms', 'saved', 'acc. Δ vs soft', 'avg MACs', 'exit shares', 'target', 'calibrated τ', 'ms', 'saved', 'acc. Δ vs soft', 'exit shares', 'paper saved'],
-      e.rows.map((r: J) => [LABEL[r.backbone], r.lambda ?? '—', pct(r.softAccuracy), pct(r.finalAccuracy), f(r.tau05?.timing?.fullMs, 2), f(r.tau05?.timing?.hardMs, 2), saved(r.tau05?.timing), pp(r.tau05?.accuracyChange), `${f(r.tau05?.averageMacsPct, 0)} %`, shares(r.tau05?.shares),
+    L.push(table(['backbone', 'λ', 'soft acc.', 'final alone', 'full ms', 'τ = 0.5: ms', 'saved', 'acc. Δ vs soft', 'avg MACs', 'exit shares', 'routing', 'target', 'calibrated τ', 'ms', 'saved', 'acc. Δ vs soft', 'exit shares', 'routing', 'paper saved'],
+      e.rows.map((r: J) => [LABEL[r.backbone], r.lambda ?? '—', pct(r.softAccuracy), pct(r.finalAccuracy), f(r.tau05?.timing?.fullMs, 2), f(r.tau05?.timing?.hardMs, 2), saved(r.tau05?.timing), pp(r.tau05?.accuracyChange), `${f(r.tau05?.averageMacsPct, 0)} %`, shares(r.tau05?.shares), routing(r.tau05?.shares),
         r.tau05?.timing && r.tau05.timing.timeSavedPct >= r.paperTimeSavedPct && r.tau05.accuracyChange >= -0.01 - 1e-9 ? 'met' : 'not met',
-        r.calibrated ? (r.calibrated.thresholds as number[]).map((x) => f(x, 2)).join('/') : '—', f(r.calibrated?.timing?.fullMs != null ? r.calibrated.timing.hardMs : null, 2), r.calibrated?.timing ? saved(r.calibrated.timing) : '—', pp(r.calibrated?.accuracyChange), shares(r.calibrated?.shares), `${r.paperTimeSavedPct} %`])));
-    L.push('', loadNote(e), '');
+        r.calibrated ? (r.calibrated.thresholds as number[]).map((x) => f(x, 2)).join('/') : '—', f(r.calibrated?.timing?.fullMs != null ? r.calibrated.timing.hardMs : null, 2), r.calibrated?.timing ? saved(r.calibrated.timing) : '—', pp(r.calibrated?.accuracyChange), shares(r.calibrated?.shares), routing(r.calibrated?.shares), `${r.paperTimeSavedPct} %`])));
+    const collapsed = e.rows.filter((r: J) => routing(r.tau05?.shares).startsWith('**collapsed**')).length;
+    L.push('', `**routing** = effective exits (e^H of the split: 1 = every input leaves at one exit, 4 = an even split over the three exits and the final classifier); **collapsed** = one exit takes ≥ 95 % of the inputs, so that row measures a truncated network, not early exiting. ${collapsed} of the ${e.rows.length} rows at τ = 0.5 are collapsed. The section "Learned gates vs softmax rules at fixed budgets" below compares, on the same data, runs trained to route.`, '');
+    L.push(loadNote(e), '');
   }
   const tr = s.tradeoff;
   if (tr?.rows) {
@@ -180,6 +255,7 @@ export function renderReport(out: J, root: string): string {
     else if (tr.chartError) L.push(`(chart image failed: ${tr.chartError})`, '');
     L.push(loadNote(tr), '');
   }
+  if (s.gates?.datasets) L.push(...gatesReport(s.gates));
   const sc = s.scaling;
   if (sc?.bySize) {
     L.push(`## Scaling (${LABEL[sc.backbone]}, wasm, one epoch on real CIFAR-10 images, augmented)`, '', 'Dataset size at width ×0.0625; width at a fixed number of images. Epoch time excludes the validation pass.', '');

@@ -6,13 +6,15 @@
  * BENCHMARKS.md from it (bench/report.ts). Each measurement runs in a child process of its own.
  * Sections: throughput, profile, engines (torch engine vs wasm vs plain PyTorch), earlyexit
  * (Table 2 analogue), tradeoff (accuracy vs MACs), scaling, memory, extension, tiers (a network split
- * over device, edge and cloud). Not part of `npm test`.
+ * over device, edge and cloud); gates (learned gates vs the softmax rules at fixed budgets) only with
+ * `--only gates`, it trains for hours. Not part of `npm test`.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ensureTorch, throughputSection, profileSection } from './sections/speed';
 import { earlyExitSection, latencySection, tradeoffSection } from './sections/exits';
+import { gatesSection } from './sections/gates';
 import { memorySection, scalingSection } from './sections/scaling';
 import { extensionSection } from './sections/extension';
 import { enginesSection } from './sections/engines';
@@ -29,6 +31,8 @@ const SECTIONS: Record<string, (o: BenchOptions) => Promise<Record<string, unkno
   /** re-measures the batch-1 latency of the earlyexit runs of an earlier bench; stored as earlyexit */
   latency: latencySection,
   tradeoff: tradeoffSection,
+  /** learned gates vs entropy / max softmax at 50 / 70 / 90 % of the MACs (hours: not in a plain full run, see gates.ts) */
+  gates: gatesSection,
   scaling: scalingSection,
   memory: memorySection,
   extension: extensionSection,
@@ -53,7 +57,7 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const quick = argv.includes('--quick');
   const onlyArg = argv.indexOf('--only');
-  const only = onlyArg >= 0 ? argv[onlyArg + 1].split(',') : Object.keys(SECTIONS).filter((k) => k !== 'latency');
+  const only = onlyArg >= 0 ? argv[onlyArg + 1].split(',') : Object.keys(SECTIONS).filter((k) => k !== 'latency' && k !== 'gates');
   for (const s of only) if (!SECTIONS[s]) throw new Error(`unknown section "${s}"; sections: ${Object.keys(SECTIONS).join(', ')}`);
   const jsonFile = path.join(ROOT, quick ? 'bench/results-quick.json' : 'BENCHMARKS.json');
   const mdFile = path.join(ROOT, quick ? 'bench/results-quick.md' : 'BENCHMARKS.md');

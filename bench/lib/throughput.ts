@@ -9,9 +9,9 @@ import { channelStats, mulberry32, toFloatBatch, type Split } from '../../src/da
 import type { MultiExitNetwork } from '../../src/engine/tfjs/network';
 import { createOptimizer } from '../../src/engine/tfjs/optimizer';
 import { trainEpoch, type TrainSource } from '../../src/engine/tfjs/train';
-import type { MethodConfig, TrainingConfig } from '../../src/spec/method';
+import { methodConfig, type MethodConfig, type TrainingConfig } from '../../src/spec/method';
 
-export const METHOD: MethodConfig = { name: 'proposed', lambda: 0.1, exitLossWeight: 0, exitWeights: null };
+export const METHOD: MethodConfig = methodConfig({ name: 'proposed', lambda: 0.1 });
 
 export function trainingConfig(batchSize: number, epochs = 1): TrainingConfig {
   return { epochs, batchSize, optimizer: 'adam', lr: 1e-3, momentum: 0.9, weightDecay: 5e-4, schedule: 'constant', stepEpochs: 30, stepGamma: 0.1, seed: 1 };

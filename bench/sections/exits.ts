@@ -178,7 +178,8 @@ export async function tradeoffSection(o: BenchOptions): Promise<Record<string, u
   return { backbone: TRADEOFF_BACKBONE, width: WIDTH, epochs, rows, chart: chart && path.relative(ROOT, chart), chartError };
 }
 
-async function screenshot(html: string, png: string): Promise<string> {
+/** A screenshot of the first element matching `selector` in a report (headless Chromium). */
+export async function screenshot(html: string, png: string, selector = '#comparison .ee-tradeoff'): Promise<string> {
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
   try {
@@ -187,7 +188,7 @@ async function screenshot(html: string, png: string): Promise<string> {
     await page.waitForSelector('body[data-ready]');
     await page.waitForTimeout(300);
     fs.mkdirSync(path.dirname(png), { recursive: true });
-    await page.locator('#comparison .ee-tradeoff').first().screenshot({ path: png });
+    await page.locator(selector).first().screenshot({ path: png });
     return png;
   } finally {
     await browser.close();

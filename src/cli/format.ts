@@ -1,6 +1,7 @@
 /** Terminal formatting shared by the CLI commands: tables, MACs, progress bars. */
+import { collapseWarning, gapText, routingOf, routingText, RULE_NAMES, splitText, tausText, tauText, type BudgetCell, type RuleComparison } from '../spec/analysis';
 import { formatMacs } from '../spec/backbones';
-import type { ExitTable } from '../spec/results';
+import type { ExitTable, Timing } from '../spec/results';
 
 import { pct } from '../runs/messages';
 
@@ -21,7 +22,7 @@ export function renderExitTable(t: ExitTable): string {
   ]);
   rows.push(['total', formatMacs(t.averageMacs) + ' avg', `${t.averageMacsPct.toFixed(1)}%`, String(t.count), '100%', pct(t.accuracy), '']);
   const rule = t.rule === 'entropy' ? 'entropy ≤ τ' : t.rule === 'gate' ? 'gate ≥ τ' : 'confidence ≥ τ';
-  const taus = [...new Set(t.thresholds)].length === 1 ? String(t.thresholds[0]) : `[${t.thresholds.join(', ')}]`;
+  const taus = new Set(t.thresholds).size === 1 ? tauText(t.thresholds[0]) : `[${t.thresholds.map(tauText).join(', ')}]`;
   return `exits fire when ${rule}, τ = ${taus}\n` + renderTable(['exit', 'MACs', '% full', 'inputs', 'share', 'acc. leaving', 'standalone'], rows);
 }
 
@@ -48,6 +49,36 @@ export class StatusLine {
     if (this.stream.isTTY) this.stream.write('\r\x1b[2K');
     if (text) this.stream.write(text + '\n');
   }
+}
+
+/** The routing line of an exit table, and the collapse warning when one exit takes ≥ 95 % of the inputs. */
+export function renderRouting(t: ExitTable): string {
+  const r = routingOf(t);
+  const warning = collapseWarning(r);
+  return `routing: ${routingText(r)}${warning ? `\nWARNING: ${warning}` : ''}`;
+}
+
+/** Every rule on the same network: the area between the learned gates' curve and each other rule's. */
+export function renderRuleComparison(c: RuleComparison): string {
+  const best = c.curves.map((k) => {
+    const top = k.front[k.front.length - 1];
+    return `${RULE_NAMES[k.rule]} ${top ? `${pct(top.accuracy)} at best (${top.averageMacsPct.toFixed(0)} % MACs)` : '—'}`;
+  });
+  return [`every rule on this network (one τ for all exits, swept 0…1): ${best.join('; ')}`, ...c.gaps.map((g) => `  ${gapText(g)}`)].join('\n');
+}
+
+/** The budget table: per budget and rule, τ picked on validation, the test accuracy, MACs, split (and measured time saved). */
+export function renderBudgetTable(cells: readonly BudgetCell[], timings?: readonly (Timing | null)[]): string {
+  const rows = cells.map((c, i) => {
+    const t = c.calibration.test;
+    const time = timings?.[i];
+    return [
+      `${Math.round(100 * c.share)} %`, RULE_NAMES[c.rule], tausText(c.calibration.thresholds),
+      c.calibration.met ? 'yes' : 'NO', pct(t.accuracy), `${t.averageMacsPct.toFixed(1)}%`, splitText(c.routing) + (c.routing.collapsed ? ' (collapsed)' : ''),
+      ...(timings ? [time ? `${time.timeSavedPct.toFixed(0)}%` : '—'] : []),
+    ];
+  });
+  return renderTable(['budget', 'rule', 'τ', 'met', 'test acc.', 'avg MACs', 'split', ...(timings ? ['time saved'] : [])], rows);
 }
 
 /**

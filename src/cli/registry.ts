@@ -21,7 +21,7 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-const BOOLEAN_FLAGS = new Set(['json', 'help', 'measure', 'force', 'download', 'int8', 'sweep', 'no-shape', 'remeasure']);
+const BOOLEAN_FLAGS = new Set(['json', 'help', 'measure', 'force', 'download', 'int8', 'sweep', 'no-shape', 'remeasure', 'per-exit', 'compare-rules']);
 const SHORT: Record<string, string> = { o: 'out', h: 'help' };
 
 /** With `cmd`, an option it does not take is refused where it stands (before asking for its value). */

@@ -9,6 +9,7 @@
  */
 import type { Split } from '../data/types';
 import type { Experiment } from '../spec/experiment';
+import type { EpochPhase } from '../spec/method';
 import type { CostModel, ExitRule, SampleRecords, Timing } from '../spec/results';
 
 /** The device an engine runs on, as status.json and the backend line report it. */
@@ -55,6 +56,10 @@ export interface EpochLosses {
   ce: number;
   /** C, the expected normalised cost of Eq. 2 (proposed), else 0 */
   cost: number;
+  /** λ at the end of the epoch: the phase's, or where the budget multiplier ended (method.targetBudget) */
+  lambda: number;
+  /** mean of λ·C over the epoch's steps (λ moves per step with a target budget; 0 while the exits warm up) */
+  costTerm: number;
   imagesPerSecond: number;
   seconds: number;
 }
@@ -72,10 +77,11 @@ export interface EngineNetwork {
   /** Exit point ids, in backbone order. */
   readonly points: string[];
   /**
-   * Trains epoch `epoch` (1-based) at learning rate `lr` (the schedule is the caller's). Throws
+   * Trains epoch `epoch` (1-based) at learning rate `lr` in `phase` (both the caller's: the schedule
+   * and the recipes' stages live in spec/method.ts `learningRate` / `epochPhase`). Throws
    * TrainingCancelled when `shouldStop` says so, NonFiniteLossError when the loss is not finite.
    */
-  trainEpoch(epoch: number, lr: number, callbacks?: StepCallbacks): Promise<EpochLosses>;
+  trainEpoch(epoch: number, lr: number, callbacks: StepCallbacks, phase: EpochPhase): Promise<EpochLosses>;
   /** Every exit and the final classifier on every sample of a split (eval mode). */
   records(split: 'validation' | 'test'): Promise<SampleRecords>;
   /** Weights and optimiser state after `epoch`, written so that a kill at any point leaves a loadable checkpoint. */
@@ -95,8 +101,12 @@ export interface Engine {
    * offer fails too, and the caller tries the next one.
    */
   prepare(preference: string): Promise<EngineDevice>;
-  /** The network of `x` on `data`: fresh, or restored with its optimiser from the checkpoint folder `resumeFrom`. `epoch` = epochs already trained. */
-  open(x: Experiment, data: EngineData, resumeFrom: string | null): Promise<{ net: EngineNetwork; epoch: number }>;
+  /**
+   * The network of `x` on `data`: fresh (its matching variables loaded from `x.training.initFrom`
+   * when set: `initialised` says what was loaded), or restored with its optimiser from the
+   * checkpoint folder `resumeFrom`. `epoch` = epochs already trained.
+   */
+  open(x: Experiment, data: EngineData, resumeFrom: string | null): Promise<{ net: EngineNetwork; epoch: number; initialised?: { loaded: number; fresh: string[] } }>;
 }
 
 /** The loss became NaN or infinite; names where. */

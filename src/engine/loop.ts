@@ -1,10 +1,12 @@
 /**
- * The epoch loop every engine shares: the learning-rate schedule, one `trainEpoch` per epoch,
- * validation metrics computed here from the engine's per-sample records (with the same analysis
- * the results use), then the caller's epoch-end hook (metrics line, checkpoint).
+ * The epoch loop every engine shares: the learning-rate schedule and the recipes' phase of each
+ * epoch (spec/method.ts: exits-first warm-up, gates only, gate temperature, hard gates, the budget
+ * multiplier carried from epoch to epoch), one `trainEpoch` per epoch, validation metrics computed
+ * here from the engine's per-sample records (with the same analysis the results use), then the
+ * caller's epoch-end hook (metrics line, checkpoint).
  */
 import { accuracyOf, exitTable, softAccuracy } from '../spec/analysis';
-import { learningRate } from '../spec/method';
+import { epochPhase, phaseLearningRate, type EpochPhase } from '../spec/method';
 import type { Experiment } from '../spec/experiment';
 import type { ExitRule, SampleRecords } from '../spec/results';
 import type { EpochMetrics } from '../spec/run-types';
@@ -13,6 +15,8 @@ import type { EngineNetwork, EpochLosses, StepCallbacks } from './engine';
 export interface LoopOptions extends StepCallbacks {
   /** Epochs already trained (resume): training continues at startEpoch + 1. */
   startEpoch: number;
+  /** The budget multiplier where the last trained epoch left it (resume: its metrics line's λ); null = start at method.lambda. */
+  startLambda?: number | null;
   rule: ExitRule;
   thresholds: number[];
   /** After each epoch, before the next starts (write metrics, checkpoint here). */
@@ -22,10 +26,13 @@ export interface LoopOptions extends StepCallbacks {
 /** Trains `net` for the experiment's remaining epochs; returns every epoch's metrics. */
 export async function trainEpochs(net: EngineNetwork, x: Pick<Experiment, 'method' | 'training'>, o: LoopOptions): Promise<EpochMetrics[]> {
   const all: EpochMetrics[] = [];
+  let lambda = o.startLambda ?? null;
   for (let epoch = o.startEpoch + 1; epoch <= x.training.epochs; epoch++) {
-    const lr = learningRate(x.training, epoch - 1);
-    const losses = await net.trainEpoch(epoch, lr, { onStep: o.onStep, shouldStop: o.shouldStop });
-    const m = epochMetrics(net, x, epoch, lr, losses, await net.records('validation'), o.rule, o.thresholds);
+    const lr = phaseLearningRate(x, epoch);
+    const phase = epochPhase(x.method, x.training.epochs, epoch, lambda);
+    const losses = await net.trainEpoch(epoch, lr, { onStep: o.onStep, shouldStop: o.shouldStop }, phase);
+    if (x.method.targetBudget !== null && phase.stage !== 'warmup') lambda = losses.lambda;
+    const m = epochMetrics(net, x, epoch, lr, losses, await net.records('validation'), o.rule, o.thresholds, phase);
     all.push(m);
     await o.onEpochEnd?.(m);
   }
@@ -39,15 +46,19 @@ export async function trainEpochs(net: EngineNetwork, x: Pick<Experiment, 'metho
  */
 export function epochMetrics(
   net: Pick<EngineNetwork, 'costs'>, x: Pick<Experiment, 'method'>, epoch: number, lr: number, losses: EpochLosses,
-  rec: SampleRecords, rule: ExitRule, thresholds: number[],
+  rec: SampleRecords, rule: ExitRule, thresholds: number[], phase?: EpochPhase,
 ): EpochMetrics {
   const proposed = x.method.name === 'proposed';
   const common = {
     epoch,
     loss: losses.loss,
     ceLoss: losses.ce,
-    costLoss: proposed ? x.method.lambda * losses.cost : 0,
+    costLoss: proposed ? losses.costTerm : 0,
     expectedCost: proposed ? losses.cost : null,
+    // λ moves only with a target budget (the multiplier); a fixed λ is in the experiment, not on every line
+    ...(proposed && x.method.targetBudget !== null ? { lambda: losses.lambda } : {}),
+    ...(phase && phase.stage !== 'joint' ? { stage: phase.stage } : {}),
+    ...(phase && phase.gateTemperature !== 1 ? { gateTemperature: phase.gateTemperature } : {}),
     lr,
     imagesPerSecond: losses.imagesPerSecond,
     seconds: losses.seconds,

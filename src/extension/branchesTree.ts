@@ -12,6 +12,8 @@ import { costModel, resolveExits } from '../spec/exit-costs';
 import type { ExitConfig } from '../spec/exits';
 import { formatExperiment, readExperiment, withExit, type PlacedExit } from './experimentFile';
 import { costDescription, gateDescription, headDescription } from './presentation';
+import { methodDescription, recipeItems, withRecipe, type RecipeItem, type RecipeValue } from './recipes';
+import type { MethodConfig } from '../spec/method';
 import { documentText, tierTreeItem, withTierRows, type CutNode, type TiersNode } from './deployment';
 
 /** What every child of a placed exit knows: the file, the exit as parsed (defaults filled) and its point. */
@@ -27,6 +29,9 @@ export type BranchNode =
   | ({ kind: 'gate'; gated: boolean; method: string } & ExitRef)
   /** γ_b: MACs to reach exit b = backbone to its point + heads and gates of exits 1…b (Eq. 2). */
   | ({ kind: 'cost'; gamma: number; full: number; headMacs: number; gateMacs: number } & ExitRef)
+  /** How the network is trained: the method, and under it its training recipes (method.warmup, …). */
+  | { kind: 'method'; file: vscode.Uri; method: MethodConfig; epochs: number }
+  | { kind: 'recipe'; file: vscode.Uri; item: RecipeItem; method: MethodConfig; epochs: number }
   | { kind: 'problem'; file: vscode.Uri; message: string }
   | TiersNode
   | CutNode;
@@ -136,6 +141,27 @@ export class BranchesProvider implements vscode.TreeDataProvider<BranchNode>, vs
         item.contextValue = ViewItems.exitCost;
         return item;
       }
+      case 'method': {
+        const gated = node.method.name === 'proposed';
+        const item = new vscode.TreeItem(`training: ${node.method.name}`, gated ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        item.id = `method:${node.file.toString()}`;
+        item.description = methodDescription(node.method);
+        item.tooltip = new vscode.MarkdownString(gated
+          ? `How the gates learn. Every recipe below is off by default: that is the paper's method (CE on the soft-conditional output + λ·C). Use the pencil on a recipe to change it; the experiment file is rewritten.`
+          : `Training recipes shape how gates learn; "${node.method.name}" has no gates. Set method.name to "proposed" to use them.`);
+        item.iconPath = new vscode.ThemeIcon('beaker');
+        item.contextValue = ViewItems.method;
+        return item;
+      }
+      case 'recipe': {
+        const item = new vscode.TreeItem(node.item.label, vscode.TreeItemCollapsibleState.None);
+        item.id = `recipe:${node.file.toString()}#${node.item.field}`;
+        item.description = node.item.description;
+        item.tooltip = node.item.tooltip;
+        item.iconPath = new vscode.ThemeIcon(node.item.on ? 'pass-filled' : 'circle-large-outline');
+        item.contextValue = ViewItems.recipe;
+        return item;
+      }
       case 'tiers':
       case 'cut':
         return tierTreeItem(node);
@@ -155,6 +181,7 @@ export class BranchesProvider implements vscode.TreeDataProvider<BranchNode>, vs
     if (!node) return this.roots();
     const x = this.experiment;
     if (!x) return [];
+    if (node.kind === 'method') return recipeItems(node.method).map((item) => ({ kind: 'recipe', file: node.file, item, method: node.method, epochs: node.epochs }));
     if (node.kind === 'backbone') {
       const placed = new Set(x.exits.map((e) => e.point));
       const points = node.description.points.map((point) => ({ kind: 'point' as const, file: node.file, point, total: node.description.total, placed: placed.has(point.id) }));
@@ -190,7 +217,10 @@ export class BranchesProvider implements vscode.TreeDataProvider<BranchNode>, vs
     if (!read.ok) return [{ kind: 'problem', file, message: read.error }];
     try {
       this.experiment = read.value;
-      return [{ kind: 'backbone', file, description: describeBackbone(read.value.backbone) }];
+      return [
+        { kind: 'backbone', file, description: describeBackbone(read.value.backbone) },
+        { kind: 'method', file, method: read.value.method, epochs: read.value.training.epochs },
+      ];
     } catch (e) {
       return [{ kind: 'problem', file, message: (e as Error).message }];
     }
@@ -198,7 +228,8 @@ export class BranchesProvider implements vscode.TreeDataProvider<BranchNode>, vs
 
   /**
    * Rewrites the experiment file with `change(json, experiment)` as one undoable WorkspaceEdit
-   * (two-space JSON, as `early-exit init` writes it) and saves it. Refuses a file that does not parse.
+   * (two-space JSON, as `early-exit init` writes it) and saves it. Refuses a file that does not
+   * parse, and an edit whose result would not.
    */
   async editFile(file: vscode.Uri, change: (json: Record<string, unknown>, x: Experiment) => Record<string, unknown> | undefined): Promise<boolean> {
     const doc = await vscode.workspace.openTextDocument(file);
@@ -210,6 +241,12 @@ export class BranchesProvider implements vscode.TreeDataProvider<BranchNode>, vs
     const json = change(read.json, read.value);
     if (!json) return false;
     const text = formatExperiment(json);
+    // never write a file the parser would refuse: say why in one line, leave it as it is
+    const check = readExperiment(text);
+    if (!check.ok) {
+      void vscode.window.showErrorMessage(`Early Exit: not changed: ${check.error}`);
+      return false;
+    }
     if (text === doc.getText()) return true;
     const edit = new vscode.WorkspaceEdit();
     edit.replace(file, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), text);
@@ -238,6 +275,11 @@ export class BranchesProvider implements vscode.TreeDataProvider<BranchNode>, vs
       }
       return { ...json, exits: exits.map((e, k) => (k === i ? change(e) : e)) };
     });
+  }
+
+  /** Changes one training recipe of the experiment's method, as one undoable edit; other fields stay as written. */
+  async editRecipe(file: vscode.Uri, v: RecipeValue): Promise<boolean> {
+    return this.editFile(file, (json) => withRecipe(json, v));
   }
 
   /** Handler for the tree view's checkbox changes. */

@@ -14,9 +14,11 @@ import { experimentNameFromFile } from '../spec/experiment';
 import { formatExperiment, newExperimentJson, readExperiment, type PlacedExit } from './experimentFile';
 import { closePanelsOf, openComparisonPanel, openResultsPanel } from './panels';
 import { writeReport } from '../report/report';
+import { withPathsFrom } from '../runs/manager';
 import { deleteRun as deleteRunFolder, readResults, readStatus, workerAlive } from '../runs/store';
 import { tableOneAccuracy } from '../spec/analysis';
 import { deleteRefusal, HEAD_CHOICES, nameAfterBackbone, parseChannels, resumeRefusal, runPickItem, trainingRefusal, withGate, withHead } from './presentation';
+import { parseRecipeValue, type RecipeValue } from './recipes';
 import { listRuns, type RunNode, type RunsProvider } from './runsTree';
 import type { RunOutcome, TrainingController } from './training';
 
@@ -133,7 +135,7 @@ async function train(ctx: CommandContext, target?: vscode.Uri): Promise<TrainRes
   const setting = vscode.workspace.getConfiguration(Settings.section, file).get<string>(Settings.runsDirectory) || '.early-exit/runs';
   const runsDir = path.resolve(folder?.uri.fsPath ?? path.dirname(file.fsPath), setting);
   try {
-    return { ok: true, runs: await ctx.training.train(read.value, runsDir, rel) };
+    return { ok: true, runs: await ctx.training.train(withPathsFrom(read.value, file.fsPath), runsDir, rel) };
   } catch (e) {
     return refuse(`cannot train ${rel}: ${(e as Error).message}`);
   }
@@ -289,6 +291,85 @@ async function editExitGate(ctx: CommandContext, node?: ExitNode, hidden?: numbe
   return ctx.branches.editExit(node.file, node.exit.point, (e) => withGate(e, hidden!));
 }
 
+type RecipeNode = Extract<BranchNode, { kind: 'recipe' }>;
+const isRecipeNode = (n: unknown): n is RecipeNode => !!n && typeof n === 'object' && (n as BranchNode).kind === 'recipe';
+
+/** An input box for one number of a recipe, validated as the experiment file will be; undefined when cancelled. */
+async function askRecipeNumber(field: Parameters<typeof parseRecipeValue>[0], epochs: number, title: string, prompt: string, value: string): Promise<number | null | undefined> {
+  const typed = await vscode.window.showInputBox({
+    title, prompt, value,
+    validateInput: (t) => { const r = parseRecipeValue(field, t, epochs); return r.ok ? undefined : r.error; },
+  });
+  if (typed === undefined) return undefined;
+  const r = parseRecipeValue(field, typed, epochs);
+  return r.ok ? r.value : undefined;
+}
+
+/**
+ * "Edit recipe" on a training recipe in the Branches view: the question(s) that recipe needs
+ * (quick pick or input box), then one undoable edit of `method` in the file. `value` skips them.
+ */
+async function editRecipe(ctx: CommandContext, node?: RecipeNode, value?: RecipeValue['value']): Promise<boolean> {
+  if (!isRecipeNode(node)) {
+    void say('choose "Edit recipe" on a training recipe in the Branches view.');
+    return false;
+  }
+  const { field } = node.item;
+  const m = node.method;
+  const title = `Early Exit: ${node.item.label}`;
+  if (value === undefined) {
+    switch (field) {
+      case 'gateInputs': {
+        const picked = await vscode.window.showQuickPick([
+          { label: 'features', description: m.gateInputs === 'features' ? '(current)' : '', detail: "the head's features: the paper's gate", v: 'features' as const },
+          { label: 'features+softmax', description: m.gateInputs === 'features+softmax' ? '(current)' : '', detail: "also f_b's max probability, normalised entropy and top-1 − top-2 margin", v: 'features+softmax' as const },
+          { label: 'softmax', description: m.gateInputs === 'softmax' ? '(current)' : '', detail: "f_b's max probability, normalised entropy and margin alone: a learned confidence rule", v: 'softmax' as const },
+        ], { title, placeHolder: 'What each gate g_b sees' });
+        if (!picked) return false;
+        value = picked.v;
+        break;
+      }
+      case 'warmup': {
+        const epochs = await askRecipeNumber('warmupEpochs', node.epochs, title, `Epochs at the start that train every classifier before the gates (0 or empty = off; training.epochs is ${node.epochs})`, String(m.warmup.epochs));
+        if (epochs === undefined) return false;
+        let freeze = m.warmup.freeze, distillation = m.warmup.distillation;
+        if (epochs) {
+          const then = await vscode.window.showQuickPick([
+            { label: 'then gates only', description: m.warmup.freeze ? '(current)' : '', detail: "two phases: backbone and classifiers fixed, only the gates learn the paper's loss", freeze: true },
+            { label: 'then everything', description: m.warmup.freeze ? '' : '(current)', detail: "every variable trains on the paper's loss after the warm-up", freeze: false },
+          ], { title, placeHolder: 'After the warm-up' });
+          if (!then) return false;
+          freeze = then.freeze;
+          const d = await askRecipeNumber('distillation', node.epochs, title, 'Weight of distillation from the final classifier in the warm-up (0 or empty = plain cross-entropy)', String(m.warmup.distillation));
+          if (d === undefined) return false;
+          distillation = d ?? 0;
+        }
+        value = { ...m.warmup, epochs: epochs ?? 0, freeze, distillation };
+        break;
+      }
+      case 'targetBudget': {
+        const v = await askRecipeNumber('targetBudget', node.epochs, title, 'Average MACs to aim at, in % of the full network (empty = a fixed λ)', m.targetBudget === null ? '' : String(Math.round(1000 * m.targetBudget) / 10));
+        if (v === undefined) return false;
+        value = v;
+        break;
+      }
+      case 'gateTemperature': {
+        const v = await askRecipeNumber('gateTemperature', node.epochs, title, 'Gate temperature at the last epoch, in (0, 1]: gates are σ(z / T) (1 or empty = off)', String(m.gateTemperature));
+        if (v === undefined) return false;
+        value = v ?? 1;
+        break;
+      }
+      case 'hardGatesFrom': {
+        const v = await askRecipeNumber('hardGatesFrom', node.epochs, title, `Epoch from which gates are hard (straight-through), 1…${node.epochs} (empty = off)`, m.hardGatesFrom === null ? '' : String(m.hardGatesFrom));
+        if (v === undefined) return false;
+        value = v;
+        break;
+      }
+    }
+  }
+  return ctx.branches.editRecipe(node.file, { field, value } as RecipeValue);
+}
+
 /** The run a context action is about: a Runs view node, a folder path or a Uri. */
 function runDir(target: RunNode | string | vscode.Uri | undefined): string | undefined {
   if (typeof target === 'string') return target;
@@ -425,6 +506,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     vscode.commands.registerCommand(Commands.exportResults, (dirs?: string[], target?: vscode.Uri) => exportResults(ctx, Array.isArray(dirs) ? dirs : undefined, target)),
     vscode.commands.registerCommand(Commands.editExitHead, (node?: ExitNode, choice?: { kind: HeadKind; channels?: number }) => editExitHead(ctx, node, choice)),
     vscode.commands.registerCommand(Commands.editExitGate, (node?: ExitNode, hidden?: number) => editExitGate(ctx, node, hidden)),
+    vscode.commands.registerCommand(Commands.editRecipe, (node?: RecipeNode, value?: RecipeValue['value']) => editRecipe(ctx, node, value)),
     vscode.commands.registerCommand(Commands.stopRun, (target?: RunNode | string | vscode.Uri) => stopRun(ctx, target)),
     vscode.commands.registerCommand(Commands.resumeRun, (target?: RunNode | string | vscode.Uri) => resumeRun(ctx, target)),
     vscode.commands.registerCommand(Commands.revealRun, (target?: RunNode | string | vscode.Uri) => revealRun(target)),

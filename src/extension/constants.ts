@@ -17,6 +17,7 @@ export const Commands = {
   deleteRun: 'earlyExit.deleteRun',
   editExitHead: 'earlyExit.editExitHead',
   editExitGate: 'earlyExit.editExitGate',
+  editRecipe: 'earlyExit.editRecipe',
   chooseTierPreset: 'earlyExit.chooseTierPreset',
   moveCutUp: 'earlyExit.moveCutUp',
   moveCutDown: 'earlyExit.moveCutDown',
@@ -54,6 +55,9 @@ export const ViewItems = {
   exitHead: 'exitHead',
   exitGate: 'exitGate',
   exitCost: 'exitCost',
+  /** The method's node and, under it, one training recipe each. */
+  method: 'method',
+  recipe: 'recipe',
   experiment: 'experiment',
   sweep: 'sweep',
   /** Followed by `.<state>`: `run.running`, `run.finished`, … */

@@ -55,7 +55,7 @@ export const MAX_EXPERIMENT_BYTES = 4 << 20;
 export function loadExperimentFile(file: string, overrides: string[] = [], onNote: (text: string) => void = () => {}): Experiment {
   const { text, notes } = decodeJsonBytes(readOrdinaryFile(file, MAX_EXPERIMENT_BYTES), file);
   notes.forEach(onNote);
-  if (!overrides.length) return parseExperiment(text, file);
+  if (!overrides.length) return withPathsFrom(parseExperiment(text, file), file);
   const raw = parseJsonText(text, file) as Record<string, any>;
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError(`${file}: experiment: must be a JSON object`, file);
   for (const o of overrides) {
@@ -65,12 +65,18 @@ export function loadExperimentFile(file: string, overrides: string[] = [], onNot
   try {
     const x = validateExperiment(raw, experimentNameFromFile(file));
     for (const r of expandSweep(x)) checkBackboneFitsData(r.experiment);
-    return x;
+    return withPathsFrom(x, file);
   } catch (e) {
     // name the file, as without overrides
     if (e instanceof ValidationError) throw new ValidationError(`${file}: ${e.message}`, e.field);
     throw e;
   }
+}
+
+/** The experiment with `training.initFrom` resolved against the experiment file's folder (the worker runs elsewhere). */
+export function withPathsFrom(x: Experiment, file: string): Experiment {
+  if (x.training.initFrom && !path.isAbsolute(x.training.initFrom)) x.training.initFrom = path.resolve(path.dirname(file), x.training.initFrom);
+  return x;
 }
 
 /** Creates queued run folders for an experiment (one per sweep combination, sharing a group). */

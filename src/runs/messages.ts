@@ -23,9 +23,12 @@ export function duration(seconds: number): string {
 
 /** The line after an epoch: losses, validation accuracies, exits, gates, speed. */
 export function epochSummary(e: EpochMetrics): string {
-  return `epoch ${e.epoch}: loss ${e.loss.toFixed(4)} (CE ${e.ceLoss.toFixed(4)}${e.expectedCost !== null ? `, cost C ${e.expectedCost.toFixed(3)}` : ''}), `
+  const stage = e.stage === 'warmup' ? ' (exits first)' : e.stage === 'gates' ? ' (gates only)' : '';
+  const lambda = e.lambda !== undefined && e.stage !== 'warmup' ? `, λ ${e.lambda.toPrecision(3)}` : '';
+  const temperature = e.gateTemperature !== undefined ? `, gate T ${e.gateTemperature.toPrecision(2)}` : '';
+  return `epoch ${e.epoch}${stage}: loss ${e.loss.toFixed(4)} (CE ${e.ceLoss.toFixed(4)}${e.expectedCost !== null ? `, cost C ${e.expectedCost.toFixed(3)}` : ''}), `
     + `val soft ${pct(e.softAccuracy)} hard ${pct(e.hardAccuracy)} final ${pct(e.finalAccuracy)}, exits [${e.exitAccuracy.map((a) => pct(a, 1)).join(' ')}]`
-    + `${e.meanGates ? `, mean gates [${e.meanGates.map((g) => g.toFixed(2)).join(' ')}]` : ''}, ${e.imagesPerSecond.toFixed(0)} img/s, ${duration(e.seconds)}`;
+    + `${e.meanGates ? `, mean gates [${e.meanGates.map((g) => g.toFixed(2)).join(' ')}]` : ''}${lambda}${temperature}, ${e.imagesPerSecond.toFixed(0)} img/s, ${duration(e.seconds)}`;
 }
 
 /** One readable line for a worker message; undefined for per-step progress and partial dataset progress. */

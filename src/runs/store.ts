@@ -185,7 +185,7 @@ export interface RunListing {
   status: RunStatus | null;
   /** Why status.json could not be read. */
   error: string | null;
-  results: Pick<RunResults, 'softAccuracy' | 'finalAccuracy' | 'hard' | 'method' | 'lambda'> | null;
+  results: Pick<RunResults, 'softAccuracy' | 'finalAccuracy' | 'hard' | 'method' | 'lambda' | 'points' | 'routing'> | null;
 }
 
 /**

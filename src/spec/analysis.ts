@@ -8,6 +8,9 @@ import type {
   Calibration, CalibrationTarget, CostModel, ExitRow, ExitRule, ExitTable, Histogram, MethodName, RunResults, SampleRecords,
   SweepPoint,
 } from './results';
+import { adaptiveGrid, areaBetween, calibrateThresholds, routingOf, ruleValues, rulesOf, type Routing, type RuleComparison } from './routing';
+
+export * from './routing';
 
 /** Expands one τ to one per exit. */
 export function thresholdsFor(records: SampleRecords, tau: number | number[]): number[] {
@@ -114,12 +117,20 @@ export function tablePositions(t: Pick<ExitTable, 'rows'>): number[] {
   return t.rows.map((r) => r.position);
 }
 
-/** The default τ grid of a sweep: 0, 0.01, …, 1. */
+/** The uniform τ grid: 0, 0.01, …, 1. */
 export const SWEEP_GRID: readonly number[] = Array.from({ length: 101 }, (_, i) => i / 100);
 
-/** Accuracy and average MACs for one τ shared by all exits, over a grid of τ. */
+/**
+ * The τ of a sweep: the uniform grid with the quantile thresholds of the rule's values on every
+ * exit added, so the curve is as fine where the values crowd (gates near 0 or 1) as elsewhere.
+ */
+export function sweepGrid(records: SampleRecords, rule: ExitRule): number[] {
+  return adaptiveGrid(SWEEP_GRID, records.exits.flatMap((_, b) => ruleValues(records, rule, b)));
+}
+
+/** Accuracy and average MACs for one τ shared by all exits, over a grid of τ (default: `sweepGrid`). */
 export function thresholdSweep(
-  records: SampleRecords, costs: CostModel, rule: ExitRule, grid: readonly number[] = SWEEP_GRID,
+  records: SampleRecords, costs: CostModel, rule: ExitRule, grid: readonly number[] = sweepGrid(records, rule),
 ): SweepPoint[] {
   return grid.map((threshold) => {
     const t = exitTable(records, costs, rule, threshold);
@@ -165,43 +176,58 @@ export function exitHistograms(records: SampleRecords, rule: ExitRule, bins = 20
 }
 
 /**
- * Picks one τ on the validation records that meets the target — the most accurate τ whose
- * average MACs stay within `budget`, or the cheapest τ whose accuracy reaches `accuracy` — and
- * reports the test table at that τ. When no τ meets it, the closest one is used and `met` is false.
+ * Picks τ on the validation records that meets the target — the most accurate thresholds whose
+ * average MACs stay within `budget`, or the cheapest whose accuracy reaches `accuracy` — and
+ * reports the test table at them: one τ shared by every exit, or (`perExit`) one τ per exit
+ * (routing.ts `calibrateThresholds`). When nothing meets it, the closest is used and `met` is false.
  */
 export function calibrate(
   validation: SampleRecords, test: SampleRecords, costs: CostModel, rule: ExitRule, target: CalibrationTarget,
-  grid: readonly number[] = SWEEP_GRID, positions?: number[],
+  grid?: readonly number[], positions?: number[], perExit = false,
 ): Calibration {
-  if (target.budget === undefined && target.accuracy === undefined) {
-    throw new Error('calibrate: give a MACs budget or a target accuracy');
-  }
-  const sweep = thresholdSweep(validation, costs, rule, grid);
-  let chosen: SweepPoint | undefined;
-  let met = true;
-  if (target.budget !== undefined) {
-    const ok = sweep.filter((p) => p.averageMacs <= target.budget!);
-    if (ok.length) chosen = ok.reduce((a, b) => (b.accuracy > a.accuracy || (b.accuracy === a.accuracy && b.averageMacs < a.averageMacs) ? b : a));
-    else {
-      met = false;
-      chosen = sweep.reduce((a, b) => (b.averageMacs < a.averageMacs ? b : a));
-    }
-  } else {
-    const ok = sweep.filter((p) => p.accuracy >= target.accuracy!);
-    if (ok.length) chosen = ok.reduce((a, b) => (b.averageMacs < a.averageMacs || (b.averageMacs === a.averageMacs && b.accuracy > a.accuracy) ? b : a));
-    else {
-      met = false;
-      chosen = sweep.reduce((a, b) => (b.accuracy > a.accuracy ? b : a));
-    }
-  }
-  const thresholds = thresholdsFor(test, chosen.threshold);
+  const chosen = calibrateThresholds(validation, costs, rule, target, grid, perExit);
   return {
     target,
-    met,
-    thresholds,
+    met: chosen.met,
+    perExit,
+    thresholds: chosen.thresholds,
     validation: { accuracy: chosen.accuracy, averageMacs: chosen.averageMacs },
-    test: exitTable(test, costs, rule, thresholds, positions),
+    test: exitTable(test, costs, rule, chosen.thresholds, positions),
   };
+}
+
+/** Every rule's τ sweep (one τ for all exits) and Pareto front on the same records, and the area between the first rule's front and each other's. */
+export function compareRules(records: SampleRecords, costs: CostModel, grid?: readonly number[]): RuleComparison {
+  const curves = rulesOf(records).map((rule) => {
+    const sweep = thresholdSweep(records, costs, rule, grid ?? sweepGrid(records, rule));
+    return { rule, sweep, front: paretoFront(sweep) };
+  });
+  const [first, ...others] = curves;
+  return { curves, gaps: first ? others.map((c) => areaBetween(first.rule, first.front, c.rule, c.front)) : [] };
+}
+
+/** One cell of the budget table: a rule calibrated on validation to a share of the full network's MACs, and its test table. */
+export interface BudgetCell {
+  /** the budget, as a share of the full network's MACs */
+  share: number;
+  rule: ExitRule;
+  calibration: Calibration;
+  routing: Routing;
+}
+
+/**
+ * The target-budget workflow: for each budget (a share of the full network's MACs) and each rule,
+ * τ picked on the validation split (per exit, or shared), and the test table at it.
+ */
+export function budgetTable(
+  validation: SampleRecords, test: SampleRecords, costs: CostModel, shares: readonly number[],
+  opts: { rules?: readonly ExitRule[]; perExit?: boolean; grid?: readonly number[]; positions?: number[] } = {},
+): BudgetCell[] {
+  const rules = opts.rules ?? rulesOf(test);
+  return shares.flatMap((share) => rules.map((rule) => {
+    const c = calibrate(validation, test, costs, rule, { budget: share * costs.full }, opts.grid, opts.positions, opts.perExit ?? false);
+    return { share, rule, calibration: c, routing: routingOf(c.test) };
+  }));
 }
 
 /** Accuracy of the soft-conditional output (Option 1), or null without gates. */
@@ -295,32 +321,45 @@ export function comparisonCsv(t: ComparisonTable): string {
   return lines.join('\n') + '\n';
 }
 
-/** What results.json reports from the records: soft and final accuracy, Table 2 at τ, sweep, histograms, calibration. */
+/** What results.json reports from the records: soft and final accuracy, Table 2 at τ, routing, every rule's curve, sweep, histograms, calibration. */
 export interface EvaluationReport {
   softAccuracy: number | null;
   finalAccuracy: number;
   rule: ExitRule;
   thresholds: number[];
   hard: ExitTable;
+  routing: Routing;
+  rules: RuleComparison | null;
   sweep: SweepPoint[];
   histograms: Histogram[];
   calibration: Calibration | null;
+  budgetComparison: BudgetCell[] | null;
 }
 
-/** Everything results.json derives from the per-sample records (no network needed). */
+/**
+ * Everything results.json derives from the per-sample records (no network needed). With a MACs
+ * budget to calibrate to, every rule is calibrated to it too (`budgetComparison`).
+ */
 export function evaluationReport(
   costs: CostModel, test: SampleRecords, validation: SampleRecords | null, rule: ExitRule,
-  tau: number | number[], target: CalibrationTarget | null, positions?: number[],
+  tau: number | number[], target: CalibrationTarget | null, positions?: number[], perExit = false,
 ): EvaluationReport {
   const thresholds = thresholdsFor(test, tau);
+  const hard = exitTable(test, costs, rule, thresholds, positions);
+  const calibrated = !!(target && validation && test.exits.length);
   return {
     softAccuracy: softAccuracy(test),
     finalAccuracy: accuracyOf(test.final.pred, test.labels),
     rule,
     thresholds,
-    hard: exitTable(test, costs, rule, thresholds, positions),
+    hard,
+    routing: routingOf(hard),
+    rules: test.exits.length ? compareRules(test, costs) : null,
     sweep: test.exits.length ? thresholdSweep(test, costs, rule) : [],
     histograms: exitHistograms(test, rule),
-    calibration: target && validation && test.exits.length ? calibrate(validation, test, costs, rule, target, undefined, positions) : null,
+    calibration: calibrated ? calibrate(validation!, test, costs, rule, target!, undefined, positions, perExit) : null,
+    budgetComparison: calibrated && target!.budget !== undefined
+      ? budgetTable(validation!, test, costs, [target!.budget / costs.full], { perExit, positions })
+      : null,
   };
 }

@@ -5,6 +5,7 @@
  */
 import { describeBackbone, layersCost, type BackboneConfig, type LayerSpec, type Shape3 } from './backbones';
 import { DEFAULT_HEAD_GRID, validateExits, type ExitConfig } from './exits';
+import { GATE_STATISTICS, type GateInputs } from './method';
 import type { CostModel } from './results';
 
 /** What the costs depend on (NetworkConfig without the seed). */
@@ -13,6 +14,13 @@ export interface CostConfig {
   exits: ExitConfig[];
   /** Whether exits have gates (proposed) or not (BranchyNet, baseline). */
   gated: boolean;
+  /** What the gates see (method.gateInputs); absent = the head's features, as in the paper. */
+  gateInputs?: GateInputs;
+}
+
+/** Inputs of a gate g_b whose head features are `features` wide (method.gateInputs): the features, f_b's softmax statistics, or both. */
+export function gateInputWidth(features: number, gateInputs: GateInputs | undefined): number {
+  return gateInputs === 'softmax' ? GATE_STATISTICS.length : gateInputs === 'features+softmax' ? features + GATE_STATISTICS.length : features;
 }
 
 /** An exit with where it sits and what it costs. */
@@ -72,7 +80,8 @@ export function resolveExits(config: CostConfig): ResolvedExit[] {
       // features = the input of the head's final dense layer
       const feat = layersCost(headLayers.slice(0, -1), shape);
       const full = layersCost(headLayers, shape);
-      const f = feat.shape[2];
+      // a gate's input: the features, and with softmax gates f_b's statistics (read from its logits, counted in headMacs)
+      const f = gateInputWidth(feat.shape[2], config.gateInputs);
       const gateMacs = config.gated ? (e.gate.hidden > 0 ? f * e.gate.hidden + e.gate.hidden : f) : 0;
       return { ...e, block, headLayers, featureShape: feat.shape, headMacs: full.macs, gateMacs };
     });

@@ -12,7 +12,7 @@ import { parseJsonText } from './json-text';
 export { parseJsonText } from './json-text';
 import { HEAD_KINDS, validateExits, type ExitConfig } from './exits';
 import type { CalibrationTarget, MethodName } from './results';
-import type { MethodConfig, TrainingConfig } from './method';
+import { GATE_INPUTS, RECIPE_DEFAULTS, recipeRefusal, recipesOf, type EngineName, type MethodConfig, type TrainingConfig } from './method';
 import { BACKEND_PREFERENCES, TORCH_DEVICES, type BackendPreference, type TorchDevice } from './backend-names';
 import { deploymentSchema, validateDeployment, type DeploymentSpec } from './tiers';
 
@@ -25,6 +25,8 @@ export interface Experiment {
   dataset: DatasetSpec;
   training: TrainingConfig & {
     backend: BackendPreference;
+    /** A trained run (or model) folder whose matching variables start this run; null = from scratch. */
+    initFrom: string | null;
     /** torch engine: where it trains */
     device: TorchDevice;
     /** torch engine: processes training one run together (DistributedDataParallel); 1 = one process */
@@ -35,7 +37,7 @@ export interface Experiment {
     rule: 'auto' | 'gate' | 'confidence' | 'entropy';
     /** τ for every exit, or one per exit. */
     threshold: number | number[];
-    calibration: CalibrationTarget;
+    calibration: CalibrationSettings;
     /** Test images timed at batch 1 (0 = skip timing). */
     timingImages: number;
   };
@@ -43,6 +45,14 @@ export interface Experiment {
   sweep?: Record<string, unknown[]>;
   /** The network split over tiers (device, edge, cloud): see tiers.ts. */
   deployment?: DeploymentSpec;
+}
+
+/** `evaluation.calibration`: at most one of budget, budgetShare and accuracy. */
+export interface CalibrationSettings {
+  budget: number | null;
+  accuracy: number | null;
+  budgetShare: number | null;
+  perExit: boolean;
 }
 
 type Schema = Record<string, any>;
@@ -103,6 +113,22 @@ export const experimentSchema: Schema = {
         lambda: num('λ, weight of the expected-cost regulariser C (Eq. 2), cost normalised by the full network\'s MACs.', 0.1, { minimum: 0 }),
         exitLossWeight: num('α, weight of an extra cross-entropy on every classifier (proposed; 0 = the paper\'s loss).', 0, { minimum: 0 }),
         exitWeights: { type: ['array', 'null'], items: { type: 'number', minimum: 0 }, default: null, description: 'BranchyNet loss weights w_1…w_B, w_final (null = all 1).' },
+        // Recipes that make gates route (proposed only). Every default is the paper's method as published.
+        warmup: {
+          type: 'object', additionalProperties: false, default: structuredClone(RECIPE_DEFAULTS.warmup),
+          description: 'Recipe (proposed): train the exits before the gates. For the first `epochs` epochs every classifier learns on its own cross-entropy (optionally distilled from the final classifier) and the gates do not train; then the paper\'s loss takes over.',
+          properties: {
+            epochs: int('Epochs of exits-first training at the start (0 = none: the paper).', 0, { minimum: 0 }),
+            distillation: num('Weight d in [0, 1] of knowledge distillation from the final classifier in the warm-up\'s exit terms: (1 − d)·CE(y, f_b) + d·T²·KL(f^T ‖ f_b^T) (Phuong & Lampert, ICCV 2019); 0 = plain cross-entropy.', 0, { minimum: 0, maximum: 1 }),
+            temperature: num('Distillation temperature T.', 3, { exclusiveMinimum: 0 }),
+            freeze: { type: 'boolean', default: false, description: 'After the warm-up train the gates alone, backbone and classifiers fixed (two phases; each phase runs the learning-rate schedule over its own epochs); with 0 warm-up epochs the gates alone train from the first epoch, on the exits of training.initFrom. false = everything trains on the paper\'s loss.' },
+          },
+        },
+        gateInputs: { enum: [...GATE_INPUTS], default: 'features', description: 'Recipe (proposed): what each gate g_b sees. features = the head\'s features (the paper); features+softmax = also f_b\'s max probability, normalised entropy and top-1 − top-2 margin, so a gate can at least learn a confidence rule; softmax = those three statistics alone.' },
+        targetBudget: { type: ['number', 'null'], exclusiveMinimum: 0, maximum: 1, default: null, description: 'Recipe (proposed): the average cost to aim at, as a share of the full network\'s MACs (e.g. 0.6). λ becomes a multiplier adapted after every step, λ ← max(0, λ + budgetRate·(C − target)), starting at method.lambda; the run is also calibrated to this budget unless evaluation.calibration says otherwise. null = a fixed λ (the paper).' },
+        budgetRate: num('Step size of the budget multiplier (with targetBudget).', RECIPE_DEFAULTS.budgetRate, { exclusiveMinimum: 0 }),
+        gateTemperature: num('Recipe (proposed): gate temperature T at the last epoch, g_b = σ(z_b / T), annealed geometrically from 1 over the epochs the gates train, so gates become nearly binary as at inference (1 = off).', 1, { exclusiveMinimum: 0, maximum: 1 }),
+        hardGatesFrom: { type: ['integer', 'null'], minimum: 1, default: null, description: 'Recipe (proposed): from this epoch on, gates are hard in the forward pass, 1[g_b ≥ ½], with the sigmoid\'s gradient (straight-through), so training sees what Option 2 does. null = off.' },
       },
     },
     dataset: datasetSpecSchema,
@@ -122,6 +148,7 @@ export const experimentSchema: Schema = {
         backend: { enum: [...BACKEND_PREFERENCES], default: 'auto', description: 'Engine: auto = the PyTorch engine when it finds a CUDA GPU, else TF.js gpu → webgpu (hardware adapters only) → native-cpu → wasm → cpu; torch = the PyTorch engine on training.device (needs Python with PyTorch); gpu, webgpu, native-cpu, wasm, cpu = that TF.js backend (webgpu by name also runs on a software adapter).' },
         device: { enum: [...TORCH_DEVICES], default: 'auto', description: 'torch engine: auto = CUDA, else Apple MPS, else the CPU.' },
         devices: int('torch engine: processes that train this run together with DistributedDataParallel, one per GPU (NCCL), or gloo processes on the CPU; 1 = one process.', 1, { minimum: 1, maximum: 64 }),
+        initFrom: { type: ['string', 'null'], default: null, description: 'A trained run folder (or its model/ folder) to start from: every variable with the same name and shape is loaded (e.g. the backbone and exits of a BranchyNet run), the others (new gates) start fresh. With method.warmup.freeze and no warm-up epochs, only the gates then train. A relative path is resolved against the experiment file\'s folder. null = from scratch.' },
       },
     },
     evaluation: {
@@ -135,6 +162,8 @@ export const experimentSchema: Schema = {
           properties: {
             budget: { type: ['number', 'null'], exclusiveMinimum: 0, default: null, description: 'Average MACs budget (absolute MACs).' },
             accuracy: { type: ['number', 'null'], minimum: 0, maximum: 1, default: null, description: 'Accuracy floor in [0, 1].' },
+            budgetShare: { type: ['number', 'null'], exclusiveMinimum: 0, maximum: 1, default: null, description: 'Average MACs budget as a share of the full network (e.g. 0.6 = 60 %), instead of budget. Default with method.targetBudget: that budget.' },
+            perExit: { type: 'boolean', default: false, description: 'Pick one τ per exit (coordinate ascent on the validation split) instead of one τ shared by every exit. Default true with method.targetBudget.' },
           },
         },
         timingImages: int('Test images timed one at a time for the speed-up (0 = no timing).', 100, { minimum: 0 }),
@@ -239,6 +268,7 @@ export function validateExperiment(raw: unknown, fallbackName = 'experiment'): E
   if (x.method.exitWeights && x.method.exitWeights.length !== x.exits.length + 1) {
     throw new ValidationError(`method.exitWeights: needs ${x.exits.length + 1} weights (one per exit, then the final classifier), got ${x.method.exitWeights.length}`, 'method.exitWeights');
   }
+  validateRecipes(x);
   const t = x.evaluation.threshold;
   if (Array.isArray(t) && t.length !== x.exits.length) {
     throw new ValidationError(`evaluation.threshold: needs one τ per exit (${x.exits.length}), got ${t.length}`, 'evaluation.threshold');
@@ -247,12 +277,42 @@ export function validateExperiment(raw: unknown, fallbackName = 'experiment'): E
     throw new ValidationError(`evaluation.rule: "gate" needs gates, which only the "proposed" method trains; use "entropy" or "confidence"`, 'evaluation.rule');
   }
   const cal = x.evaluation.calibration;
-  if (cal.budget != null && cal.accuracy != null) {
-    throw new ValidationError('evaluation.calibration: give either budget or accuracy, not both', 'evaluation.calibration');
+  if ([cal.budget, cal.budgetShare, cal.accuracy].filter((v) => v != null).length > 1) {
+    throw new ValidationError('evaluation.calibration: give one of budget, budgetShare and accuracy, not several', 'evaluation.calibration');
   }
   if (x.deployment) validateDeployment(x.deployment, describeBackbone(x.backbone).points.map((p) => p.id));
   if (x.sweep) expandSweep(x); // fails early on an empty or invalid sweep
   return x;
+}
+
+/** The engine a backend preference names, or null when it is chosen at run time ("auto"). */
+export function engineOfBackend(backend: string): EngineName | null {
+  if (backend === 'auto') return null;
+  return backend === 'torch' ? 'torch' : 'tfjs';
+}
+
+/** Recipes need gates, an epoch for the gates to train, and an engine that implements them. */
+function validateRecipes(x: Experiment): void {
+  const m = x.method;
+  const on = recipesOf(m, x.training);
+  if (!on.length) return;
+  if (m.name !== 'proposed' && on.some((r) => r !== 'initFrom')) {
+    const first = on.find((r) => r !== 'initFrom')!;
+    const field = first === 'warmup' || first === 'distillation' || first === 'freeze' ? 'method.warmup' : `method.${first}`;
+    throw new ValidationError(`${field}: training recipes shape how gates learn, and only "proposed" has gates; remove it or set method.name to "proposed"`, field);
+  }
+  if (m.name === 'proposed' && m.warmup.freeze && m.warmup.epochs === 0 && !x.training.initFrom) {
+    throw new ValidationError('method.warmup.freeze: with no warm-up epochs the gates alone would learn on untrained exits; set method.warmup.epochs, or start from a trained run with training.initFrom', 'method.warmup.freeze');
+  }
+  if (m.warmup.freeze && m.warmup.epochs >= x.training.epochs) {
+    throw new ValidationError(`method.warmup.epochs: ${m.warmup.epochs} warm-up epochs leave none of the ${x.training.epochs} for the gates; use fewer than training.epochs`, 'method.warmup.epochs');
+  }
+  if (m.hardGatesFrom !== null && m.hardGatesFrom > x.training.epochs) {
+    throw new ValidationError(`method.hardGatesFrom: epoch ${m.hardGatesFrom} is after the last (${x.training.epochs}); use 1…${x.training.epochs} or null`, 'method.hardGatesFrom');
+  }
+  const engine = engineOfBackend(x.training.backend);
+  const refusal = engine && recipeRefusal(m, engine, x.training);
+  if (refusal) throw new ValidationError(refusal, 'method');
 }
 
 /**
@@ -389,6 +449,19 @@ export function defaultExperiment(backbone: BackboneConfig['name'] = 'resnet18',
     training: { epochs: 3 },
   }, name);
   return x;
+}
+
+/**
+ * The calibration target of a run (absolute MACs for a budget) and whether τ is per exit, or null
+ * for none. A target budget trained for (method.targetBudget) is calibrated to by default.
+ */
+export function calibrationOf(x: Experiment, fullMacs: number): { target: CalibrationTarget; perExit: boolean } | null {
+  const c = x.evaluation.calibration;
+  if (c.budget != null) return { target: { budget: c.budget }, perExit: c.perExit };
+  if (c.budgetShare != null) return { target: { budget: c.budgetShare * fullMacs }, perExit: c.perExit };
+  if (c.accuracy != null) return { target: { accuracy: c.accuracy }, perExit: c.perExit };
+  if (x.method.name === 'proposed' && x.method.targetBudget !== null) return { target: { budget: x.method.targetBudget * fullMacs }, perExit: true };
+  return null;
 }
 
 /** Method-dependent default exit rule. */

@@ -8,6 +8,7 @@
 import { buildBackboneIR, type BackboneConfig, type LayerSpec } from './backbones';
 import { costModel, resolveExits, type ResolvedExit } from './exit-costs';
 import type { ExitConfig } from './exits';
+import type { GateInputs } from './method';
 import type { CostModel } from './results';
 
 export interface NetworkConfig {
@@ -16,6 +17,10 @@ export interface NetworkConfig {
   /** Whether exits have gates (proposed) or not (BranchyNet, baseline). */
   gated: boolean;
   seed: number;
+  /** Recipe: what the gates see (method.gateInputs); absent = the head's features (the paper). */
+  gateInputs?: GateInputs;
+  /** Recipe: T of g_b = σ(z_b / T), set per epoch by the phase and saved with the weights; absent = 1. */
+  gateTemperature?: number;
 }
 
 /** Exit e's gate up to the sigmoid: an optional hidden dense layer (ReLU), then one unit. */

@@ -2,6 +2,8 @@
  * Type-only description of what an evaluated run leaves behind (`results.json`, `samples.json`).
  * Shared by the worker, the CLI, the extension and the webviews: no runtime code here.
  */
+import type { BudgetCell } from './analysis';
+import type { Routing, RuleComparison } from './routing';
 
 /**
  * How an exit decides to fire at inference (Option 2 of the paper):
@@ -103,6 +105,8 @@ export interface Calibration {
   target: CalibrationTarget;
   /** Whether the target was met on the validation split. */
   met: boolean;
+  /** One τ per exit (coordinate ascent) rather than one shared τ; absent in runs written before it existed. */
+  perExit?: boolean;
   thresholds: number[];
   validation: { accuracy: number; averageMacs: number };
   test: ExitTable;
@@ -152,9 +156,17 @@ export interface RunResults {
   finalAccuracy: number;
   /** Option 2 at `thresholds`. */
   hard: ExitTable;
+  /** How `hard` splits the inputs (absent in runs written before it existed: `routingOf(hard)`). */
+  routing?: Routing;
+  /** Every exit rule's curve on these records and the area between them (absent in older runs). */
+  rules?: RuleComparison | null;
   sweep: SweepPoint[];
   histograms: Histogram[];
   calibration: Calibration | null;
+  /** With a MACs budget to calibrate to: every rule calibrated to it (absent in older runs). */
+  budgetComparison?: BudgetCell[] | null;
+  /** The training recipes of method (absent for runs without any, and in older runs): recipeSummary. */
+  recipes?: string;
   timing: Timing | null;
   /** Files beside results.json. */
   files: {

@@ -64,6 +64,12 @@ export interface EpochMetrics {
   costLoss: number;
   /** Mean of the expected cost C ∈ (0, 1] (normalised by the full network's MACs); null without gates. */
   expectedCost: number | null;
+  /** λ at the end of the epoch (proposed): method.lambda, or the budget multiplier (method.targetBudget). */
+  lambda?: number;
+  /** The recipe's stage when it is not the method's plain loss: "warmup" (exits first) or "gates" (gates only). */
+  stage?: 'warmup' | 'gates';
+  /** Gate temperature T of the epoch when annealed (method.gateTemperature). */
+  gateTemperature?: number;
   lr: number;
   /** Option 1 validation accuracy (null without gates). */
   softAccuracy: number | null;

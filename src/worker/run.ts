@@ -13,10 +13,11 @@ import { faultPlanned, faultPoint } from '../engine/faults';
 import { divergence, trainEpochs } from '../engine/loop';
 import { TfjsEngine } from '../engine/tfjs';
 import { chooseInterpreter, TorchEngine } from '../engine/torch';
-import { evaluationReport } from '../spec/analysis';
+import { collapseWarning, evaluationReport } from '../spec/analysis';
 import { describeBackbone } from '../spec/backbones';
 import { ValidationError } from '../spec/errors';
-import { exitPositions, resolveRule, type Experiment } from '../spec/experiment';
+import { calibrationOf, exitPositions, resolveRule, type Experiment } from '../spec/experiment';
+import { recipeRefusal, recipeSummary, recipesOf, type EngineName } from '../spec/method';
 import type { RunResults, SampleRecords } from '../spec/results';
 import { samplesProblem } from '../spec/run-files';
 import type { EpochMetrics } from '../spec/run-types';
@@ -119,12 +120,15 @@ async function prepare(r: Run): Promise<Prepared> {
   r.log(`dataset ${ds.name}${ds.synthetic ? ' (synthetic)' : ''}: ${train.count} train, ${validation.count} validation, ${ds.test.count} test`);
   for (const note of ds.notes ?? []) r.warn(`dataset: ${note}`);
 
+  // "auto" chooses its engine at run time: a recipe the chosen engine lacks is refused here, as the parser refuses a named one
+  const refusal = recipeRefusal(x.method, engine.name as EngineName, x.training);
+  if (refusal) throw new ValidationError(refusal, 'method');
   const ckpt = o.resume ? checkpointDir(path.join(o.runDir, RUN_FILES.checkpoint)) : null;
   if (o.resume && !ckpt) {
     const recorded = readMetrics(o.runDir).metrics.length;
     r.warn(`--resume: no checkpoint in ${path.join(o.runDir, RUN_FILES.checkpoint)}, so training starts again from epoch 1${recorded ? ` (the ${recorded} epoch record(s) in ${RUN_FILES.metrics} are replaced as the epochs are trained again)` : ''}`);
   }
-  const { net, epoch } = await engine.open(x, data, ckpt);
+  const { net, epoch, initialised } = await engine.open(x, data, ckpt);
   if (ckpt) {
     r.log(`resumed from the checkpoint of epoch ${epoch}`);
     // records of the epochs already trained that cannot be read stay in the file as they are; say which
@@ -132,6 +136,7 @@ async function prepare(r: Run): Promise<Prepared> {
     const missing = Array.from({ length: epoch }, (_, i) => i + 1).filter((e) => !metrics.some((m) => m.epoch === e));
     if (missing.length) r.warn(`${RUN_FILES.metrics}: no readable record of epoch ${missing.join(', ')} (${errors.join('; ') || 'no line for it'}); damaged lines are kept as they are, and the training curves skip ${missing.length === 1 ? 'that epoch' : 'those epochs'}`);
   }
+  if (initialised) r.log(`started from ${x.training.initFrom}: ${initialised.loaded} variables loaded, ${initialised.fresh.length} new${initialised.fresh.length ? ` (${initialised.fresh.slice(0, 6).join(', ')}${initialised.fresh.length > 6 ? ', …' : ''})` : ''}`);
   r.epoch = epoch;
   o.send({
     type: 'started', runId: r.id, backend: device.kind, backendReason: device.description, resumedFromEpoch: epoch,
@@ -146,6 +151,8 @@ async function train(r: Run, p: Prepared): Promise<void> {
   const ckpt = path.join(o.runDir, RUN_FILES.checkpoint);
   await trainEpochs(p.net, x, {
     startEpoch: p.startEpoch,
+    // the budget multiplier continues where the checkpointed epoch left it
+    startLambda: p.startEpoch > 0 ? (readMetrics(o.runDir).metrics.filter((m) => m.epoch <= p.startEpoch).pop()?.lambda ?? null) : null,
     rule: resolveRule(x),
     thresholds: thresholdsOf(x),
     shouldStop: o.shouldStop,
@@ -185,11 +192,11 @@ async function evaluateAndWrite(r: Run, p: Prepared): Promise<void> {
   r.log('evaluating on the test split');
   const testRec = checkedRecords(await p.net.records('test'), 'test');
   const valRec = checkedRecords(await p.net.records('validation'), 'validation');
-  const cal = x.evaluation.calibration;
-  const target = cal.budget != null ? { budget: cal.budget } : cal.accuracy != null ? { accuracy: cal.accuracy } : null;
+  const cal = calibrationOf(x, p.net.costs.full);
   const rule = resolveRule(x);
   const thresholds = thresholdsOf(x);
-  const report = evaluationReport(p.net.costs, testRec, valRec, rule, thresholds, target, exitPositions(x));
+  const report = evaluationReport(p.net.costs, testRec, valRec, rule, thresholds, cal?.target ?? null, exitPositions(x), cal?.perExit ?? false);
+  if (report.routing.collapsed) r.warn(collapseWarning(report.routing)!);
   const timing = x.evaluation.timingImages > 0 && !o.shouldStop() ? await p.net.timing(rule, thresholds, x.evaluation.timingImages) : null;
   await p.net.exportModel(path.join(o.runDir, RUN_FILES.model));
   const sha256 = {
@@ -210,6 +217,7 @@ async function evaluateAndWrite(r: Run, p: Prepared): Promise<void> {
     costs: p.net.costs,
     points: p.net.points,
     ...report,
+    ...(recipesOf(x.method).length && x.method.name === 'proposed' ? { recipes: recipeSummary(x.method) } : {}),
     timing,
     files: { samples: RUN_FILES.samples, validationSamples: RUN_FILES.validationSamples, model: RUN_FILES.model, sha256 },
     ...(r.warnings.length ? { warnings: r.warnings } : {}),

@@ -274,6 +274,36 @@ suite('Early Exit extension', () => {
     }, 15_000, 'the gate row to follow the file');
   });
 
+  test('Branches view: the training recipes of method, each edited in the file from its row', async () => {
+    const a = await api();
+    const file = workspaceFile('resnet18.exits.json');
+    await vscode.window.showTextDocument(file);
+    const methodNode = async () => until(async () => (await a.branches.getChildren()).find((n) => n.kind === 'method'), 10_000, 'the method row');
+    const m = await methodNode();
+    const item = a.branches.getTreeItem(m);
+    assert.equal(item.label, 'training: proposed');
+    assert.equal(item.description, 'the paper\'s loss, λ 0.1');
+    const recipes = await a.branches.getChildren(m);
+    assert.deepEqual(recipes.map((r) => (r.kind === 'recipe' ? r.item.field : r.kind)), ['warmup', 'gateInputs', 'targetBudget', 'gateTemperature', 'hardGatesFrom']);
+    assert.deepEqual(recipes.map((r) => a.branches.getTreeItem(r).description), ['off (the paper)', 'head features (the paper)', 'off: fixed λ = 0.1', 'off: T = 1', 'off (soft gates)']);
+    const recipe = async (field: string) => (await a.branches.getChildren(await methodNode())).find((r) => r.kind === 'recipe' && r.item.field === field)!;
+    const read = () => readJson(file);
+    // answers given from code (the quick pick / input box's): a 60 % budget, softmax gates, 2 warm-up epochs then gates only
+    assert.ok(await vscode.commands.executeCommand(Commands.editRecipe, await recipe('targetBudget'), 0.6));
+    assert.ok(await vscode.commands.executeCommand(Commands.editRecipe, await recipe('gateInputs'), 'features+softmax'));
+    assert.ok(await vscode.commands.executeCommand(Commands.editRecipe, await recipe('warmup'), { epochs: 2, distillation: 0, temperature: 3, freeze: true }));
+    await until(async () => (await read()).method?.warmup?.epochs === 2, 5000, 'the warm-up edit to reach the file');
+    assert.deepEqual((await read()).method, { targetBudget: 0.6, gateInputs: 'features+softmax', warmup: { epochs: 2, freeze: true } });
+    await until(async () => /target budget: 60 % of the MACs/.test(String(a.branches.getTreeItem(await methodNode()).description)), 15_000, 'the method row to follow the file');
+    // back to the paper: the field leaves the file
+    assert.ok(await vscode.commands.executeCommand(Commands.editRecipe, await recipe('targetBudget'), null));
+    await until(async () => (await read()).method?.targetBudget === undefined, 5000, 'the budget to leave the file');
+    // a recipe the file cannot hold is refused with one line, the file unchanged
+    const before = new TextDecoder().decode(await vscode.workspace.fs.readFile(file));
+    assert.equal(await vscode.commands.executeCommand(Commands.editRecipe, await recipe('hardGatesFrom'), 99), false);
+    assert.equal(new TextDecoder().decode(await vscode.workspace.fs.readFile(file)), before);
+  });
+
   /** Writes a run folder (status.json + experiment.json) as the run store would. */
   async function writeRun(id: string, status: object): Promise<vscode.Uri> {
     const dir = workspaceFile(`.early-exit/runs/${id}`);

@@ -183,7 +183,7 @@ suite('Training from the extension', function () {
     }`;
     const seen = await until(async () => {
       const v = await inWebview<{ canvases: { cls: string; w: number; h: number; drawn: number; bandPx: number }[]; rows: string[]; title: string }>(probe, 'Results', 15_000).catch(() => undefined);
-      return v && v.rows.length && v.canvases.length === 3 + trained!.points.length && v.canvases.every((c) => c.drawn > 0.01) ? v : undefined;
+      return v && v.rows.length && v.canvases.length === 4 + trained!.points.length && v.canvases.every((c) => c.drawn > 0.01) ? v : undefined;
     }, 45_000, 'the results webview to draw its charts');
     const summary = JSON.stringify(seen.canvases);
     assert.equal(seen.rows.length, trained.points.length + 2, `exit table rows: ${seen.rows.join(' | ')}`);
@@ -195,6 +195,8 @@ suite('Training from the extension', function () {
     assert.ok(tradeOff, summary);
     assert.ok(tradeOff.bandPx > 200, `the Pareto front band is not visible on the trade-off chart: ${summary}`);
     assert.equal(seen.canvases.filter((c) => c.cls.includes('ee-hist')).length, trained.points.length, summary);
+    // trade-off, every rule on this network, loss, accuracy and one histogram per exit
+    assert.equal(seen.canvases.filter((c) => c.cls.includes('ee-rules')).length, 1, summary);
     await vscode.commands.executeCommand('notifications.clearAll');
     // the run's id (its start time) and the measured speed-up change from run to run
     await expectScreenshot('results-panel', {

@@ -1,6 +1,8 @@
 /** The comparison view: the paper's Table 1 layout (dataset × backbone × method) and every run on one trade-off chart. */
 import type { Chart } from 'chart.js';
-import { comparisonCsv, comparisonTable, paretoFront, tableOneAccuracy, type ComparisonEntry } from '../../src/spec/analysis';
+import {
+  collapseWarning, comparisonCsv, comparisonTable, paretoFront, routingOf, routingText, tableOneAccuracy, type ComparisonEntry,
+} from '../../src/spec/analysis';
 import type { RunData } from '../../src/protocol/webview';
 import { chartPng, tradeOffChart, type TradeOffSeries, type XY } from './charts';
 import { button, chartCard, h, pct, pctOf } from './dom';
@@ -55,6 +57,13 @@ export class ComparisonView {
     return `${METHOD_LABEL[x.method]}${facts ? ` · ${facts}` : ''}${where.length ? ` · ${where.join(' · ')}` : ''} (${shortRunId(r.id)})`;
   }
 
+  /** Effective exits at the run's thresholds, flagged when one exit takes ≥ 95 % of the inputs. */
+  private routingCell(x: RunData['results']): HTMLElement {
+    if (!x || !x.points.length) return h('td', { class: 'num' }, '—');
+    const r = x.routing ?? routingOf(x.hard);
+    return h('td', { class: `num${r.collapsed ? ' ee-warn' : ''}`, title: collapseWarning(r) ?? routingText(r) }, `${r.effectiveExits.toFixed(1)} of ${r.shares.length}${r.collapsed ? ' — collapsed' : ''}`);
+  }
+
   private render(): void {
     this.chart?.destroy();
     this.chart = undefined;
@@ -86,16 +95,17 @@ export class ComparisonView {
       const x = r.results;
       const open = button('Open', () => this.ctx.openRun(r), { secondary: true, cls: 'ee-open-run' });
       return h('tr', {},
-        h('td', { title: r.id }, shortRunId(r.id)), h('td', {}, x ? METHOD_LABEL[x.method] : (r.status?.state ?? '?')), h('td', { class: 'num' }, x?.lambda === null || x === null ? '—' : String(x.lambda)),
+        h('td', { title: r.id }, shortRunId(r.id)), h('td', {}, x ? METHOD_LABEL[x.method] : (r.status?.state ?? '?'), x?.recipes ? h('div', { class: 'ee-cell-recipes' }, x.recipes) : null), h('td', { class: 'num' }, x?.lambda === null || x === null ? '—' : String(x.lambda)),
         h('td', { class: 'num' }, x ? String(x.epochs) : r.status ? `${r.status.epoch}/${r.status.epochs}` : '—'),
         h('td', {}, x?.dataset.name ?? ''), h('td', {}, x?.backbone.label ?? ''),
         h('td', { class: 'num' }, x ? pct(tableOneAccuracy(x)) : '—'), h('td', { class: 'num' }, x ? pct(x.hard.accuracy) : '—'),
-        h('td', { class: 'num' }, x ? pctOf(x.hard.averageMacsPct) : '—'), h('td', { class: 'num' }, x?.timing ? `${x.timing.speedup.toFixed(2)}×` : '—'),
+        h('td', { class: 'num' }, x ? pctOf(x.hard.averageMacsPct) : '—'), this.routingCell(x),
+        h('td', { class: 'num' }, x?.timing ? `${x.timing.speedup.toFixed(2)}×` : '—'),
         h('td', {}, open));
     });
     const runsCard = h('div', { class: 'ee-card' }, h('div', { class: 'ee-card-bar' }, h('span', { class: 'ee-card-title' }, 'Runs')),
       h('table', { class: 'ee-table ee-runs-table' },
-        h('thead', {}, h('tr', {}, ...['run', 'method', 'λ', 'epochs', 'dataset', 'backbone', 'accuracy', 'hard accuracy', 'avg MACs', 'speed-up', ''].map((c) => h('th', {}, c)))),
+        h('thead', {}, h('tr', {}, ...['run', 'method', 'λ', 'epochs', 'dataset', 'backbone', 'accuracy', 'hard accuracy', 'avg MACs', 'effective exits', 'speed-up', ''].map((c) => h('th', {}, c)))),
         h('tbody', {}, ...runRows)));
 
     const { card, canvas } = chartCard('All runs: accuracy vs average MACs', 'ee-tradeoff', () => this.chart && this.ctx.exporter('png', 'comparison-tradeoff.png', chartPng(this.chart)));

@@ -5,7 +5,7 @@
  */
 import type { Chart } from 'chart.js';
 import {
-  SWEEP_GRID, calibrate, exitHistograms, exitTable, exitTableCsv, paretoFront, sweepCsv, tablePositions, thresholdSweep,
+  calibrate, collapseWarning, exitHistograms, exitTable, exitTableCsv, paretoFront, routingOf, routingText, sweepCsv, tablePositions, tauText, thresholdSweep,
 } from '../../src/spec/analysis';
 import type { ExitTable, RunResults, SweepPoint, Timing } from '../../src/spec/results';
 import type { EpochMetrics, RunStatus } from '../../src/spec/run-types';
@@ -15,6 +15,7 @@ import {
 } from './charts';
 import { button, chartCard, h, macs, pct, pctOf } from './dom';
 import { safeName, type Exporter } from './export';
+import { RuleComparisonSection } from './rule-comparison';
 import type { Palette } from './theme';
 
 export interface ViewContext {
@@ -41,6 +42,8 @@ export class ResultsView {
   private currentText?: HTMLElement;
   private controls?: HTMLElement;
   private calibrationText?: HTMLElement;
+  private routingEl?: HTMLElement;
+  private rules?: RuleComparisonSection;
   private headerEl?: HTMLElement;
 
   /** Set while the view waits to come near the viewport before drawing (see `lazy`). */
@@ -126,6 +129,8 @@ export class ResultsView {
   private destroyCharts(): void {
     for (const c of [this.charts.tradeOff, this.charts.loss, this.charts.accuracy, ...this.charts.hist]) c?.destroy();
     this.charts = { hist: [] };
+    this.rules?.destroy();
+    this.rules = undefined;
   }
 
   /** The exits' names, the same while the run trains (from its experiment) as once it is evaluated. */
@@ -159,6 +164,13 @@ export class ResultsView {
       const tableCard = this.renderTable(r);
       const { card: toCard, canvas: toCanvas } = chartCard('Trade-off: accuracy vs average MACs', 'ee-tradeoff', () => this.png(this.charts.tradeOff, 'tradeoff'));
       this.el.append(h('div', { class: 'ee-grid2' }, tableCard, toCard));
+      this.rules = new RuleComparisonSection(this.run, r, {
+        palette: () => this.ctx.palette(),
+        png: (chart, name) => this.png(chart, name),
+        perExit: () => this.thresholds.mode === 'perExit',
+        apply: (_rule, thresholds) => this.setThresholds({ mode: new Set(thresholds).size > 1 ? 'perExit' : this.thresholds.mode, thresholds }),
+      });
+      this.el.append(this.rules.el);
       const histCards = h('div', { class: 'ee-hists' });
       const hists = exitHistograms(this.run.samples, r.rule);
       const histCanvases = hists.map((hist, b) => {
@@ -212,8 +224,10 @@ export class ResultsView {
         stat('method', r.method), stat('λ', r.lambda === null ? '—' : String(r.lambda)), stat('backbone', r.backbone.label),
         stat('dataset', `${r.dataset.name}${r.dataset.synthetic ? ' (synthetic)' : ''}`), stat('backend', r.backend), stat('epochs', String(r.epochs)),
         stat('soft accuracy', pct(r.softAccuracy), 'Option 1: argmax of the soft-conditional output f̃₁'),
-        stat('hard accuracy', pct(r.hard.accuracy), `Option 2 at the run's thresholds (${r.thresholds.map((t) => t.toFixed(2)).join(', ')})`),
+        stat('hard accuracy', pct(r.hard.accuracy), `Option 2 at the run's thresholds (${r.thresholds.map(tauText).join(', ')})`),
         stat('average MACs', `${macs(r.hard.averageMacs)} (${pctOf(r.hard.averageMacsPct)})`, `full network: ${macs(r.costs.full)} MACs`),
+        ...(r.points.length ? [this.routingStat(r, stat)] : []),
+        ...(r.recipes ? [stat('recipes', r.recipes, 'training recipes of method (warm-up, gate inputs, budget, temperature, hard gates)')] : []),
         // the torch engine on a GPU also times batch 1 there: shown beside the CPU figure
         stat(r.timing?.accelerator ? 'speed-up on the CPU' : 'measured speed-up', r.timing ? speedup(r.timing) : '—', r.timing ? latency(r.timing) : undefined),
       );
@@ -224,7 +238,20 @@ export class ResultsView {
       stats.push(stat('state', `${s.state}${s.state === 'running' ? ` · epoch ${s.epoch}/${s.epochs}` : ''}`, s.error ?? undefined));
       if (!r && s.backend) stats.push(stat('backend', s.backend));
     }
+    const warning = r && r.points.length ? collapseWarning(r.routing ?? routingOf(r.hard)) : null;
     this.headerEl.replaceChildren(h('h2', {}, this.title()), h('div', { class: 'ee-run-id' }, this.run.id), h('div', { class: 'ee-stats' }, ...stats));
+    if (warning) {
+      this.headerEl.append(h('div', { class: 'ee-collapse', role: 'alert' }, h('strong', {}, 'Routing collapsed: '),
+        `${warning.replace(/^routing collapsed: /, '')} (at the run's thresholds; "Every rule at a MACs budget" below shows other τ).`));
+    }
+  }
+
+  /** "2.1 of 4": how many exits the run's thresholds really use, the split in the tooltip. */
+  private routingStat(r: RunResults, stat: (label: string, value: string, title?: string) => HTMLElement): HTMLElement {
+    const routing = r.routing ?? routingOf(r.hard);
+    const el = stat('effective exits', `${routing.effectiveExits.toFixed(1)} of ${routing.shares.length}`, routingText(routing));
+    if (routing.collapsed) el.classList.add('ee-warn');
+    return el;
   }
 
   private renderControls(r: RunResults): HTMLElement {
@@ -265,7 +292,7 @@ export class ResultsView {
     const names = this.thresholds.mode === 'shared' ? ['all exits'] : r.points;
     names.forEach((name, b) => {
       const value = this.thresholds.thresholds[b] ?? 0.5;
-      const out = h('output', { class: 'ee-tau-value' }, value.toFixed(2));
+      const out = h('output', { class: 'ee-tau-value' }, tauText(value));
       const input = h('input', { type: 'range', min: 0, max: 1, step: 0.01, value: String(value), class: 'ee-tau', 'data-exit': b, 'aria-label': `τ for ${name}` });
       input.addEventListener('input', () => {
         const v = Number(input.value);
@@ -281,7 +308,8 @@ export class ResultsView {
   setThresholds(t: ThresholdState, rerenderSliders = true): void {
     const r = this.results;
     if (!r) return;
-    this.thresholds = { mode: t.mode, thresholds: t.thresholds.map((x) => Math.min(1, Math.max(0, Math.round(x * 100) / 100))) };
+    // calibrated τ can sit between two 0.01 steps (quantile thresholds): keep them as picked
+    this.thresholds = { mode: t.mode, thresholds: t.thresholds.map((x) => Math.min(1, Math.max(0, Math.round(x * 1e6) / 1e6))) };
     if (rerenderSliders) {
       this.renderSliders(r);
       const sel = this.el.querySelector('.ee-mode') as (HTMLElement & { value: string }) | null;
@@ -294,11 +322,12 @@ export class ResultsView {
   private calibrateTo(target: { budget?: number; accuracy?: number }): void {
     const r = this.results;
     if (!r || !this.run.validation || !this.run.samples || !this.calibrationText) return;
-    const c = calibrate(this.run.validation, this.run.samples, r.costs, r.rule, target, SWEEP_GRID, tablePositions(r.hard));
+    const perExit = this.thresholds.mode === 'perExit';
+    const c = calibrate(this.run.validation, this.run.samples, r.costs, r.rule, target, undefined, tablePositions(r.hard), perExit);
     const what = target.budget !== undefined ? `budget ${macs(target.budget)} MACs (${pctOf((100 * target.budget) / r.costs.full)})` : `accuracy ${pct(target.accuracy)}`;
-    this.calibrationText.textContent = `${c.met ? 'Met' : 'Not met'} on validation for ${what}: τ = ${c.thresholds[0].toFixed(2)}, validation accuracy ${pct(c.validation.accuracy)} at ${pctOf((100 * c.validation.averageMacs) / r.costs.full)} MACs${c.met ? '' : ' (closest τ used)'}.`;
+    this.calibrationText.textContent = `${c.met ? 'Met' : 'Not met'} on validation for ${what}: τ = ${c.thresholds.map(tauText).join(' / ')}${perExit ? ' (per exit)' : ''}, validation accuracy ${pct(c.validation.accuracy)} at ${pctOf((100 * c.validation.averageMacs) / r.costs.full)} MACs${c.met ? '' : ' (closest τ used)'}.`;
     this.calibrationText.classList.toggle('ee-warn', !c.met);
-    this.setThresholds({ mode: 'shared', thresholds: c.thresholds });
+    this.setThresholds({ mode: perExit ? 'perExit' : 'shared', thresholds: c.thresholds });
   }
 
   /** Recomputes the exit table, the current point and the histogram marks for the current τ. */
@@ -307,8 +336,14 @@ export class ResultsView {
     if (!r || !this.run.samples) return;
     this.table = exitTable(this.run.samples, r.costs, r.rule, this.thresholds.thresholds.length ? this.thresholds.thresholds : 0, tablePositions(r.hard));
     this.fillTable(this.table);
+    if (this.routingEl && r.points.length) {
+      const routing = routingOf(this.table);
+      const warning = collapseWarning(routing);
+      this.routingEl.textContent = warning ? `${routingText(routing)}. Warning: ${warning}.` : `${routingText(routing)}.`;
+      this.routingEl.classList.toggle('ee-warn', routing.collapsed);
+    }
     if (this.currentText) {
-      this.currentText.textContent = `At τ = ${this.thresholds.thresholds.map((t) => t.toFixed(2)).join(' / ') || '—'}: accuracy ${pct(this.table.accuracy)}, average ${macs(this.table.averageMacs)} MACs (${pctOf(this.table.averageMacsPct)} of full)`;
+      this.currentText.textContent = `At τ = ${this.thresholds.thresholds.map(tauText).join(' / ') || '—'}: accuracy ${pct(this.table.accuracy)}, average ${macs(this.table.averageMacs)} MACs (${pctOf(this.table.averageMacsPct)} of full)`;
     }
     if (!updateCharts) return;
     if (this.charts.tradeOff) updateTradeOffCurrent(this.charts.tradeOff, this.currentPoint());
@@ -317,11 +352,11 @@ export class ResultsView {
 
   private currentPoint(): XY {
     const t = this.table!;
-    return { x: t.averageMacsPct, y: 100 * t.accuracy, label: `current τ (${t.thresholds.map((x) => x.toFixed(2)).join('/')})` };
+    return { x: t.averageMacsPct, y: 100 * t.accuracy, label: `current τ (${t.thresholds.map(tauText).join('/')})` };
   }
 
   private tradeOffSeries(r: RunResults) {
-    const curve = this.sweep.map((p) => ({ x: p.averageMacsPct, y: 100 * p.accuracy, label: `τ = ${p.threshold.toFixed(2)}` }));
+    const curve = this.sweep.map((p) => ({ x: p.averageMacsPct, y: 100 * p.accuracy, label: `τ = ${tauText(p.threshold)}` }));
     const exits = r.hard.rows.map((row) => ({ x: row.macsPct, y: 100 * row.standalone, label: `${row.point} alone` }));
     const baseline = this.run.related.filter((x) => x.role === 'baseline').map((x) => ({ x: x.averageMacsPct, y: 100 * x.accuracy, label: x.label }));
     const sweepRuns = this.run.related.filter((x) => x.role === 'sweep').map((x) => ({ x: x.averageMacsPct, y: 100 * x.accuracy, label: x.label }));
@@ -342,9 +377,11 @@ export class ResultsView {
       h('th', { class: 'num', title: 'accuracy of this classifier on every input' }, 'standalone')));
     this.tableBody = h('tbody');
     const csv = button('CSV', () => this.table && this.ctx.exporter('csv', `${safeName(this.run.id)}-exit-table.csv`, exitTableCsv(this.table)), { secondary: true, cls: 'ee-export', title: 'Save the exit table as CSV' });
+    this.routingEl = h('div', { class: 'ee-routing', role: 'status' });
     return h('div', { class: 'ee-card ee-table-card' },
       h('div', { class: 'ee-card-bar' }, h('span', { class: 'ee-card-title' }, `Exit table (${r.rule})`), csv),
-      h('table', { class: 'ee-table ee-exit-table' }, head, this.tableBody));
+      h('table', { class: 'ee-table ee-exit-table' }, head, this.tableBody),
+      this.routingEl);
   }
 
   private fillTable(t: ExitTable): void {

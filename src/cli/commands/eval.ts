@@ -1,20 +1,21 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { calibrate, exitTable, tablePositions } from '../../spec/analysis';
+import { budgetTable, calibrate, compareRules, exitTable, routingOf, rulesOf, tablePositions, tausText, type BudgetCell } from '../../spec/analysis';
 import { ValidationError } from '../../spec/errors';
-import type { ExitRule, Timing } from '../../spec/results';
+import type { ExitRule, RunResults, SampleRecords, Timing } from '../../spec/results';
 import { readExperimentOf, readResults, readSamples, runFileError, RUN_FILES } from '../../runs/store';
-import { parseMacs, pct, renderExitTable } from '../format';
+import { parseMacs, pct, renderBudgetTable, renderExitTable, renderRouting, renderRuleComparison } from '../format';
 import { runFolderArg } from '../paths';
 import { flagNumber, flagString, UsageError, type CliCommand } from '../registry';
 
 const RULES: ExitRule[] = ['gate', 'confidence', 'entropy'];
 
 /**
- * Re-times a stored model at batch 1 on the run's test split (loads the tfjs engine and the
- * dataset; a torch-trained model is timed on the CPU the same way, from its TF.js-format model/).
+ * Re-times a stored model at batch 1 on the run's test split, once per (rule, thresholds) (loads the
+ * tfjs engine and the dataset once; a torch-trained model is timed on the CPU the same way, from its
+ * TF.js-format model/).
  */
-async function measure(dir: string, rule: ExitRule, thresholds: number[], images: number): Promise<Timing> {
+async function measure(dir: string, settings: { rule: ExitRule; thresholds: number[] }[], images: number): Promise<Timing[]> {
   const { engineFor } = await import('../../worker/run');
   const { loadRunData } = await import('../../worker/data');
   const x = readExperimentOf(dir);
@@ -24,23 +25,59 @@ async function measure(dir: string, rule: ExitRule, thresholds: number[], images
   const { data } = await loadRunData(x);
   const { net } = await engine.open(x, data, path.join(dir, model));
   try {
-    return await net.timing(rule, thresholds, images);
+    const out: Timing[] = [];
+    for (const s of settings) out.push(await net.timing(s.rule, s.thresholds, images));
+    return out;
   } finally {
     await net.dispose();
   }
 }
 
+/** "60%", a share "0.6", or MACs ("1500000", "1.5M", "800k") → absolute MACs. */
+function budgetMacs(text: string, full: number): number {
+  const t = text.trim();
+  const n = Number(t);
+  const v = t.endsWith('%') ? (Number(t.slice(0, -1)) / 100) * full : n > 0 && n <= 1 ? n * full : parseMacs(t);
+  if (!(v !== undefined && v > 0 && Number.isFinite(v))) {
+    throw new ValidationError(`--budget: must be a positive number of MACs (1500000, 1.5M, 800k) or a percentage of the full network (40%) or a share of it in (0, 1], got "${text}"`, 'budget');
+  }
+  return v;
+}
+
+/** The validation records τ is calibrated on; τ picked on the test split and reported on it would look better than it is: refused. */
+function validationRecords(dir: string, results: RunResults, flag: string): SampleRecords {
+  if (!results.files.validationSamples || results.dataset.validation === 0) {
+    throw new ValidationError(
+      `--${flag}: run ${path.basename(path.resolve(dir))} has no validation split (it was trained with dataset.validationFraction 0), and calibrating τ on the test split would overstate its accuracy; `
+      + 'give --threshold instead, or train again with dataset.validationFraction > 0', flag,
+    );
+  }
+  return readSamples(dir, 'validation', results);
+}
+
+function rulesFor(flag: string | undefined, results: RunResults, test: SampleRecords): ExitRule[] {
+  if (flag === 'all') return rulesOf(test);
+  const rule = (flag ?? results.rule) as ExitRule;
+  if (!RULES.includes(rule)) throw new ValidationError(`--rule: "${rule}" is not allowed; allowed: ${RULES.join(', ')}, all`, 'rule');
+  if (!rulesOf(test).includes(rule)) throw new ValidationError(`--rule: "${rule}" needs gates, and this run's exits have none (method ${results.method}); use entropy, confidence or all`, 'rule');
+  return [rule];
+}
+
 export const evalCommand: CliCommand = {
   name: 'eval',
-  usage: 'eval <rundir> [--threshold T | --budget MACS | --target-accuracy A] [--rule R] [--json] [--measure]',
-  summary: 'Re-derive the exit table for any threshold from the stored per-sample records (no network needed).',
+  usage: 'eval <rundir> [--threshold T | --budget B[,B…] | --target-accuracy A] [--per-exit] [--rule R|all] [--compare-rules] [--json] [--measure]',
+  summary: 'Re-derive the exit table for any threshold, budget or rule from the stored per-sample records (no network needed).',
   help: [
     '--threshold T        one τ in [0, 1] for every exit, or a comma list with one τ per exit',
-    '--budget MACS        calibrate τ on the validation split: most accurate τ within this average MACs (1500000, 1.5M, 800k, or "40%" of the full network)',
+    '--budget B           calibrate τ on the validation split: most accurate τ within this average MACs: 1500000, 1.5M, 800k, "60%" or 0.6 of the full network;',
+    '                     a comma list (50%,70%,90%) prints one row per budget and rule: Table 2 at each budget',
     '--target-accuracy A  calibrate τ: cheapest τ whose validation accuracy ≥ A (0–1)',
-    '--rule R             gate | confidence | entropy (default: the run\'s); alone, the table at the run\'s τ under that rule',
-    '--json               print { table, note, timing } as JSON instead of the table',
-    '--measure            also re-time the model at batch 1 (loads the network and the dataset)',
+    '--per-exit           calibrate one τ per exit (coordinate ascent on the validation split) instead of one shared τ',
+    '--rule R             gate | confidence | entropy (default: the run\'s), or all: every rule the records allow, on the same network; alone, the table at the run\'s τ under that rule',
+    '--compare-rules      the accuracy / MACs curves of every rule on this network and the area between the learned gates\' and the others\'',
+    '--json               print { table, routing, note, timing, comparison } as JSON instead of the table',
+    '--measure            also re-time the model at batch 1 (loads the network and the dataset; once per row)',
+    'Every table is followed by how its inputs split between exits, with a warning when one exit takes ≥ 95 % of them.',
   ].join('\n'),
   async run(args) {
     const dir = args.positional[0];
@@ -51,14 +88,33 @@ export const evalCommand: CliCommand = {
     }
     const results = readResults(dir);
     const test = readSamples(dir, 'test', results);
-    const rule = (flagString(args, 'rule') ?? results.rule) as ExitRule;
-    if (!RULES.includes(rule)) throw new ValidationError(`--rule: "${rule}" is not allowed; allowed: ${RULES.join(', ')}`, 'rule');
+    const rules = rulesFor(flagString(args, 'rule'), results, test);
+    const rule = rules[0];
     const given = ['threshold', 'budget', 'target-accuracy'].filter((f) => args.flags[f] !== undefined);
     if (given.length > 1) throw new UsageError(`give only one of --threshold, --budget, --target-accuracy (got ${given.map((g) => '--' + g).join(', ')})`);
-    if (rule === 'gate' && test.exits.some((e) => !e.gate)) {
-      throw new ValidationError(`--rule: "gate" needs gates, and this run's exits have none (method ${results.method}); use entropy or confidence`, 'rule');
-    }
+    const perExit = args.flags['per-exit'] !== undefined;
     const positions = tablePositions(results.hard);
+    const images = results.timing?.images ?? 100;
+    const comparison = args.flags['compare-rules'] !== undefined && test.exits.length ? compareRules(test, results.costs) : null;
+    const budgets = flagString(args, 'budget')?.split(',').map((b) => budgetMacs(b, results.costs.full));
+
+    // Table 2 at several budgets and / or for several rules
+    if (budgets && (budgets.length > 1 || rules.length > 1)) {
+      const validation = validationRecords(dir, results, 'budget');
+      const cells: BudgetCell[] = budgetTable(validation, test, results.costs, budgets.map((b) => b / results.costs.full), { rules, perExit, positions });
+      const timings = args.flags.measure ? await measure(dir, cells.map((c) => ({ rule: c.rule, thresholds: c.calibration.thresholds })), images) : undefined;
+      if (args.flags.json) {
+        console.log(JSON.stringify({ budgets: cells.map((c, i) => ({ ...c, timing: timings?.[i] ?? null })), comparison }, null, 2));
+        return 0;
+      }
+      console.log(`τ ${perExit ? 'per exit' : 'shared by every exit'}, calibrated on ${validation.count} validation samples; test accuracy on ${test.count} test samples${timings ? `; batch-1 time saved over ${images} test images` : ''}`);
+      console.log(renderBudgetTable(cells, timings));
+      const collapsed = cells.filter((c) => c.routing.collapsed).length;
+      if (collapsed) console.log(`WARNING: ${collapsed} of ${cells.length} rows send ≥ 95 % of the inputs to one exit (a truncated network, not early exiting)`);
+      if (comparison) console.log(`\n${renderRuleComparison(comparison)}`);
+      return 0;
+    }
+
     let table = results.hard;
     let note = '';
     if (rule !== results.rule && !given.length) {
@@ -72,38 +128,29 @@ export const evalCommand: CliCommand = {
       if (taus.some((t) => !(t >= 0 && t <= 1))) throw new ValidationError(`--threshold: every τ must be in [0, 1], got "${tStr}"`, 'threshold');
       table = exitTable(test, results.costs, rule, taus.length === 1 ? taus[0] : taus, positions);
     } else if (given.length) {
-      const flag = given[0];
-      // τ picked on the test split and reported on it would look better than it is: refused
-      if (!results.files.validationSamples || results.dataset.validation === 0) {
-        throw new ValidationError(
-          `--${flag}: run ${path.basename(path.resolve(dir))} has no validation split (it was trained with dataset.validationFraction 0), and calibrating τ on the test split would overstate its accuracy; `
-          + 'give --threshold instead, or train again with dataset.validationFraction > 0', flag,
-        );
-      }
-      const validation = readSamples(dir, 'validation', results);
+      const validation = validationRecords(dir, results, given[0]);
       let target;
-      const b = flagString(args, 'budget');
-      if (b !== undefined) {
-        const budget = b.trim().endsWith('%') ? (Number(b.trim().slice(0, -1)) / 100) * results.costs.full : parseMacs(b);
-        if (!(budget !== undefined && budget > 0)) throw new ValidationError(`--budget: must be a positive number of MACs (1500000, 1.5M, 800k) or a percentage of the full network (40%), got "${b}"`, 'budget');
-        target = { budget };
-      } else {
+      if (budgets) target = { budget: budgets[0] };
+      else {
         const a = flagNumber(args, 'target-accuracy')!;
         if (!(a >= 0 && a <= 1)) throw new ValidationError(`--target-accuracy: must be in [0, 1], got ${a}`, 'target-accuracy');
         target = { accuracy: a };
       }
-      const c = calibrate(validation, test, results.costs, rule, target, undefined, positions);
-      table = c.test;
-      note = `calibrated on the ${validation.count} validation samples: τ = ${c.thresholds[0]}, validation accuracy ${pct(c.validation.accuracy)}, ${c.met ? 'target met' : 'target NOT met (closest τ used)'}`;
+      const calibrated = calibrate(validation, test, results.costs, rule, target, undefined, positions, perExit);
+      table = calibrated.test;
+      const taus = tausText(calibrated.thresholds);
+      note = `calibrated on the ${validation.count} validation samples: τ = ${taus}${perExit ? ' (per exit)' : ''}, validation accuracy ${pct(calibrated.validation.accuracy)} at ${((100 * calibrated.validation.averageMacs) / results.costs.full).toFixed(1)} % MACs, ${calibrated.met ? 'target met' : 'target NOT met (closest τ used)'}`;
     }
-    const timing = args.flags.measure ? await measure(dir, rule, table.thresholds, results.timing?.images ?? 100) : null;
+    const timing = args.flags.measure ? (await measure(dir, [{ rule, thresholds: table.thresholds }], images))[0] : null;
     if (args.flags.json) {
-      console.log(JSON.stringify({ table, note: note || null, timing }, null, 2));
+      console.log(JSON.stringify({ table, routing: routingOf(table), note: note || null, timing, comparison }, null, 2));
       return 0;
     }
     if (note) console.log(note);
     console.log(renderExitTable(table));
-    if (timing) console.log(`\nbatch-1 latency: full ${timing.fullMs.toFixed(2)} ms, hard exits ${timing.hardMs.toFixed(2)} ms → ×${timing.speedup.toFixed(2)} on ${timing.backend}`);
+    console.log(renderRouting(table));
+    if (timing) console.log(`\nbatch-1 latency: full ${timing.fullMs.toFixed(2)} ms, hard exits ${timing.hardMs.toFixed(2)} ms → ×${timing.speedup.toFixed(2)} (${timing.timeSavedPct.toFixed(0)} % time saved) on ${timing.backend}`);
+    if (comparison) console.log(`\n${renderRuleComparison(comparison)}`);
     return 0;
   },
 };

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ACCEL_PARTS, parseStock } from '../../spec/accel-parts';
+import { tausText } from '../../spec/analysis';
 import { formatMacs } from '../../spec/backbones';
 import { plural } from '../../spec/run-label';
 import { RUN_FILES } from '../../spec/run-files';
@@ -14,7 +15,7 @@ import { readResults, readStatus, savedNetworkProblem, updateStatus } from '../.
 import { readRunData } from '../../runs/view-data';
 import { epochSummary, keptAfterStop, progressFraction, workerMessageText } from '../../runs/messages';
 import { signalExitCode } from '../errors';
-import { bar, duration, pct, renderExitTable, StatusLine } from '../format';
+import { bar, duration, pct, renderBudgetTable, renderExitTable, renderRouting, renderRuleComparison, StatusLine } from '../format';
 import { outputRunsDir } from '../paths';
 import { flagList, flagString, UsageError, type CliCommand } from '../registry';
 import { onStopSignal, type StopSignal } from '../signals';
@@ -191,9 +192,10 @@ function resumeHint(dir: string): string {
 export function printSummary(dir: string): void {
   const r = readResults(dir);
   const warnings = r.warnings ?? [];
-  console.log(`\n${r.backbone.label} ×${r.backbone.width}, ${r.method}${r.lambda !== null ? ` λ=${r.lambda}` : ''}, ${r.dataset.name}${r.dataset.synthetic && r.dataset.name !== 'synthetic' ? ' (synthetic)' : ''}, ${plural(r.epochs, 'epoch')} on ${r.backend} in ${duration(r.trainSeconds)}`);
+  console.log(`\n${r.backbone.label} ×${r.backbone.width}, ${r.method}${r.lambda !== null ? ` λ=${r.lambda}` : ''}${r.recipes ? ` (${r.recipes})` : ''}, ${r.dataset.name}${r.dataset.synthetic && r.dataset.name !== 'synthetic' ? ' (synthetic)' : ''}, ${plural(r.epochs, 'epoch')} on ${r.backend} in ${duration(r.trainSeconds)}`);
   console.log(`soft output (Option 1): ${pct(r.softAccuracy)}   final classifier alone: ${pct(r.finalAccuracy)}   full network ${formatMacs(r.costs.full)} MACs\n`);
   console.log(renderExitTable(r.hard));
+  if (r.points.length) console.log(renderRouting(r.hard));
   if (r.timing) {
     const saved = r.timing.timeSavedPct;
     const change = saved >= 0 ? `${saved.toFixed(0)}% less time` : `${(-saved).toFixed(0)}% MORE time: at this size the exits' heads and gate reads cost more than the blocks they skip`;
@@ -203,8 +205,11 @@ export function printSummary(dir: string): void {
   }
   if (r.calibration) {
     const c = r.calibration;
-    console.log(`calibrated τ = ${c.thresholds[0]} (${c.met ? 'target met' : 'target NOT met'} on validation): test accuracy ${pct(c.test.accuracy)}, ${c.test.averageMacsPct.toFixed(1)}% of full MACs`);
+    const taus = `${tausText(c.thresholds)}${c.perExit ? ' (per exit)' : ''}`;
+    console.log(`calibrated τ = ${taus} (${c.met ? 'target met' : 'target NOT met'} on validation): test accuracy ${pct(c.test.accuracy)}, ${c.test.averageMacsPct.toFixed(1)}% of full MACs`);
   }
+  if (r.budgetComparison?.length) console.log(`\nevery rule at this budget, τ picked on the validation split:\n${renderBudgetTable(r.budgetComparison)}`);
+  if (r.rules) console.log(`\n${renderRuleComparison(r.rules)}`);
   for (const w of warnings) console.log(`\nwarning: ${w}`);
   console.log(`\nresults: ${dir}${warnings.length ? ' (finished with the warning above)' : ''}`);
 }

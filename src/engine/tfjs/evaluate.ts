@@ -18,7 +18,8 @@ export interface BatchSource {
   batch(start: number, n: number): tf.Tensor4D;
 }
 
-const round = (v: number) => Math.round(v * 1e6) / 1e6;
+/** Gates to 6 significant digits, not 6 decimals: trained gates can all sit below 1e-3, and their order is what τ reads. */
+const significant = (v: number) => Number(v.toPrecision(6));
 
 /** Runs every exit on every sample (eval mode) and collects the per-sample records. */
 export async function collectRecords(net: MultiExitNetwork, data: BatchSource, split: SampleRecords['split'], batchSize = 200): Promise<SampleRecords> {
@@ -47,7 +48,7 @@ export async function collectRecords(net: MultiExitNetwork, data: BatchSource, s
       const r = rowStatistics(await outs.exitProbs[b].data() as Float32Array, K, n);
       const e = rec.exits[b];
       e.pred.push(...r.pred); e.conf.push(...r.conf); e.entropy.push(...r.entropy);
-      if (e.gate) e.gate.push(...Array.from(await outs.gates[b].data(), round));
+      if (e.gate) e.gate.push(...Array.from(await outs.gates[b].data(), significant));
     }
     const f = rowStatistics(await outs.finalProbs.data() as Float32Array, K, n);
     rec.final.pred.push(...f.pred); rec.final.conf.push(...f.conf); rec.final.entropy.push(...f.entropy);

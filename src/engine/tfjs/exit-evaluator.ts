@@ -13,8 +13,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { hostSupports, runHostLayers } from '../../accel';
 import { ruleFires } from '../../spec/analysis';
 import { describeBackbone, layersCost, type LayerSpec, type Shape3 } from '../../spec/backbones';
+import { gateInputWidth } from '../../spec/exit-costs';
 import type { ExitRule } from '../../spec/results';
-import { BN_EPS, type FoldedWeights, type MultiExitNetwork } from './network';
+import { BN_EPS, type FoldedWeights, type MultiExitNetwork, type NetworkConfig } from './network';
 
 /**
  * Largest feature map (values) whose head runs on the host: batch 1 at every exit point of the
@@ -89,16 +90,50 @@ export function softmaxRows(logits: ArrayLike<number>, K: number, n: number): Fl
   return p;
 }
 
-/** Heads as tfjs kernels: the gate first; the classifier only when asked. */
+/**
+ * f_b's softmax statistics per row on the host, [n·3]: max probability, entropy ÷ ln K, top-1 −
+ * top-2 margin (what a `features+softmax` gate reads; network.ts `softmaxStatistics` on tfjs).
+ */
+export function gateStatistics(probs: ArrayLike<number>, K: number, n: number): Float64Array {
+  const out = new Float64Array(n * 3);
+  const lnK = Math.log(K);
+  for (let i = 0; i < n; i++) {
+    let p1 = -1, p2 = -1, h = 0;
+    for (let c = 0; c < K; c++) {
+      const p = probs[i * K + c];
+      if (p > p1) { p2 = p1; p1 = p; } else if (p > p2) p2 = p;
+      if (p > 0) h -= p * Math.log(p);
+    }
+    out[i * 3] = p1;
+    out[i * 3 + 1] = Math.min(1, Math.max(0, h / lnK));
+    out[i * 3 + 2] = p1 - p2;
+  }
+  return out;
+}
+
+/** Rows of [n, F] features followed by rows of [n, S] extra inputs: [n, F + S]. */
+function concatRows(a: ArrayLike<number>, F: number, b: ArrayLike<number>, S: number, n: number): Float64Array {
+  const out = new Float64Array(n * (F + S));
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < F; j++) out[i * (F + S) + j] = a[i * F + j];
+    for (let j = 0; j < S; j++) out[i * (F + S) + F + j] = b[i * S + j];
+  }
+  return out;
+}
+
+/** Heads as tfjs kernels: the gate first; the classifier only when asked (or when the gate reads its softmax). */
 export function tfjsHeads(net: MultiExitNetwork, folded?: FoldedWeights): ExitHeads {
   return {
     async exit(e, h) {
-      const [features, gate = null] = tf.tidy(() => {
+      const [features, gate = null, early = null] = tf.tidy(() => {
         const f = net.exitFeatures(e, h, false, undefined, folded);
-        return net.config.gated ? [f, net.exitGate(e, f, false, undefined, folded)] : [f];
+        if (!net.config.gated) return [f];
+        if (!net.gatesSeeSoftmax) return [f, net.exitGate(e, f, false, undefined, folded)];
+        const l = net.exitLogits(e, f, false, undefined, folded);
+        return [f, net.exitGate(e, f, false, undefined, folded, l), l];
       }) as tf.Tensor2D[];
       const gates = gate ? await gate.data() : null;
-      let logits: tf.Tensor2D | null = null, l: ArrayLike<number> | null = null, p: ArrayLike<number> | null = null;
+      let logits: tf.Tensor2D | null = early, l: ArrayLike<number> | null = null, p: ArrayLike<number> | null = null;
       const logitsT = () => (logits ??= tf.tidy(() => net.exitLogits(e, features, false, undefined, folded)));
       return {
         gates,
@@ -132,11 +167,13 @@ export function hostHeads(net: MultiExitNetwork): ExitHeads {
     if (!w) values.set(name, w = Float32Array.from(net.variable(name).dataSync() as Float32Array));
     return w;
   };
-  const runs = (h: tf.Tensor, first: LayerSpec[], then: LayerSpec[][] = []): boolean => {
+  /** Whether `first` runs here on h, then each of `then` on its output, and `gate` on what a gate of these inputs reads from it. */
+  const runs = (h: tf.Tensor, first: LayerSpec[], then: LayerSpec[][] = [], gate?: [LayerSpec[], NetworkConfig['gateInputs']]): boolean => {
     if (h.size > HOST_HEAD_MAX_VALUES) return false;
     const shape = h.shape.slice(1) as Shape3;
     if (!hostSupports(first, shape)) return false;
     const out = layersCost(first, shape).shape;
+    if (gate && !hostSupports(gate[0], [1, 1, gateInputWidth(out[0] * out[1] * out[2], gate[1])])) return false;
     return then.every((layers) => hostSupports(layers, out));
   };
   const K = net.config.backbone.classes;
@@ -144,12 +181,22 @@ export function hostHeads(net: MultiExitNetwork): ExitHeads {
     async exit(e, h) {
       const head = net.exits[e].headLayers;
       const featureLayers = head.slice(0, -1), classifier = head.slice(-1), gate = net.config.gated ? net.gateLayers(e) : [];
-      if (!runs(h, featureLayers, [classifier, gate])) return null;
+      const softmaxOnly = net.config.gateInputs === 'softmax';
+      if (!runs(h, featureLayers, [classifier]) || (gate.length && !runs(h, featureLayers, [], [gate, net.config.gateInputs]))) return null;
+      const n = h.shape[0];
       const features = runHostLayers(featureLayers, { data: await h.data() as Float32Array, shape: h.shape }, weight);
-      const gates = net.config.gated ? Float64Array.from(runHostLayers(gate, features, weight).data, (z) => 1 / (1 + Math.exp(-z))) : null;
       let l: ArrayLike<number> | null = null, p: ArrayLike<number> | null = null;
       const logits = () => (l ??= runHostLayers(classifier, features, weight).data);
-      return { gates, logits: async () => logits(), probs: async () => (p ??= softmaxRows(logits(), K, h.shape[0])), dispose: () => undefined };
+      const probs = () => (p ??= softmaxRows(logits(), K, n));
+      let gates: Float64Array | null = null;
+      if (net.config.gated) {
+        const F = features.shape[1];
+        const stats = net.gatesSeeSoftmax ? gateStatistics(probs(), K, n) : null;
+        const input = !stats ? features : softmaxOnly ? { data: stats, shape: [n, 3] } : { data: concatRows(features.data, F, stats, 3, n), shape: [n, F + 3] };
+        const T = net.gateTemperature;
+        gates = Float64Array.from(runHostLayers(gate, input, weight).data, (z) => 1 / (1 + Math.exp(-z / T)));
+      }
+      return { gates, logits: async () => logits(), probs: async () => probs(), dispose: () => undefined };
     },
     async classifier(h) {
       if (!runs(h, net.ir.classifier)) return null;

@@ -10,6 +10,7 @@ import {
 import { toFloatBatch } from '../../data/preprocess';
 import type { Split } from '../../data/types';
 import type { Experiment } from '../../spec/experiment';
+import type { EpochPhase } from '../../spec/method';
 import type { ExitRule } from '../../spec/results';
 import type { Engine, EngineData, EngineDevice, EngineNetwork, StepCallbacks } from '../engine';
 import * as path from 'node:path';
@@ -17,6 +18,7 @@ import { RunFileError, runFileFix } from '../../spec/run-files';
 import { loadNetwork, saveNetwork } from './checkpoint';
 import { collectRecords, measureTiming, type BatchSource } from './evaluate';
 import { MultiExitNetwork } from './network';
+import { initFrom } from './init-from';
 import { createOptimizer } from './optimizer';
 import { trainEpoch, type TrainSource, type TrainState } from './train';
 
@@ -58,8 +60,8 @@ export class TfjsNetwork implements EngineNetwork {
   get costs() { return this.net.costs; }
   get points(): string[] { return this.net.exits.map((e) => e.point); }
 
-  trainEpoch(epoch: number, lr: number, callbacks?: StepCallbacks) {
-    return trainEpoch(this.state, epoch, lr, callbacks);
+  trainEpoch(epoch: number, lr: number, callbacks: StepCallbacks, phase: EpochPhase) {
+    return trainEpoch(this.state, epoch, lr, callbacks, phase);
   }
 
   records(split: 'validation' | 'test') {
@@ -105,7 +107,7 @@ export class TfjsEngine implements Engine {
     return { kind: this.device.kind, description: describeChoice(this.device) };
   }
 
-  async open(x: Experiment, data: EngineData, resumeFrom: string | null): Promise<{ net: TfjsNetwork; epoch: number }> {
+  async open(x: Experiment, data: EngineData, resumeFrom: string | null): Promise<{ net: TfjsNetwork; epoch: number; initialised?: { loaded: number; fresh: string[] } }> {
     const optimizer = createOptimizer(x.training);
     if (resumeFrom) {
       const r = await loadNetwork(resumeFrom, { optimizer });
@@ -120,8 +122,19 @@ export class TfjsEngine implements Engine {
       }
       return { net: new TfjsNetwork(r.net, x, data, optimizer, this.device), epoch: r.epoch };
     }
-    const net = new MultiExitNetwork({ backbone: x.backbone, exits: x.exits, gated: x.method.name === 'proposed', seed: x.training.seed });
-    return { net: new TfjsNetwork(net, x, data, optimizer, this.device), epoch: 0 };
+    const gated = x.method.name === 'proposed';
+    const net = new MultiExitNetwork({
+      backbone: x.backbone, exits: x.exits, gated, seed: x.training.seed,
+      ...(gated && x.method.gateInputs !== 'features' ? { gateInputs: x.method.gateInputs } : {}),
+    });
+    let initialised;
+    try {
+      if (x.training.initFrom) initialised = await initFrom(net, x.training.initFrom);
+    } catch (e) {
+      net.dispose();
+      throw e;
+    }
+    return { net: new TfjsNetwork(net, x, data, optimizer, this.device), epoch: 0, initialised };
   }
 }
 

@@ -12,7 +12,7 @@ import {
 } from '../../spec/backbones';
 import { batchNormActivation } from '../../accel';
 import type { CostModel } from '../../spec/results';
-import { costModel, resolveExits, type ResolvedExit } from '../../spec/exit-costs';
+import { costModel, gateInputWidth, resolveExits, type ResolvedExit } from '../../spec/exit-costs';
 import { gateLayersOf, type NetworkConfig } from '../../spec/network';
 
 export { HEAD_KINDS, validateExits, type ExitConfig, type HeadKind } from '../../spec/exits';
@@ -25,8 +25,10 @@ export type { NetworkConfig } from '../../spec/network';
 export interface ForwardOutputs {
   /** B tensors [N, K] */
   exitLogits: tf.Tensor2D[];
-  /** B tensors [N, 1] (empty when not gated) */
+  /** B tensors [N, 1] (empty when not gated, or when the caller asked for no gates) */
   gates: tf.Tensor2D[];
+  /** B tensors [N, F_b]: each exit's head features, what its classifier and gate read */
+  features: tf.Tensor2D[];
   /** [N, K] */
   finalLogits: tf.Tensor2D;
 }
@@ -47,6 +49,29 @@ interface Ctx {
   bnUpdates?: BnUpdate[];
   /** inference only: folded weights to run instead of conv + batch norm */
   folded?: FoldedWeights;
+}
+
+/**
+ * f_b's softmax statistics per row, [N, 3]: max probability, entropy ÷ ln K, top-1 − top-2 margin
+ * (GATE_STATISTICS; the host path computes the same in exit-evaluator.ts `gateStatistics`). No
+ * gradient flows back: a gate reads the classifier's confidence and must not train it to look
+ * confident.
+ */
+const statisticsOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const logits = args[0] as tf.Tensor2D, save = args[1] as tf.GradSaveFunc;
+  save([logits]);
+  const K = logits.shape[1];
+  const value = tf.tidy(() => {
+    const p = tf.softmax(logits);
+    const [p1, p2] = tf.split(tf.topk(p, 2).values, 2, 1);
+    const entropy = tf.div(tf.neg(tf.sum(tf.mul(p, tf.log(tf.maximum(p, 1e-30))), 1, true)), Math.log(K));
+    return tf.concat([p1, tf.clipByValue(entropy, 0, 1), tf.sub(p1, p2)], 1);
+  });
+  return { value, gradFunc: (_dy: tf.Tensor, saved: tf.Tensor[]) => [tf.zerosLike(saved[0])] };
+});
+
+export function softmaxStatistics(logits: tf.Tensor2D): tf.Tensor2D {
+  return statisticsOp(logits) as tf.Tensor2D;
 }
 
 export const BN_EPS = 1e-5;
@@ -145,7 +170,7 @@ export class MultiExitNetwork {
         const exit = this.exits[e];
         this.createLayerVariables(exit.headLayers, shape);
         if (this.config.gated) {
-          const f = exit.featureShape[2];
+          const f = gateInputWidth(exit.featureShape[2], this.config.gateInputs);
           this.createLayerVariables(this.gateLayers(e), [1, 1, f]);
         }
       }
@@ -158,9 +183,36 @@ export class MultiExitNetwork {
     return [...this.vars.entries()].filter(([n]) => !this.frozen.has(n)).map(([, v]) => v);
   }
 
-  /** Convolution and dense kernels: what weight decay applies to. */
-  decayedVariables(): tf.Variable[] {
-    return [...this.vars.entries()].filter(([n]) => n.endsWith('/kernel')).map(([, v]) => v);
+  /**
+   * Convolution and dense kernels: what weight decay applies to; `part` keeps the gates' (g_b) or
+   * everything else's (the exits-first warm-up trains no gate, the gates-only phase nothing else).
+   */
+  decayedVariables(part: 'all' | 'gates' | 'network' = 'all'): tf.Variable[] {
+    return [...this.vars.entries()]
+      .filter(([n]) => n.endsWith('/kernel') && (part === 'all' || (part === 'gates') === MultiExitNetwork.isGateVariable(n)))
+      .map(([, v]) => v);
+  }
+
+  /** Whether variable `name` belongs to a gate g_b. */
+  static isGateVariable(name: string): boolean {
+    return /^exit_[^/]+\/gate(_hidden)?\//.test(name);
+  }
+
+  /** Whether the gates see f_b's softmax statistics (method.gateInputs). */
+  get gatesSeeSoftmax(): boolean {
+    return this.config.gateInputs === 'features+softmax' || this.config.gateInputs === 'softmax';
+  }
+
+  /** T of g_b = σ(z_b / T) (1 unless a recipe anneals it). */
+  get gateTemperature(): number {
+    return this.config.gateTemperature ?? 1;
+  }
+
+  /** Sets the gate temperature (the epoch's phase); it is saved with the weights and used at inference. */
+  setGateTemperature(t: number): void {
+    if (!(t > 0)) throw new Error(`gate temperature must be > 0, got ${t}`);
+    if (t === 1 && this.config.gateTemperature === undefined) return;
+    this.config.gateTemperature = t;
   }
 
   parameterCount(): number {
@@ -269,7 +321,8 @@ export class MultiExitNetwork {
   /** Exit e on the features of its point: logits f_b [N, K] (pre-softmax) and gate g_b [N, 1]. */
   runExit(e: number, h: tf.Tensor4D, training = false, bnUpdates?: BnUpdate[], folded?: FoldedWeights): { logits: tf.Tensor2D; gate: tf.Tensor2D | null } {
     const features = this.exitFeatures(e, h, training, bnUpdates, folded);
-    return { logits: this.exitLogits(e, features, training, bnUpdates, folded), gate: this.config.gated ? this.exitGate(e, features, training, bnUpdates, folded) : null };
+    const logits = this.exitLogits(e, features, training, bnUpdates, folded);
+    return { logits, gate: this.config.gated ? this.exitGate(e, features, training, bnUpdates, folded, logits) : null };
   }
 
   /** Exit e's head up to its last layer (what the classifier and the gate share). */
@@ -282,9 +335,22 @@ export class MultiExitNetwork {
     return this.applyLayers(this.exits[e].headLayers.slice(-1), features, { training, bnUpdates, folded }) as tf.Tensor2D;
   }
 
-  /** Exit e's gate g_b on its features: [N, 1] in (0, 1). */
-  exitGate(e: number, features: tf.Tensor2D, training = false, bnUpdates?: BnUpdate[], folded?: FoldedWeights): tf.Tensor2D {
-    return tf.sigmoid(this.applyLayers(this.gateLayers(e), features, { training, bnUpdates, folded })) as tf.Tensor2D;
+  /**
+   * Exit e's gate g_b = σ(z_b / T) on its features (and, with softmax gates, the statistics of
+   * f_b's `logits`): [N, 1] in (0, 1).
+   */
+  exitGate(e: number, features: tf.Tensor2D, training = false, bnUpdates?: BnUpdate[], folded?: FoldedWeights, logits?: tf.Tensor2D): tf.Tensor2D {
+    const z = this.applyLayers(this.gateLayers(e), this.gateInput(e, features, logits), { training, bnUpdates, folded });
+    const T = this.gateTemperature;
+    return tf.sigmoid(T === 1 ? z : tf.div(z, T)) as tf.Tensor2D;
+  }
+
+  /** What gate e reads: the head's features, then (softmax gates) f_b's statistics from its logits; or the statistics alone. */
+  gateInput(e: number, features: tf.Tensor2D, logits?: tf.Tensor2D): tf.Tensor2D {
+    if (!this.gatesSeeSoftmax) return features;
+    if (!logits) throw new Error(`gate of exit ${this.exits[e].point} sees f_b's softmax: pass its logits`);
+    const stats = softmaxStatistics(logits);
+    return this.config.gateInputs === 'softmax' ? stats : tf.concat([features, stats], 1);
   }
 
   /** Exit e's gate up to the sigmoid: an optional hidden dense layer (ReLU), then one unit. */
@@ -301,19 +367,22 @@ export class MultiExitNetwork {
    * Every exit and the final classifier on a batch x [N, H, W, C]. In training mode batch norm
    * uses batch statistics and pushes them to `bnUpdates` (apply with `applyBatchNormUpdates`).
    */
-  forward(x: tf.Tensor4D, training = false, bnUpdates?: BnUpdate[], folded?: FoldedWeights): ForwardOutputs {
-    const exitLogits: tf.Tensor2D[] = [], gates: tf.Tensor2D[] = [];
+  forward(x: tf.Tensor4D, training = false, bnUpdates?: BnUpdate[], folded?: FoldedWeights, opts: { gates?: boolean } = {}): ForwardOutputs {
+    const exitLogits: tf.Tensor2D[] = [], gates: tf.Tensor2D[] = [], features: tf.Tensor2D[] = [];
+    const withGates = this.config.gated && opts.gates !== false;
     let h = x;
     for (let i = 0; i < this.ir.blocks.length; i++) {
       h = this.runBlock(i, h, training, bnUpdates, folded);
       const e = this.exitAtBlock(i);
       if (e >= 0) {
-        const r = this.runExit(e, h, training, bnUpdates, folded);
-        exitLogits.push(r.logits);
-        if (r.gate) gates.push(r.gate);
+        const f = this.exitFeatures(e, h, training, bnUpdates, folded);
+        const logits = this.exitLogits(e, f, training, bnUpdates, folded);
+        exitLogits.push(logits);
+        features.push(f);
+        if (withGates) gates.push(this.exitGate(e, f, training, bnUpdates, folded, logits));
       }
     }
-    return { exitLogits, gates, finalLogits: this.runClassifier(h, training, folded) };
+    return { exitLogits, gates, features, finalLogits: this.runClassifier(h, training, folded) };
   }
 
   /** The plain backbone (no exits): what the speed-up is measured against. */

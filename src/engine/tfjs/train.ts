@@ -6,9 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { mulberry32, shuffleInPlace } from '../../spec/rng';
-import type { MethodConfig, TrainingConfig } from '../../spec/method';
+import { nextMultiplier, type EpochPhase, type MethodConfig, type TrainingConfig } from '../../spec/method';
 import { NonFiniteLossError, TrainingCancelled, type EpochLosses, type StepCallbacks } from '../engine';
-import { methodLoss } from './loss';
+import { gatesOnlyOutputs, methodLoss, paperPhase } from './loss';
 import type { MultiExitNetwork } from './network';
 import type { ScheduledOptimizer } from './optimizer';
 
@@ -37,9 +37,16 @@ function shuffled(n: number, rng: () => number): Int32Array {
   return a;
 }
 
-/** Trains epoch `epoch` (1-based) at learning rate `lr`. */
-export async function trainEpoch(s: TrainState, epoch: number, lr: number, callbacks: StepCallbacks = {}): Promise<EpochLosses> {
+/**
+ * Trains epoch `epoch` (1-based) at learning rate `lr`, in the recipe's `phase` (spec `epochPhase`;
+ * default: the paper's method). With a target budget the multiplier λ moves after every step and
+ * the epoch returns where it ended.
+ */
+export async function trainEpoch(s: TrainState, epoch: number, lr: number, callbacks: StepCallbacks = {}, phase: EpochPhase = paperPhase(s.method)): Promise<EpochLosses> {
   const { net, optimizer, training: cfg, train } = s;
+  net.setGateTemperature(phase.gateTemperature);
+  const budget = s.method.name === 'proposed' && phase.stage !== 'warmup' ? s.method.targetBudget : null;
+  let lambda = phase.lambda;
   const K = net.config.backbone.classes;
   const steps = Math.ceil(train.count / cfg.batchSize);
   const vars = net.trainableVariables();
@@ -48,7 +55,7 @@ export async function trainEpoch(s: TrainState, epoch: number, lr: number, callb
   const rng = mulberry32(cfg.seed * 7919 + epoch);
   const order = shuffled(train.count, rng);
   const t0 = performance.now();
-  let lossSum = 0, ceSum = 0, costSum = 0, seen = 0;
+  let lossSum = 0, ceSum = 0, costSum = 0, costTermSum = 0, seen = 0;
   for (let step = 1; step <= steps; step++) {
     // yield to the event loop so a stop request (IPC message, signal) is seen between steps
     await new Promise((r) => setImmediate(r));
@@ -61,12 +68,17 @@ export async function trainEpoch(s: TrainState, epoch: number, lr: number, callb
     const y = tf.tidy(() => tf.cast(tf.oneHot(labels, K), 'float32')) as tf.Tensor2D;
     const bnUpdates: Parameters<MultiExitNetwork['forward']>[2] = [];
     let ceT: tf.Scalar | null = null, costT: tf.Scalar | null = null;
+    // gates only: the backbone and classifiers run outside the tape, so nothing else gets a gradient
+    // (every variable stays in the list with a null gradient: the optimiser's slots are by position)
+    const fixed = phase.stage === 'gates' ? gatesOnlyOutputs(net, x) : undefined;
+    const stepPhase = { ...phase, lambda };
     const lossT = optimizer.minimize(() => {
-      const r = methodLoss(net, s.method, x, y, cfg.weightDecay, bnUpdates);
+      const r = methodLoss(net, s.method, x, y, cfg.weightDecay, bnUpdates, stepPhase, fixed);
       ceT = tf.keep(r.ce);
       costT = r.cost ? tf.keep(r.cost) : null;
       return r.loss;
     }, true, vars) as tf.Scalar;
+    if (fixed) tf.dispose([fixed.exitLogits, fixed.features, fixed.finalLogits]);
     net.applyBatchNormUpdates(bnUpdates);
     const [loss] = await lossT.data();
     const ce = (await (ceT as unknown as tf.Scalar).data())[0];
@@ -75,6 +87,8 @@ export async function trainEpoch(s: TrainState, epoch: number, lr: number, callb
     if (!Number.isFinite(loss)) throw new NonFiniteLossError(epoch, step, loss);
     const n = idx.length;
     lossSum += loss * n; ceSum += ce * n; costSum += cost * n; seen += n;
+    if (phase.stage !== 'warmup') costTermSum += lambda * cost * n;
+    if (budget !== null) lambda = nextMultiplier(lambda, cost, budget, s.method.budgetRate);
     const dt = performance.now() - ts;
     if (s.timer.first) s.timer.first = false;
     else { s.timer.ms += dt; s.timer.steps++; }
@@ -87,5 +101,5 @@ export async function trainEpoch(s: TrainState, epoch: number, lr: number, callb
     });
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { loss: lossSum / seen, ce: ceSum / seen, cost: costSum / seen, imagesPerSecond: seen / seconds, seconds };
+  return { loss: lossSum / seen, ce: ceSum / seen, cost: costSum / seen, lambda, costTerm: costTermSum / seen, imagesPerSecond: seen / seconds, seconds };
 }

@@ -13,6 +13,7 @@ import type { TorchDevice } from '../../spec/backend-names';
 import type { Experiment } from '../../spec/experiment';
 import { describeNetwork, type NetworkDescription } from '../../spec/network';
 import type { CostModel, ExitRule, SampleRecords, Timing } from '../../spec/results';
+import type { EpochPhase } from '../../spec/method';
 import { checkpointDir, checkRecordedHash, MODEL_FORMAT, readModelJson, replaceFolder, runFile, sha256, type ModelJson } from '../checkpoint-folder';
 import { weightsProblem } from '../../spec/run-files';
 import {
@@ -245,7 +246,8 @@ export class TorchNetwork implements EngineNetwork {
     this.points = network.exits.map((e) => e.point);
   }
 
-  async trainEpoch(epoch: number, lr: number, callbacks: StepCallbacks = {}): Promise<EpochLosses> {
+  /** The paper's method only (no recipe: method.ts ENGINE_RECIPES refuses them for this engine), so λ is the phase's, fixed. */
+  async trainEpoch(epoch: number, lr: number, callbacks: StepCallbacks = {}, phase?: EpochPhase): Promise<EpochLosses> {
     const { batchSize, epochs } = this.x.training;
     let stopped = false;
     const poll = () => {
@@ -263,7 +265,9 @@ export class TorchNetwork implements EngineNetwork {
     });
     try {
       const r = await this.call({ type: 'trainEpoch', epoch, lr }, 'epochDone');
-      return { loss: r.loss, ce: r.ce, cost: r.cost, imagesPerSecond: r.images / r.seconds, seconds: r.seconds };
+      const lambda = phase?.lambda ?? this.x.method.lambda;
+      const proposed = this.x.method.name === 'proposed';
+      return { loss: r.loss, ce: r.ce, cost: r.cost, lambda, costTerm: proposed ? lambda * r.cost : 0, imagesPerSecond: r.images / r.seconds, seconds: r.seconds };
     } finally {
       clearInterval(timer);
     }

@@ -61,7 +61,7 @@ test('early-exit train --set training.backend=webgpu writes a complete run folde
   assert.deepEqual(JSON.parse(e.stdout).table.rows.map((r: { position: string }) => r.position), results.hard.rows.map((r) => r.position));
   const m = early(['eval', dir, '--measure']);
   assert.equal(m.code, 0, m.all);
-  assert.match(m.stdout, /batch-1 latency: full \d+\.\d+ ms, hard exits \d+\.\d+ ms → ×\d+\.\d+ on webgpu/);
+  assert.match(m.stdout, /batch-1 latency: full \d+\.\d+ ms, hard exits \d+\.\d+ ms → ×\d+\.\d+ \(-?\d+ % time saved\) on webgpu/);
   const html = path.join(tmp, 'report.html');
   const r = early(['report', dir, '-o', html]);
   assert.equal(r.code, 0, r.all);

@@ -21,6 +21,7 @@ import { TorchEngine, type TorchNetwork } from '../../../src/engine/torch';
 import { pythonPackageRoot, TorchProcesses } from '../../../src/engine/torch/process';
 import { DataFiles } from '../../../src/engine/torch/data-files';
 import { costModel } from '../../../src/spec/exit-costs';
+import { epochPhase } from '../../../src/spec/method';
 import { describeNetwork, type NetworkConfig } from '../../../src/spec/network';
 import { mulberry32, shuffleInPlace } from '../../../src/spec/rng';
 import type { Experiment } from '../../../src/spec/experiment';
@@ -196,8 +197,9 @@ for (const optimizer of ['adam', 'sgd'] as const) {
     try {
       for (const [epoch, lr] of [[1, x.training.lr], [2, x.training.lr / 2]]) {
         const jSteps: number[] = [], tSteps: number[] = [];
-        const j = await jnet.trainEpoch(epoch, lr, { onStep: (s) => jSteps.push(s.loss) });
-        const t = await tnet.trainEpoch(epoch, lr, { onStep: (s) => tSteps.push(s.loss) });
+        const phase = epochPhase(x.method, x.training.epochs, epoch);
+        const j = await jnet.trainEpoch(epoch, lr, { onStep: (s) => jSteps.push(s.loss) }, phase);
+        const t = await tnet.trainEpoch(epoch, lr, { onStep: (s) => tSteps.push(s.loss) }, phase);
         assert.equal(tSteps.length, 4);
         closeArrays(tSteps, jSteps, 2e-4, `epoch ${epoch}: step losses`);
         closeArrays([t.loss, t.ce, t.cost], [j.loss, j.ce, j.cost], 1e-4, `epoch ${epoch}: loss, CE, C`);

@@ -92,7 +92,7 @@ for (const theme of ['light', 'dark'] as const) {
   test(`single-run report, ${theme} theme: charts drawn, Table 2 rows, threshold recomputes`, async () => {
     const page = await open(single, theme);
     const canvases = await canvasInk(page);
-    assert.equal(canvases.length, 6, 'trade-off + 3 histograms + loss + accuracy');
+    assert.equal(canvases.length, 7, 'trade-off + every rule on this network + 3 histograms + loss + accuracy');
     for (const [i, c] of canvases.entries()) {
       assert.ok(c.ink > c.total * 0.01, `canvas ${i} looks empty (${c.ink} of ${c.total} pixels drawn)`);
       if (theme === 'dark') assert.ok(c.bgLuma < 80, `canvas ${i}: background should be dark, luma ${c.bgLuma}`);
@@ -172,9 +172,9 @@ test('comparison report: Table 1 layout, all runs on one chart, then each run', 
   assert.equal(await last.locator('canvas').count(), 0, 'the last run is not drawn before it is scrolled to');
   assert.match(await last.locator('.ee-header').innerText(), /ResNet-18/);
   await page.locator('.ee-open-run').last().click(); // "Open" scrolls the report to that run
-  await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('section.ee-run')[3].querySelectorAll('canvas').length === 6);
+  await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('section.ee-run')[3].querySelectorAll('canvas').length === 7);
   const drawn = await canvasInk(page, 'section.ee-run:last-of-type');
-  assert.equal(drawn.length, 6);
+  assert.equal(drawn.length, 7, 'trade-off, every rule, 3 histograms, loss, accuracy');
   for (const c of drawn) assert.ok(c.ink > c.total * 0.01, 'the scrolled-to run draws all its charts');
   // printing draws the runs not scrolled to yet
   const undrawn = () => page.$$eval('section.ee-run', (ss) => ss.filter((s) => s.querySelectorAll('canvas').length === 0).length);

@@ -63,7 +63,9 @@ test('a run trains, evaluates and leaves a complete run folder', async () => {
   }
   const res = readResults(r.dir);
   assert.equal(res.hard.rows.length, 3);
-  assert.equal(res.sweep.length, 101);
+  // the 0.01 grid, plus the quantile thresholds of the gates' values (spec/routing.ts adaptiveGrid), in order
+  for (let i = 0; i <= 100; i++) assert.ok(res.sweep.some((p) => Math.abs(p.threshold - i / 100) < 1e-12), `τ = ${i / 100} in the sweep`);
+  assert.ok(res.sweep.every((p, i) => i === 0 || p.threshold > res.sweep[i - 1].threshold), 'sweep sorted by τ');
   assert.equal(res.histograms.length, 2);
   // timing of the 4 images the experiment asks for, on the run's backend, its ratios consistent
   assert.ok(res.timing, 'timingImages 4: results.json has a timing');

@@ -99,7 +99,9 @@ test('`early-exit train x.exits.json --set training.backend=torch` writes a comp
   const res = readResults(dir);
   assert.equal(res.backend, 'torch-cpu');
   assert.equal(res.hard.rows.length, 3);
-  assert.equal(res.sweep.length, 101);
+  // the 0.01 grid, plus the quantile thresholds of the gates' values (spec/routing.ts adaptiveGrid), in order
+  for (let i = 0; i <= 100; i++) assert.ok(res.sweep.some((p) => Math.abs(p.threshold - i / 100) < 1e-12), `τ = ${i / 100} in the sweep`);
+  assert.ok(res.sweep.every((p, i) => i === 0 || p.threshold > res.sweep[i - 1].threshold), 'sweep sorted by τ');
   assert.equal(res.histograms.length, 2);
   assert.ok(res.timing && res.timing.fullMs > 0 && res.timing.images === 4, 'the CPU batch-1 timing of the exported model');
   assert.equal(res.timing!.accelerator, undefined, 'trained on the CPU: no accelerator figure');

@@ -12,6 +12,7 @@ import { ACCEL_PARTS, parseStock } from '../../../src/spec/accel-parts';
 import { checkTfjsInternals, useOurGradient } from '../../../src/accel/tfjs-internals';
 import { TfjsEngine } from '../../../src/engine/tfjs';
 import { randomEngineData, tinyExperiment } from '../../fixtures/engine-data';
+import { epochPhase } from '../../../src/spec/method';
 
 for (const backend of ['cpu', 'wasm'] as const) {
   test(`every tfjs internal the acceleration relies on is where it expects (${backend}, tfjs ${tf.version.tfjs})`, async () => {
@@ -48,7 +49,7 @@ test('stock tfjs (--stock all) on wasm: none of our kernels is registered, and t
     const kernels = [BN_TRAIN, ADAM_UPDATE].filter((k) => tf.getKernel(k, 'wasm'));
     const { net } = await engine.open(x, data, null);
     const losses: number[] = [];
-    await net.trainEpoch(1, 1e-2, { onStep: (p) => losses.push(p.loss) });
+    await net.trainEpoch(1, 1e-2, { onStep: (p) => losses.push(p.loss) }, epochPhase(x.method, x.training.epochs, 1));
     const rec = await net.records('test');
     net.dispose();
     return { device, kernels, losses, rec };

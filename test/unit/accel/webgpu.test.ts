@@ -19,7 +19,7 @@ import { methodLoss } from '../../../src/engine/tfjs/loss';
 import { MultiExitNetwork, type NetworkConfig } from '../../../src/engine/tfjs/network';
 import { createOptimizer } from '../../../src/engine/tfjs/optimizer';
 import { exitAssignments } from '../../../src/spec/analysis';
-import type { MethodConfig } from '../../../src/spec/method';
+import { methodConfig, type MethodConfig } from '../../../src/spec/method';
 
 const realRequire = createRequire(__filename);
 
@@ -84,7 +84,7 @@ const NET: NetworkConfig = {
   backbone: { name: 'resnet18', width: 1 / 32, input: [16, 16, 3], classes: 4 }, gated: true, seed: 5,
   exits: [{ point: 'block2', head: { kind: 'pool' }, gate: { hidden: 0 } }, { point: 'block5', head: { kind: 'pool' }, gate: { hidden: 0 } }],
 };
-const METHOD: MethodConfig = { name: 'proposed', lambda: 0.1, exitLossWeight: 0.5, exitWeights: null };
+const METHOD: MethodConfig = methodConfig({ name: 'proposed', lambda: 0.1, exitLossWeight: 0.5 });
 
 /** Everything one training step of the product computes, read back: outputs, loss, gradients, weights after one Adam step. */
 async function oneStep(x0: Float32Array, labels: number[]): Promise<Record<string, Float32Array>> {

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { TfjsEngine, type TfjsNetwork } from '../../../src/engine/tfjs';
 import { trainEpochs } from '../../../src/engine/loop';
 import { randomEngineData, tinyExperiment } from '../../fixtures/engine-data';
+import { epochPhase } from '../../../src/spec/method';
 
 const data = randomEngineData(16, [16, 16, 3], 3, 5);
 
@@ -37,9 +38,9 @@ for (const optimizer of ['adam', 'sgd'] as const) {
     const x = experiment(optimizer);
     const { net } = await new TfjsEngine().open(x, data, null);
     const w0 = trainable(net);
-    await net.trainEpoch(1, 0);
+    await net.trainEpoch(1, 0, {}, epochPhase(x.method, x.training.epochs, 1));
     assert.equal(maxChange(w0, trainable(net)), 0, 'an epoch at lr 0 leaves every trainable weight as it was');
-    await net.trainEpoch(2, 0.05);
+    await net.trainEpoch(2, 0.05, {}, epochPhase(x.method, x.training.epochs, 2));
     assert.ok(maxChange(w0, trainable(net)) > 1e-3, 'an epoch at lr 0.05 moves the weights');
     net.dispose();
   });

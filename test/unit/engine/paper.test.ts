@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { crossEntropyOfProbs, expectedCost, softConditionalOutput } from '../../../src/engine/tfjs/paper';
 import { MultiExitNetwork } from '../../../src/engine/tfjs/network';
 import { methodLoss } from '../../../src/engine/tfjs/loss';
+import { methodConfig } from '../../../src/spec/method';
 
 const close = (a: ArrayLike<number>, b: number[], tol = 1e-6) => {
   assert.equal(a.length, b.length);
@@ -52,7 +53,7 @@ test('gradients of the proposed loss reach every gate and every exit head', asyn
   });
   const x = tf.randomNormal([6, 16, 16, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
   const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 0, 1], 'int32'), 4).toFloat() as tf.Tensor2D;
-  const { grads } = tf.variableGrads(() => methodLoss(net, { name: 'proposed', lambda: 0.5, exitLossWeight: 0, exitWeights: null }, x, y, 0).loss, net.trainableVariables());
+  const { grads } = tf.variableGrads(() => methodLoss(net, methodConfig({ name: 'proposed', lambda: 0.5 }), x, y, 0).loss, net.trainableVariables());
   const byName = new Map([...net.vars.entries()].map(([n, v]) => [v.name, n]));
   const gateNames: string[] = [];
   for (const [vname, g] of Object.entries(grads)) {
@@ -77,7 +78,7 @@ test('λ trades accuracy for cost: the cost term pushes gates of the first exit 
   const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1], 'int32'), 3).toFloat() as tf.Tensor2D;
   const net = make();
   const gateBias = [...net.vars.entries()].find(([n]) => n === 'exit_conv2/gate/bias')![1];
-  const { grads } = tf.variableGrads(() => methodLoss(net, { name: 'proposed', lambda: 100, exitLossWeight: 0, exitWeights: null }, x, y, 0).loss, [gateBias]);
+  const { grads } = tf.variableGrads(() => methodLoss(net, methodConfig({ name: 'proposed', lambda: 100 }), x, y, 0).loss, [gateBias]);
   // d(λC)/d(bias) < 0: raising g_1 lowers the expected cost, so gradient descent raises the gate
   assert.ok((await grads[gateBias.name].data())[0] < 0);
   net.dispose();

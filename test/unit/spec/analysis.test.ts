@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   calibrate, comparisonCsv, comparisonTable, evaluationReport, exitAssignments, exitHistograms, exitTable, exitTableCsv, histogram,
-  paretoFront, ruleFires, softAccuracy, sweepCsv, tableOneAccuracy, thresholdSweep,
+  paretoFront, ruleFires, softAccuracy, sweepCsv, SWEEP_GRID, tableOneAccuracy, thresholdSweep,
 } from '../../../src/spec/analysis';
 import type { CostModel, SampleRecords } from '../../../src/spec/results';
 
@@ -72,7 +72,10 @@ test('thresholdSweep endpoints: τ = 0 sends everything out at the first exit, �
   assert.equal(s[0].averageMacsPct, 25);
   assert.equal(s[1].accuracy, 1); // sample 4 at A (right), the rest at the final classifier (right)
   close(s[1].averageMacs, (10 + 5 * 50) / 6);
-  assert.equal(thresholdSweep(records, costs, 'gate').length, 101);
+  // the default grid: 0, 0.01, …, 1 and the thresholds between the recorded gate values' quantiles
+  const grid = thresholdSweep(records, costs, 'gate').map((p) => p.threshold);
+  assert.ok(grid.length > 101 && SWEEP_GRID.every((t) => grid.includes(t)) && grid.every((t, i) => i === 0 || t > grid[i - 1]));
+  assert.ok(grid.includes(0.85), 'halfway between the gate values 0.8 and 0.9');
   assert.equal(sweepCsv(s), 'threshold,accuracy,average_macs,average_macs_pct\n0,0.5000,10,25.00\n1,1.0000,43,108.33\n');
 });
 
@@ -194,7 +197,8 @@ test('evaluationReport: the table, sweep and histograms from the test records, c
   assert.equal(r.finalAccuracy, 5 / 6);
   assert.deepEqual(r.thresholds, [0.5]);
   assert.deepEqual(r.hard.rows.map((x) => x.count), [3, 3]);
-  assert.equal(r.sweep.length, 101);
+  // the sweep runs over the τ grid with the quantiles of the gate values added (sweepGrid)
+  assert.ok(r.sweep.length > 101 && SWEEP_GRID.every((t) => r.sweep.some((p) => p.threshold === t)));
   assert.deepEqual(r.histograms[0].counts.reduce((a, b) => a + b, 0), 6);
   // accuracy ≥ 0.9 on validation: the cheapest τ of the default grid that reaches it is 0.61
   // (sample 1, gate .6, goes on to the final classifier), where 3 of 4 validation samples pay 50
@@ -238,10 +242,10 @@ test('exit table edges: default positions, no samples, a row nobody reaches in t
   assert.equal(exitTableCsv(exitTable(records, costs, 'gate', 0.35)).split('\n')[3], 'final,3,50,125.00,0,0.0000,,0.8333');
 });
 
-test('the default τ grid is 0, 0.01, …, 1 and the default histogram has 20 bins', () => {
+test('the uniform τ grid is 0, 0.01, …, 1 (the sweep adds the quantiles of the rule values) and the default histogram has 20 bins', () => {
+  assert.deepEqual(SWEEP_GRID, Array.from({ length: 101 }, (_, i) => i / 100));
   const sweep = thresholdSweep(records, costs, 'gate');
-  assert.deepEqual(sweep.map((p) => p.threshold), Array.from({ length: 101 }, (_, i) => i / 100));
-  assert.deepEqual(sweep[50], thresholdSweep(records, costs, 'gate', [0.5])[0]);
+  assert.deepEqual(sweep.find((p) => p.threshold === 0.5), thresholdSweep(records, costs, 'gate', [0.5])[0]);
   const h = histogram([0.01, 0.26, 0.99]);
   assert.equal(h.counts.length, 20);
   assert.deepEqual(h.edges.slice(0, 3), [0, 0.05, 0.1]);

@@ -19,7 +19,7 @@ test('the default experiment is complete and valid, every field present, on the 
   assert.deepEqual(x.backbone.input, [28, 28, 1]);
   assert.deepEqual([x.method.lambda, x.method.exitLossWeight], [1, 0.5]);
   assert.equal(x.exits.length, 3);
-  assert.deepEqual(Object.keys(x.training).sort(), ['backend', 'batchSize', 'device', 'devices', 'epochs', 'lr', 'momentum', 'optimizer', 'schedule', 'seed', 'stepEpochs', 'stepGamma', 'weightDecay']);
+  assert.deepEqual(Object.keys(x.training).sort(), ['backend', 'batchSize', 'device', 'devices', 'epochs', 'initFrom', 'lr', 'momentum', 'optimizer', 'schedule', 'seed', 'stepEpochs', 'stepGamma', 'weightDecay']);
   assert.equal(x.method.name, 'proposed');
   assert.equal(x.dataset.name, 'fashion-mnist-mini');
   assert.deepEqual(defaultExperiment('vgg13', 'v', 'synthetic').backbone.input, [32, 32, 3], 'the synthetic set stays selectable');
