@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { MultiExitNetwork } from '../../../src/engine/tfjs/network';
 import { methodLoss } from '../../../src/engine/tfjs/loss';
-import type { MethodConfig } from '../../../src/spec/method';
+import { methodConfig, type MethodConfig } from '../../../src/spec/method';
 
 const N = 6, K = 2;
 const GAMMA = [1200, 2070], GAMMA_FINAL = 4966, FULL = 4912;
@@ -47,7 +47,7 @@ function setup(gated: boolean, withExits = true) {
   const l2 = KERNELS.filter((n) => (withExits || !n.startsWith('exit_')) && (gated || !n.endsWith('/gate/kernel')))
     .reduce((s, n) => s + (net.variable(n).dataSync() as Float32Array).reduce((a, v) => a + v * v, 0), 0);
   const loss = (method: Partial<MethodConfig>, wd = 0) => {
-    const m: MethodConfig = { name: 'proposed', lambda: 0, exitLossWeight: 0, exitWeights: null, ...method };
+    const m = methodConfig({ name: 'proposed', lambda: 0, exitLossWeight: 0, exitWeights: null, ...method });
     const r = methodLoss(net, m, x, y, wd);
     return { loss: r.loss.dataSync()[0], ce: r.ce.dataSync()[0], cost: r.cost ? r.cost.dataSync()[0] : null };
   };
