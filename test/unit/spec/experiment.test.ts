@@ -75,7 +75,7 @@ test('cross-field rules: BranchyNet weights per classifier, the gate rule needs 
   bad((x) => { x.method.exitWeights = [1, 1]; }, /^method\.exitWeights: needs 4 weights \(one per exit, then the final classifier\), got 2$/);
   assert.deepEqual(validateExperiment({ ...base(), method: { name: 'branchynet', exitWeights: [1, 2, 3, 4] }, evaluation: { rule: 'entropy' } }).method.exitWeights, [1, 2, 3, 4]);
   bad((x) => { x.method.name = 'branchynet'; x.evaluation.rule = 'gate'; }, /^evaluation\.rule: "gate" needs gates, which only the "proposed" method trains; use "entropy" or "confidence"$/);
-  bad((x) => { x.evaluation.calibration = { budget: 1e6, accuracy: 0.8 }; }, /^evaluation\.calibration: give either budget or accuracy, not both$/);
+  bad((x) => { x.evaluation.calibration = { budget: 1e6, accuracy: 0.8 }; }, /^evaluation\.calibration: give one of budget, budgetShare and accuracy, not several$/);
   bad((x) => { x.sweep = { 'sweep.x': [1] }; }, /^sweep\.sweep\.x: a sweep cannot change the sweep$/);
   bad((x) => { x.sweep = { 'training.seed': Array.from({ length: 40 }, (_, i) => i), 'method.lambda': Array.from({ length: 26 }, (_, i) => i) }; }, /^sweep: expands to 1040 runs \(at most 1000\)$/);
   // the boundary itself: 1000 runs
@@ -96,7 +96,7 @@ test('numbers: finite only, array lengths, integer vs number; defaults are fresh
   a.exits[0].head.kind = 'conv-pool';
   assert.equal(b.exits[0].head.kind, 'pool', 'filling a default does not share it between experiments');
   assert.deepEqual(a.backbone, { name: 'resnet18', width: 1, input: [32, 32, 3], classes: 10 });
-  assert.deepEqual(a.evaluation, { rule: 'auto', threshold: 0.5, calibration: { budget: null, accuracy: null }, timingImages: 100 });
+  assert.deepEqual(a.evaluation, { rule: 'auto', threshold: 0.5, calibration: { budget: null, accuracy: null, budgetShare: null, perExit: false }, timingImages: 100 });
 });
 
 test('names: from the file, the fallback or the field; $schema is dropped', () => {
