@@ -78,7 +78,8 @@ function stage() {
       if (rel === 'python' || rel === 'docs/screenshots') continue;
       throw new Error(`${rel} is missing (npm run build first?)`);
     }
-    cpSync(from, join(STAGE, rel), { recursive: true, filter: (src) => !/(__pycache__|\.pyc$|\.map$|\/tests?(\/|$)|\/test_[^/]*\.py$|\/conftest\.py$)/.test(src) });
+    // tested on the path inside the checkout: a checkout in a folder named test or tests ships too
+    cpSync(from, join(STAGE, rel), { recursive: true, filter: (src) => !/(__pycache__|\.pyc$|\.map$|\/tests?(\/|$)|\/test_[^/]*\.py$|\/conftest\.py$)/.test(`/${relative(ROOT, src)}`) });
   }
   writeFileSync(join(STAGE, 'package.json'), JSON.stringify(shippedManifest(), null, 2) + '\n');
   cpSync(join(ROOT, '.vscodeignore'), join(STAGE, '.vscodeignore'));

@@ -33,6 +33,8 @@ export interface ModelJson {
   weightsManifest: { paths: string[]; weights: WeightSpec[] }[];
   /** checkpoints: epochs trained */
   epoch?: number;
+  /** tfjs engine checkpoints: MultiExitNetwork.dropoutCalls, where the dropout masks continue on resume */
+  dropoutCalls?: number;
   /** tfjs engine checkpoints: the optimiser's variables */
   optimizer?: { paths: string[]; weights: WeightSpec[] };
   /** torch engine checkpoints: the optimiser's state_dict, written by torch.save */

@@ -31,6 +31,8 @@ const TRUST = process.env.EARLY_EXIT_WORKSPACE_TRUST !== 'off';
 
 const USER_SETTINGS = {
   'workbench.startupEditor': 'none',
+  // screenshots are compared with baselines: no blinking cursor
+  'editor.cursorBlinking': 'solid',
   'workbench.tips.enabled': false,
   'workbench.enableExperiments': false,
   'extensions.autoCheckUpdates': false,
@@ -157,11 +159,20 @@ function automationServer(page: () => Page | undefined): Server {
         const into = typeof b.dir === 'string' && b.dir.startsWith('/') ? b.dir : RESULTS;
         mkdirSync(into, { recursive: true });
         const path = join(into, name.endsWith('.png') ? name : `${name}.png`);
+        // `still`: the pointer rests on the activity bar's empty stretch, so nothing shows a hover state
+        if (b.still) await p.mouse.move(24, 520);
+        // `mask`: elements that differ from run to run (a run id, a measured time), painted over;
+        // `inWebview` ones are inside the visible webview's content frame
+        const webview = p.locator('iframe.webview.ready:visible').first().contentFrame().locator('#active-frame').contentFrame();
+        const mask = ((b.mask ?? []) as { selector: string; hasText?: string; inWebview?: boolean }[]).map((m) => {
+          const loc = (m.inWebview ? webview : p).locator(m.selector);
+          return m.hasText ? loc.filter({ hasText: m.hasText }) : loc;
+        });
         // `belowTitleBar`: leave out the window's title bar (it names the test host, not the product)
         const bar = b.belowTitleBar ? await p.locator('.part.titlebar').boundingBox().catch(() => null) : null;
         const size = p.viewportSize() ?? { width: 1280, height: 800 };
         const clip = bar ? { x: 0, y: bar.y + bar.height, width: size.width, height: size.height - bar.y - bar.height } : undefined;
-        await p.screenshot({ path, fullPage: false, ...(clip ? { clip } : {}) });
+        await p.screenshot({ path, fullPage: false, mask, ...(clip ? { clip } : {}) });
         return reply(200, { path });
       }
       if (req.url === '/evaluate') {

@@ -5,10 +5,12 @@
  * (`--install-extension`), so a packaging mistake fails the suite. VS Code runs a test suite only
  * for a development extension: that is an empty one (./suite-host), beside the installed VSIX.
  * EARLY_EXIT_TEST_FROM=source tests the development folder instead (quicker while iterating).
- * - EARLY_EXIT_VSCODE=code-server, or no desktop VS Code can be had (offline): in code-server
- *   through ./code-server-host, which takes the place of the VS Code executable;
- * - EARLY_EXIT_VSCODE=desktop: desktop VS Code only (downloaded and cached in .vscode-test);
- * - unset: desktop VS Code when it can be downloaded, else code-server.
+ * - unset or EARLY_EXIT_VSCODE=code-server: in code-server through ./code-server-host, which takes
+ *   the place of the VS Code executable. Always, also where desktop VS Code could be downloaded: only
+ *   this host starts with workspace trust on and lets the tests see the workbench (screenshots, clicks),
+ *   while test-electron starts desktop VS Code with --disable-workspace-trust;
+ * - EARLY_EXIT_VSCODE=desktop: desktop VS Code (downloaded and cached in .vscode-test). The tests of
+ *   Restricted Mode and of the rendered workbench then fail, each saying it needs code-server.
  * The fixture workspace is copied to a temporary folder so the tests may edit it freely.
  */
 import { spawnSync } from 'node:child_process';
@@ -23,15 +25,11 @@ const HOST = join(__dirname, 'code-server-host');
 const SUITE_HOST_EXTENSION = join(__dirname, 'suite-host');
 
 async function vscodeExecutable(): Promise<{ path: string; kind: 'desktop' | 'code-server' }> {
-  const wanted = process.env.EARLY_EXIT_VSCODE;
+  const wanted = process.env.EARLY_EXIT_VSCODE ?? 'code-server';
   if (wanted === 'code-server') return { path: HOST, kind: 'code-server' };
-  try {
-    return { path: await downloadAndUnzipVSCode({ cachePath: join(REPO, '.vscode-test') }), kind: 'desktop' };
-  } catch (e) {
-    if (wanted === 'desktop') throw e;
-    console.log(`Desktop VS Code is not available (${(e as Error).message.split('\n')[0]}); running the suite in code-server.`);
-    return { path: HOST, kind: 'code-server' };
-  }
+  if (wanted !== 'desktop') throw new Error(`EARLY_EXIT_VSCODE: expected "code-server" (the default) or "desktop", got "${wanted}"`);
+  console.log('Desktop VS Code: the Restricted Mode and workbench tests will fail (they need code-server, the default host).');
+  return { path: await downloadAndUnzipVSCode({ cachePath: join(REPO, '.vscode-test') }), kind: 'desktop' };
 }
 
 /** The VSIX `npm run package` wrote for this version. */
@@ -57,7 +55,9 @@ async function main(): Promise<number> {
   const extensionTestsPath = join(REPO, 'dist/test/vscode-suite/index.js');
   if (!existsSync(extensionTestsPath)) throw new Error(`${extensionTestsPath} is missing; run "node scripts/build-tests.mjs" first`);
   const fromSource = process.env.EARLY_EXIT_TEST_FROM === 'source';
-  const workspace = mkdtempSync(join(tmpdir(), 'early-exit-workspace-'));
+  // the folder's name is in the window title, so it is the same in every run (screenshots compare)
+  const scratch = mkdtempSync(join(tmpdir(), 'early-exit-workspace-'));
+  const workspace = join(scratch, 'workspace');
   const extensionsDir = mkdtempSync(join(tmpdir(), 'early-exit-extensions-'));
   cpSync(join(REPO, 'test/fixtures/workspace'), workspace, { recursive: true });
   const started = Date.now();
@@ -87,7 +87,7 @@ async function main(): Promise<number> {
     return 1;
   } finally {
     console.log(`VS Code suite took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    rmSync(workspace, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
     rmSync(extensionsDir, { recursive: true, force: true });
   }
 }

@@ -1,10 +1,12 @@
 /**
  * Helpers for tests that look at the rendered workbench. They talk to the automation endpoint of
  * test/vscode-host/code-server-host.ts (EARLY_EXIT_AUTOMATION_URL); in a host without one (desktop
- * VS Code) they return undefined and the calling test skips the visual part.
+ * VS Code, EARLY_EXIT_VSCODE=desktop) they return undefined, and a test that needs them calls
+ * `requireWorkbench` first, which fails it saying why.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import * as vscode from 'vscode';
+import { expectMatchesBaseline, type ScreenshotTolerance } from '../screenshots';
 
 const url = process.env.EARLY_EXIT_AUTOMATION_URL;
 
@@ -14,6 +16,27 @@ export const REPO = resolve(__dirname, '../../..');
 /** True when the workbench can be screenshot and read (the code-server host). */
 export const canSeeWorkbench = !!url;
 
+/** Fails the calling test unless the host can show the rendered workbench. */
+export function requireWorkbench(what: string): void {
+  if (!canSeeWorkbench) {
+    throw new Error(`${what} needs the rendered workbench, which only the code-server host shows (EARLY_EXIT_VSCODE=code-server, the default); this host has no automation endpoint`);
+  }
+}
+
+/**
+ * Screenshots the workbench as test-results/<name>.png and compares it with test/baselines/<name>.png
+ * (test/screenshots.ts); fails with the share of differing pixels and a diff image.
+ */
+export async function expectScreenshot(name: string, opts: { mask?: ScreenshotMask[]; tolerance?: ScreenshotTolerance } = {}): Promise<void> {
+  requireWorkbench(`the screenshot ${name}`);
+  // the same focus and no hover in every run: focus rings and hover actions are not what is compared
+  await vscode.commands.executeCommand('workbench.action.focusActiveEditorGroup');
+  const file = await screenshot(name, { still: true, mask: opts.mask });
+  if (!file) throw new Error(`the host took no screenshot ${name}`);
+  // the baselines are in the checkout, not in the installed extension
+  expectMatchesBaseline(file, name, join(REPO, 'test/baselines'), opts.tolerance);
+}
+
 async function call<T>(endpoint: string, body: unknown): Promise<T | undefined> {
   if (!url) return undefined;
   const res = await fetch(url + endpoint, { method: 'POST', body: JSON.stringify(body) });
@@ -22,9 +45,16 @@ async function call<T>(endpoint: string, body: unknown): Promise<T | undefined> 
   return json;
 }
 
-/** Saves a PNG of the whole workbench as test-results/<name>.png (or `<dir>/<name>.png`); returns its path. */
-export async function screenshot(name: string, dir?: string, opts: { belowTitleBar?: boolean } = {}): Promise<string | undefined> {
-  return (await call<{ path: string }>('/screenshot', { name, dir, ...opts }))?.path;
+/** Elements painted over in a screenshot: a workbench selector, or one inside the visible webview. */
+export interface ScreenshotMask { selector: string; hasText?: string; inWebview?: boolean }
+
+/**
+ * Saves a PNG of the whole workbench as test-results/<name>.png (or `<dir>/<name>.png`); returns its
+ * path. `still`: move the pointer out of the way first; `mask`: paint over what changes between runs;
+ * `belowTitleBar`: leave out the window's title bar.
+ */
+export async function screenshot(name: string, opts: { dir?: string; still?: boolean; mask?: ScreenshotMask[]; belowTitleBar?: boolean } = {}): Promise<string | undefined> {
+  return (await call<{ path: string }>('/screenshot', { name, ...opts }))?.path;
 }
 
 /** Runs `script` (a function of the matching elements, as source text) in the workbench page. */

@@ -7,7 +7,7 @@ import type { TrainingRun } from '../../src/runs/manager';
 import type { TrainResult } from '../../src/extension/commands';
 import { Commands, EXTENSION_ID } from '../../src/extension/constants';
 import type { EarlyExitApi } from '../../src/extension/extension';
-import { canSeeWorkbench, clickIn, evaluate, inWebview, REPO, runRow, screenshot, showViews, texts, trustWorkspace, until, workspaceFile } from './automation';
+import { clickIn, evaluate, expectScreenshot, inWebview, REPO, requireWorkbench, runRow, screenshot, showViews, texts, trustWorkspace, until, workspaceFile } from './automation';
 import { ViewContainer } from '../../src/extension/constants';
 
 async function api(): Promise<EarlyExitApi> {
@@ -148,9 +148,9 @@ suite('Training from the extension', function () {
     }
   });
 
-  test('Open Results shows the panel with its charts drawn and the exit table filled', async function () {
-    if (!trained) this.skip(); // the training test did not finish a run
-    if (!canSeeWorkbench) this.skip();
+  test('Open Results shows the panel with its charts drawn and the exit table filled', async () => {
+    assert.ok(trained, 'the training test before this one did not finish a run');
+    requireWorkbench('this test');
     assert.equal(await vscode.commands.executeCommand<boolean>(Commands.openResults, trained.dir), true);
     // Inside the webview: every canvas (trade-off, one histogram per exit, loss, accuracy) has
     // pixels other than its background; the exit table has a row per exit, the final classifier
@@ -198,7 +198,16 @@ suite('Training from the extension', function () {
     // trade-off, every rule on this network, loss, accuracy and one histogram per exit
     assert.equal(seen.canvases.filter((c) => c.cls.includes('ee-rules')).length, 1, summary);
     await vscode.commands.executeCommand('notifications.clearAll');
-    await screenshot('results-panel');
+    // the run's id (its start time) and the measured speed-up change from run to run
+    await expectScreenshot('results-panel', {
+      mask: [
+        { selector: '.tabs-container .tab', hasText: 'Results:' },
+        // the rows of the runs this suite trained (ids …-tiny, …-tiny-torch): their labels are the time they were trained
+        { selector: '.pane-body .monaco-list-row[aria-label*="-tiny"]' },
+        { selector: '.ee-run-id', inWebview: true },
+        { selector: '.ee-stat[title*="per image"] .ee-stat-value', inWebview: true },
+      ],
+    });
   });
 
   /** Starts "Train multi-exit model" on a 20-epoch tiny experiment and resolves at its first progress message. */
@@ -234,15 +243,14 @@ suite('Training from the extension', function () {
       return undefined;
     }, 10_000, 'live progress on the run item');
     assert.equal(a.runs.getTreeItem(node).contextValue, 'run.running');
-    if (canSeeWorkbench) {
-      await until(async () => (await texts(runRow(running.id), 3000))?.some((r) => /epoch \d+\/20 · \d+% · loss/.test(r)), 10_000,
-        'the rendered run row to show live progress');
-      // At the default sidebar width the progress is in sight: its label ends inside the row (no ellipsis over it).
-      const fits = await evaluate<{ label: number; row: number; text: string }[]>(`${runRow(running.id)} .monaco-icon-label-container`,
-        '(els) => els.map((e) => ({ label: e.querySelector(".label-name").getBoundingClientRect().right, row: e.getBoundingClientRect().right, text: e.textContent }))');
-      assert.ok(fits?.length && fits.every((f) => f.label <= f.row), `the progress is cut off: ${JSON.stringify(fits)}`);
-      await screenshot('runs-live-progress');
-    }
+    requireWorkbench('the rendered run row');
+    await until(async () => (await texts(runRow(running.id), 3000))?.some((r) => /epoch \d+\/20 · \d+% · loss/.test(r)), 10_000,
+      'the rendered run row to show live progress');
+    // At the default sidebar width the progress is in sight: its label ends inside the row (no ellipsis over it).
+    const fits = await evaluate<{ label: number; row: number; text: string }[]>(`${runRow(running.id)} .monaco-icon-label-container`,
+      '(els) => els.map((e) => ({ label: e.querySelector(".label-name").getBoundingClientRect().right, row: e.getBoundingClientRect().right, text: e.textContent }))');
+    assert.ok(fits?.length && fits.every((f) => f.label <= f.row), `the progress is cut off: ${JSON.stringify(fits)}`);
+    await screenshot('runs-live-progress');
     assert.equal(await vscode.commands.executeCommand<string>(Commands.stopRun, node), 'stopped');
     const result = await pending;
     assert.ok(result.ok);
@@ -264,10 +272,9 @@ suite('Training from the extension', function () {
     assert.equal(readJson(join(running.dir, 'status.json')).epoch, 0);
     assert.ok(!existsSync(join(running.dir, 'results.json')), 'a cancelled run has no results');
     assert.equal(a.training.active.size, 0);
-    if (canSeeWorkbench) {
-      const toast = await until(async () => (await texts('.notification-toast .notification-list-item-message', 3000))?.find((m) => m.includes(running.id)), 15_000, 'the cancel notification');
-      assert.equal(toast, `Early Exit: training of ${running.id} was cancelled; no epoch had finished, so there is no checkpoint to resume from.`);
-    }
+    requireWorkbench('the notification and the rendered workbench');
+    const toast = await until(async () => (await texts('.notification-toast .notification-list-item-message', 3000))?.find((m) => m.includes(running.id)), 15_000, 'the cancel notification');
+    assert.equal(toast, `Early Exit: training of ${running.id} was cancelled; no epoch had finished, so there is no checkpoint to resume from.`);
     const resume = await vscode.commands.executeCommand<TrainResult>(Commands.resumeRun, running.dir);
     assert.equal(resume.ok, false);
     if (!resume.ok) assert.match(resume.error, /has no checkpoint to resume from \(no epoch had finished\); train its experiment again/);
@@ -289,14 +296,13 @@ suite('Training from the extension', function () {
     const [stopped] = first.runs;
     assert.equal(stopped.state, 'cancelled');
     assert.equal(stopped.epoch, 1);
-    if (canSeeWorkbench) {
-      const toast = await until(async () => (await texts('.notification-toast .notification-list-item-message', 3000))?.find((m) => m.includes(stopped.id)), 15_000, 'the cancel notification');
-      assert.equal(toast, `Early Exit: training of ${stopped.id} was cancelled; the checkpoint of epoch 1 of 3 is kept.`);
-      const actions = await texts('.notification-toast .monaco-button', 3000);
-      assert.ok(actions?.includes('Resume'), `actions: ${actions?.join(' | ')}`);
-      assert.ok(!(await texts('.notification-toast', 1000))?.some((t) => t.includes('--resume')), 'no CLI flag in VS Code');
-      await vscode.commands.executeCommand('notifications.clearAll');
-    }
+    requireWorkbench('the notification and the rendered workbench');
+    const toast = await until(async () => (await texts('.notification-toast .notification-list-item-message', 3000))?.find((m) => m.includes(stopped.id)), 15_000, 'the cancel notification');
+    assert.equal(toast, `Early Exit: training of ${stopped.id} was cancelled; the checkpoint of epoch 1 of 3 is kept.`);
+    const actions = await texts('.notification-toast .monaco-button', 3000);
+    assert.ok(actions?.includes('Resume'), `actions: ${actions?.join(' | ')}`);
+    assert.ok(!(await texts('.notification-toast', 1000))?.some((t) => t.includes('--resume')), 'no CLI flag in VS Code');
+    await vscode.commands.executeCommand('notifications.clearAll');
     const resumed = await vscode.commands.executeCommand<TrainResult>(Commands.resumeRun, stopped.dir);
     assert.ok(resumed.ok, resumed.ok ? '' : resumed.error);
     assert.deepEqual(resumed.runs.map((r) => r.state), ['finished']);
@@ -327,22 +333,21 @@ suite('Training from the extension', function () {
       const cause = 'worker could not start: the module @tensorflow/tfjs-core is missing (the installation is incomplete: reinstall the extension, or run npm install in a checkout)';
       assert.ok(run.error?.startsWith(cause), run.error);
       assert.match(readFileSync(join(run.dir, 'worker.log'), 'utf8'), /Cannot find module '@tensorflow\/tfjs-core'[\s\S]*Require stack/);
-      if (canSeeWorkbench) {
-        const toast = await until(async () => (await texts('.notification-toast .notification-list-item-message', 3000))?.find((m) => m.includes(run.id)), 15_000, 'the failure notification');
-        assert.ok(toast.startsWith(`Early Exit: run ${run.id} failed: ${cause}`), toast);
-        assert.doesNotMatch(toast, /\bat \S+ \(|--resume/, 'no stack trace, no CLI flag');
-        // "Show Output": the channel has the worker's stderr, line by line
-        await clickIn({ selector: '.notification-toast .monaco-button', exactText: 'Show Output', timeout: 10_000 });
-        const lines = await until(async () => {
-          const t = await texts('.part.panel .view-lines', 3000);
-          // the editor draws spaces as no-break spaces
-          const shown = t?.map((x) => x.replace(/\u00a0/g, ' '));
-          return shown?.some((x) => x.includes(`${run.id} stderr:`) && x.includes('MODULE_NOT_FOUND')) ? shown : undefined;
-        }, 15_000, 'the stderr in the Early Exit output channel');
-        assert.ok(lines.length);
-        await screenshot('worker-startup-failure');
-        await vscode.commands.executeCommand('workbench.action.closePanel');
-      }
+      requireWorkbench('the notification and the rendered workbench');
+      const toast = await until(async () => (await texts('.notification-toast .notification-list-item-message', 3000))?.find((m) => m.includes(run.id)), 15_000, 'the failure notification');
+      assert.ok(toast.startsWith(`Early Exit: run ${run.id} failed: ${cause}`), toast);
+      assert.doesNotMatch(toast, /\bat \S+ \(|--resume/, 'no stack trace, no CLI flag');
+      // "Show Output": the channel has the worker's stderr, line by line
+      await clickIn({ selector: '.notification-toast .monaco-button', exactText: 'Show Output', timeout: 10_000 });
+      const lines = await until(async () => {
+        const t = await texts('.part.panel .view-lines', 3000);
+        // the editor draws spaces as no-break spaces
+        const shown = t?.map((x) => x.replace(/\u00a0/g, ' '));
+        return shown?.some((x) => x.includes(`${run.id} stderr:`) && x.includes('MODULE_NOT_FOUND')) ? shown : undefined;
+      }, 15_000, 'the stderr in the Early Exit output channel');
+      assert.ok(lines.length);
+      await screenshot('worker-startup-failure');
+      await vscode.commands.executeCommand('workbench.action.closePanel');
       await vscode.commands.executeCommand('notifications.clearAll');
       await vscode.workspace.fs.delete(uri);
     } finally {

@@ -11,7 +11,7 @@ import * as vscode from 'vscode';
 import type { TrainResult } from '../../src/extension/commands';
 import { Commands, EXTENSION_ID, ViewContainer } from '../../src/extension/constants';
 import type { EarlyExitApi } from '../../src/extension/extension';
-import { canSeeWorkbench, inWebview, readJson, screenshot, showViews, texts, trustWorkspace, until } from './automation';
+import { inWebview, readJson, requireWorkbench, screenshot, showViews, texts, trustWorkspace, until } from './automation';
 import { README_THEMES, readmeShotDir, readmeShotName, THEME_IDS, type ReadmeScene } from './readme-shots';
 
 const SHOTS = readmeShotDir(process.env, process.env.EARLY_EXIT_TEST_RESULTS ?? 'test-results');
@@ -40,7 +40,7 @@ async function shoot(scene: ReadmeScene, ready: () => Promise<unknown> = async (
     await setTheme(theme);
     await ready();
     await vscode.commands.executeCommand('notifications.hideToasts');
-    assert.ok(await screenshot(readmeShotName(scene, theme).replace(/\.png$/, ''), SHOTS, { belowTitleBar: true }), `${scene} ${theme}`);
+    assert.ok(await screenshot(readmeShotName(scene, theme).replace(/\.png$/, ''), { dir: SHOTS, belowTitleBar: true }), `${scene} ${theme}`);
   }
 }
 
@@ -68,8 +68,8 @@ suite('README walkthrough: Use it in VS Code', function () {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
-  test('New Experiment → the Branches and Runs views → Train (a λ sweep on the shipped images) → Open Results → Compare Runs', async function () {
-    if (!canSeeWorkbench) this.skip(); // the screenshots need the code-server host's page
+  test('New Experiment → the Branches and Runs views → Train (a λ sweep on the shipped images) → Open Results → Compare Runs', async () => {
+    requireWorkbench('the README screenshots');
     const a = await api();
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 
@@ -105,7 +105,7 @@ suite('README walkthrough: Use it in VS Code', function () {
     await until(async () => (await texts('.pane-body .monaco-list-row', 3000))?.some((r) => /epoch \d+\/3 · \d+% · loss/.test(r)), 15_000, 'live progress in the Runs view');
     for (const theme of README_THEMES) {
       await setTheme(theme);
-      assert.ok(await screenshot(readmeShotName('training', theme).replace(/\.png$/, ''), SHOTS, { belowTitleBar: true }));
+      assert.ok(await screenshot(readmeShotName('training', theme).replace(/\.png$/, ''), { dir: SHOTS, belowTitleBar: true }));
     }
     const result = await training;
     assert.ok(result.ok, result.ok ? '' : result.error);

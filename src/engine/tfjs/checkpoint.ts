@@ -42,6 +42,7 @@ export async function saveNetwork(dir: string, net: MultiExitNetwork, extra: { e
       json.sha256['optimizer.bin'] = sha256(o.data);
     }
     if (extra.epoch !== undefined) json.epoch = extra.epoch;
+    if (net.dropoutCalls) json.dropoutCalls = net.dropoutCalls;
     fs.writeFileSync(path.join(tmp, 'model.json'), JSON.stringify(json, null, 1));
   }, extra.epoch);
 }
@@ -90,6 +91,7 @@ export async function loadNetwork(dir: string, opts: { optimizer?: tf.Optimizer 
   } finally {
     tf.dispose(Object.values(weights));
   }
+  net.dropoutCalls = Number.isInteger(json.dropoutCalls) && json.dropoutCalls! >= 0 ? json.dropoutCalls! : 0;
   if (opts.optimizer && json.optimizer) {
     const ow = decode(from, json, json.optimizer);
     try {

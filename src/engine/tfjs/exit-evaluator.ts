@@ -260,7 +260,7 @@ export class ExitEvaluator {
   private readonly heads: ExitHeads;
   private readonly blockMacs: number[];
   private readonly classifierMacs: number;
-  /** Test hook: called with each backbone block and the rows it runs on. */
+  /** Test hook: called with each backbone block and the rows of the tensor it runs on. */
   onBlock?: (block: number, rows: number) => void;
 
   constructor(readonly net: MultiExitNetwork, opts: { fast?: boolean; hostHeads?: boolean } = {}) {
@@ -308,7 +308,7 @@ export class ExitEvaluator {
     const drop = (t: tf.Tensor) => { if (t !== x) t.dispose(); };
     let macs = 0;
     for (let i = from; i < to && alive.length; i++) {
-      this.onBlock?.(i, alive.length);
+      this.onBlock?.(i, h.shape[0]);
       const next = tf.tidy(() => net.runBlock(i, h, false, undefined, this.folded));
       drop(h);
       h = next;

@@ -90,7 +90,11 @@ export class MultiExitNetwork {
   readonly vars = new Map<string, tf.Variable>();
   /** Names of non-trainable variables (batch-norm moving statistics). */
   private readonly frozen = new Set<string>();
-  private dropoutCounter = 0;
+  /**
+   * Dropout masks drawn so far in training. Each mask's seed derives from the network's seed and
+   * this count, so the checkpoint keeps it: a resumed run draws the masks the uninterrupted run would.
+   */
+  dropoutCalls = 0;
 
   constructor(readonly config: NetworkConfig) {
     this.ir = buildBackboneIR(config.backbone);
@@ -293,7 +297,7 @@ export class MultiExitNetwork {
           h = tf.reshape(h, [h.shape[0], -1]);
           break;
         case 'dropout':
-          if (ctx.training && l.rate > 0) h = tf.dropout(h, l.rate, undefined, hashSeed(this.config.seed, `dropout${this.dropoutCounter++}`));
+          if (ctx.training && l.rate > 0) h = tf.dropout(h, l.rate, undefined, hashSeed(this.config.seed, `dropout${this.dropoutCalls++}`));
           break;
         case 'dense': {
           if (ctx.folded && !ctx.training) {

@@ -36,7 +36,6 @@ export function softConditionalOutput(exitProbs: tf.Tensor2D[], gates: tf.Tensor
  * @returns scalar C
  */
 export function expectedCost(gates: tf.Tensor2D[], gamma: number[], gammaLast: number): tf.Scalar {
-  if (gates.length === 0) return tf.scalar(gammaLast);
   let gammaTilde: tf.Tensor = tf.scalar(gammaLast);
   for (let b = gates.length - 1; b >= 0; b--) {
     const g = gates[b];

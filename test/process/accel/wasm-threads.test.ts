@@ -84,6 +84,24 @@ test('wasm on two threads trains like one thread, reports its threads, and the p
   }
 });
 
+test('every SIMD kernel that splits its work, on a shape that splits between two threads, matches its float64 reference', () => {
+  const run = (threads: string) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(FIXTURES, 'simd-split-child.ts')], { env: { ...process.env, EARLY_EXIT_WASM_THREADS: threads }, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { description: string; threads: number; errors: Record<string, number>; pieces: Record<string, number> };
+  };
+  const two = run('2');
+  assert.equal(two.threads, 2, two.description);
+  // filter gradient, strided input gradient, Adam, batch norm forward (moments, affine) and backward, max-pool gradient
+  assert.deepEqual(two.pieces, { convFilterGrad: 2, interleave: 2, adam: 2, moments: 2, affine: 2, gradSums: 2, gradApply: 2, maxPoolGrad: 2 }, 'each call split in two');
+  for (const [kernel, e] of Object.entries(two.errors)) assert.ok(e < (kernel === 'maxPoolGrad' ? 1e-7 : 2e-4), `${kernel}: relative error ${e} against float64 on two threads`);
+  assert.deepEqual(Object.keys(two.errors).sort(), ['adam', 'batchNorm', 'batchNormGrad', 'convFilterGrad', 'interleave', 'maxPoolGrad']);
+  // the same kernels on one thread: the reference check does not depend on the split
+  const one = run('1');
+  assert.ok(Object.values(one.pieces).every((p) => p === 1), JSON.stringify(one.pieces));
+  for (const [kernel, e] of Object.entries(one.errors)) assert.ok(e < (kernel === 'maxPoolGrad' ? 1e-7 : 2e-4), `${kernel}: relative error ${e} on one thread`);
+});
+
 test('a failing helper thread of our SIMD kernels is dropped and its share redone: same training, no hang', () => {
   const broken = child({ EARLY_EXIT_WASM_THREADS: '2', EARLY_EXIT_FAULT: 'simd-helper-throws' });
   const one = child({ EARLY_EXIT_WASM_THREADS: '1' });

@@ -2,7 +2,7 @@
  * The standalone report in headless Chromium: a fixture run in a light and a dark theme, the
  * comparison of several runs. Asserts the canvases are drawn, the exit table's rows, that moving
  * the threshold changes the table, exports download, and that no request leaves the page.
- * Screenshots go to test-results/ (look at them).
+ * Screenshots go to test-results/ and are compared with test/baselines/ (test/screenshots.ts).
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -15,7 +15,8 @@ import type { HostMessage } from '../../../src/protocol/webview';
 import { readRunData } from '../../../src/runs/view-data';
 import { makeRun } from '../../fixtures/make-run';
 import { buildWebviewAssets, CHROMIUM, launchChromium, writeHostedPage } from '../../fixtures/webview-page';
-import { ROOT } from '../../paths';
+import { BASELINES, ROOT } from '../../paths';
+import { expectMatchesBaseline } from '../../screenshots';
 
 const OUT = path.join(ROOT, 'test-results');
 
@@ -103,7 +104,9 @@ for (const theme of ['light', 'dark'] as const) {
     assert.match(rows[3], /^final/);
     assert.match(rows[4], /^total/);
     assert.match(await page.innerText('.ee-header'), /Proposed[\s\S]*λ = 0.5[\s\S]*ResNet-18[\s\S]*soft accuracy[\s\S]*measured speed-up/);
-    await page.screenshot({ path: path.join(OUT, `report-${theme}.png`), fullPage: true });
+    // the generation time is the one thing that changes between runs: masked (a flat box) in the comparison
+    await page.screenshot({ path: path.join(OUT, `report-${theme}.png`), fullPage: true, mask: [page.locator('.ee-generated')] });
+    expectMatchesBaseline(path.join(OUT, `report-${theme}.png`), `report-${theme}`, BASELINES);
 
     const histBefore = await page.$eval('.ee-hist canvas', (c) => (c as any).toDataURL());
     const current = await page.innerText('.ee-current');
@@ -162,7 +165,8 @@ test('comparison report: Table 1 layout, all runs on one chart, then each run', 
   const ink = await canvasInk(page, '#comparison');
   assert.equal(ink.length, 1);
   assert.ok(ink[0].ink > ink[0].total * 0.01);
-  await page.screenshot({ path: path.join(OUT, 'report-comparison-dark.png') });
+  await page.screenshot({ path: path.join(OUT, 'report-comparison-dark.png'), mask: [page.locator('.ee-generated')] });
+  expectMatchesBaseline(path.join(OUT, 'report-comparison-dark.png'), 'report-comparison-dark', BASELINES);
   // each run's own view is drawn when it comes near the viewport: the last one waits with its header only
   const last = page.locator('section.ee-run').last();
   assert.equal(await last.locator('canvas').count(), 0, 'the last run is not drawn before it is scrolled to');
@@ -220,6 +224,7 @@ test('inside VS Code: ready handshake, live metrics and status, results on finis
   assert.deepEqual((await page.evaluate(() => (globalThis as any).__state)).thresholds.live, { mode: 'perExit', thresholds: [0.7, 0.2, 0.7] });
   assert.match(await page.innerText('.ee-current'), /τ = 0.70 \/ 0.20 \/ 0.70/);
   await page.screenshot({ path: path.join(OUT, 'webview-per-exit-dark.png'), fullPage: true });
+  expectMatchesBaseline(path.join(OUT, 'webview-per-exit-dark.png'), 'webview-per-exit-dark', BASELINES);
   assert.deepEqual(await page.evaluate(() => (globalThis as any).__csp), [], 'the strict CSP must not block anything the view needs');
   await post({ type: 'didSomethingOdd' } as unknown as HostMessage);
   assert.ok((await sent()).some((m) => m.type === 'log' && /didSomethingOdd/.test(String(m.message))));

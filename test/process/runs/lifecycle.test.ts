@@ -67,7 +67,11 @@ test('a run trains, evaluates and leaves a complete run folder', async () => {
   for (let i = 0; i <= 100; i++) assert.ok(res.sweep.some((p) => Math.abs(p.threshold - i / 100) < 1e-12), `τ = ${i / 100} in the sweep`);
   assert.ok(res.sweep.every((p, i) => i === 0 || p.threshold > res.sweep[i - 1].threshold), 'sweep sorted by τ');
   assert.equal(res.histograms.length, 2);
-  assert.ok(res.timing && res.timing.fullMs > 0);
+  // timing of the 4 images the experiment asks for, on the run's backend, its ratios consistent
+  assert.ok(res.timing, 'timingImages 4: results.json has a timing');
+  assert.equal(res.timing.images, 4);
+  assert.equal(res.timing.backend, 'wasm');
+  assert.equal(res.timing.speedup, res.timing.fullMs / res.timing.hardMs);
   assert.equal(readMetrics(r.dir).metrics.length, 1);
 });
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { CONV_FILTER_GRAD, CONV_INTERLEAVE, conv2dFilterGradient, conv2dGradients, conv2dInputGradient, installConv2dGradient, type Conv2DAttrs } from '../../../src/accel/conv2d-grad';
+import { filterGradReference, inputGradReference, maxRelError } from '../../fixtures/float64-references';
 
 type Case = { shape: [number, number, number, number]; k: number; cout: number; stride: number; pad: Conv2DAttrs['pad'] };
 const cases: Case[] = [
@@ -13,14 +14,6 @@ const cases: Case[] = [
   { shape: [2, 8, 8, 6], k: 1, cout: 4, stride: 2, pad: 'same' },
   { shape: [1, 7, 9, 2], k: 3, cout: 2, stride: 1, pad: [[0, 0], [1, 0], [0, 2], [0, 0]] },
 ];
-
-/** max |a − b| / max(|b|, 1e-3·max|b|): relative error robust to near-zero entries */
-function maxRelError(a: Float32Array, b: Float32Array): number {
-  const scale = b.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), 1e-2 * scale));
-  return worst;
-}
 
 async function stock(c: Case) {
   await tf.setBackend('cpu');
@@ -52,34 +45,6 @@ for (const backend of ['cpu', 'wasm']) {
   });
 }
 
-/**
- * Every (input pixel, tap, output pixel) that a k×k conv with stride s and top/left padding pt/pl
- * connects: `visit(xBase, tapBase, dyBase)` with the offsets of x[b, yi, xi, 0], w[i, j, 0, 0] and
- * dy[b, y, x, 0] (channel strides C, C·O… are the caller's).
- */
-function forEachConnection(xs: number[], ds: number[], k: number, s: number, pt: number, pl: number, visit: (xBase: number, tap: number, dyBase: number) => void): void {
-  const [B, H, W, C] = xs, [, oH, oW, O] = ds;
-  for (let b = 0; b < B; b++) for (let y = 0; y < oH; y++) for (let i = 0; i < k; i++) {
-    const yi = y * s + i - pt;
-    if (yi < 0 || yi >= H) continue;
-    for (let xo = 0; xo < oW; xo++) for (let j = 0; j < k; j++) {
-      const xi = xo * s + j - pl;
-      if (xi < 0 || xi >= W) continue;
-      visit(((b * H + yi) * W + xi) * C, (i * k + j) * C * O, ((b * oH + y) * oW + xo) * O);
-    }
-  }
-}
-
-/** dF in float64, straight from the definition: Σ_{b,y,x} x[b, y·s + i − pt, x·s + j − pl, c] · dy[b, y, x, o]. */
-function filterGradReference(x: Float32Array, xs: number[], dy: Float32Array, ds: number[], k: number, s: number, pt: number, pl: number): Float64Array {
-  const C = xs[3], O = ds[3];
-  const dF = new Float64Array(k * k * C * O);
-  forEachConnection(xs, ds, k, s, pt, pl, (xb, tap, db) => {
-    for (let c = 0; c < C; c++) for (let o = 0; o < O; o++) dF[tap + c * O + o] += x[xb + c] * dy[db + o];
-  });
-  return dF;
-}
-
 test('wasm SIMD filter gradient (no pad/transpose copies) matches a float64 reference: strides, paddings, channel tails', async () => {
   await tf.setBackend('wasm');
   installConv2dGradient();
@@ -108,16 +73,6 @@ test('wasm SIMD filter gradient (no pad/transpose copies) matches a float64 refe
     tf.dispose([x, w, dy, got]);
   }
 });
-
-/** dx in float64, from the definition: dx[b, yi, xi, c] = Σ dy[b, y, x, o] · w[i, j, c, o] over y·s + i − pt = yi, x·s + j − pl = xi. */
-function inputGradReference(dy: Float32Array, ds: number[], w: Float32Array, xs: number[], k: number, s: number, pt: number, pl: number): Float64Array {
-  const C = xs[3], O = ds[3];
-  const dx = new Float64Array(xs.reduce((a, d) => a * d, 1));
-  forEachConnection(xs, ds, k, s, pt, pl, (xb, tap, db) => {
-    for (let c = 0; c < C; c++) for (let o = 0; o < O; o++) dx[xb + c] += dy[db + o] * w[tap + c * O + o];
-  });
-  return dx;
-}
 
 test('wasm strided input gradient: one stride-1 convolution per phase, interleaved by our kernel, matches a float64 reference', async () => {
   await tf.setBackend('wasm');

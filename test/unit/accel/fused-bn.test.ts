@@ -8,43 +8,9 @@ import { wasmSimd, wasmSimdUnavailable } from '../../../src/accel/wasm-simd';
 import { wasmBackend, type WasmBackendLike } from '../../../src/accel/tfjs-internals';
 import { generated, outputFile, watFiles } from '../../../scripts/build-wasm';
 import { readFileSync } from 'node:fs';
+import { batchNormReference, maxRelError } from '../../fixtures/float64-references';
 
 const EPS = 1e-5;
-
-/**
- * relu?(BN(x) + z) and its gradients for the loss Σ y·r, in float64 from the textbook formulas
- * (two-pass mean and variance, dx through x̂).
- */
-function reference(x: Float32Array, z: Float32Array | null, r: Float32Array, gamma: Float32Array, beta: Float32Array, C: number, relu: boolean) {
-  const n = x.length, M = n / C;
-  const mean = new Float64Array(C), variance = new Float64Array(C);
-  for (let i = 0; i < n; i++) mean[i % C] += x[i] / M;
-  for (let i = 0; i < n; i++) variance[i % C] += (x[i] - mean[i % C]) ** 2 / M;
-  const y = new Float64Array(n), g = new Float64Array(n), xhat = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = i % C;
-    xhat[i] = (x[i] - mean[c]) / Math.sqrt(variance[c] + EPS);
-    const v = gamma[c] * xhat[i] + beta[c] + (z ? z[i] : 0);
-    y[i] = relu ? Math.max(v, 0) : v;
-    g[i] = relu && v <= 0 ? 0 : r[i];
-  }
-  const dgamma = new Float64Array(C), dbeta = new Float64Array(C);
-  for (let i = 0; i < n; i++) { dgamma[i % C] += g[i] * xhat[i]; dbeta[i % C] += g[i]; }
-  const dx = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = i % C, inv = 1 / Math.sqrt(variance[c] + EPS);
-    dx[i] = gamma[c] * inv * (g[i] - dbeta[c] / M - xhat[i] * dgamma[c] / M);
-  }
-  return { y, mean, variance, dx, dgamma, dbeta, dz: g };
-}
-
-function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), 1e-2 * scale, 1e-12));
-  return worst;
-}
 
 // C % 4 = 0 runs the SIMD passes on wasm, the others the JavaScript loops; [9, 1, 1, 8]: one row per image
 const SHAPES: [number, number, number, number][] = [[4, 6, 5, 3], [2, 8, 8, 16], [9, 1, 1, 8], [3, 5, 7, 12], [2, 130, 1, 4]];
@@ -64,8 +30,8 @@ async function check(backend: string, fused: boolean): Promise<void> {
         const gamma = tf.randomNormal([C], 1, 0.5, 'float32', seed + 2) as tf.Tensor1D;
         const beta = tf.randomNormal([C], 0, 1, 'float32', seed + 3) as tf.Tensor1D;
         const r = tf.randomNormal(s, 0, 1, 'float32', seed + 4) as tf.Tensor4D;
-        const ref = reference(await x.data() as Float32Array, z ? await z.data() as Float32Array : null, await r.data() as Float32Array,
-          await gamma.data() as Float32Array, await beta.data() as Float32Array, C, relu);
+        const ref = batchNormReference(await x.data() as Float32Array, z ? await z.data() as Float32Array : null, await r.data() as Float32Array,
+          await gamma.data() as Float32Array, await beta.data() as Float32Array, C, relu, EPS);
         const before = tf.memory().numTensors;
         let moments: tf.Tensor1D[] = [];
         const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor, zz?: tf.Tensor) => batchNormActivation(a as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, EPS, {

@@ -2,10 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { describeBackbone, validateBackboneConfig } from '../../../src/spec/backbones';
-import { costModel, MultiExitNetwork, validateExits } from '../../../src/engine/tfjs/network';
-import { collectRecords, measureTiming, type BatchSource } from '../../../src/engine/tfjs/evaluate';
-import { ExitEvaluator } from '../../../src/engine/tfjs/exit-evaluator';
-import { exitAssignments } from '../../../src/spec/analysis';
+import { costModel, validateExits } from '../../../src/engine/tfjs/network';
 import { selectBackend, explainLoadError } from '../../../src/accel/backend';
 import { ValidationError } from '../../../src/spec/errors';
 import { createRequire } from 'node:module';
@@ -66,48 +63,6 @@ test('bad backbone input is rejected naming the field and the allowed values', (
     { point: 'block2', head: { kind: 'pool' }, gate: { hidden: 0 } }, { point: 'block2', head: { kind: 'pool' }, gate: { hidden: 0 } },
   ]), /exits\[1\]\.point: duplicate exit/);
   assert.throws(() => validateExits(base, [{ point: 'block2', head: { kind: 'mlp' as never }, gate: { hidden: 0 } }]), /head\.kind.*allowed: pool, conv-pool, pool-mlp/);
-});
-
-function randomSource(n: number, shape: [number, number, number], classes: number, seed: number): BatchSource {
-  const x = tf.randomNormal([n, ...shape], 0, 1, 'float32', seed) as tf.Tensor4D;
-  return { count: n, labels: Array.from({ length: n }, (_, i) => i % classes), batch: (s, k) => tf.slice(x, [s, 0, 0, 0], [k, -1, -1, -1]) };
-}
-
-test('hard exits compute fewer MACs than the soft pass and agree with the per-sample records', async () => {
-  await tf.setBackend('cpu');
-  const net = new MultiExitNetwork({
-    backbone: { name: 'resnet18', width: 1 / 32, input: [16, 16, 3], classes: 5 }, gated: true, seed: 7,
-    exits: [{ point: 'block2', head: { kind: 'pool' }, gate: { hidden: 0 } }, { point: 'block5', head: { kind: 'pool' }, gate: { hidden: 0 } }],
-  });
-  const data = randomSource(40, [16, 16, 3], 5, 3);
-  const rec = await collectRecords(net, data, 'test', 16);
-  const gates = rec.exits[0].gate!.slice().sort((a, b) => a - b);
-  const tau = gates[Math.floor(gates.length / 2)] + 1e-4; // about half the inputs leave at exit 1
-  const x = data.batch(0, 40);
-  const ev = new ExitEvaluator(net);
-  const rowsPerBlock: number[] = [];
-  ev.onBlock = (block, rows) => { rowsPerBlock[block] = rows; };
-  const hard = await ev.hardExitPass(x, 'gate', [tau, tau]);
-  const expected = exitAssignments(rec, 'gate', [tau, tau]);
-  assert.deepEqual(Array.from(hard.exitIndex), Array.from(expected));
-  const left = Array.from(hard.exitIndex).filter((b) => b < 2).length;
-  assert.ok(left > 0 && left < 40, `some but not all inputs leave early (${left})`);
-  // each block runs on exactly the rows still in the batch: all 40 up to block2 (block index 1),
-  // then those that did not leave at exit 1, then those that did not leave at exit 2 either
-  const atExit1 = Array.from(hard.exitIndex).filter((b) => b === 0).length;
-  const atExit2 = Array.from(hard.exitIndex).filter((b) => b === 1).length;
-  assert.deepEqual(rowsPerBlock, [40, 40, 40 - atExit1, 40 - atExit1, 40 - atExit1, 40 - atExit1 - atExit2, 40 - atExit1 - atExit2, 40 - atExit1 - atExit2].slice(0, rowsPerBlock.length));
-  assert.equal(rowsPerBlock.length, 8);
-  const softMacs = 40 * net.costs.final;
-  assert.ok(hard.macs < softMacs, `hard ${hard.macs} < soft ${softMacs}`);
-  // exact: those leaving at b pay γ_b, the rest pay the final cost
-  const exact = Array.from(hard.exitIndex).reduce((s, b) => s + (b < 2 ? net.costs.exits[b] : net.costs.final), 0);
-  assert.equal(hard.macs, exact);
-  // predictions of inputs that left early are their exit's argmax
-  hard.exitIndex.forEach((b, i) => { if (b < 2) assert.equal(hard.pred[i], rec.exits[b].pred[i]); else assert.equal(hard.pred[i], rec.final.pred[i]); });
-  const timing = await measureTiming(net, data, 'gate', [0, 0], 8);
-  assert.ok(timing.fullMs > 0 && timing.hardMs > 0 && timing.speedup > 0);
-  net.dispose();
 });
 
 test('backend selection skips missing and broken native installs and says why', async () => {

@@ -11,8 +11,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  calibrate, comparisonCsv, comparisonTable, exitHistograms, exitTable, exitTableCsv, histogram, paretoFront, sweepCsv,
-  SWEEP_GRID, tableOneAccuracy, thresholdSweep,
+  calibrate, comparisonCsv, comparisonTable, evaluationReport, exitAssignments, exitHistograms, exitTable, exitTableCsv, histogram,
+  paretoFront, ruleFires, softAccuracy, sweepCsv, SWEEP_GRID, tableOneAccuracy, thresholdSweep,
 } from '../../../src/spec/analysis';
 import type { CostModel, SampleRecords } from '../../../src/spec/results';
 
@@ -150,4 +150,161 @@ test('comparisonTable groups by dataset × backbone × method and keeps the best
   assert.equal(comparisonCsv(t), 'dataset,backbone,baseline,branchynet,proposed\ncifar10,ResNet-18,81.00,,87.00\ncifar100,VGG-13,,52.00,\n');
   assert.equal(tableOneAccuracy({ softAccuracy: null, finalAccuracy: 0.8 }), 0.8);
   assert.equal(tableOneAccuracy({ softAccuracy: 0.9, finalAccuracy: 0.8 }), 0.9);
+});
+
+/**
+ * Validation records distinct from the test records above (four samples, one exit A at cost 10,
+ * final 50): calibration must pick τ on these and report the test table at that τ.
+ *   sample      0    1    2    3
+ *   label       1    1    0    0
+ *   gate A     .9   .6   .4   .2     pred A  1 0 0 1   (right on 0, 2)
+ *   final                            pred    1 1 0 0   (all right)
+ */
+const validation: SampleRecords = {
+  split: 'validation',
+  count: 4,
+  labels: [1, 1, 0, 0],
+  exits: [{ point: 'A', gate: [0.9, 0.6, 0.4, 0.2], pred: [1, 0, 0, 1], conf: [0.8, 0.7, 0.6, 0.5], entropy: [0.2, 0.3, 0.4, 0.5] }],
+  final: { pred: [1, 1, 0, 0], conf: [1, 1, 1, 1], entropy: [0, 0, 0, 0] },
+  softPred: [1, 1, 0, 0],
+};
+const oneExit: SampleRecords = { ...records, exits: [records.exits[0]] };
+const oneExitCosts: CostModel = { exits: [10], final: 50, full: 40 };
+
+test('calibrate chooses τ on the validation records and reports the test records at that τ', () => {
+  // validation, grid [0.5, 0.7, 0.95]: τ .5 → A takes 0, 1 (1 right), final 2, 3: accuracy 3/4, MACs (20 + 100)/4 = 30
+  //                                    τ .7 → A takes 0 (right): accuracy 1, MACs (10 + 150)/4 = 40; τ .95 → 1, MACs 50
+  const grid = [0.5, 0.7, 0.95];
+  const c = calibrate(validation, oneExit, oneExitCosts, 'gate', { budget: 45 }, grid, [2, 9]);
+  assert.deepEqual(c.thresholds, [0.7]);
+  assert.deepEqual(c.validation, { accuracy: 1, averageMacs: 40 });
+  // the test records at τ .7: A takes 0 (gate .9) and 4 (gate 1), both right; the final classifier
+  // takes the other four, wrong on none of them: accuracy 1, MACs (2·10 + 4·50)/6
+  assert.equal(c.test.count, 6);
+  assert.deepEqual(c.test.rows.map((r) => r.count), [2, 4]);
+  assert.deepEqual(c.test.rows.map((r) => r.position), [2, 9]);
+  close(c.test.averageMacs, 220 / 6);
+  assert.equal(c.test.accuracy, 1);
+  // on the test records themselves the same target picks another τ: the roles of the two sets matter
+  const onTest = calibrate(oneExit, oneExit, oneExitCosts, 'gate', { budget: 45 }, grid);
+  assert.deepEqual(onTest.thresholds, [0.5]);
+  close(onTest.validation.averageMacs, (3 * 10 + 3 * 50) / 6);
+});
+
+test('evaluationReport: the table, sweep and histograms from the test records, calibration from the validation records', () => {
+  const r = evaluationReport(oneExitCosts, oneExit, validation, 'gate', 0.5, { accuracy: 0.9 }, [2, 9]);
+  assert.equal(r.softAccuracy, 5 / 6); // softPred [0,1,2,0,1,0] vs labels [0,1,2,0,1,2]
+  assert.equal(r.finalAccuracy, 5 / 6);
+  assert.deepEqual(r.thresholds, [0.5]);
+  assert.deepEqual(r.hard.rows.map((x) => x.count), [3, 3]);
+  // the sweep runs over the τ grid with the quantiles of the gate values added (sweepGrid)
+  assert.ok(r.sweep.length > 101 && SWEEP_GRID.every((t) => r.sweep.some((p) => p.threshold === t)));
+  assert.deepEqual(r.histograms[0].counts.reduce((a, b) => a + b, 0), 6);
+  // accuracy ≥ 0.9 on validation: the cheapest τ of the default grid that reaches it is 0.61
+  // (sample 1, gate .6, goes on to the final classifier), where 3 of 4 validation samples pay 50
+  assert.deepEqual(r.calibration!.thresholds, [0.61]);
+  assert.deepEqual(r.calibration!.validation, { accuracy: 1, averageMacs: 40 });
+  assert.equal(r.calibration!.met, true);
+  // no validation records or no target: no calibration
+  assert.equal(evaluationReport(oneExitCosts, oneExit, null, 'gate', 0.5, { accuracy: 0.9 }).calibration, null);
+  assert.equal(evaluationReport(oneExitCosts, oneExit, validation, 'gate', 0.5, null).calibration, null);
+});
+
+test('the confidence rule fires at max probability ≥ τ; exits without gates refuse the gate rule', () => {
+  // confidence A [.9 .5 .7 .3 .95 .6], B [.5 .8 .4 .9 .7 .3] at τ = .7: A takes 0, 2, 4; B takes 3 (.9) and 1 (.8); final 5
+  const t = exitTable(records, costs, 'confidence', 0.7);
+  assert.deepEqual(t.rows.map((r) => r.count), [3, 2, 1]);
+  assert.deepEqual(Array.from(exitAssignments(records, 'confidence', [0.7, 0.7])), [0, 1, 0, 1, 0, 2]);
+  // at exactly τ it fires (≥), and just above it does not
+  assert.deepEqual(Array.from(exitAssignments(records, 'confidence', [0.95, 0.9])), [2, 2, 2, 1, 0, 2]);
+  assert.deepEqual(Array.from(exitAssignments(records, 'confidence', [0.951, 0.901])), [2, 2, 2, 2, 2, 2]);
+  // entropy fires at ≤ τ, also at equality
+  assert.deepEqual(Array.from(exitAssignments(records, 'entropy', [0.05, 0.1])), [2, 2, 2, 1, 0, 2]);
+  assert.equal(ruleFires('gate', 0.5, 0.5), true);
+  assert.equal(ruleFires('confidence', 0.49, 0.5), false);
+  assert.equal(ruleFires('entropy', 0.5, 0.5), true);
+  assert.equal(ruleFires('entropy', 0.51, 0.5), false);
+  const ungated: SampleRecords = { ...records, exits: records.exits.map((e) => ({ ...e, gate: null })) };
+  assert.throws(() => exitTable(ungated, costs, 'gate', 0.5), /exit A has no gate; use the "entropy" or "confidence" rule/);
+  assert.deepEqual(exitHistograms(records, 'confidence', 2).map((h) => h.counts), [[1, 5], [2, 4]]); // 0.5 falls in the upper bin
+  assert.deepEqual(exitHistograms(records, 'entropy', 2).map((h) => h.counts), [[4, 2], [3, 3]]);
+  assert.deepEqual(exitHistograms(ungated, 'gate', 2).map((h) => h.counts), [[0, 0], [0, 0]]);
+});
+
+test('exit table edges: default positions, no samples, a row nobody reaches in the CSV', () => {
+  assert.deepEqual(exitTable(records, costs, 'gate', 0.5).rows.map((r) => r.position), [1, 2, 3]);
+  // positions for the exits only: the final classifier is one past the last
+  assert.deepEqual(exitTable(records, costs, 'gate', 0.5, [4, 2]).rows.map((r) => r.position), [4, 2, 5]);
+  const none: SampleRecords = { ...records, count: 0, labels: [], exits: records.exits.map((e) => ({ ...e, gate: [], pred: [], conf: [], entropy: [] })), final: { pred: [], conf: [], entropy: [] }, softPred: [] };
+  const t = exitTable(none, costs, 'gate', 0.5);
+  assert.deepEqual(t.rows.map((r) => [r.count, r.share, r.accuracy, r.standalone]), [[0, 0, null, 0], [0, 0, null, 0], [0, 0, null, 0]]);
+  assert.deepEqual([t.accuracy, t.averageMacs, t.averageMacsPct], [0, 0, 0]);
+  assert.equal(exitTableCsv(exitTable(records, costs, 'gate', 0.35)).split('\n')[3], 'final,3,50,125.00,0,0.0000,,0.8333');
+});
+
+test('the uniform τ grid is 0, 0.01, …, 1 (the sweep adds the quantiles of the rule values) and the default histogram has 20 bins', () => {
+  assert.deepEqual(SWEEP_GRID, Array.from({ length: 101 }, (_, i) => i / 100));
+  const sweep = thresholdSweep(records, costs, 'gate');
+  assert.deepEqual(sweep.find((p) => p.threshold === 0.5), thresholdSweep(records, costs, 'gate', [0.5])[0]);
+  const h = histogram([0.01, 0.26, 0.99]);
+  assert.equal(h.counts.length, 20);
+  assert.deepEqual(h.edges.slice(0, 3), [0, 0.05, 0.1]);
+  assert.deepEqual([h.counts[0], h.counts[5], h.counts[19]], [1, 1, 1]);
+  assert.equal(exitHistograms(records, 'gate')[0].counts.length, 20);
+});
+
+test('calibrate breaks ties: within a budget the cheaper of equally accurate τ; for an accuracy the cheapest; a full tie keeps the first', () => {
+  // validation τ .7 and .95 are both 100 % accurate; .7 costs 40, .95 costs 50: a budget of 60 takes .7
+  assert.deepEqual(calibrate(validation, oneExit, oneExitCosts, 'gate', { budget: 60 }, [0.95, 0.7]).thresholds, [0.7]);
+  // an accuracy target met by τ .7 (100 %, 40 MACs) and .5 (75 %, 30): the cheaper .5
+  assert.deepEqual(calibrate(validation, oneExit, oneExitCosts, 'gate', { accuracy: 0.7 }, [0.7, 0.5]).thresholds, [0.5]);
+  // τ .61 and .7 send the same sample out (100 %, 40 MACs): a full tie keeps the first in the grid
+  assert.deepEqual(calibrate(validation, oneExit, oneExitCosts, 'gate', { accuracy: 0.9 }, [0.61, 0.7]).thresholds, [0.61]);
+  assert.deepEqual(calibrate(validation, oneExit, oneExitCosts, 'gate', { budget: 45 }, [0.61, 0.7]).thresholds, [0.61]);
+  // a budget nobody meets: the cheapest τ, a target nobody reaches: the most accurate
+  const tooCheap = calibrate(validation, oneExit, oneExitCosts, 'gate', { budget: 1 }, [0.95, 0.5, 0.7]);
+  assert.deepEqual([tooCheap.met, tooCheap.thresholds], [false, [0.5]]);
+});
+
+test('no gates, no soft accuracy; no exits, no sweep and no calibration', () => {
+  assert.equal(softAccuracy({ ...records, softPred: null }), null);
+  assert.equal(softAccuracy(records), 5 / 6);
+  const backboneOnly: SampleRecords = { ...records, exits: [], softPred: null };
+  const r = evaluationReport({ exits: [], final: 40, full: 40 }, backboneOnly, validation, 'entropy', [], { budget: 30 });
+  assert.deepEqual([r.softAccuracy, r.sweep, r.histograms, r.calibration], [null, [], [], null]);
+  assert.deepEqual(r.hard.rows.map((x) => [x.point, x.count]), [['final', 6]]);
+  assert.equal(r.finalAccuracy, 5 / 6);
+});
+
+test('calibration edges the mutation run found open: a budget met exactly, the grid\'s order, ties when nothing meets the target', () => {
+  // τ = 0 sends everyone out at A for 10 MACs: a budget of exactly 10 is met
+  const exactBudget = calibrate(records, records, costs, 'gate', { budget: 10 }, [0, 0.35]);
+  assert.deepEqual([exactBudget.met, exactBudget.thresholds], [true, [0, 0]]);
+  // within 20 MACs: τ .35 (5/6, 16.7 MACs) beats τ 0 (3/6, 10) whichever comes last in the grid
+  assert.deepEqual(calibrate(records, records, costs, 'gate', { budget: 20 }, [0.35, 0]).thresholds, [0.35, 0.35]);
+  // 100 %: τ .5 (23.3 MACs) is cheaper than τ 1 (43.3), also when τ 1 comes first
+  assert.deepEqual(calibrate(records, records, costs, 'gate', { accuracy: 1 }, [1, 0.5]).thresholds, [0.5, 0.5]);
+  // nothing meets the budget: the cheapest, and of two equally cheap the first in the grid
+  assert.deepEqual(calibrate(validation, oneExit, oneExitCosts, 'gate', { budget: 1 }, [0.7, 0.61]).thresholds, [0.7]);
+  // nothing reaches the accuracy: the most accurate (τ 1 and .5 both 100 %, τ 0 50 %), of a tie the first
+  const notMet = calibrate(records, records, costs, 'gate', { accuracy: 1.01 }, [1, 0.5, 0]);
+  assert.deepEqual([notMet.met, notMet.thresholds], [false, [1, 1]]);
+});
+
+test('table edges the mutation run found open: Pareto points at one cost, Table 1\'s columns and ties, the CSV\'s last newline, rules on exits without gates', () => {
+  // two points at the same cost: only the more accurate is on the front, in either order
+  const same = [{ averageMacs: 10, accuracy: 0.5 }, { averageMacs: 10, accuracy: 0.7 }, { averageMacs: 20, accuracy: 0.9 }];
+  assert.deepEqual(paretoFront(same), [same[1], same[2]]);
+  assert.deepEqual(paretoFront([same[1], same[0], same[2]]), [same[1], same[2]]);
+  // only the methods that have runs are columns; of two equally accurate runs the first is kept
+  const t = comparisonTable([
+    { id: 'p1', dataset: 'cifar10', backbone: 'ResNet-18', method: 'proposed', lambda: 0.5, accuracy: 0.8 },
+    { id: 'p2', dataset: 'cifar10', backbone: 'ResNet-18', method: 'proposed', lambda: 1, accuracy: 0.8 },
+  ]);
+  assert.deepEqual(t.methods, ['proposed']);
+  assert.deepEqual(t.cells[0][0][0], { accuracy: 0.8, id: 'p1', lambda: 0.5, runs: 2 });
+  assert.ok(exitTableCsv(exitTable(records, costs, 'gate', 0.5)).endsWith('1.0000,\n'), 'the CSV ends with a newline');
+  // BranchyNet's exits have no gates: the confidence and entropy rules still place every sample
+  const ungated: SampleRecords = { ...records, exits: records.exits.map((e) => ({ ...e, gate: null })) };
+  assert.deepEqual(Array.from(exitAssignments(ungated, 'confidence', [0.9, 0.9])), [0, 2, 2, 1, 0, 2]);
 });

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultExperiment, expandSweep, parseExperiment, validateExperiment } from '../../../src/spec/experiment';
+import {
+  defaultExperiment, exitPositions, expandSweep, experimentNameFromFile, parseExperiment, parseOverride, resolveRule, setPath, validateExperiment,
+} from '../../../src/spec/experiment';
 import { ValidationError } from '../../../src/spec/errors';
 import { ROOT } from '../../paths';
 
@@ -67,4 +69,81 @@ test('the published JSON Schema is generated from the parser\'s definition', asy
   const { experimentSchema } = await import('../../../src/spec/experiment');
   const published = JSON.parse(fs.readFileSync(path.join(ROOT, 'schema/experiment.schema.json'), 'utf8'));
   assert.deepEqual(published, JSON.parse(JSON.stringify(experimentSchema)), 'run `npm run schema` to regenerate schema/experiment.schema.json');
+});
+
+test('cross-field rules: BranchyNet weights per classifier, the gate rule needs gates, one calibration target', () => {
+  bad((x) => { x.method.exitWeights = [1, 1]; }, /^method\.exitWeights: needs 4 weights \(one per exit, then the final classifier\), got 2$/);
+  assert.deepEqual(validateExperiment({ ...base(), method: { name: 'branchynet', exitWeights: [1, 2, 3, 4] }, evaluation: { rule: 'entropy' } }).method.exitWeights, [1, 2, 3, 4]);
+  bad((x) => { x.method.name = 'branchynet'; x.evaluation.rule = 'gate'; }, /^evaluation\.rule: "gate" needs gates, which only the "proposed" method trains; use "entropy" or "confidence"$/);
+  bad((x) => { x.evaluation.calibration = { budget: 1e6, accuracy: 0.8 }; }, /^evaluation\.calibration: give one of budget, budgetShare and accuracy, not several$/);
+  bad((x) => { x.sweep = { 'sweep.x': [1] }; }, /^sweep\.sweep\.x: a sweep cannot change the sweep$/);
+  bad((x) => { x.sweep = { 'training.seed': Array.from({ length: 40 }, (_, i) => i), 'method.lambda': Array.from({ length: 26 }, (_, i) => i) }; }, /^sweep: expands to 1040 runs \(at most 1000\)$/);
+  // the boundary itself: 1000 runs
+  assert.equal(expandSweep(validateExperiment({ ...base(), sweep: { 'training.seed': Array.from({ length: 1000 }, (_, i) => i) } })).length, 1000);
+});
+
+test('numbers: finite only, array lengths, integer vs number; defaults are fresh copies', () => {
+  bad((x) => { x.training.lr = Infinity; }, /^training\.lr: must be a finite number$/);
+  bad((x) => { x.training.lr = 0; }, /^training\.lr: must be > 0, got 0$/);
+  bad((x) => { x.backbone.input = [32, 32, 3, 1]; }, /^backbone\.input: takes at most 3 items$/);
+  bad((x) => { x.backbone.input = [32, 32]; }, /^backbone\.input: needs at least 3 item\(s\)$/);
+  bad((x) => { x.backbone.classes = 10.5; }, /^backbone\.classes: must be integer, got number \(10\.5\)$/);
+  bad((x) => { x.name = 3; }, /^name: must be string, got number \(3\)$/);
+  bad((x) => { x.exits = 'block2'; }, /^exits: must be array, got string \("block2"\)$/);
+  assert.equal(validateExperiment({ ...base(), training: { ...base().training, lr: 2 } }).training.lr, 2, 'an integer is a number');
+  const a = validateExperiment({ backbone: { name: 'resnet18' }, exits: [{ point: 'block2' }] });
+  const b = validateExperiment({ backbone: { name: 'resnet18' }, exits: [{ point: 'block2' }] });
+  a.exits[0].head.kind = 'conv-pool';
+  assert.equal(b.exits[0].head.kind, 'pool', 'filling a default does not share it between experiments');
+  assert.deepEqual(a.backbone, { name: 'resnet18', width: 1, input: [32, 32, 3], classes: 10 });
+  assert.deepEqual(a.evaluation, { rule: 'auto', threshold: 0.5, calibration: { budget: null, accuracy: null, budgetShare: null, perExit: false }, timingImages: 100 });
+});
+
+test('names: from the file, the fallback or the field; $schema is dropped', () => {
+  assert.equal(experimentNameFromFile('runs/dir/a.exits.json'), 'a');
+  assert.equal(experimentNameFromFile('C:\\work\\b.json'), 'b');
+  assert.equal(experimentNameFromFile('plain'), 'plain');
+  // baseline: a proposed experiment needs exits, and these have none
+  const text = JSON.stringify({ $schema: './schema.json', backbone: { name: 'vgg13' }, method: { name: 'baseline' } });
+  const x = parseExperiment(text, 'dir/mine.exits.json');
+  assert.equal(x.name, 'mine');
+  assert.equal('$schema' in x, false);
+  assert.equal(parseExperiment(text, 'dir/mine.exits.json', 'other').name, 'other');
+  assert.equal(parseExperiment(JSON.stringify({ name: 'named', backbone: { name: 'vgg13' }, method: { name: 'baseline' } }), 'f.exits.json').name, 'named');
+  // an error in the file names it once
+  assert.throws(() => parseExperiment('{"backbone":{}}', 'f.exits.json'), (e: Error) => e.message === 'f.exits.json: backbone.name: missing required field');
+});
+
+test('--set overrides and paths: JSON values or strings, arrays made for indices, clear errors', () => {
+  assert.deepEqual(parseOverride('training.lr=0.01'), { path: 'training.lr', value: 0.01 });
+  assert.deepEqual(parseOverride('name=a=b'), { path: 'name', value: 'a=b' });
+  assert.deepEqual(parseOverride('exits=[{"point":"block2"}]'), { path: 'exits', value: [{ point: 'block2' }] });
+  assert.throws(() => parseOverride('=1'), /--set: expected path=value, got "=1"/);
+  assert.throws(() => parseOverride('lr'), /--set: expected path=value, got "lr"/);
+  const o: Record<string, any> = {};
+  setPath(o, 'exits[1].head.kind', 'pool');
+  assert.ok(Array.isArray(o.exits), 'an index makes an array');
+  assert.deepEqual(o.exits[1], { head: { kind: 'pool' } });
+  assert.equal(o.exits.length, 2);
+  setPath(o, 'training.lr', 1);
+  assert.deepEqual(o.training, { lr: 1 });
+  assert.throws(() => setPath({ training: 3 }, 'training.lr', 1), /training\.lr: "training" is not an object/);
+  assert.throws(() => setPath({}, '', 1), /--set: empty path/);
+});
+
+test('defaults per backbone, the rule "auto" and the exit positions of the table', () => {
+  const a = defaultExperiment('alexnet', 'a');
+  assert.deepEqual([a.backbone.width, a.exits.map((e) => e.point)], [0.125, ['conv1', 'conv2', 'conv4']]);
+  assert.deepEqual([defaultExperiment('resnet18').backbone.width, defaultExperiment('resnet18').exits.map((e) => e.point)], [0.0625, ['block2', 'block4', 'block6']]);
+  assert.equal(defaultExperiment('vgg13').backbone.width, 0.125);
+  assert.equal(defaultExperiment().name, 'experiment');
+  assert.equal(defaultExperiment().training.epochs, 3);
+  assert.throws(() => defaultExperiment('lenet' as never), /backbone\.name: unknown backbone "lenet"/);
+  const x = validateExperiment(base());
+  assert.equal(resolveRule(x), 'gate');
+  assert.equal(resolveRule({ ...x, method: { ...x.method, name: 'branchynet' } }), 'entropy');
+  assert.equal(resolveRule({ ...x, evaluation: { ...x.evaluation, rule: 'confidence' } }), 'confidence');
+  // the default ResNet-18 exits at block2, block4, block6 of 8 points; the final classifier is #9, in any order in the file
+  assert.deepEqual(exitPositions(x), [2, 4, 6, 9]);
+  assert.deepEqual(exitPositions({ ...x, exits: [x.exits[2], x.exits[0]] }), [2, 6, 9]);
 });

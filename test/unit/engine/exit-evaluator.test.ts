@@ -1,0 +1,102 @@
+/**
+ * The hard-exit evaluator's parts by value (hard-exits.test.ts proves the headline claim): the row
+ * statistics the exit rules read, the host softmax, heads with batch norm in eval mode, and the
+ * work it promises not to do — read from the kernels tfjs ran: a gate that lets nobody out computes
+ * no classifier, the batch is re-gathered only when some but not all rows leave, and at batch 1 the
+ * deployed pass runs its small heads on the host (no head kernels at all).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { MultiExitNetwork } from '../../../src/engine/tfjs/network';
+import { collectRecords } from '../../../src/engine/tfjs/evaluate';
+import { ExitEvaluator, rowStatistics, softmaxRows } from '../../../src/engine/tfjs/exit-evaluator';
+import { exitAssignments } from '../../../src/spec/analysis';
+
+test('rowStatistics: argmax (the first of ties), max probability and entropy ÷ ln K, rounded to 6 decimals', () => {
+  const s = rowStatistics([0.1234567, 0.8765433, 0, 0.5, 0.5, 0, 1 / 3, 1 / 3, 1 / 3, 0.2, 0.3, 0.5], 3, 4);
+  // row 1: [.1234567, .8765433, 0] → H = −Σ p ln p (0 ln 0 = 0) = 0.371424… ÷ ln 3
+  const h1 = -(0.1234567 * Math.log(0.1234567) + 0.8765433 * Math.log(0.8765433)) / Math.log(3);
+  assert.deepEqual(s.pred, [1, 0, 0, 2]);
+  assert.deepEqual(s.conf, [0.876543, 0.5, 0.333333, 0.5]);
+  assert.deepEqual(s.entropy, [Math.round(h1 * 1e6) / 1e6, Math.round((Math.log(2) / Math.log(3)) * 1e6) / 1e6, 1, Math.round((-(0.2 * Math.log(0.2) + 0.3 * Math.log(0.3) + 0.5 * Math.log(0.5)) / Math.log(3)) * 1e6) / 1e6]);
+  // a one-hot row has entropy 0 and confidence 1; rounding noise above 1 is clamped
+  assert.deepEqual(rowStatistics([0, 1], 2, 1), { pred: [1], conf: [1], entropy: [0] });
+  assert.deepEqual(rowStatistics([0.5000001, 0.5000001], 2, 1).entropy, [1]);
+});
+
+test('softmaxRows: each row sums to 1, equal to the float64 softmax, also for logits that would overflow exp', () => {
+  const logits = [1, 2, 3, 1000, 1001, 999, -5, -5, -5];
+  const p = softmaxRows(logits, 3, 3);
+  const ref = (z: number[]) => { const m = Math.max(...z); const e = z.map((v) => Math.exp(v - m)); const t = e.reduce((a, b) => a + b); return e.map((v) => v / t); };
+  [0, 1, 2].forEach((r) => ref(logits.slice(3 * r, 3 * r + 3)).forEach((v, c) => assert.ok(Math.abs(p[3 * r + c] - v) < 1e-6, `row ${r} class ${c}: ${p[3 * r + c]} vs ${v}`)));
+  assert.equal(p.length, 9);
+});
+
+const backbone = { name: 'resnet18' as const, width: 1 / 32, input: [16, 16, 3] as [number, number, number], classes: 5 };
+
+/** Every kernel `f` ran, by name, in order. */
+async function kernelNames(f: () => void | Promise<void>): Promise<string[]> {
+  return (await tf.profile(f)).kernels.map((k) => k.name);
+}
+const count = (names: string[], re: RegExp) => names.filter((n) => re.test(n)).length;
+
+test('a conv-pool head (batch norm) and a hidden gate run in eval mode: the hard pass leaves where the records say', async () => {
+  await tf.setBackend('cpu');
+  const net = new MultiExitNetwork({
+    backbone, gated: true, seed: 4,
+    exits: [{ point: 'block2', head: { kind: 'conv-pool' }, gate: { hidden: 4 } }, { point: 'block4', head: { kind: 'pool-mlp' }, gate: { hidden: 0 } }],
+  });
+  // batch-norm statistics far from a fresh batch's, so batch statistics would give other outputs
+  // and gates and confidences spread out (fresh ones sit near 0.5 and 1/K, where the records' rounding to 1e-6 decides)
+  for (const [name, v] of net.vars) {
+    if (name.endsWith('moving_mean')) v.assign(tf.fill(v.shape, 0.7));
+    else if (name.endsWith('moving_variance')) v.assign(tf.fill(v.shape, 3));
+    else if (/gate(_hidden)?\/(kernel|bias)$/.test(name)) v.assign(tf.add(tf.mul(v, 40), name.endsWith('bias') ? 0.5 : 0));
+    else if (/^exit_.*\/fc\/kernel$/.test(name)) v.assign(tf.mul(v, 30));
+  }
+  const x = tf.randomNormal([24, 16, 16, 3], 0, 1, 'float32', 8) as tf.Tensor4D;
+  const rec = await collectRecords(net, { count: 24, labels: new Array(24).fill(0), batch: (s, k) => tf.slice(x, [s, 0, 0, 0], [k, -1, -1, -1]) }, 'test');
+  for (const rule of ['gate', 'confidence'] as const) {
+    const v = [...(rule === 'gate' ? rec.exits[0].gate! : rec.exits[0].conf)].sort((a, b) => a - b);
+    assert.ok(v[12] - v[11] > 1e-4, `${rule}: the 12th and 13th values are apart (${v[11]}, ${v[12]})`);
+    const tau = [(v[11] + v[12]) / 2, 0];
+    const pass = await new ExitEvaluator(net).hardExitPass(x, rule, tau);
+    assert.deepEqual(Array.from(pass.exitIndex), Array.from(exitAssignments(rec, rule, tau)), rule);
+    pass.exitIndex.forEach((b, i) => assert.equal(pass.pred[i], b < 2 ? rec.exits[b].pred[i] : rec.final.pred[i], `${rule} sample ${i}`));
+  }
+  net.dispose();
+});
+
+test('no needless work: no classifier where the gate lets nobody out, no gather where nobody or everybody left, heads on the host at batch 1', async () => {
+  await tf.setBackend('cpu');
+  const net = new MultiExitNetwork({ backbone, gated: true, seed: 7, exits: [{ point: 'block2', head: { kind: 'pool' }, gate: { hidden: 0 } }, { point: 'block5', head: { kind: 'pool' }, gate: { hidden: 0 } }] });
+  const x = tf.randomNormal([16, 16, 16, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const ev = new ExitEvaluator(net);
+  // the tfjs heads: each exit's gate is a matMul, its classifier one more, the final classifier one
+  const matMuls = async (tau: number[]) => count(await kernelNames(async () => { await ev.hardExitPass(x, 'gate', tau); }), /MatMul/);
+  assert.equal(await matMuls([2, 2]), 2 + 1, 'τ above every gate: the two gates and the final classifier, no exit classifier');
+  assert.equal(await matMuls([-1, 2]), 2, 'τ below every gate: exit 1\'s gate and classifier, nothing after it');
+  // gathers: only where some rows leave and some stay
+  const gathers = async (tau: number[]) => count(await kernelNames(async () => { await ev.hardExitPass(x, 'gate', tau); }), /^GatherV2$/);
+  assert.equal(await gathers([2, 2]), 0);
+  assert.equal(await gathers([-1, 2]), 0);
+  const g = Array.from((await collectRecords(net, { count: 16, labels: new Array(16).fill(0), batch: (s, k) => tf.slice(x, [s, 0, 0, 0], [k, -1, -1, -1]) }, 'test')).exits[0].gate!).sort((a, b) => a - b);
+  assert.equal(await gathers([(g[7] + g[8]) / 2, 2]), 1, 'half leave at exit 1: one gather');
+  ev.dispose();
+
+  // batch 1, deployed: pooling, gates and classifiers in JavaScript; with hostHeads: false on kernels
+  const x1 = tf.slice(x, [0, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
+  const heads = /MatMul|AvgPool|Mean|Sigmoid|Softmax/;
+  const fast = new ExitEvaluator(net, { fast: true });
+  assert.equal(count(await kernelNames(async () => { await fast.hardExitPass(x1, 'gate', [2, 2]); }), heads), 0, 'no head kernel at batch 1');
+  assert.equal(count(await kernelNames(async () => { await fast.backboneOnlyLogits(x1); }), heads), 0, 'the final classifier on the host too');
+  // 40 images of block2's 16×16×2 are over the host heads' size (16 384 values): exit 1's head runs as kernels
+  const x40 = tf.randomNormal([40, 16, 16, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+  assert.ok(count(await kernelNames(async () => { await fast.hardExitPass(x40, 'gate', [2, 2]); }), heads) > 0);
+  fast.dispose();
+  const stock = new ExitEvaluator(net, { fast: true, hostHeads: false });
+  assert.ok(count(await kernelNames(async () => { await stock.hardExitPass(x1, 'gate', [2, 2]); }), heads) >= 3, 'hostHeads: false keeps the heads on kernels');
+  stock.dispose();
+  net.dispose();
+});
