@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { avgPoolWindow, describeBackbone, formatMacs, layerCost, pointIds, samePadding } from '../../../src/spec/backbones';
-import { costModel, headChannels, resolveExits } from '../../../src/spec/exit-costs';
+import { costModel, gateInputWidth, headChannels, headLayersOf, resolveExits } from '../../../src/spec/exit-costs';
 
 test('ResNet-18 ×1/32 on 8×8×3: per block MACs and parameters by hand', () => {
   // channels 2, 4, 8, 16. stem 3→2: 8·8·9·3·2 = 3456 MACs, 9·3·2 + 4·2 (batch norm) = 62 parameters.
@@ -87,4 +87,23 @@ test('exit heads and gates by hand, γ_b summing every head and gate before the 
   // a head's channels: as written, else the point's clamped to [8, 128]
   const e = (channels?: number) => ({ point: 'x', head: { kind: 'conv-pool' as const, channels }, gate: { hidden: 0 } });
   assert.deepEqual([headChannels(e(), 3), headChannels(e(), 64), headChannels(e(), 200), headChannels(e(5), 200)], [8, 64, 128, 5]);
+});
+
+test('each head kind\'s layers exactly (the weight names checkpoints and the torch engine share), and what a gate reads', () => {
+  const exit = (kind: 'pool' | 'conv-pool' | 'pool-mlp', grid?: number) => ({ point: 'block3', head: { kind, channels: 6, grid }, gate: { hidden: 0 } });
+  assert.deepEqual(headLayersOf(exit('pool', 1), [4, 4, 8], 10), [{ kind: 'gap' }, { kind: 'dense', name: 'exit_block3/fc', units: 10, relu: false }]);
+  assert.deepEqual(headLayersOf(exit('conv-pool', 2), [4, 4, 8], 10), [
+    { kind: 'conv', name: 'exit_block3/conv', filters: 6, kernel: 3, stride: 1, bn: true, relu: true },
+    { kind: 'avgpool', grid: 2 }, { kind: 'flatten' },
+    { kind: 'dense', name: 'exit_block3/fc', units: 10, relu: false },
+  ]);
+  assert.deepEqual(headLayersOf(exit('pool-mlp', 2), [4, 4, 8], 10), [
+    { kind: 'avgpool', grid: 2 }, { kind: 'flatten' },
+    { kind: 'dense', name: 'exit_block3/hidden', units: 6, relu: true },
+    { kind: 'dense', name: 'exit_block3/fc', units: 10, relu: false },
+  ]);
+  // a 1×1 map is pooled globally whatever the grid
+  assert.deepEqual(headLayersOf(exit('pool', 4), [1, 1, 8], 10)[0], { kind: 'gap' });
+  // g_b reads the head's features, f_b's softmax statistics (max probability, entropy, margin), or both
+  assert.deepEqual([gateInputWidth(40, undefined), gateInputWidth(40, 'features'), gateInputWidth(40, 'softmax'), gateInputWidth(40, 'features+softmax')], [40, 40, 3, 43]);
 });
