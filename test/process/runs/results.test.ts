@@ -47,8 +47,8 @@ test('results.json: tables from the test samples, calibration chosen on the vali
   assert.notDeepEqual(valRec.exits[0].gate, testRec.exits[0].gate!.slice(0, valRec.count), 'the validation samples are not the test samples');
 
   const report = evaluationReport(results.costs, testRec, valRec, 'gate', 0.5, { budget: experiment.evaluation.calibration.budget! }, exitPositions(experiment));
-  const { softAccuracy, finalAccuracy, rule, thresholds, hard, sweep, histograms, calibration } = results;
-  assert.deepEqual({ softAccuracy, finalAccuracy, rule, thresholds, hard, sweep, histograms, calibration }, report);
+  const { softAccuracy, finalAccuracy, rule, thresholds, hard, routing, rules, sweep, histograms, calibration, budgetComparison } = results;
+  assert.deepEqual({ softAccuracy, finalAccuracy, rule, thresholds, hard, routing, rules, sweep, histograms, calibration, budgetComparison }, report);
   assert.ok(calibration, 'a budget was set: results.json has a calibration');
   // the τ was chosen on the validation sweep: its validation figures are that sweep's at τ …
   const chosen = thresholdSweep(valRec, results.costs, 'gate').find((p) => p.threshold === calibration.thresholds[0])!;
