@@ -112,6 +112,8 @@ export class BranchesProvider implements vscode.TreeDataProvider<BranchNode>, vs
         const item = new vscode.TreeItem('head f_b', vscode.TreeItemCollapsibleState.None);
         item.id = `head:${node.file.toString()}#${node.exit.point}`;
         item.description = headDescription(node.exit, node.point.shape[2]);
+        // every exit has head, gate and cost rows: a screen reader (and a test) must hear which exit's
+        item.accessibilityInformation = { label: `head f_b of the exit at ${node.exit.point}: ${item.description}` };
         item.tooltip = new vscode.MarkdownString(
           `Auxiliary classifier of the exit at **${node.exit.point}**: ${item.description}.\n\n` +
             'pool = average pool + dense; conv-pool = conv3×3-BN-ReLU + pool + dense; pool-mlp = pool + hidden dense-ReLU + dense. Use the pencil to change it.',
@@ -124,6 +126,7 @@ export class BranchesProvider implements vscode.TreeDataProvider<BranchNode>, vs
         const item = new vscode.TreeItem('gate g_b', vscode.TreeItemCollapsibleState.None);
         item.id = `gate:${node.file.toString()}#${node.exit.point}`;
         item.description = gateDescription(node.exit, node.gated, node.method);
+        item.accessibilityInformation = { label: `gate g_b of the exit at ${node.exit.point}: ${item.description}` };
         item.tooltip = `g_b = sigmoid(dense(head features))${node.exit.gate.hidden ? ` with a hidden ReLU layer of ${node.exit.gate.hidden} units` : ''}. ` +
           'An input leaves at this exit when g_b ≥ τ (Option 2).';
         item.iconPath = new vscode.ThemeIcon(node.gated ? 'debug-breakpoint-conditional' : 'debug-breakpoint-conditional-unverified');
@@ -134,6 +137,7 @@ export class BranchesProvider implements vscode.TreeDataProvider<BranchNode>, vs
         const item = new vscode.TreeItem('cost γ_b', vscode.TreeItemCollapsibleState.None);
         item.id = `cost:${node.file.toString()}#${node.exit.point}`;
         item.description = costDescription(node.gamma, node.full);
+        item.accessibilityInformation = { label: `cost γ_b of the exit at ${node.exit.point}: ${item.description}` };
         item.tooltip = `γ_b = backbone up to ${node.exit.point} (${formatMacs(node.point.macs)} MACs) + the heads and gates of this and every earlier exit; ` +
           `this exit's head ${formatMacs(node.headMacs)} MACs, gate ${formatMacs(node.gateMacs)} MACs. ` +
           `${((100 * node.gamma) / node.full).toFixed(1)}% of the full network (${formatMacs(node.full)} MACs).`;

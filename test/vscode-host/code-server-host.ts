@@ -33,6 +33,8 @@ const USER_SETTINGS = {
   'workbench.startupEditor': 'none',
   // screenshots are compared with baselines: no blinking cursor
   'editor.cursorBlinking': 'solid',
+  // the tests click tree rows: a sticky header scrolled over a row would take the click
+  'workbench.tree.enableStickyScroll': false,
   'workbench.tips.enabled': false,
   'workbench.enableExperiments': false,
   'extensions.autoCheckUpdates': false,

@@ -24,6 +24,17 @@ export function requireWorkbench(what: string): void {
 }
 
 /**
+ * Parts of the workbench that VS Code changes on its own between runs: the status bar (language
+ * status, problem counts), activity badges (progress) and scrollbars that fade in after a render.
+ */
+const WORKBENCH_TRANSIENTS: ScreenshotMask[] = [
+  { selector: '.part.statusbar' },
+  { selector: '.activitybar .badge' },
+  { selector: '.monaco-scrollable-element > .scrollbar' },
+  { selector: '.monaco-scrollable-element > .shadow' },
+];
+
+/**
  * Screenshots the workbench as test-results/<name>.png and compares it with test/baselines/<name>.png
  * (test/screenshots.ts); fails with the share of differing pixels and a diff image.
  */
@@ -31,7 +42,7 @@ export async function expectScreenshot(name: string, opts: { mask?: ScreenshotMa
   requireWorkbench(`the screenshot ${name}`);
   // the same focus and no hover in every run: focus rings and hover actions are not what is compared
   await vscode.commands.executeCommand('workbench.action.focusActiveEditorGroup');
-  const file = await screenshot(name, { still: true, mask: opts.mask });
+  const file = await screenshot(name, { still: true, mask: [...WORKBENCH_TRANSIENTS, ...(opts.mask ?? [])] });
   if (!file) throw new Error(`the host took no screenshot ${name}`);
   // the baselines are in the checkout, not in the installed extension
   expectMatchesBaseline(file, name, join(REPO, 'test/baselines'), opts.tolerance);

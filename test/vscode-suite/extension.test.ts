@@ -237,11 +237,15 @@ suite('Early Exit extension', () => {
     requireWorkbench('the inline Edit Head action and its quick pick');
     // The real UI: hover the head row, click its inline pencil, pick conv-pool, type 24 channels.
     await showViews(ViewContainer);
-    await until(async () => (await texts('.pane-body .monaco-list-row', 5000))?.some((r) => r.includes('head f_b')), 10_000, 'the head row');
+    // this exit's head row (every exit has one), with the tree scrolled to the top where it is
+    const headRow = `.pane-body .monaco-list-row[aria-label^="head f_b of the exit at ${point}:"]`;
+    await vscode.commands.executeCommand('earlyExit.branches.focus');
+    await vscode.commands.executeCommand('list.focusFirst');
+    await until(async () => (await texts(headRow, 5000))?.length, 10_000, 'the head row');
     // A selected row shows its inline actions (hover alone is lost when the tree re-renders).
     await until(async () => {
-      await clickIn({ selector: '.pane-body .monaco-list-row', hasText: 'head f_b' });
-      return clickIn({ selector: '.pane-body .monaco-list-row', hasText: 'head f_b', hover: true, child: '.action-label[aria-label="Edit Head"]', timeout: 1500 }).catch(() => false);
+      await clickIn({ selector: headRow });
+      return clickIn({ selector: headRow, hover: true, child: '.action-label[aria-label="Edit Head"]', timeout: 1500 }).catch(() => false);
     }, 10_000, 'the inline Edit Head action');
     await until(async () => (await texts('.quick-input-widget .monaco-list-row', 3000))?.some((r) => r.includes('pool-mlp')), 15_000, 'the head quick pick');
     await keys('conv-pool', ['Enter']);
@@ -376,7 +380,9 @@ suite('Early Exit extension', () => {
           await menu('20260201-000002-sweepy-c');
         }
         first = false;
-        const clicked = await clickIn({ selector: '.context-view .monaco-menu .action-item', hasText: 'Delete Run', timeout: 5000 }).catch(() => false);
+        // a menu ignores a click that comes right as it opens (a quiet machine is that fast): settle, hover, click
+        await new Promise((r) => setTimeout(r, 400));
+        const clicked = await clickIn({ selector: '.context-view .monaco-menu .action-item', hasText: 'Delete Run', hover: true, timeout: 5000 }).catch(() => false);
         return clicked && until(refusal, 10_000, 'the confirmation request').catch(() => undefined);
       }, 45_000, 'the confirmation request');
       assert.match(refused, /refused to show dialog in tests/);
