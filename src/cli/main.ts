@@ -8,14 +8,14 @@ import { installSignalHandlers } from './signals';
 import pkg from '../../package.json';
 
 function mainHelp(): string {
-  const width = Math.max(...commands.map((c) => c.usage.length), 10);
   return [
     'early-exit — train and inspect multi-exit networks (Scardapane et al., ICASSP 2020)',
     '',
     'Usage: early-exit <command> [options]',
     '',
     'Commands:',
-    ...commands.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    // usage and summary on lines of their own: the usages are too long to share a line in a terminal
+    ...commands.flatMap((c) => [`  ${c.usage}`, `      ${c.summary}`]),
     '',
     'Run `early-exit <command> --help` for a command\'s options.',
     'Errors are one line; add --debug (or set EARLY_EXIT_DEBUG=1) for the stack trace of an internal error.',
