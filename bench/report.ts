@@ -42,9 +42,11 @@ function remeasured(partial: J[]): string {
   const times = new Map<string, string[]>();
   for (const i of partial) {
     const key = (i.sections as string[]).join(', ');
-    times.set(key, [...(times.get(key) ?? []), String(i.at).slice(11, 16)]);
+    times.set(key, [...(times.get(key) ?? []), `${String(i.at).slice(0, 10)} ${String(i.at).slice(11, 16)}`]);
   }
-  return [...times].map(([k, t]) => `${k} (${t.join(', ')} UTC)`).join('; ');
+  // one date per group of times on the same day: "2026-11-30 14:14, 15:27 UTC"
+  const days = (t: string[]) => t.map((x, j) => (j > 0 && t[j - 1].slice(0, 10) === x.slice(0, 10) ? x.slice(11) : x)).join(', ');
+  return [...times].map(([k, t]) => `${k} (${days(t)} UTC)`).join('; ');
 }
 
 
@@ -176,7 +178,9 @@ export function renderReport(out: J, root: string): string {
   L.push('# Benchmarks', '');
   // partial runs after the last full one (the full run itself is in the history too)
   const partial = ((out.invocations ?? []) as J[]).filter((i) => i.sections.length < 7);
-  L.push(`Measured ${String(out.date ?? '').slice(0, 10)} with \`npm run bench${out.quick ? ' -- --quick' : ''}\`${out.fullRunSeconds ? ` (all sections: ${Math.round(out.fullRunSeconds / 60)} min)` : ''}${partial.length ? `; sections re-measured since: ${remeasured(partial)}` : ''}. Raw figures: \`${out.quick ? 'bench/results-quick.json' : 'BENCHMARKS.json'}\`.`, '');
+  // out.date moves with every --only run; the headline date is the last full run's
+  const full = ((out.invocations ?? []) as J[]).filter((i) => i.sections.length >= 7).pop();
+  L.push(`Measured ${String(full?.at ?? out.date ?? '').slice(0, 10)} with \`npm run bench${out.quick ? ' -- --quick' : ''}\`${out.fullRunSeconds ? ` (all sections: ${Math.round(out.fullRunSeconds / 60)} min)` : ''}${partial.length ? `; sections re-measured since: ${remeasured(partial)}` : ''}. Raw figures: \`${out.quick ? 'bench/results-quick.json' : 'BENCHMARKS.json'}\`.`, '');
   L.push(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}, TF.js ${m.tfjs} (wasm backend ${m.tfjsWasm}); PyTorch ${m.torch} (Debian \`python3-torch\`, ${m.python}).`, '');
   L.push('Other engineers ran tests on the same 2 cores during these measurements, so absolute times vary; each section states the load, and ours/PyTorch ratios are measured back to back in the same section.', '');
   if (fs.existsSync(path.join(root, 'bench/NOTES.md'))) L.push(fs.readFileSync(path.join(root, 'bench/NOTES.md'), 'utf8').trim(), '');
