@@ -50,12 +50,17 @@ function remeasured(partial: J[]): string {
 }
 
 
+/** A hand-written part of the report (`rel` under the repository), as lines to push; none when the file is absent. */
+function handWritten(root: string, rel: string): string[] {
+  const file = path.join(root, rel);
+  return fs.existsSync(file) ? [fs.readFileSync(file, 'utf8').trim(), ''] : [];
+}
+
 /** The issue-17 comparison: the budget table per dataset (best recipe vs the softmax rules), then every run. */
-function gatesReport(g: J): string[] {
+function gatesReport(g: J, root: string): string[] {
   const L: string[] = ['## Learned gates vs softmax rules at fixed budgets', ''];
   // The closing reading of these rows is written by hand (bench/gates.md); the tables below are rendered.
-  const notes = path.join(__dirname, 'gates.md');
-  if (fs.existsSync(notes)) L.push(fs.readFileSync(notes, 'utf8').trim(), '');
+  L.push(...handWritten(root, 'bench/gates.md'));
   L.push(`How the rows were measured: every run trained by \`early-exit train\` (wasm, seed 1; the gate recipes start from the BranchyNet run's exits with \`training.initFrom\`, where other seeds of the gates' training were run their spread is listed below each dataset); then \`early-exit eval <run> --rule all --budget 50%,70%,90% --per-exit --measure\`: for each exit rule, τ per exit picked on the validation split (coordinate ascent from the best shared τ) as the most accurate within the budget, the test accuracy and split at that τ, and batch-1 time saved (median-free: one \`measureTiming\` per cell, 100 test images, fastest of five interleaved rounds per image). The learned-gate run shown first at each budget is the best on **validation** at that budget, among every gated run of the dataset. "same net" = the softmax rule on the exits of that same network; "BranchyNet" = the softmax rule on the BranchyNet-trained network (per-exit CE, no gates).`, '');
   for (const d of g.datasets as J[]) {
     const runs = d.runs as J[];
@@ -183,7 +188,7 @@ export function renderReport(out: J, root: string): string {
   L.push(`Measured ${String(full?.at ?? out.date ?? '').slice(0, 10)} with \`npm run bench${out.quick ? ' -- --quick' : ''}\`${out.fullRunSeconds ? ` (all sections: ${Math.round(out.fullRunSeconds / 60)} min)` : ''}${partial.length ? `; sections re-measured since: ${remeasured(partial)}` : ''}. Raw figures: \`${out.quick ? 'bench/results-quick.json' : 'BENCHMARKS.json'}\`.`, '');
   L.push(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}, TF.js ${m.tfjs} (wasm backend ${m.tfjsWasm}); PyTorch ${m.torch} (Debian \`python3-torch\`, ${m.python}).`, '');
   L.push('Other engineers ran tests on the same 2 cores during these measurements, so absolute times vary; each section states the load, and ours/PyTorch ratios are measured back to back in the same section.', '');
-  if (fs.existsSync(path.join(root, 'bench/NOTES.md'))) L.push(fs.readFileSync(path.join(root, 'bench/NOTES.md'), 'utf8').trim(), '');
+  L.push(...handWritten(root, 'bench/NOTES.md'));
 
   const t = s.throughput;
   if (t?.rows) {
@@ -259,7 +264,7 @@ export function renderReport(out: J, root: string): string {
     else if (tr.chartError) L.push(`(chart image failed: ${tr.chartError})`, '');
     L.push(loadNote(tr), '');
   }
-  if (s.gates?.datasets) L.push(...gatesReport(s.gates));
+  if (s.gates?.datasets) L.push(...gatesReport(s.gates, root));
   const sc = s.scaling;
   if (sc?.bySize) {
     L.push(`## Scaling (${LABEL[sc.backbone]}, wasm, one epoch on real CIFAR-10 images, augmented)`, '', 'Dataset size at width ×0.0625; width at a fixed number of images. Epoch time excludes the validation pass.', '');
@@ -300,13 +305,13 @@ export function renderReport(out: J, root: string): string {
   const ti = s.tiers;
   if (ti?.presets) L.push(...renderTiers(ti));
   // Written by hand from bench/webgpu.ts's raw lines (its figures come from one adapter, not a section run).
-  const webgpuNotes = path.join(root, 'bench/webgpu.md');
-  if (fs.existsSync(webgpuNotes)) L.push(fs.readFileSync(webgpuNotes, 'utf8').trim(), '');
+  L.push(...handWritten(root, 'bench/webgpu.md'));
   const gpuFile = path.join(root, 'bench/gpu/result.json');
   if (fs.existsSync(gpuFile)) {
     const g = JSON.parse(fs.readFileSync(gpuFile, 'utf8'));
     L.push('## GPU machine', '');
-    L.push(fs.existsSync(path.join(root, 'bench/gpu/NOTES.md')) ? fs.readFileSync(path.join(root, 'bench/gpu/NOTES.md'), 'utf8').trim() : '', '');
+    const notes = handWritten(root, 'bench/gpu/NOTES.md');
+    L.push(...(notes.length ? notes : ['', '']));
     L.push('```json', JSON.stringify(g, null, 1).slice(0, 6000), '```', '');
   }
   return L.join('\n') + '\n';
