@@ -23,6 +23,8 @@ import {
 import { pct, renderTable } from '../format';
 import { flagNumber, flagString, UsageError, type CliCommand, type ParsedArgs } from '../registry';
 import { renderComparison, renderEstimate, renderFront, renderTiers } from '../deploy-format';
+import { signalExitCode } from '../errors';
+import { onStopSignal, type StopSignal } from '../signals';
 
 const RULES: ExitRule[] = ['gate', 'confidence', 'entropy'];
 
@@ -285,8 +287,14 @@ export const deployRunCommand: CliCommand = {
     const p = plan(dir, results, d);
     const { runSplit } = await import('../../deploy/split');
     const ac = new AbortController();
-    const onSigint = () => { process.stderr.write('\nstopping the tier processes…\n'); ac.abort(); };
-    process.once('SIGINT', onSigint);
+    // through the CLI's own signal routing: a listener of our own would run after the CLI's, which exits
+    let stoppedBy: StopSignal | null = null;
+    const release = onStopSignal((sig) => {
+      if (stoppedBy) return;
+      stoppedBy = sig;
+      process.stderr.write('\nstopping the tier processes…\n');
+      ac.abort();
+    });
     let m;
     try {
       m = await runSplit({
@@ -295,10 +303,10 @@ export const deployRunCommand: CliCommand = {
         onProgress: (done, total) => { if (process.stderr.isTTY) process.stderr.write(`\r${done}/${total} inputs`); },
       });
     } catch (e) {
-      if (ac.signal.aborted) { console.error('stopped: nothing written'); return 130; }
+      if (ac.signal.aborted) { console.error('stopped: nothing written'); return signalExitCode(stoppedBy ?? 'SIGINT'); }
       throw e;
     } finally {
-      process.removeListener('SIGINT', onSigint);
+      release();
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
     }
     addSplitMeasurement(dir, m);
