@@ -8,7 +8,7 @@ import type {
   Calibration, CalibrationTarget, CostModel, ExitRow, ExitRule, ExitTable, Histogram, MethodName, RunResults, SampleRecords,
   SweepPoint,
 } from './results';
-import { adaptiveGrid, areaBetween, calibrateThresholds, routingOf, ruleValues, rulesOf, type Routing, type RuleComparison } from './routing';
+import { adaptiveGrid, areaBetween, calibrateThresholds, routingOf, ruleValues, rulesOf, SWEEP_GRID, type Routing, type RuleComparison } from './routing';
 
 export * from './routing';
 
@@ -117,8 +117,6 @@ export function tablePositions(t: Pick<ExitTable, 'rows'>): number[] {
   return t.rows.map((r) => r.position);
 }
 
-/** The uniform τ grid: 0, 0.01, …, 1. */
-export const SWEEP_GRID: readonly number[] = Array.from({ length: 101 }, (_, i) => i / 100);
 
 /**
  * The τ of a sweep: the uniform grid with the quantile thresholds of the rule's values on every
@@ -347,6 +345,7 @@ export function evaluationReport(
   const thresholds = thresholdsFor(test, tau);
   const hard = exitTable(test, costs, rule, thresholds, positions);
   const calibrated = !!(target && validation && test.exits.length);
+  const rules = test.exits.length ? compareRules(test, costs) : null;
   return {
     softAccuracy: softAccuracy(test),
     finalAccuracy: accuracyOf(test.final.pred, test.labels),
@@ -354,8 +353,9 @@ export function evaluationReport(
     thresholds,
     hard,
     routing: routingOf(hard),
-    rules: test.exits.length ? compareRules(test, costs) : null,
-    sweep: test.exits.length ? thresholdSweep(test, costs, rule) : [],
+    rules,
+    // the run's own rule is one of the compared curves, on the same grid: not swept twice
+    sweep: rules?.curves.find((c) => c.rule === rule)?.sweep ?? (test.exits.length ? thresholdSweep(test, costs, rule) : []),
     histograms: exitHistograms(test, rule),
     calibration: calibrated ? calibrate(validation!, test, costs, rule, target!, undefined, positions, perExit) : null,
     budgetComparison: calibrated && target!.budget !== undefined

@@ -12,8 +12,8 @@
  */
 import type { CostModel, ExitRule, ExitTable, SampleRecords, SweepPoint } from './results';
 
-/** 0, 0.01, …, 1 (analysis.ts SWEEP_GRID). */
-const UNIFORM_GRID: readonly number[] = Array.from({ length: 101 }, (_, i) => i / 100);
+/** The uniform τ grid: 0, 0.01, …, 1. */
+export const SWEEP_GRID: readonly number[] = Array.from({ length: 101 }, (_, i) => i / 100);
 
 /** A run whose largest exit takes at least this share of the inputs has collapsed onto that exit. */
 export const COLLAPSE_SHARE = 0.95;
@@ -197,8 +197,8 @@ export function calibrateThresholds(
 ): ThresholdChoice {
   if (target.budget === undefined && target.accuracy === undefined) throw new Error('calibrate: give a MACs budget or a target accuracy');
   const f = fastRecords(records, costs, rule);
-  const shared = grid ?? adaptiveGrid(UNIFORM_GRID, f.values.flatMap((v) => Array.from(v)));
-  const own = f.values.map((v) => grid ?? adaptiveGrid(UNIFORM_GRID, v));
+  const shared = grid ?? adaptiveGrid(SWEEP_GRID, f.values.flatMap((v) => Array.from(v)));
+  const own = f.values.map((v) => grid ?? adaptiveGrid(SWEEP_GRID, v));
   let best: number[] = f.values.map(() => shared[0]);
   let score = evaluate(f, best);
   for (const tau of shared) {
