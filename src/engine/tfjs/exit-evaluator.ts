@@ -182,7 +182,7 @@ export function hostHeads(net: MultiExitNetwork): ExitHeads {
       const head = net.exits[e].headLayers;
       const featureLayers = head.slice(0, -1), classifier = head.slice(-1), gate = net.config.gated ? net.gateLayers(e) : [];
       const softmaxOnly = net.config.gateInputs === 'softmax';
-      if (!runs(h, featureLayers, [classifier]) || (gate.length && !runs(h, featureLayers, [], [gate, net.config.gateInputs]))) return null;
+      if (!runs(h, featureLayers, [classifier], gate.length ? [gate, net.config.gateInputs] : undefined)) return null;
       const n = h.shape[0];
       const features = runHostLayers(featureLayers, { data: await h.data() as Float32Array, shape: h.shape }, weight);
       let l: ArrayLike<number> | null = null, p: ArrayLike<number> | null = null;
