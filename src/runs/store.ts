@@ -225,10 +225,13 @@ export function listRuns(runsDir: string): RunListing[] {
   return out;
 }
 
-/** A reader's error without the run folder's path (the listing shows the run already). */
-function briefError(e: unknown, dir: string): string {
+/**
+ * A reader's error without the run folder's path (the listing and the views show the run already);
+ * an error about something else gets `prefix` to say what it is about.
+ */
+export function briefError(e: unknown, dir: string, prefix = ''): string {
   const m = (e as Error).message;
-  return m.startsWith(dir + path.sep) ? m.slice(dir.length + 1) : m;
+  return m.startsWith(dir + path.sep) ? m.slice(dir.length + 1) : `${prefix}${m}`;
 }
 
 /**
@@ -311,7 +314,6 @@ export function savedNetworkProblem(dir: string, folder: string = RUN_FILES.mode
     }
     return null;
   } catch (e) {
-    const m = (e as Error).message;
-    return m.startsWith(dir + path.sep) ? m.slice(dir.length + 1) : m;
+    return briefError(e, dir);
   }
 }

@@ -12,7 +12,7 @@ import type { Experiment } from '../spec/experiment';
 import type { DeployData, RelatedPoint, RunData } from '../protocol/webview';
 import { readRunDeployment, readSplitMeasurements, readTierSpeeds } from './deploy-files';
 import { readRunJson } from './files';
-import { markOrphan, readMetrics, readSamples } from './store';
+import { briefError, markOrphan, readMetrics, readSamples } from './store';
 
 /**
  * Reads one JSON file of the run folder with the one run-file reader; a missing (when `required`)
@@ -23,8 +23,7 @@ function readOptional<T>(dir: string, name: string, problems: string[], required
   try {
     return readRunJson<T>(dir, name, check);
   } catch (e) {
-    const m = (e as Error).message;
-    problems.push(m.startsWith(dir + path.sep) ? m.slice(dir.length + 1) : m);
+    problems.push(briefError(e, dir));
     return null;
   }
 }
@@ -42,8 +41,7 @@ export function readRunData(runDir: string, withRelated = true, withSamples = tr
     try {
       return readSamples(dir, split, results);
     } catch (e) {
-      const m = (e as Error).message;
-      problems.push(m.startsWith(dir + path.sep) ? m.slice(dir.length + 1) : m);
+      problems.push(briefError(e, dir));
       return null;
     }
   };
@@ -69,8 +67,7 @@ export function readDeployData(dir: string, problems: string[]): DeployData {
   // a damaged file is named by the run-file reader (`<dir>/<file>: …`, shown relative to the run); an invalid plan by its field
   const attempt = <T>(f: () => T, what = ''): T | null => {
     try { return f(); } catch (e) {
-      const m = (e as Error).message;
-      problems.push(m.startsWith(dir + path.sep) ? m.slice(dir.length + 1) : `${what}${m}`);
+      problems.push(briefError(e, dir, what));
       return null;
     }
   };
