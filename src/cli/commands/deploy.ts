@@ -14,7 +14,7 @@ import { parseDeployment, parseJsonText } from '../../spec/experiment';
 import type { ExitRule, RunResults } from '../../spec/results';
 import { compareSplit } from '../../spec/split-results';
 import {
-  bestPlacement, bytesFront, defaultDeploymentFor, deploymentSweep, estimateDeployment, latencyFront, placementLabel, resolvePlan,
+  bestPlacement, bytesFront, defaultDeploymentFor, deploymentSweep, estimateDeployment, latencyFront, networkCostsOf, placementLabel, resolvePlan,
   type DeploymentPoint, type MeasuredSpeed, type ResolvedPlan,
 } from '../../spec/tier-estimate';
 import {
@@ -84,8 +84,7 @@ function deploymentFrom(args: ParsedArgs, dir: string, results: RunResults): Dep
 }
 
 function cutsForTiers(results: RunResults, count: number): string[] {
-  const plan = defaultDeploymentFor(results);
-  const net = resolvePlan(results, plan, null).net;
+  const net = networkCostsOf(results);
   return cutNames(defaultCuts(net.exits.map((e) => e.block), net.blocks.length, count), net.blocks.map((b) => b.id));
 }
 
@@ -235,7 +234,7 @@ export const deployMeasureCommand: CliCommand = {
     if (!(Number.isInteger(images) && images >= 1)) throw new ValidationError(`--images: a whole number ≥ 1, got ${images}`, 'images');
     const speed = await measureHere(dir, backend, images);
     if (args.flags.json) { console.log(JSON.stringify(speed, null, 2)); return 0; }
-    const net = resolvePlan(results, defaultDeploymentFor(results), null).net;
+    const net = networkCostsOf(results);
     const rows = [
       ...net.blocks.map((b, i) => [b.id, (b.macs / 1e6).toFixed(2), speed.blockMs[i].toFixed(3), (b.macs / speed.blockMs[i] / 1e6).toFixed(2)]),
       ...net.exits.map((e, i) => [`exit ${e.point}`, (e.macs / 1e6).toFixed(3), speed.exitMs[i].toFixed(3), (e.macs / speed.exitMs[i] / 1e6).toFixed(2)]),
