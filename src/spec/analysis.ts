@@ -40,14 +40,17 @@ export function ruleFires(rule: ExitRule, value: number, tau: number): boolean {
  * classifier. This is exactly what hard-exit inference (Option 2) computes.
  */
 export function exitAssignments(records: SampleRecords, rule: ExitRule, thresholds: number[]): Int32Array {
-  const B = records.exits.length;
   const out = new Int32Array(records.count);
-  for (let i = 0; i < records.count; i++) {
-    let b = 0;
-    while (b < B && !fires(records, rule, b, i, thresholds[b])) b++;
-    out[i] = b;
-  }
+  for (let i = 0; i < records.count; i++) out[i] = exitOf(records, rule, thresholds, i);
   return out;
+}
+
+/** Where sample `i` leaves: the first exit that fires for it, or exits.length for the final classifier. */
+export function exitOf(records: SampleRecords, rule: ExitRule, thresholds: number[], i: number): number {
+  const B = records.exits.length;
+  let b = 0;
+  while (b < B && !fires(records, rule, b, i, thresholds[b])) b++;
+  return b;
 }
 
 function predsOf(records: SampleRecords, b: number): number[] {

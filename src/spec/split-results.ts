@@ -3,7 +3,7 @@
  * set beside the estimate for the same inputs, profile and speeds, with the tolerance the two are
  * held to. Pure: the CLI, the results panel and the report show the same comparison.
  */
-import { fires } from './analysis';
+import { exitOf } from './analysis';
 import type { ExitRule, SampleRecords } from './results';
 import { distributionOf, type DeploymentEstimate, type Distribution, type MeasuredSpeed } from './tier-estimate';
 import type { Quantization, TierProfile } from './tiers';
@@ -116,13 +116,7 @@ export function compareSplit(m: SplitMeasurement, records?: SampleRecords | null
     rows.push({ what: 'wire bytes per input (both ways)', unit: 'B', estimated: e.bytesPerInput.chosen + 20 * e.crossings.reduce((a, b) => a + b, 0) / n, measured: wire, agrees: null, note: 'HTTP/2 headers and framing on top of the payload; the estimate counts payload and a 20-byte answer' });
   }
   if (records) {
-    let same = 0;
-    const B = records.exits.length;
-    for (const i of m.inputs) {
-            let a = 0;
-      while (a < B && !fires(records, m.rule, a, i.sample, m.thresholds[a])) a++;
-      if (a === i.exit) same++;
-    }
+    const same = m.inputs.filter((i) => exitOf(records, m.rule, m.thresholds, i.sample) === i.exit).length;
     rows.push({ what: 'inputs leaving at the exit the records say', unit: '%', estimated: 100, measured: (100 * same) / n, agrees: same / n >= 0.98, note: 'batch-1 folded-BN arithmetic vs the records\' batch pass: a gate within float rounding of τ can flip' });
   }
   const acc = m.inputs.filter((i) => i.pred === i.label).length / n;
