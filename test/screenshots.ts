@@ -43,6 +43,20 @@ export function differingPixels(a: PNG, b: PNG, pixelTolerance: number): { count
   return { count, mask };
 }
 
+/** The smallest box (inclusive pixel bounds) holding every set pixel of `mask`, an image `width` wide. */
+export function boundingBox(mask: Uint8Array, width: number): { x0: number; y0: number; x1: number; y1: number } {
+  let x0 = Infinity, y0 = Infinity, x1 = -1, y1 = -1;
+  for (let p = 0; p < mask.length; p++) {
+    if (!mask[p]) continue;
+    const x = p % width, y = (p - x) / width;
+    if (x < x0) x0 = x;
+    if (x > x1) x1 = x;
+    if (y < y0) y0 = y;
+    y1 = y;
+  }
+  return { x0, y0, x1, y1 };
+}
+
 /**
  * Compares the PNG at `actual` with `<baselineDir>/<name>.png`; throws (with the numbers and the
  * diff image's path) when they differ beyond the tolerance or the baseline is missing.
@@ -74,8 +88,11 @@ export function expectMatchesBaseline(actual: string, name: string, baselineDir:
     }
     result.diff = join(dirname(actual), `${basename(actual, '.png')}-diff.png`);
     writeFileSync(result.diff, PNG.sync.write(diff));
+    // where they are, in the message itself: the diff image is not always at hand (a CI log)
+    const box = boundingBox(mask, shot.width);
     throw new Error(`${actual} differs from its baseline ${baseline} in ${count} of ${mask.length} pixels (${(100 * share).toFixed(2)} %, `
-      + `allowed ${(100 * maxDiffShare).toFixed(2)} %); differing pixels in red: ${result.diff}. If the change is intended, run with EARLY_EXIT_UPDATE_BASELINES=1`);
+      + `allowed ${(100 * maxDiffShare).toFixed(2)} %), all within x ${box.x0}–${box.x1}, y ${box.y0}–${box.y1}; differing pixels in red: ${result.diff}. `
+      + 'If the change is intended, run with EARLY_EXIT_UPDATE_BASELINES=1');
   }
   return result;
 }

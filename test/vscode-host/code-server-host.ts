@@ -170,11 +170,16 @@ function automationServer(page: () => Page | undefined): Server {
           const loc = (m.inWebview ? webview : p).locator(m.selector);
           return m.hasText ? loc.filter({ hasText: m.hasText }) : loc;
         });
+        // `hide`: elements that come and go on VS Code's own schedule (an activity badge, a scrollbar
+        // fading in), made invisible for the shot. Painting them over like `mask` would not do: a
+        // badge is an overlay the size of its whole activity item, so a mask paints a square that is
+        // there in one run and not in the next.
+        const hide = ((b.hide ?? []) as string[]).map((sel) => `${sel} { visibility: hidden !important; }`).join('\n');
         // `belowTitleBar`: leave out the window's title bar (it names the test host, not the product)
         const bar = b.belowTitleBar ? await p.locator('.part.titlebar').boundingBox().catch(() => null) : null;
         const size = p.viewportSize() ?? { width: 1280, height: 800 };
         const clip = bar ? { x: 0, y: bar.y + bar.height, width: size.width, height: size.height - bar.y - bar.height } : undefined;
-        await p.screenshot({ path, fullPage: false, mask, ...(clip ? { clip } : {}) });
+        await p.screenshot({ path, fullPage: false, mask, ...(hide ? { style: hide } : {}), ...(clip ? { clip } : {}) });
         return reply(200, { path });
       }
       if (req.url === '/evaluate') {

@@ -24,14 +24,17 @@ export function requireWorkbench(what: string): void {
 }
 
 /**
- * Parts of the workbench that VS Code changes on its own between runs: the status bar (language
- * status, problem counts), activity badges (progress) and scrollbars that fade in after a render.
+ * Parts of the workbench that VS Code changes on its own between runs. The status bar (language
+ * status, problem counts) is always there, so it is painted over; activity badges (progress, a
+ * sign-in request) and scrollbars and their shadows appear and fade on their own, so they are
+ * hidden — a mask would paint a box exactly when they are there.
  */
-const WORKBENCH_TRANSIENTS: ScreenshotMask[] = [
-  { selector: '.part.statusbar' },
-  { selector: '.activitybar .badge' },
-  { selector: '.monaco-scrollable-element > .scrollbar' },
-  { selector: '.monaco-scrollable-element > .shadow' },
+const WORKBENCH_MASKED: ScreenshotMask[] = [{ selector: '.part.statusbar' }];
+const WORKBENCH_HIDDEN = [
+  '.activitybar .badge',
+  '.activitybar .profile-badge',
+  '.monaco-scrollable-element > .scrollbar',
+  '.monaco-scrollable-element > .shadow',
 ];
 
 /**
@@ -42,7 +45,7 @@ export async function expectScreenshot(name: string, opts: { mask?: ScreenshotMa
   requireWorkbench(`the screenshot ${name}`);
   // the same focus and no hover in every run: focus rings and hover actions are not what is compared
   await vscode.commands.executeCommand('workbench.action.focusActiveEditorGroup');
-  const file = await screenshot(name, { still: true, mask: [...WORKBENCH_TRANSIENTS, ...(opts.mask ?? [])] });
+  const file = await screenshot(name, { still: true, mask: [...WORKBENCH_MASKED, ...(opts.mask ?? [])], hide: WORKBENCH_HIDDEN });
   if (!file) throw new Error(`the host took no screenshot ${name}`);
   // the baselines are in the checkout, not in the installed extension
   expectMatchesBaseline(file, name, join(REPO, 'test/baselines'), opts.tolerance);
@@ -62,9 +65,10 @@ export interface ScreenshotMask { selector: string; hasText?: string; inWebview?
 /**
  * Saves a PNG of the whole workbench as test-results/<name>.png (or `<dir>/<name>.png`); returns its
  * path. `still`: move the pointer out of the way first; `mask`: paint over what changes between runs;
- * `belowTitleBar`: leave out the window's title bar.
+ * `hide`: make invisible what is there in some runs only (selectors); `belowTitleBar`: leave out the
+ * window's title bar.
  */
-export async function screenshot(name: string, opts: { dir?: string; still?: boolean; mask?: ScreenshotMask[]; belowTitleBar?: boolean } = {}): Promise<string | undefined> {
+export async function screenshot(name: string, opts: { dir?: string; still?: boolean; mask?: ScreenshotMask[]; hide?: string[]; belowTitleBar?: boolean } = {}): Promise<string | undefined> {
   return (await call<{ path: string }>('/screenshot', { name, ...opts }))?.path;
 }
 
