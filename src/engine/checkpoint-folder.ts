@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { errnoCode, errnoPhrase } from '../spec/errno';
 import { ValidationError } from '../spec/errors';
 import { parseJsonText } from '../spec/json-text';
+import type { Experiment } from '../spec/experiment';
 import type { NetworkConfig } from '../spec/network';
 import type { CostModel } from '../spec/results';
 import { RunFileError, runFileFix, shapeProblem } from '../spec/run-files';
@@ -143,4 +144,29 @@ export function checkRecordedHash(dir: string, json: ModelJson, name: string, by
     try { buf = fs.readFileSync(path.join(dir, name)); } catch (e) { throw runFile(dir, name).error(errnoCode(e) === 'ENOENT' ? 'missing' : errnoPhrase(e, 'read')); }
   }
   if (want !== sha256(buf)) throw runFile(dir, name).error('its bytes do not match the SHA-256 recorded in model.json (the file is damaged)');
+}
+
+/**
+ * Why the network saved in a checkpoint is not the one `x` describes (backbone, exits, whether it
+ * has gates), or null. Key order does not matter, values do.
+ */
+export function networkMismatch(c: { backbone: unknown; exits: unknown; gated: boolean }, x: Experiment): string | null {
+  const j = (v: unknown): string => Array.isArray(v) ? `[${v.map(j).join(',')}]`
+    : v && typeof v === 'object' ? `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${j((v as Record<string, unknown>)[k])}`).join(',')}}`
+      : JSON.stringify(v);
+  if (j(c.backbone) !== j(x.backbone)) return `backbone ${j(c.backbone)} vs ${j(x.backbone)}`;
+  if (j(c.exits) !== j(x.exits)) return `exits ${j(c.exits)} vs ${j(x.exits)}`;
+  if (c.gated !== (x.method.name === 'proposed')) return c.gated ? 'it has gates, the method has none' : 'it has no gates, the method needs them';
+  return null;
+}
+
+/**
+ * Refuses, before any weight is loaded, to resume a run from a checkpoint it cannot continue: one of
+ * another network than the run's experiment.json (edited after the run started), or one of more
+ * epochs than the experiment trains. Every engine calls it; the error names model.json and the fix.
+ */
+export function checkResumable(dir: string, saved: { network: { backbone: unknown; exits: unknown; gated: boolean }; epoch: number }, x: Experiment): void {
+  const mismatch = networkMismatch(saved.network, x);
+  if (mismatch) throw runFile(dir, 'model.json').error(`its network is not the one of this run's experiment.json (${mismatch})`);
+  if (saved.epoch > x.training.epochs) throw runFile(dir, 'model.json').error(`it is the checkpoint of epoch ${saved.epoch}, but the experiment has ${x.training.epochs} epochs`);
 }

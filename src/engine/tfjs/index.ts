@@ -13,8 +13,7 @@ import type { Experiment } from '../../spec/experiment';
 import type { EpochPhase } from '../../spec/method';
 import type { ExitRule } from '../../spec/results';
 import type { Engine, EngineData, EngineDevice, EngineNetwork, StepCallbacks } from '../engine';
-import * as path from 'node:path';
-import { RunFileError, runFileFix } from '../../spec/run-files';
+import { checkResumable } from '../checkpoint-folder';
 import { loadNetwork, saveNetwork } from './checkpoint';
 import { collectRecords, measureTiming, type BatchSource } from './evaluate';
 import { MultiExitNetwork } from './network';
@@ -86,18 +85,6 @@ export class TfjsNetwork implements EngineNetwork {
   }
 }
 
-/** How a saved network differs from the one an experiment describes (backbone, exits, gates), or null. */
-export function networkMismatch(c: { backbone: unknown; exits: unknown; gated: boolean }, x: Experiment): string | null {
-  // key order does not matter, values do
-  const j = (v: unknown): string => Array.isArray(v) ? `[${v.map(j).join(',')}]`
-    : v && typeof v === 'object' ? `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${j((v as Record<string, unknown>)[k])}`).join(',')}}`
-      : JSON.stringify(v);
-  if (j(c.backbone) !== j(x.backbone)) return `backbone ${j(c.backbone)} vs ${j(x.backbone)}`;
-  if (j(c.exits) !== j(x.exits)) return `exits ${j(c.exits)} vs ${j(x.exits)}`;
-  if (c.gated !== (x.method.name === 'proposed')) return c.gated ? 'it has gates, the method has none' : 'it has no gates, the method needs them';
-  return null;
-}
-
 export class TfjsEngine implements Engine {
   readonly name = 'tfjs';
   private device: BackendChoice | null = null;
@@ -111,14 +98,11 @@ export class TfjsEngine implements Engine {
     const optimizer = createOptimizer(x.training);
     if (resumeFrom) {
       const r = await loadNetwork(resumeFrom, { optimizer });
-      const mismatch = networkMismatch(r.net.config, x);
-      if (mismatch) {
+      try {
+        checkResumable(resumeFrom, { network: r.net.config, epoch: r.epoch }, x);
+      } catch (e) {
         r.net.dispose();
-        throw new RunFileError(`${resumeFrom}/model.json`, `its network is not the one of this run's experiment.json (${mismatch})`, runFileFix(path.dirname(resumeFrom), `${path.basename(resumeFrom)}/model.json`));
-      }
-      if (r.epoch > x.training.epochs) {
-        r.net.dispose();
-        throw new RunFileError(`${resumeFrom}/model.json`, `it is the checkpoint of epoch ${r.epoch}, but the experiment has ${x.training.epochs} epochs`, runFileFix(path.dirname(resumeFrom), `${path.basename(resumeFrom)}/model.json`));
+        throw e;
       }
       return { net: new TfjsNetwork(r.net, x, data, optimizer, this.device), epoch: r.epoch };
     }

@@ -14,7 +14,7 @@ import type { Experiment } from '../../spec/experiment';
 import { describeNetwork, type NetworkDescription } from '../../spec/network';
 import type { CostModel, ExitRule, SampleRecords, Timing } from '../../spec/results';
 import type { EpochPhase } from '../../spec/method';
-import { checkpointDir, checkRecordedHash, MODEL_FORMAT, readModelJson, replaceFolder, runFile, sha256, type ModelJson } from '../checkpoint-folder';
+import { checkpointDir, checkRecordedHash, checkResumable, MODEL_FORMAT, readModelJson, replaceFolder, runFile, sha256, type ModelJson } from '../checkpoint-folder';
 import { weightsProblem } from '../../spec/run-files';
 import {
   EngineError, NonFiniteLossError, OutOfMemoryError, TrainingCancelled,
@@ -117,6 +117,7 @@ export class TorchEngine implements Engine {
         throw new EngineError(`${from}: this checkpoint was written by the tfjs engine (${json.generatedBy}); resume it with that backend (training.backend "${x.training.backend === 'torch' ? 'auto' : x.training.backend}" without torch), or start a new run`);
       }
       checkRecordedHash(from, json, json.torchOptimizer.path);
+      checkResumable(from, { network: json.modelTopology.network, epoch: json.epoch ?? 0 }, x);
       return this.openWith(x, data, { resumeFrom: from, init: null });
     }
     return this.openWith(x, data, { resumeFrom: null, init: null });

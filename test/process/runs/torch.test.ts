@@ -176,7 +176,7 @@ test('a NaN loss fails the run naming the epoch and step', async () => {
   assert.match(readStatus(r.dir).error!, /^loss became (NaN|Infinity|-Infinity) at epoch 1, step \d+ \(try a lower learning rate or λ\)$/);
 });
 
-test('out of memory in the engine: the run fails saying so in one line, the earlier checkpoint is kept and --resume works', async () => {
+test('out of memory in the engine: the run fails saying so in one line, the earlier checkpoint is kept and --resume works; a checkpoint the experiment no longer describes is refused', async () => {
   const runsDir = path.join(tmp, 'oom');
   const [r] = createRunsFor(runsDir, tiny(2));
   const t0 = Date.now();
@@ -191,6 +191,26 @@ test('out of memory in the engine: the run fails saying so in one line, the earl
   const resumed = start(r.dir, opts(runsDir), true);
   assert.equal(await resumed.done, 'finished');
   assert.deepEqual(readMetrics(r.dir).metrics.map((m) => m.epoch), [1, 2]);
+
+  // as on the tfjs engine, a checkpoint the run's experiment.json no longer describes is refused
+  // before Python loads it: another exit (the file edited after the run started), or fewer epochs
+  const refused = async (name: string, edit: (x: any) => void, why: RegExp) => {
+    const d = path.join(runsDir, name);
+    fs.cpSync(r.dir, d, { recursive: true });
+    const x = JSON.parse(fs.readFileSync(path.join(d, 'experiment.json'), 'utf8'));
+    edit(x);
+    fs.writeFileSync(path.join(d, 'experiment.json'), JSON.stringify(x));
+    fs.writeFileSync(path.join(d, 'status.json'), JSON.stringify({ ...readStatus(d), state: 'failed' }));
+    const again = start(d, opts(runsDir), true);
+    assert.equal(await again.done, 'failed');
+    const model = path.join(d, RUN_FILES.checkpoint, 'model.json');
+    const fix = `; the run cannot continue from it; delete ${path.join(d, RUN_FILES.checkpoint)} and run early-exit train --resume ${d} to train it again from epoch 1`;
+    const error = readStatus(d).error!;
+    assert.ok(error.startsWith(`${model}: `) && error.endsWith(fix), error);
+    assert.match(error.slice(model.length + 2, -fix.length), why);
+  };
+  await refused('other-exit', (x) => { x.exits[1].point = 'block6'; }, /^its network is not the one of this run's experiment\.json \(exits .*"point":"block5".* vs .*"point":"block6".*\)$/);
+  await refused('fewer-epochs', (x) => { x.training.epochs = 1; }, /^it is the checkpoint of epoch 2, but the experiment has 1 epochs$/);
 });
 
 test('a Python without PyTorch, or none at all: one line saying what to install', async () => {
