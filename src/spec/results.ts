@@ -11,7 +11,8 @@ import type { Routing, RuleComparison } from './routing';
  * - `confidence`: max softmax probability of f_b(x) ≥ τ_b;
  * - `entropy`: normalised entropy of f_b(x) (÷ ln classes, so in [0, 1]) ≤ τ_b (BranchyNet).
  */
-export type ExitRule = 'gate' | 'confidence' | 'entropy';
+export const EXIT_RULES = ['gate', 'confidence', 'entropy'] as const;
+export type ExitRule = (typeof EXIT_RULES)[number];
 
 /** Per-sample outputs of one auxiliary classifier f_b and its gate g_b. */
 export interface ExitRecord {

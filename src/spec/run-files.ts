@@ -6,6 +6,7 @@
  * here, once. No Node, no tfjs.
  */
 import { ValidationError } from './errors';
+import { EXIT_RULES } from './results';
 
 export const RUN_FILES = {
   experiment: 'experiment.json',
@@ -131,7 +132,6 @@ export function shapeProblem(v: unknown, shape: Shape, path: string): string | n
 // ---- the shapes of the run files ---------------------------------------------------------------
 
 const RUN_STATES = ['queued', 'running', 'finished', 'failed', 'cancelled'] as const;
-const RULES = ['gate', 'confidence', 'entropy'] as const;
 const METHODS = ['proposed', 'branchynet', 'baseline'] as const;
 
 const processShape = object({ pid: 'integer', start: nullable('string'), host: 'string' });
@@ -144,7 +144,7 @@ const statusShape = object({
 }, ['group', 'sweep', 'backend', 'backendReason', 'startedAt', 'endedAt', 'error', 'pid', 'owner', 'warnings']);
 
 const exitTableShape = object({
-  rule: { oneOf: RULES }, thresholds: arrayOf('unit'), count: 'integer', accuracy: 'unit', averageMacs: 'number', averageMacsPct: 'number',
+  rule: { oneOf: EXIT_RULES }, thresholds: arrayOf('unit'), count: 'integer', accuracy: 'unit', averageMacs: 'number', averageMacsPct: 'number',
   rows: arrayOf(object({ point: 'string', position: 'integer', macs: 'number', macsPct: 'number', count: 'integer', share: 'unit', accuracy: nullable('unit'), standalone: 'unit' })),
 });
 const sweepShape = arrayOf(object({ threshold: 'unit', accuracy: 'unit', averageMacs: 'number', averageMacsPct: 'number' }));
@@ -155,7 +155,7 @@ const resultsShape = object({
   dataset: object({ name: 'string', synthetic: 'boolean', classes: arrayOf('string'), train: 'integer', validation: 'integer', test: 'integer' }),
   backend: 'string', epochs: 'integer', trainSeconds: 'number', parameters: 'integer',
   costs: object({ exits: arrayOf('number'), final: 'number', full: 'number' }),
-  points: arrayOf('string'), rule: { oneOf: RULES }, thresholds: arrayOf('unit'),
+  points: arrayOf('string'), rule: { oneOf: EXIT_RULES }, thresholds: arrayOf('unit'),
   softAccuracy: nullable('unit'), finalAccuracy: 'unit', hard: exitTableShape, sweep: sweepShape,
   histograms: arrayOf(object({ point: 'string', edges: arrayOf('number'), counts: arrayOf('integer') })),
   calibration: nullable(object({ target: 'any', met: 'boolean', thresholds: arrayOf('unit'), validation: object({ accuracy: 'unit', averageMacs: 'number' }), test: exitTableShape })),
@@ -247,7 +247,7 @@ export function recordsMismatch(records: { count: number; exits: { point: string
 const speedShape = object({ backend: 'string', blockMs: arrayOf('number'), exitMs: arrayOf('number'), classifierMs: 'number', images: 'integer', measuredAt: 'string' });
 const distributionShape = object({ mean: 'number', p50: 'number', p95: 'number', p99: 'number', max: 'number' });
 const estimateShape = object({
-  tiers: arrayOf(object({ name: 'string' })), cuts: arrayOf('integer'), quantization: { oneOf: ['float32', 'int8'] }, rule: { oneOf: RULES }, thresholds: arrayOf('unit'),
+  tiers: arrayOf(object({ name: 'string' })), cuts: arrayOf('integer'), quantization: { oneOf: ['float32', 'int8'] }, rule: { oneOf: EXIT_RULES }, thresholds: arrayOf('unit'),
   paths: arrayOf(object({
     exit: 'integer', point: 'string', tier: 'integer', computeMs: arrayOf('number'), linkMs: arrayOf('number'), bytesFloat32: arrayOf('number'), bytesInt8: arrayOf('number'),
     macs: arrayOf('number'), latencyMs: 'number', energyJ: nullable('number'),
@@ -258,7 +258,7 @@ const estimateShape = object({
 });
 const splitShape = object({
   version: { oneOf: [1] }, tiers: arrayOf(object({ name: 'string', compute: 'any' })), profile: 'string', cuts: arrayOf('integer'), cutNames: arrayOf('string'),
-  quantization: { oneOf: ['float32', 'int8'] }, rule: { oneOf: RULES }, thresholds: arrayOf('unit'), backend: 'string', shaped: 'boolean', warmup: 'integer',
+  quantization: { oneOf: ['float32', 'int8'] }, rule: { oneOf: EXIT_RULES }, thresholds: arrayOf('unit'), backend: 'string', shaped: 'boolean', warmup: 'integer',
   inputs: arrayOf(object({
     sample: 'integer', label: 'integer', exit: 'integer', pred: 'integer', tier: 'integer', latencyMs: 'number', computeMs: arrayOf('number'), codecMs: arrayOf('number'), bytes: arrayOf('number'),
   })),

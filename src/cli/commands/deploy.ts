@@ -11,7 +11,7 @@ import { readResults, readSamples, RUN_FILES } from '../../runs/store';
 import type { BackboneConfig, Shape3 } from '../../spec/backbones';
 import { ValidationError } from '../../spec/errors';
 import { parseDeployment, parseJsonText } from '../../spec/experiment';
-import type { ExitRule, RunResults } from '../../spec/results';
+import type { ExitRule, RunResults, SampleRecords } from '../../spec/results';
 import { compareSplit } from '../../spec/split-results';
 import {
   bestPlacement, bytesFront, defaultDeploymentFor, deploymentSweep, estimateDeployment, latencyFront, networkCostsOf, placementLabel, resolvePlan,
@@ -23,10 +23,10 @@ import {
 import { pct, renderTable } from '../format';
 import { flagNumber, flagString, UsageError, type CliCommand, type ParsedArgs } from '../registry';
 import { renderComparison, renderEstimate, renderFront, renderTiers } from '../deploy-format';
+import { ruleFlag, thresholdFlag } from '../rule-flags';
 import { signalExitCode } from '../errors';
 import { onStopSignal, type StopSignal } from '../signals';
 
-const RULES: ExitRule[] = ['gate', 'confidence', 'entropy'];
 
 function runDirOf(args: ParsedArgs, needsModel = false): string {
   const dir = args.positional[0];
@@ -88,15 +88,10 @@ function cutsForTiers(results: RunResults, count: number): string[] {
   return cutNames(defaultCuts(net.exits.map((e) => e.block), net.blocks.length, count), net.blocks.map((b) => b.id));
 }
 
-function thresholdsFrom(args: ParsedArgs, results: RunResults): { rule: ExitRule; thresholds: number[] } {
-  const rule = (flagString(args, 'rule') ?? results.rule) as ExitRule;
-  if (!RULES.includes(rule)) throw new ValidationError(`--rule: "${rule}" is not allowed; allowed: ${RULES.join(', ')}`, 'rule');
-  const t = flagString(args, 'threshold');
-  if (t === undefined) return { rule, thresholds: results.thresholds };
-  const taus = t.split(',').map(Number);
-  if (taus.some((x) => !(x >= 0 && x <= 1))) throw new ValidationError(`--threshold: every τ must be in [0, 1], got "${t}"`, 'threshold');
-  if (taus.length !== 1 && taus.length !== results.points.length) throw new ValidationError(`--threshold: one τ, or one per exit (${results.points.length}), got ${taus.length}`, 'threshold');
-  return { rule, thresholds: taus.length === 1 ? results.points.map(() => taus[0]) : taus };
+/** The rule and τ the plan routes with: --rule / --threshold, else the run's. */
+function thresholdsFrom(args: ParsedArgs, results: RunResults, records: SampleRecords): { rule: ExitRule; thresholds: number[] } {
+  const [rule] = ruleFlag(args, results, records);
+  return { rule, thresholds: thresholdFlag(args, results.points.length) ?? results.thresholds };
 }
 
 /** Parses "50", "50ms", "1.5s" → ms. */
@@ -146,7 +141,7 @@ export const deployPlanCommand: CliCommand = {
     const records = readSamples(dir, 'test');
     const d = deploymentFrom(args, dir, results);
     const p = plan(dir, results, d);
-    const { rule, thresholds } = thresholdsFrom(args, results);
+    const { rule, thresholds } = thresholdsFrom(args, results, records);
     const estimate = estimateDeployment(records, rule, thresholds, p.net, p.tiers, p.times, p.cuts, p.quantization);
     const stat = (flagString(args, 'stat') ?? 'mean') as 'mean' | 'p95';
     if (stat !== 'mean' && stat !== 'p95') throw new ValidationError(`--stat: "${stat}" is not allowed; allowed: mean, p95`, 'stat');
@@ -270,7 +265,8 @@ export const deployRunCommand: CliCommand = {
     const dir = runDirOf(args, true);
     const results = readResults(dir);
     const d = deploymentFrom(args, dir, results);
-    const { rule, thresholds } = thresholdsFrom(args, results);
+    const records = readSamples(dir, 'test');
+    const { rule, thresholds } = thresholdsFrom(args, results, records);
     const backend = backendFrom(args);
     const images = flagNumber(args, 'images') ?? 300;
     const warmup = flagNumber(args, 'warmup') ?? 20;
@@ -309,7 +305,7 @@ export const deployRunCommand: CliCommand = {
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
     }
     addSplitMeasurement(dir, m);
-    const rows = compareSplit(m, readSamples(dir, 'test'));
+    const rows = compareSplit(m, records);
     if (args.flags.json) { console.log(JSON.stringify({ measurement: m, comparison: rows }, null, 2)); return 0; }
     console.log(`${results.backbone.label} ×${results.backbone.width} split at ${m.cutNames.join(' | ')} (${p.quantization}), profile ${p.profile}\n`);
     console.log(renderTiers({ ...p, tiers: m.tiers }));

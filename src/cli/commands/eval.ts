@@ -1,14 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { budgetTable, calibrate, compareRules, exitTable, routingOf, rulesOf, tablePositions, tausText, type BudgetCell } from '../../spec/analysis';
+import { budgetTable, calibrate, compareRules, exitTable, routingOf, tablePositions, tausText, type BudgetCell } from '../../spec/analysis';
 import { ValidationError } from '../../spec/errors';
 import type { ExitRule, RunResults, SampleRecords, Timing } from '../../spec/results';
 import { readExperimentOf, readResults, readSamples, runFileError, RUN_FILES } from '../../runs/store';
 import { parseMacs, pct, renderBudgetTable, renderExitTable, renderRouting, renderRuleComparison } from '../format';
 import { runFolderArg } from '../paths';
+import { ruleFlag, thresholdFlag } from '../rule-flags';
 import { flagNumber, flagString, UsageError, type CliCommand } from '../registry';
 
-const RULES: ExitRule[] = ['gate', 'confidence', 'entropy'];
 
 /**
  * Re-times a stored model at batch 1 on the run's test split, once per (rule, thresholds) (loads the
@@ -55,14 +55,6 @@ function validationRecords(dir: string, results: RunResults, flag: string): Samp
   return readSamples(dir, 'validation', results);
 }
 
-function rulesFor(flag: string | undefined, results: RunResults, test: SampleRecords): ExitRule[] {
-  if (flag === 'all') return rulesOf(test);
-  const rule = (flag ?? results.rule) as ExitRule;
-  if (!RULES.includes(rule)) throw new ValidationError(`--rule: "${rule}" is not allowed; allowed: ${RULES.join(', ')}, all`, 'rule');
-  if (!rulesOf(test).includes(rule)) throw new ValidationError(`--rule: "${rule}" needs gates, and this run's exits have none (method ${results.method}); use entropy, confidence or all`, 'rule');
-  return [rule];
-}
-
 export const evalCommand: CliCommand = {
   name: 'eval',
   usage: 'eval <rundir> [--threshold T | --budget B[,B…] | --target-accuracy A] [--per-exit] [--rule R|all] [--compare-rules] [--json] [--measure]',
@@ -88,7 +80,7 @@ export const evalCommand: CliCommand = {
     }
     const results = readResults(dir);
     const test = readSamples(dir, 'test', results);
-    const rules = rulesFor(flagString(args, 'rule'), results, test);
+    const rules = ruleFlag(args, results, test, { all: true });
     const rule = rules[0];
     const given = ['threshold', 'budget', 'target-accuracy'].filter((f) => args.flags[f] !== undefined);
     if (given.length > 1) throw new UsageError(`give only one of --threshold, --budget, --target-accuracy (got ${given.map((g) => '--' + g).join(', ')})`);
@@ -122,11 +114,9 @@ export const evalCommand: CliCommand = {
       table = exitTable(test, results.costs, rule, results.thresholds, positions);
       note = `rule ${rule} at the run's τ (${[...new Set(results.thresholds)].join(', ')}); the run was evaluated with rule ${results.rule}`;
     }
-    const tStr = flagString(args, 'threshold');
-    if (tStr !== undefined) {
-      const taus = tStr.split(',').map(Number);
-      if (taus.some((t) => !(t >= 0 && t <= 1))) throw new ValidationError(`--threshold: every τ must be in [0, 1], got "${tStr}"`, 'threshold');
-      table = exitTable(test, results.costs, rule, taus.length === 1 ? taus[0] : taus, positions);
+    const taus = thresholdFlag(args, test.exits.length);
+    if (taus) {
+      table = exitTable(test, results.costs, rule, taus, positions);
     } else if (given.length) {
       const validation = validationRecords(dir, results, given[0]);
       let target;
