@@ -179,7 +179,8 @@ function automationServer(page: () => Page | undefined): Server {
         const bar = b.belowTitleBar ? await p.locator('.part.titlebar').boundingBox().catch(() => null) : null;
         const size = p.viewportSize() ?? { width: 1280, height: 800 };
         const clip = bar ? { x: 0, y: bar.y + bar.height, width: size.width, height: size.height - bar.y - bar.height } : undefined;
-        await p.screenshot({ path, fullPage: false, mask, ...(hide ? { style: hide } : {}), ...(clip ? { clip } : {}) });
+        // animations disabled: a fade or blink caught half-way (a toast leaving, the cursor) is not compared
+        await p.screenshot({ path, fullPage: false, mask, animations: 'disabled', ...(hide ? { style: hide } : {}), ...(clip ? { clip } : {}) });
         return reply(200, { path });
       }
       if (req.url === '/evaluate') {

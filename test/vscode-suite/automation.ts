@@ -43,7 +43,9 @@ const WORKBENCH_HIDDEN = [
  */
 export async function expectScreenshot(name: string, opts: { mask?: ScreenshotMask[]; tolerance?: ScreenshotTolerance } = {}): Promise<void> {
   requireWorkbench(`the screenshot ${name}`);
-  // the same focus and no hover in every run: focus rings and hover actions are not what is compared
+  // the same focus, no hover and no toast in every run: focus rings, hover actions and a notification
+  // that has or has not timed out yet are not what is compared (tests read notifications as text)
+  await vscode.commands.executeCommand('notifications.clearAll');
   await vscode.commands.executeCommand('workbench.action.focusActiveEditorGroup');
   const file = await screenshot(name, { still: true, mask: [...WORKBENCH_MASKED, ...(opts.mask ?? [])], hide: WORKBENCH_HIDDEN });
   if (!file) throw new Error(`the host took no screenshot ${name}`);
