@@ -48,13 +48,20 @@ export class RunsProvider implements vscode.TreeDataProvider<RunNode>, vscode.Di
   /** Last progress of the runs this window trains, by run id. */
   private readonly live = new Map<string, LiveProgress>();
 
+  /** A refresh asked for by the file watcher, not yet fired. */
+  private pending: ReturnType<typeof setTimeout> | undefined;
+
   constructor() {
     const watcher = vscode.workspace.createFileSystemWatcher('**/status.json');
+    // a sweep's workers rewrite their status.json files within milliseconds of each other: one
+    // refresh for the burst, not one per file (each re-reads every run folder and re-renders the view)
+    const soon = () => { this.pending ??= setTimeout(() => { this.pending = undefined; this.refresh(); }, 100); };
     this.disposables.push(
       watcher,
-      watcher.onDidCreate(() => this.refresh()),
-      watcher.onDidChange(() => this.refresh()),
-      watcher.onDidDelete(() => this.refresh()),
+      watcher.onDidCreate(soon),
+      watcher.onDidChange(soon),
+      watcher.onDidDelete(soon),
+      { dispose: () => clearTimeout(this.pending) },
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration(`${Settings.section}.${Settings.runsDirectory}`) && this.refresh()),
     );
   }
