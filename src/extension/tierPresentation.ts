@@ -8,7 +8,7 @@ import { describeBackbone, type BackboneConfig, type BackboneDescription } from 
 import type { Experiment } from '../spec/experiment';
 import type { RunResults } from '../spec/results';
 import {
-  cutCounts, cutNames, defaultCuts, deploymentTiers, featureBytes, formatBytes, formatMs, formatRate, inputBytes, INPUT_CUT, moveCut, presetById,
+  cutCounts, cutNames, deploymentTiers, featureBytes, formatBytes, formatMs, formatRate, inputBytes, INPUT_CUT, moveCut, placeCut, presetById, retier,
   tierOfBlock, type DeploymentSpec, type TierPreset, type TierProfile,
 } from '../spec/tiers';
 
@@ -68,23 +68,14 @@ export function withCutMoved(d: DeploymentSpec, ids: readonly string[], k: numbe
 
 /** The plan with cut `k` right after block `block` (index); neighbouring cuts move along to stay in order. */
 export function withCutAt(d: DeploymentSpec, ids: readonly string[], k: number, block: number): DeploymentSpec {
-  const counts = cutCounts(d.cuts, ids);
-  const at = block + 1;
-  const next = counts.map((c, i) => (i === k ? at : i < k ? Math.min(c, at) : Math.max(c, at)));
-  return { ...d, cuts: cutNames(next, ids) };
+  return placeCut(d, ids, k, ids[block]);
 }
 
 /** The plan for a preset chosen on `x`: its cuts kept when the tier count matches, else Figure 2's. */
 export function withPreset(x: Pick<Experiment, 'backbone' | 'exits' | 'deployment'>, preset: TierPreset): DeploymentSpec {
-  const desc = describeBackbone(x.backbone);
-  const ids = desc.points.map((p) => p.id);
-  const keep = x.deployment && x.deployment.cuts.length === preset.tiers.length - 1;
+  const ids = describeBackbone(x.backbone).points.map((p) => p.id);
   const exitBlocks = x.exits.map((e) => ids.indexOf(e.point)).filter((b) => b >= 0).sort((a, b) => a - b);
-  return {
-    preset: preset.id,
-    cuts: keep ? x.deployment!.cuts : cutNames(defaultCuts(exitBlocks, ids.length, preset.tiers.length), ids),
-    quantization: x.deployment?.quantization ?? 'float32',
-  };
+  return retier(x.deployment, { preset: preset.id }, ids, exitBlocks);
 }
 
 /** The experiment file's JSON with `deployment` set (null removes it); other fields stay as written. */

@@ -308,9 +308,42 @@ export function defaultCuts(exitBlocks: readonly number[], blocks: number, tiers
   return cuts;
 }
 
+/**
+ * Figure 2's placement (defaultCuts) for `tiers` tiers as cut names, on a backbone of `blockIds`
+ * with exits after the blocks `exitBlocks` (indices, in order).
+ */
+export function defaultCutNames(blockIds: readonly string[], exitBlocks: readonly number[], tiers: number): string[] {
+  return cutNames(defaultCuts(exitBlocks, blockIds.length, tiers), blockIds);
+}
+
+/**
+ * The plan on other tiers (`next`: a preset, or tiers written out): its cuts are kept when the
+ * number of links stays the same, else they become Figure 2's placement for the new count; the
+ * quantisation stays. The one rule the Branches view, the Results panel and `deploy plan --preset /
+ * --tiers` change tiers by.
+ */
+export function retier(
+  d: Pick<DeploymentSpec, 'cuts' | 'quantization'> | null | undefined, next: Pick<DeploymentSpec, 'preset' | 'tiers'>,
+  blockIds: readonly string[], exitBlocks: readonly number[],
+): DeploymentSpec {
+  const count = deploymentTiers(next).length;
+  const cuts = d && d.cuts.length === count - 1 ? d.cuts : defaultCutNames(blockIds, exitBlocks, count);
+  return { ...(next.tiers ? { tiers: next.tiers } : { preset: next.preset }), cuts, quantization: d?.quantization ?? 'float32' };
+}
+
+/**
+ * The plan with cut `k` at `cut` (a block id, or INPUT_CUT): the cuts it passes move along with it,
+ * so the tiers stay in order from the device to the last.
+ */
+export function placeCut(d: DeploymentSpec, blockIds: readonly string[], k: number, cut: string): DeploymentSpec {
+  const [at] = cutCounts([cut], blockIds);
+  const counts = cutCounts(d.cuts, blockIds).map((c, i) => (i === k ? at : i < k ? Math.min(c, at) : Math.max(c, at)));
+  return { ...d, cuts: cutNames(counts, blockIds) };
+}
+
 /** A deployment section for a preset with the default placement. */
 export function presetDeployment(preset: string, blockIds: readonly string[], exitBlocks: readonly number[], quantization: Quantization = 'float32'): DeploymentSpec {
   const p = presetById(preset);
   if (!p) throw new ValidationError(`unknown tier preset "${preset}"; allowed: ${TIER_PRESETS.map((x) => x.id).join(', ')}`, 'preset');
-  return { preset, cuts: cutNames(defaultCuts(exitBlocks, blockIds.length, p.tiers.length), blockIds), quantization };
+  return { preset, cuts: defaultCutNames(blockIds, exitBlocks, p.tiers.length), quantization };
 }

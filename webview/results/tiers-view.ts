@@ -9,12 +9,13 @@
 import type { Chart } from 'chart.js';
 import type { DeploymentState, RunData, ThresholdState } from '../../src/protocol/webview';
 import { compareSplit, type ComparisonRow, type SplitMeasurement } from '../../src/spec/split-results';
+import type { RunResults } from '../../src/spec/results';
 import {
   bestPlacement, bytesFront, defaultDeploymentFor, deploymentPathsCsv, deploymentSweep, deploymentSweepCsv, estimateDeployment, latencyFront,
-  placementLabel, resolvePlan, type DeploymentEstimate, type DeploymentPoint, type ResolvedPlan,
+  networkCostsOf, placementLabel, resolvePlan, type DeploymentEstimate, type DeploymentPoint, type NetworkCosts, type ResolvedPlan,
 } from '../../src/spec/tier-estimate';
 import {
-  computeText, cutNames, defaultCuts, formatBytes, formatMs, formatRate, INPUT_CUT, presetById, TIER_PRESETS, tierOfBlock, tierRanges,
+  computeText, cutNames, formatBytes, formatMs, formatRate, INPUT_CUT, placeCut, presetById, retier, TIER_PRESETS, tierOfBlock, tierRanges,
   type DeploymentSpec,
 } from '../../src/spec/tiers';
 import { chartPng, type XY } from './charts';
@@ -174,8 +175,8 @@ export class TiersView {
       const id = (preset as SelectEl).value;
       const p = presetById(id);
       if (!p || id === d.preset) return;
-      const cuts = p.tiers.length - 1 === d.cuts.length ? d.cuts : this.defaultCutNames(p.tiers.length);
-      this.change({ preset: id, cuts, quantization: d.quantization });
+      const net = this.network();
+      if (net) this.change(retier(d, { preset: id }, this.blockIds(), net.exits.map((e) => e.block)));
     });
     const quant = h('vscode-single-select', { class: 'ee-tier-quant', 'aria-label': 'feature map precision' },
       h('vscode-option', { value: 'float32', selected: d.quantization === 'float32' }, 'float32 maps'),
@@ -192,27 +193,26 @@ export class TiersView {
       sel.addEventListener('change', () => {
         const v = (sel as SelectEl).value;
         if (v === c) return;
-        const at = [INPUT_CUT, ...ids].indexOf(v);
         // keep the cuts ordered: moving one past its neighbours moves them along
-        const next = d.cuts.map((x, i) => {
-          const xi = [INPUT_CUT, ...ids].indexOf(x);
-          return i === k ? v : i < k && xi > at ? v : i > k && xi < at ? v : x;
-        });
-        this.change({ ...d, cuts: next });
+        this.change(placeCut(d, ids, k, v));
       });
       return h('label', {}, `${names[k] ?? `tier ${k + 1}`} runs up to `, sel);
     });
     return h('div', { class: 'ee-controls-row ee-tier-controls' }, h('label', {}, 'tiers ', preset), quant, ...cuts);
   }
 
-  private blockIds(): string[] {
-    return this.plan?.net.blocks.map((b) => b.id) ?? [];
+  /** The run's blocks and exits from its results alone, so the controls work when the plan does not resolve. */
+  private network(): NetworkCosts | null {
+    const r = this.run.results;
+    if (!r) return null;
+    if (this.net?.of !== r) this.net = { of: r, costs: networkCostsOf(r) };
+    return this.net.costs;
   }
 
-  private defaultCutNames(tiers: number): string[] {
-    const net = this.plan?.net;
-    if (!net) return [];
-    return cutNames(defaultCuts(net.exits.map((e) => e.block), net.blocks.length, tiers), net.blocks.map((b) => b.id));
+  private net: { of: RunResults; costs: NetworkCosts } | undefined;
+
+  private blockIds(): string[] {
+    return this.network()?.blocks.map((b) => b.id) ?? [];
   }
 
   private fillSummary(): void {

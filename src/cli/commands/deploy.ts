@@ -18,7 +18,7 @@ import {
   type DeploymentPoint, type MeasuredSpeed, type ResolvedPlan,
 } from '../../spec/tier-estimate';
 import {
-  computeText, defaultCuts, formatBytes, formatMs, formatRate, MEASURE_BACKENDS, presetById, TIER_PRESETS, cutNames, type DeploymentSpec,
+  computeText, formatBytes, formatMs, formatRate, MEASURE_BACKENDS, presetById, retier, TIER_PRESETS, cutNames, type DeploymentSpec,
 } from '../../spec/tiers';
 import { pct, renderTable } from '../format';
 import { flagNumber, flagString, UsageError, type CliCommand, type ParsedArgs } from '../registry';
@@ -51,14 +51,12 @@ function deploymentFrom(args: ParsedArgs, dir: string, results: RunResults): Dep
   const preset = flagString(args, 'preset');
   const tiersFile = flagString(args, 'tiers');
   if (preset && tiersFile) throw new UsageError('give --preset or --tiers, not both');
-  const retier = (next: Omit<DeploymentSpec, 'cuts' | 'quantization'>, count: number) => {
-    const keep = count - 1 === d.cuts.length;
-    return { ...next, cuts: keep ? d.cuts : cutsForTiers(results, count), quantization: d.quantization };
-  };
+  const net = networkCostsOf(results);
+  const onTiers = (next: Pick<DeploymentSpec, 'preset' | 'tiers'>) => retier(d, next, net.blocks.map((b) => b.id), net.exits.map((e) => e.block));
   if (preset) {
     const p = presetById(preset);
     if (!p) throw new ValidationError(`--preset: unknown preset "${preset}"; allowed: ${TIER_PRESETS.map((x) => x.id).join(', ')}`, 'preset');
-    d = retier({ preset }, p.tiers.length);
+    d = onTiers({ preset });
   }
   if (tiersFile) {
     let raw: unknown;
@@ -69,7 +67,7 @@ function deploymentFrom(args: ParsedArgs, dir: string, results: RunResults): Dep
     const obj = raw as Record<string, unknown>;
     const tiers = Array.isArray(raw) ? raw : Array.isArray(obj?.tiers) ? obj.tiers : (obj?.deployment as Record<string, unknown> | undefined)?.tiers;
     if (!Array.isArray(tiers)) throw new ValidationError(`--tiers: ${tiersFile} must hold a list of tiers, { "tiers": [...] } or an experiment with deployment.tiers`, 'tiers');
-    d = retier({ tiers: tiers as DeploymentSpec['tiers'] }, tiers.length);
+    d = onTiers({ tiers: tiers as DeploymentSpec['tiers'] });
   }
   const cut = flagString(args, 'cut');
   if (cut) d = { ...d, cuts: cut.split(',').map((c) => c.trim()) };
@@ -81,11 +79,6 @@ function deploymentFrom(args: ParsedArgs, dir: string, results: RunResults): Dep
     if (e instanceof ValidationError) throw new ValidationError(`${e.message}${cut ? ' (--cut)' : ''}`, e.field);
     throw e;
   }
-}
-
-function cutsForTiers(results: RunResults, count: number): string[] {
-  const net = networkCostsOf(results);
-  return cutNames(defaultCuts(net.exits.map((e) => e.block), net.blocks.length, count), net.blocks.map((b) => b.id));
 }
 
 /** The rule and τ the plan routes with: --rule / --threshold, else the run's. */

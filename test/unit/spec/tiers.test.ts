@@ -14,7 +14,7 @@ import {
   type NetworkCosts,
 } from '../../../src/spec/tier-estimate';
 import {
-  allPlacements, cutCounts, cutNames, defaultCuts, featureBytes, moveCut, presetDeployment, TIER_PRESETS, tierOfBlock, tierRanges, type TierProfile,
+  allPlacements, cutCounts, cutNames, defaultCutNames, defaultCuts, featureBytes, moveCut, placeCut, presetDeployment, retier, TIER_PRESETS, tierOfBlock, tierRanges, type TierProfile,
 } from '../../../src/spec/tiers';
 import { ROOT } from '../../paths';
 
@@ -87,6 +87,23 @@ test('placement: cuts as block counts, tier ranges, every placement, moving a cu
   assert.deepEqual(defaultCuts([], 8, 2), [0]);
   assert.equal(featureBytes([8, 8, 32], 'float32'), 8192);
   assert.equal(featureBytes([8, 8, 32], 'int8'), 2048);
+});
+
+test('editing a plan: a cut placed past its neighbours moves them along; new tiers keep the cuts when the link count stays', () => {
+  const ids = ['b1', 'b2', 'b3', 'b4', 'b5'];
+  const plan = { preset: 'phone-wifi-cloud', cuts: ['b1', 'b3'], quantization: 'int8' as const };
+  assert.deepEqual(placeCut(plan, ids, 0, 'b2'), { ...plan, cuts: ['b2', 'b3'] });
+  assert.deepEqual(placeCut(plan, ids, 0, 'b5').cuts, ['b5', 'b5'], 'the device past the edge: the edge moves along');
+  assert.deepEqual(placeCut(plan, ids, 1, 'input').cuts, ['input', 'input'], 'the edge before the device: the device moves along');
+  assert.deepEqual(placeCut(plan, ids, 1, 'b4').cuts, ['b1', 'b4']);
+  // exits after b2 and b4 (indices 1, 3)
+  assert.deepEqual(retier(plan, { preset: 'mcu-lora-cloud' }, ids, [1, 3]), { preset: 'mcu-lora-cloud', cuts: ['b1', 'b3'], quantization: 'int8' }, 'same link count: cuts kept');
+  const phone = TIER_PRESETS.find((p) => p.id === 'phone-wifi-cloud')!;
+  const two: TierProfile[] = [phone.tiers[0], phone.tiers[2]];
+  assert.deepEqual(retier(plan, { tiers: two }, ids, [1, 3]), { tiers: two, cuts: ['b2'], quantization: 'int8' }, 'one link: Figure 2\'s cut after the first exit');
+  assert.deepEqual(retier(null, { preset: 'phone-wifi-cloud' }, ids, [1, 3]), { preset: 'phone-wifi-cloud', cuts: ['b2', 'b4'], quantization: 'float32' }, 'no plan yet');
+  assert.deepEqual(defaultCutNames(ids, [], 3), ['input', 'input'], 'no exits: everything after the input goes to the last tier');
+  assert.throws(() => retier(plan, { preset: 'laptop' }, ids, [1, 3]), /deployment\.preset: unknown preset "laptop"; allowed: /);
 });
 
 /** A small network whose every figure is easy to follow by hand. */
