@@ -63,17 +63,10 @@ export async function trainRuns(dirs: string[], opts: ManagerOptions, resume: bo
   if ((opts.maxParallel ?? 1) > 1 && dirs.length > 1 && !resume && !quiet) return trainRunsTogether(dirs, opts);
   const states: RunState[] = [];
   let current: TrainingRun | null = null;
-  let interrupted: StopSignal | null = null;
-  const say = (text: string) => { try { process.stderr.write(text); } catch { /* the terminal is gone */ } };
-  const stopSignals = onStopSignal((sig) => {
-    if (interrupted) { if (current?.pid) process.kill(current.pid, 'SIGKILL'); return; }
-    interrupted = sig;
-    say(`\n${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping after the current step (${sig === 'SIGINT' ? 'Ctrl-C' : 'send it'} again to kill)…\n`);
-    void current?.stop();
-  });
+  const stop = stopOnSignal(() => (current ? [current] : []), 'the current step');
   try {
     for (const [i, dir] of dirs.entries()) {
-      if (interrupted) {
+      if (stop.signal()) {
         updateStatus(dir, { state: 'cancelled', endedAt: new Date().toISOString(), error: 'cancelled before it started' });
         states.push('cancelled');
         continue;
@@ -92,9 +85,36 @@ export async function trainRuns(dirs: string[], opts: ManagerOptions, resume: bo
       if (state === 'finished' && !quiet) printSummary(dir);
     }
   } finally {
-    stopSignals();
+    stop.release();
   }
-  return { states, signal: interrupted };
+  return { states, signal: stop.signal() };
+}
+
+/**
+ * Routes Ctrl-C, SIGTERM and SIGHUP to the runs training now: the first stops them after their
+ * current step (each keeps its checkpoint), a second kills their workers. `step` names what they
+ * finish ("the current step", "each run's current step").
+ */
+function stopOnSignal(runs: () => TrainingRun[], step: string): { signal: () => StopSignal | null; release: () => void } {
+  let interrupted: StopSignal | null = null;
+  const release = onStopSignal((sig) => {
+    if (interrupted) { for (const r of runs()) if (r.pid) process.kill(r.pid, 'SIGKILL'); return; }
+    interrupted = sig;
+    const name = sig === 'SIGINT' ? 'Ctrl-C' : sig;
+    say(`\n${name}: stopping after ${step} (${sig === 'SIGINT' ? 'Ctrl-C' : 'send it'} again to kill)…\n`);
+    for (const r of runs()) void r.stop();
+  });
+  return { signal: () => interrupted, release };
+}
+
+/** Writes to the terminal, which may be gone (a closed terminal's SIGHUP). */
+function say(text: string): void {
+  try { process.stderr.write(text); } catch { /* the terminal is gone */ }
+}
+
+/** What a run stopped by the user says: where it stopped, what is kept, how to resume. */
+function cancelledText(m: { epoch: number; step: number }, dir: string): string {
+  return `cancelled at epoch ${m.epoch}, step ${m.step}; ${keptAfterStop(lastEpoch(dir))}${resumeHint(dir)}`;
 }
 
 /**
@@ -103,14 +123,7 @@ export async function trainRuns(dirs: string[], opts: ManagerOptions, resume: bo
  */
 async function trainRunsTogether(dirs: string[], opts: ManagerOptions): Promise<TrainOutcome> {
   const runs = dirs.map((dir) => new TrainingRun(dir, opts, false));
-  let interrupted: StopSignal | null = null;
-  const say = (text: string) => { try { process.stderr.write(text); } catch { /* the terminal is gone */ } };
-  const stopSignals = onStopSignal((sig) => {
-    if (interrupted) { for (const r of runs) if (r.pid) process.kill(r.pid, 'SIGKILL'); return; }
-    interrupted = sig;
-    say(`\n${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping every run after its current step…\n`);
-    for (const r of runs) void r.stop();
-  });
+  const stop = stopOnSignal(() => runs, "each run's current step");
   try {
     say(`${plural(runs.length, 'run')}, up to ${opts.maxParallel} at once${opts.gpus?.length ? ` on GPUs ${opts.gpus.join(', ')}` : ''}\n`);
     const states = await Promise.all(runs.map((run) => {
@@ -118,15 +131,15 @@ async function trainRunsTogether(dirs: string[], opts: ManagerOptions): Promise<
       run.on('message', (m) => {
         if (m.type === 'started' || m.type === 'failed') tell(workerMessageText(m));
         else if (m.type === 'epochEnd') tell(epochSummary(m.metrics));
-        else if (m.type === 'cancelled') tell(`cancelled at epoch ${m.epoch}, step ${m.step}; ${keptAfterStop(lastEpoch(run.dir))}${resumeHint(run.dir)}`);
+        else if (m.type === 'cancelled') tell(cancelledText(m, run.dir));
         else if (m.type === 'finished') tell(`finished in ${duration(m.seconds)}`);
       });
       return run.run();
     }));
     dirs.forEach((dir, i) => { if (states[i] === 'finished') printSummary(dir); });
-    return { states, signal: interrupted };
+    return { states, signal: stop.signal() };
   } finally {
-    stopSignals();
+    stop.release();
   }
 }
 
@@ -168,7 +181,7 @@ export function terminalView(id: string, dir: string, label: string, line: Statu
         line.done(`run ${id} ${workerMessageText(m)}${resumeHint(dir)}`);
         break;
       case 'cancelled':
-        line.done(`run ${id} cancelled at epoch ${m.epoch}, step ${m.step}; ${keptAfterStop(lastEpoch(dir))}${resumeHint(dir)}`);
+        line.done(`run ${id} ${cancelledText(m, dir)}`);
         break;
       case 'finished':
         line.done();

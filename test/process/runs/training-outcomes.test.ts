@@ -6,7 +6,7 @@
  * warning, not a quiet "finished"; without a validation split every validation figure is "—", and
  * calibration is refused instead of "calibrated on 0 validation samples … target met"; `proposed`
  * without exits is refused; a closed terminal (SIGHUP to the process group) stops the run
- * cooperatively, keeping its checkpoint.
+ * cooperatively, keeping its checkpoint, and Ctrl-C stops a sweep trained side by side the same way.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -98,4 +98,25 @@ test('a closed terminal (SIGHUP to the process group) stops the run after the cu
   assert.equal(s.state, 'cancelled');
   assert.ok(s.epoch >= 1);
   assert.equal(json(path.join(runIn(runs), 'checkpoint', 'model.json')).epoch, s.epoch);
+});
+
+test('--parallel 2: a λ sweep trains side by side; Ctrl-C stops both after their current step, each saying where and how to resume; exit code 130', async () => {
+  const runs = path.join(tmp, 'parallel');
+  const r = await runCli(['train', file, '--out', runs, '--parallel', '2', '--set', 'sweep={"method.lambda":[0.1,1]}', '--set', 'dataset.syntheticTrain=640', '--set', 'training.epochs=4'], {
+    // both have finished an epoch: each has a checkpoint to resume from
+    timeoutMs: LIMIT, signal: { signal: 'SIGINT', when: /^\[\S+\] epoch 1: [^]*^\[\S+\] epoch 1: /m },
+  });
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /^2 runs, up to 2 at once$/m);
+  assert.match(r.stderr, /^Ctrl-C: stopping after each run's current step \(Ctrl-C again to kill\)…$/m);
+  const dirs = fs.readdirSync(runs).filter((d) => !d.startsWith('.')).map((d) => path.join(runs, d));
+  assert.equal(dirs.length, 2);
+  for (const dir of dirs) {
+    const s = json(path.join(dir, 'status.json'));
+    assert.equal(s.state, 'cancelled', dir);
+    assert.ok(s.epoch >= 1 && s.epoch < 4, `${dir}: epoch ${s.epoch}`);
+    assert.equal(json(path.join(dir, 'checkpoint', 'model.json')).epoch, s.epoch);
+    const id = path.basename(dir);
+    assert.match(r.stderr, new RegExp(`^\\[${quote(id)}\\] cancelled at epoch \\d+, step \\d+; .*$\\n^\\[${quote(id)}\\]   resume with: early-exit train --resume ${quote(dir)}$`, 'm'));
+  }
 });
