@@ -296,6 +296,8 @@ export function renderReport(out: J, root: string): string {
       ['load the bundle + `activate()` with a workspace of 20 runs (`bench/extension-host.ts`)', `${f(x.host.requireMs, 1)} + ${f(x.host.activateMs, 2)} ms`],
       [`Runs view: list 20 runs (${x.host.treeItems} tree items)`, `${f(x.host.listRunsMs, 1)} ms`],
       ['results panel first render, a run with 10 exits', `${f(x.panels.tenExits.firstRenderMs, 0)} ms`],
+      ...(x.panels.tenExits.tauStep ? [[`one step of the τ slider, the same run (median / slowest of 20): tiers section closed${x.panels.tenExits.tauStep.open ? ' · open' : ''}`,
+        `${f(x.panels.tenExits.tauStep.closed.medianMs, 0)} / ${f(x.panels.tenExits.tauStep.closed.maxMs, 0)} ms${x.panels.tenExits.tauStep.open ? ` · ${f(x.panels.tenExits.tauStep.open.medianMs, 0)} / ${f(x.panels.tenExits.tauStep.open.maxMs, 0)} ms` : ''}`]] : []),
       ...(x.panels.compare20Panel ? [['comparison panel first render, 20 runs (the panel\'s path: page loaded, then the host\'s `didLoadComparison` message)', `${f(x.panels.compare20Panel.firstRenderMs, 0)} ms`]] : []),
       [`${x.panels.compare20Panel ? 'standalone report' : 'comparison panel'} first render, 20 runs${x.panels.compare20Panel ? ' (the comparison, and each run\'s own results view, drawn when scrolled near)' : ''}`, `${f(x.panels.compare20.firstRenderMs, 0)} ms`],
       ['results panel first render, 10k test samples', `${f(x.panels.samples10k.firstRenderMs, 0)} ms`],

@@ -3,7 +3,7 @@
  * the real bundle against a stub `vscode`), and the results panel's first render for a run with
  * 10 exits, a 20-run comparison and a 10k-sample run: the panel's own webview bundle and data, as
  * `early-exit report` inlines them, in headless Chromium (time from navigation to `data-ready`,
- * JS heap after the first render).
+ * JS heap after the first render), and one step of its τ slider.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -30,11 +30,38 @@ function panelPage(reportFile: string, outFile: string): string {
 const HOST_STUB = `window.__posted = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), getState: () => undefined, setState: () => undefined });`;
 
 /**
+ * One step of the first τ slider (an `input` event, handled synchronously: the exit table, charts
+ * and, when open, the tiers section follow it): the median and slowest of 20 steps, with the tiers
+ * section ("Deployment across tiers") closed, then open.
+ */
+const TAU_STEPS = `(async () => {
+  const s = document.querySelector('input.ee-tau');
+  const steps = () => {
+    const ms = [];
+    for (let i = 0; i < 20; i++) {
+      s.value = String(0.3 + i * 0.02);
+      const t0 = performance.now();
+      s.dispatchEvent(new Event('input'));
+      ms.push(performance.now() - t0);
+    }
+    ms.sort((a, b) => a - b);
+    return { medianMs: ms[10], maxMs: ms[19] };
+  };
+  const closed = steps();
+  const tiers = document.querySelector('details.ee-tiers');
+  if (!tiers) return { closed, open: null };
+  tiers.open = true;
+  await new Promise((done) => setTimeout(done, 2000));
+  return { closed, open: tiers.querySelector('canvas') ? steps() : null };
+})()`;
+
+/**
  * First render of each page: time from navigation to `body[data-ready]` (reports), or, for panel
  * pages (`messages[name]` given), to the comparison drawn after the host's message arrives — the
  * path the Compare Runs panel takes.
  */
-async function renders(files: Record<string, string>, repeats: number, messages: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+async function renders(files: Record<string, string>, repeats: number, messages: Record<string, unknown> = {}, tauSteps: string[] = []): Promise<Record<string, unknown>> {
+  const tau: Record<string, unknown> = {};
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
   const out: Record<string, unknown> = {};
@@ -59,11 +86,13 @@ async function renders(files: Record<string, string>, repeats: number, messages:
         } else {
           times.push(await page.evaluate(() => performance.now()));
         }
+        // the τ slider after the first render, once per page (it changes the page)
+        if (tauSteps.includes(name) && i === repeats - 1) tau[name] = await page.evaluate(TAU_STEPS);
         const m = await cdp.send('Performance.getMetrics');
         heapMiB = (m.metrics.find((x) => x.name === 'JSHeapUsedSize')?.value ?? 0) / 2 ** 20;
         await page.close();
       }
-      out[name] = { firstRenderMs: round(mean(times), 0), samples: times.map((t) => round(t, 0)), jsHeapMiB: round(heapMiB, 1), htmlMiB: round(fs.statSync(file).size / 2 ** 20, 2) };
+      out[name] = { firstRenderMs: round(mean(times), 0), samples: times.map((t) => round(t, 0)), jsHeapMiB: round(heapMiB, 1), htmlMiB: round(fs.statSync(file).size / 2 ** 20, 2), ...(tau[name] ? { tauStep: tau[name] } : {}) };
       log(`panel ${name}: first render ${round(mean(times), 0)} ms, JS heap ${round(heapMiB, 1)} MiB`);
     }
   } finally {
@@ -105,6 +134,6 @@ export async function extensionSection(o: BenchOptions): Promise<Record<string, 
   // (readRunData without related points or samples); the report above also has every run's own view (drawn when scrolled near)
   files.compare20Panel = panelPage(files.compare20, path.join(tmp, 'compare20-panel.html'));
   const message = { type: 'didLoadComparison', runs: dirs.map((d) => readRunData(d, false, false)) };
-  const panels = await renders(files, o.quick ? 1 : 3, { compare20Panel: message });
+  const panels = await renders(files, o.quick ? 1 : 3, { compare20Panel: message }, ['tenExits']);
   return { activation, host, panels, method: 'host: bare Node + stub vscode API, real dist/extension.js; panels: the webview bundle in headless Chromium, with inlined data (the early-exit report) or, for the comparison panel, a stub acquireVsCodeApi and the runs posted as the host posts them' };
 }

@@ -1,5 +1,5 @@
 /** The deployment section's charts: the flow of inputs across tiers, the latency distribution, and the latency / bytes fronts. */
-import { Chart, LogarithmicScale, type ChartDataset, type Plugin } from 'chart.js';
+import { Chart, LogarithmicScale, type ChartConfiguration, type ChartDataset, type Plugin } from 'chart.js';
 import { formatBytes, formatMs } from '../../src/spec/tiers';
 import { baseOptions, drawMark, type XY } from './charts';
 import { withAlpha, type Palette } from './theme';
@@ -20,10 +20,27 @@ const valueMarks: Plugin = {
   },
 };
 
+/**
+ * Draws `config` on `canvas`: into the chart of the same type already there (new data and options,
+ * no animation), or as a new chart. Moving τ redraws every chart of the section; building a chart
+ * (layout, event listeners, a resize) costs far more than updating one.
+ */
+function draw(canvas: HTMLCanvasElement, config: ChartConfiguration<'bar' | 'scatter', any>): Chart {
+  const old = Chart.getChart(canvas);
+  if (old && (old.config as { type?: string }).type === config.type) {
+    old.data = config.data as Chart['data'];
+    old.options = (config.options ?? {}) as Chart['options'];
+    old.update('none');
+    return old;
+  }
+  old?.destroy();
+  return new Chart(canvas, config);
+}
+
 /** How many inputs each tier answers, and how many it sends on. */
 export function flowChart(canvas: HTMLCanvasElement, p: Palette, tiers: string[], answered: number[], sentOn: number[]): Chart {
   const o = baseOptions(p, 'Where inputs are answered', 'tier', 'inputs');
-  return new Chart(canvas, {
+  return draw(canvas, {
     type: 'bar',
     data: {
       labels: tiers,
@@ -78,7 +95,7 @@ export function latencyChart(canvas: HTMLCanvasElement, p: Palette, s: LatencySe
   ];
   if (s.measured) datasets.push({ label: `measured, split execution (${s.measured.length} inputs)`, data: shares(bins(s.measured, null, max, n)), backgroundColor: withAlpha(p.series[1], 0.55), borderColor: p.series[1], borderWidth: 1, barPercentage: 1, categoryPercentage: 1 });
   const o = baseOptions(p, 'End-to-end latency per input', 'latency (ms)', 'share of inputs (%)');
-  return new Chart(canvas, {
+  return draw(canvas, {
     type: 'bar',
     data: { datasets },
     options: {
@@ -111,7 +128,7 @@ export function frontChart(canvas: HTMLCanvasElement, p: Palette, s: FrontSeries
   const latency = kind === 'latency';
   const o = baseOptions(p, latency ? 'Accuracy vs mean latency' : 'Accuracy vs bytes sent', latency ? 'mean latency per input (log scale)' : 'bytes sent per input (all links)', 'test accuracy (%)');
   const positive = s.all.filter((q) => q.x > 0).map((q) => q.x);
-  return new Chart(canvas, {
+  return draw(canvas, {
     type: 'scatter',
     data: { datasets },
     options: {

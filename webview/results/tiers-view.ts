@@ -317,11 +317,12 @@ export class TiersView {
           h('td', { class: x.agrees === false ? 'ee-warn' : undefined }, x.agrees === null ? '' : x.agrees ? 'agrees' : 'differs'), h('td', { class: 'ee-note' }, x.note ?? '')))))));
   }
 
+  /** Draws the four charts, into the charts already on the canvases when there are (a τ moved). */
   private drawCharts(): void {
-    this.destroyCharts();
     const p = this.ctx.palette(), e = this.estimate!, plan = this.plan!;
     const [flowC, latC, lfC, bfC] = this.canvases;
     if (!flowC) return;
+    this.charts = [];
     const names = e.tiers.map((t) => t.name);
     this.charts.push(flowChart(flowC, p, names, e.tierStops, names.map((_, i) => e.crossings[i] ?? 0)));
     const m = this.measurement();

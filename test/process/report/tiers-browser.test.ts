@@ -132,8 +132,15 @@ test('moving a cut or τ moves the numbers; a budget gives the best placement, a
   assert.notEqual(await summary(page), before);
   // τ in the results view reaches the tiers section
   const acc = /(\d+\.\d\d) %$/.exec(await summary(page))![1];
+  // the charts are redrawn in place (not rebuilt) when τ moves: what they show must still follow it
+  const pixels = () => page.$$eval('.ee-tiers canvas', (cs) => cs.map((c) => (c as any).toDataURL() as string));
+  const drawnBefore = await pixels();
   await page.locator('input.ee-tau').first().fill('0.95');
   await page.waitForFunction((a) => !(globalThis as any).document.querySelector('.ee-tiers-summary').innerText.endsWith(`${a} %`), acc);
+  const drawnAfter = await pixels();
+  assert.equal(drawnAfter.length, 4);
+  // flow (inputs answered per tier), latency distribution, and "this plan" on both fronts
+  drawnAfter.forEach((d, i) => assert.notEqual(d, drawnBefore[i], `chart ${i} did not change with τ`));
   // a 30 ms budget on the mean
   await page.$eval('.ee-tier-latency-budget', (el) => { (el as any).value = '30'; });
   await page.click('.ee-tier-find');
