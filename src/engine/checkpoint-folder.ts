@@ -165,8 +165,10 @@ export function networkMismatch(c: { backbone: unknown; exits: unknown; gated: b
  * another network than the run's experiment.json (edited after the run started), or one of more
  * epochs than the experiment trains. Every engine calls it; the error names model.json and the fix.
  */
-export function checkResumable(dir: string, saved: { network: { backbone: unknown; exits: unknown; gated: boolean }; epoch: number }, x: Experiment): void {
-  const mismatch = networkMismatch(saved.network, x);
+export function checkResumable(dir: string, saved: { network: unknown; epoch: number }, x: Experiment): void {
+  const n = saved.network as { backbone?: unknown; exits?: unknown; gated?: unknown } | null;
+  if (!n || typeof n !== 'object' || typeof n.gated !== 'boolean') throw runFile(dir, 'model.json').error('its network description (modelTopology.network) is not readable');
+  const mismatch = networkMismatch({ backbone: n.backbone, exits: n.exits, gated: n.gated }, x);
   if (mismatch) throw runFile(dir, 'model.json').error(`its network is not the one of this run's experiment.json (${mismatch})`);
   if (saved.epoch > x.training.epochs) throw runFile(dir, 'model.json').error(`it is the checkpoint of epoch ${saved.epoch}, but the experiment has ${x.training.epochs} epochs`);
 }

@@ -219,6 +219,12 @@ export class TrainingRun extends EventEmitter<TrainingRunEvents> {
     return this.exited;
   }
 
+  /** Kills the worker at once (a second Ctrl-C), if it is still running; its exit then ends the run as failed. */
+  kill(): void {
+    const c = this.child;
+    if (c && c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  }
+
   /** The worker's pid while it runs. */
   get pid(): number | undefined {
     return this.child?.pid;

@@ -336,9 +336,16 @@ export function retier(
  * so the tiers stay in order from the device to the last.
  */
 export function placeCut(d: DeploymentSpec, blockIds: readonly string[], k: number, cut: string): DeploymentSpec {
+  const known = (c: string) => c === INPUT_CUT || blockIds.includes(c);
   const [at] = cutCounts([cut], blockIds);
-  const counts = cutCounts(d.cuts, blockIds).map((c, i) => (i === k ? at : i < k ? Math.min(c, at) : Math.max(c, at)));
-  return { ...d, cuts: cutNames(counts, blockIds) };
+  // a cut that names no block of this backbone (the backbone changed) stays as written, for the
+  // validation to name, instead of turning into "input"
+  return { ...d, cuts: d.cuts.map((c, i) => {
+    if (i === k) return cut;
+    if (!known(c)) return c;
+    const [n] = cutCounts([c], blockIds);
+    return cutNames([i < k ? Math.min(n, at) : Math.max(n, at)], blockIds)[0];
+  }) };
 }
 
 /** A deployment section for a preset with the default placement. */

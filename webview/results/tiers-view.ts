@@ -205,7 +205,10 @@ export class TiersView {
   private network(): NetworkCosts | null {
     const r = this.run.results;
     if (!r) return null;
-    if (this.net?.of !== r) this.net = { of: r, costs: networkCostsOf(r) };
+    if (this.net?.of !== r) {
+      // results of a backbone or exit this build does not know: no controls, the plan's problem says why
+      try { this.net = { of: r, costs: networkCostsOf(r) }; } catch { return null; }
+    }
     return this.net.costs;
   }
 

@@ -98,7 +98,8 @@ export async function trainRuns(dirs: string[], opts: ManagerOptions, resume: bo
 function stopOnSignal(runs: () => TrainingRun[], step: string): { signal: () => StopSignal | null; release: () => void } {
   let interrupted: StopSignal | null = null;
   const release = onStopSignal((sig) => {
-    if (interrupted) { for (const r of runs()) if (r.pid) process.kill(r.pid, 'SIGKILL'); return; }
+    // only workers still running: a finished run's pid may belong to another process by now
+    if (interrupted) { for (const r of runs()) r.kill(); return; }
     interrupted = sig;
     const name = sig === 'SIGINT' ? 'Ctrl-C' : sig;
     say(`\n${name}: stopping after ${step} (${sig === 'SIGINT' ? 'Ctrl-C' : 'send it'} again to kill)…\n`);

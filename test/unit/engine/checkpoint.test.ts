@@ -17,6 +17,8 @@ import { TfjsEngine, type TfjsNetwork } from '../../../src/engine/tfjs';
 import { trainEpochs } from '../../../src/engine/loop';
 import type { EpochMetrics } from '../../../src/spec/run-types';
 import { randomEngineData, tinyExperiment } from '../../fixtures/engine-data';
+import { checkResumable } from '../../../src/engine/checkpoint-folder';
+import { defaultExperiment } from '../../../src/spec/experiment';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'ee-ckpt-'));
 
@@ -117,3 +119,21 @@ for (const optimizer of ['adam', 'sgd'] as const) {
     straight.net.dispose(); resumed.net.dispose();
   });
 }
+
+test('checkResumable: a checkpoint of another network, of more epochs, or with no readable network is refused naming model.json and the fix', () => {
+  const x = defaultExperiment('resnet18', 'x', 'synthetic');
+  const dir = path.join(os.tmpdir(), 'some-run', 'checkpoint');
+  const same = { backbone: x.backbone, exits: x.exits, gated: true };
+  assert.doesNotThrow(() => checkResumable(dir, { network: same, epoch: x.training.epochs }, x));
+  const refused = (network: unknown, epoch: number, why: RegExp) => assert.throws(() => checkResumable(dir, { network, epoch }, x), (e: Error) => {
+    assert.ok(e.message.startsWith(`${path.join(dir, 'model.json')}: `), e.message);
+    assert.match(e.message, why);
+    assert.match(e.message, /; the run cannot continue from it; delete .*checkpoint and run early-exit train --resume .*some-run to train it again from epoch 1$/);
+    return true;
+  });
+  refused(null, 1, /: its network description \(modelTopology\.network\) is not readable;/);
+  refused({ backbone: x.backbone, exits: x.exits }, 1, /: its network description \(modelTopology\.network\) is not readable;/);
+  refused({ ...same, exits: [{ point: 'block7' }] }, 1, /: its network is not the one of this run's experiment\.json \(exits \[\{"point":"block7"\}\] vs /);
+  refused({ ...same, gated: false }, 1, /: its network is not the one of this run's experiment\.json \(it has no gates, the method needs them\);/);
+  refused(same, x.training.epochs + 1, new RegExp(`: it is the checkpoint of epoch ${x.training.epochs + 1}, but the experiment has ${x.training.epochs} epochs;`));
+});

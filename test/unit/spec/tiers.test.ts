@@ -96,6 +96,7 @@ test('editing a plan: a cut placed past its neighbours moves them along; new tie
   assert.deepEqual(placeCut(plan, ids, 0, 'b5').cuts, ['b5', 'b5'], 'the device past the edge: the edge moves along');
   assert.deepEqual(placeCut(plan, ids, 1, 'input').cuts, ['input', 'input'], 'the edge before the device: the device moves along');
   assert.deepEqual(placeCut(plan, ids, 1, 'b4').cuts, ['b1', 'b4']);
+  assert.deepEqual(placeCut({ ...plan, cuts: ['conv9', 'b3'] }, ids, 1, 'input').cuts, ['conv9', 'input'], 'a cut of another backbone stays as written (the validation names it)');
   // exits after b2 and b4 (indices 1, 3)
   assert.deepEqual(retier(plan, { preset: 'mcu-lora-cloud' }, ids, [1, 3]), { preset: 'mcu-lora-cloud', cuts: ['b1', 'b3'], quantization: 'int8' }, 'same link count: cuts kept');
   const phone = TIER_PRESETS.find((p) => p.id === 'phone-wifi-cloud')!;
