@@ -3,7 +3,8 @@
  * statistics the exit rules read, the host softmax, heads with batch norm in eval mode, and the
  * work it promises not to do — read from the kernels tfjs ran: a gate that lets nobody out computes
  * no classifier, the batch is re-gathered only when some but not all rows leave, and at batch 1 the
- * deployed pass runs its small heads on the host (no head kernels at all).
+ * deployed pass runs its small heads on the host (no head kernels at all), and those host heads
+ * compute the kernels' gates whatever the gates see (gateInputs) and at any gate temperature.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -99,4 +100,36 @@ test('no needless work: no classifier where the gate lets nobody out, no gather 
   assert.ok(count(await kernelNames(async () => { await stock.hardExitPass(x1, 'gate', [2, 2]); }), heads) >= 3, 'hostHeads: false keeps the heads on kernels');
   stock.dispose();
   net.dispose();
+});
+
+test('the host heads at batch 1 compute the gates the kernels compute, for every gateInputs and a gate temperature ≠ 1', async () => {
+  await tf.setBackend('cpu');
+  for (const gateInputs of ['features', 'features+softmax', 'softmax'] as const) {
+    const net = new MultiExitNetwork({
+      backbone, gated: true, seed: 11, gateInputs, gateTemperature: 2.5,
+      exits: [{ point: 'block2', head: { kind: 'pool' }, gate: { hidden: 4 } }, { point: 'block4', head: { kind: 'pool' }, gate: { hidden: 0 } }],
+    });
+    // gates spread out, so that τ just above and just below a record's gate tell the two apart
+    for (const [name, v] of net.vars) if (/gate(_hidden)?\/kernel$/.test(name)) v.assign(tf.mul(v, 6));
+    const x = tf.randomNormal([6, 16, 16, 3], 0, 1, 'float32', 21) as tf.Tensor4D;
+    const rec = await collectRecords(net, { count: 6, labels: new Array(6).fill(0), batch: (s, k) => tf.slice(x, [s, 0, 0, 0], [k, -1, -1, -1]) }, 'test');
+    const host = new ExitEvaluator(net, { fast: true });
+    for (let i = 0; i < 6; i++) {
+      const xi = tf.slice(x, [i, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D;
+      const g = rec.exits[0].gate![i];
+      // the host pass runs no head kernel (so the gate below is the host's), and its g_1 is the record's within 1e-4
+      const heads = count(await kernelNames(async () => { await host.hardExitPass(xi, 'gate', [g - 1e-4, 2]); }), /MatMul|Sigmoid|Softmax/);
+      assert.equal(heads, 0, `${gateInputs}: image ${i} ran head kernels`);
+      const below = await host.hardExitPass(xi, 'gate', [g - 1e-4, 2]);
+      const above = await host.hardExitPass(xi, 'gate', [g + 1e-4, 2]);
+      assert.equal(below.exitIndex[0], 0, `${gateInputs} image ${i}: g_1 = ${g} ≥ τ = g − 1e-4 leaves at exit 1`);
+      assert.equal(below.pred[0], rec.exits[0].pred[i], `${gateInputs} image ${i}: f_1's prediction`);
+      assert.notEqual(above.exitIndex[0], 0, `${gateInputs} image ${i}: g_1 = ${g} < τ = g + 1e-4 goes on`);
+      xi.dispose();
+    }
+    assert.ok(new Set(Array.from(rec.exits[0].gate!, (v) => v.toFixed(3))).size > 3, `${gateInputs}: the gates differ between images`);
+    host.dispose();
+    x.dispose();
+    net.dispose();
+  }
 });
