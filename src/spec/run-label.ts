@@ -5,6 +5,11 @@
  * the CLI use it.
  */
 
+/** A run's dataset as shown: its name, and "(synthetic)" when generated images stood in for it (not twice for the synthetic set itself). */
+export function datasetText(d: { name: string; synthetic?: boolean }): string {
+  return `${d.name}${d.synthetic && d.name !== 'synthetic' ? ' (synthetic)' : ''}`;
+}
+
 /** "1 epoch", "3 epochs". */
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;

@@ -25,6 +25,7 @@ import type { FromWorker } from '../protocol/worker';
 import { thisProcess } from '../runs/lock';
 import { appendMetrics, readExperimentOf, readMetrics, RUN_FILES, updateStatus, writeJsonAtomic } from '../runs/store';
 import { loadRunData } from './data';
+import { datasetText } from '../spec/run-label';
 
 type PythonHints = { setting?: string; pythonExtension?: string };
 
@@ -117,7 +118,7 @@ async function prepare(r: Run): Promise<Prepared> {
     cacheDir: o.cacheDir, onProgress: (p) => o.send({ type: 'datasetProgress', phase: p.phase, done: p.done, total: p.total }),
   });
   const { train, validation } = data;
-  r.log(`dataset ${ds.name}${ds.synthetic ? ' (synthetic)' : ''}: ${train.count} train, ${validation.count} validation, ${ds.test.count} test`);
+  r.log(`dataset ${datasetText(ds)}: ${train.count} train, ${validation.count} validation, ${ds.test.count} test`);
   for (const note of ds.notes ?? []) r.warn(`dataset: ${note}`);
 
   // "auto" chooses its engine at run time: a recipe the chosen engine lacks is refused here, as the parser refuses a named one

@@ -17,6 +17,7 @@ import { button, chartCard, h, macs, pct, pctOf } from './dom';
 import { safeName, type Exporter } from './export';
 import { RuleComparisonSection } from './rule-comparison';
 import type { Palette } from './theme';
+import { datasetText } from '../../src/spec/run-label';
 
 export interface ViewContext {
   palette(): Palette;
@@ -222,7 +223,7 @@ export class ResultsView {
     if (r) {
       stats.push(
         stat('method', r.method), stat('λ', r.lambda === null ? '—' : String(r.lambda)), stat('backbone', r.backbone.label),
-        stat('dataset', `${r.dataset.name}${r.dataset.synthetic ? ' (synthetic)' : ''}`), stat('backend', r.backend), stat('epochs', String(r.epochs)),
+        stat('dataset', datasetText(r.dataset)), stat('backend', r.backend), stat('epochs', String(r.epochs)),
         stat('soft accuracy', pct(r.softAccuracy), 'Option 1: argmax of the soft-conditional output f̃₁'),
         stat('hard accuracy', pct(r.hard.accuracy), `Option 2 at the run's thresholds (${r.thresholds.map(tauText).join(', ')})`),
         stat('average MACs', `${macs(r.hard.averageMacs)} (${pctOf(r.hard.averageMacsPct)})`, `full network: ${macs(r.costs.full)} MACs`),

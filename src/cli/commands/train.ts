@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { ACCEL_PARTS, parseStock } from '../../spec/accel-parts';
 import { tausText } from '../../spec/analysis';
 import { formatMacs } from '../../spec/backbones';
-import { plural } from '../../spec/run-label';
+import { datasetText, plural } from '../../spec/run-label';
 import { RUN_FILES } from '../../spec/run-files';
 import type { RunState } from '../../spec/run-types';
 import type { FromWorker } from '../../protocol/worker';
@@ -206,7 +206,7 @@ function resumeHint(dir: string): string {
 export function printSummary(dir: string): void {
   const r = readResults(dir);
   const warnings = r.warnings ?? [];
-  console.log(`\n${r.backbone.label} ×${r.backbone.width}, ${r.method}${r.lambda !== null ? ` λ=${r.lambda}` : ''}${r.recipes ? ` (${r.recipes})` : ''}, ${r.dataset.name}${r.dataset.synthetic && r.dataset.name !== 'synthetic' ? ' (synthetic)' : ''}, ${plural(r.epochs, 'epoch')} on ${r.backend} in ${duration(r.trainSeconds)}`);
+  console.log(`\n${r.backbone.label} ×${r.backbone.width}, ${r.method}${r.lambda !== null ? ` λ=${r.lambda}` : ''}${r.recipes ? ` (${r.recipes})` : ''}, ${datasetText(r.dataset)}, ${plural(r.epochs, 'epoch')} on ${r.backend} in ${duration(r.trainSeconds)}`);
   console.log(`soft output (Option 1): ${pct(r.softAccuracy)}   final classifier alone: ${pct(r.finalAccuracy)}   full network ${formatMacs(r.costs.full)} MACs\n`);
   console.log(renderExitTable(r.hard));
   if (r.points.length) console.log(renderRouting(r.hard));

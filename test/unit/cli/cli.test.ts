@@ -16,6 +16,7 @@ import { defaultExperiment, parseExperiment, parseOverride, validateExperiment }
 import { createRunsFor } from '../../../src/runs/manager';
 import { ValidationError } from '../../../src/spec/errors';
 import { makeRun } from '../../fixtures/make-run';
+import { datasetText } from '../../../src/spec/run-label';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ees-cli-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -178,6 +179,9 @@ test('"1 epoch", not "1 epochs"; the synthetic set is not called "synthetic (syn
   console.log = (...a: unknown[]) => { lines.push(a.join(' ')); };
   try { printSummary(dir); } finally { console.log = log; }
   assert.match(lines.join('\n'), /, synthetic, 1 epoch on cpu in /);
+  // the same words wherever a run's dataset is shown (the results panel, the worker's log)
+  assert.deepEqual([datasetText({ name: 'synthetic', synthetic: true }), datasetText({ name: 'cifar10', synthetic: true }), datasetText({ name: 'cifar10', synthetic: false })],
+    ['synthetic', 'cifar10 (synthetic)', 'cifar10']);
 });
 
 test('the dataset status line is cleared before the backend line is written (no "done 600backend: …")', () => {
