@@ -133,3 +133,26 @@ test('the host heads at batch 1 compute the gates the kernels compute, for every
     net.dispose();
   }
 });
+
+test('timeParts: one time per block, per exit and for the classifier, that add up to no more than the call took; no tensor leaked, the input kept', async () => {
+  await tf.setBackend('cpu');
+  const net = new MultiExitNetwork({ backbone, gated: true, seed: 5, exits: [{ point: 'block2', head: { kind: 'pool' }, gate: { hidden: 0 } }, { point: 'block5', head: { kind: 'conv-pool' }, gate: { hidden: 4 } }] });
+  const x = tf.randomNormal([1, 16, 16, 3], 0, 1, 'float32', 9) as tf.Tensor4D;
+  for (const ev of [new ExitEvaluator(net, { fast: true }), new ExitEvaluator(net, { fast: true, hostHeads: false })]) {
+    await ev.timeParts(x); // warm-up: kernels compiled, folded batch norm built
+    const tensors = tf.memory().numTensors;
+    const t0 = performance.now();
+    const t = await ev.timeParts(x);
+    const wall = performance.now() - t0;
+    assert.equal(t.blockMs.length, net.ir.blocks.length);
+    assert.equal(t.exitMs.length, 2);
+    for (const ms of [...t.blockMs, ...t.exitMs, t.classifierMs]) assert.ok(Number.isFinite(ms) && ms > 0, `a part took ${ms} ms`);
+    const parts = t.blockMs.reduce((a, b) => a + b, 0) + t.exitMs[0] + t.exitMs[1] + t.classifierMs;
+    assert.ok(parts <= wall + 1e-6, `the parts (${parts} ms) add up to more than the call (${wall} ms)`);
+    assert.equal(tf.memory().numTensors, tensors, 'no tensor leaked');
+    assert.equal(x.isDisposed, false, 'the input is the caller\'s');
+    ev.dispose();
+  }
+  x.dispose();
+  net.dispose();
+});
