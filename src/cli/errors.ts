@@ -4,7 +4,7 @@
  * `--debug` (or EARLY_EXIT_DEBUG=1). Used by main() for what a command throws and for what escapes
  * it (uncaught exceptions, rejected promises, signals).
  */
-import { errnoCode, errnoFix, errnoWords } from '../spec/errno';
+import { errnoCode, errnoFix, errnoPhrase } from '../spec/errno';
 import { ValidationError } from '../spec/errors';
 import { UsageError } from './registry';
 
@@ -28,12 +28,9 @@ const VERBS: Record<string, string> = {
 /** One line for an errno error: "<path>: cannot <verb> (<words>, CODE); <fix>". */
 export function errnoLine(err: unknown): string {
   const e = err as NodeJS.ErrnoException & { dest?: string };
-  const code = errnoCode(err)!;
-  const words = errnoWords(code);
-  const verb = VERBS[e.syscall ?? ''] ?? 'do that';
   const where = e.path ? `${e.path}${e.dest ? ` → ${e.dest}` : ''}: ` : '';
-  const fix = errnoFix(code);
-  return `${where}cannot ${verb} (${words ? `${words}, ${code}` : String(e.message).replace(/^[A-Z0-9]+: /, '')})${fix ? `; ${fix}` : ''}`;
+  const fix = errnoFix(errnoCode(err)!);
+  return `${where}${errnoPhrase(err, VERBS[e.syscall ?? ''] ?? 'do that')}${fix ? `; ${fix}` : ''}`;
 }
 
 export interface Failure {
