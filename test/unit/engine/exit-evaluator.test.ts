@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { MultiExitNetwork } from '../../../src/engine/tfjs/network';
 import { collectRecords } from '../../../src/engine/tfjs/evaluate';
-import { ExitEvaluator, rowStatistics, softmaxRows } from '../../../src/engine/tfjs/exit-evaluator';
+import { ExitEvaluator, gateStatistics, rowStatistics, softmaxRows } from '../../../src/engine/tfjs/exit-evaluator';
+import { softmaxStatistics } from '../../../src/engine/tfjs/network';
 import { exitAssignments } from '../../../src/spec/analysis';
 
 test('rowStatistics: argmax (the first of ties), max probability and entropy ÷ ln K, rounded to 6 decimals', () => {
@@ -32,6 +33,22 @@ test('softmaxRows: each row sums to 1, equal to the float64 softmax, also for lo
   const ref = (z: number[]) => { const m = Math.max(...z); const e = z.map((v) => Math.exp(v - m)); const t = e.reduce((a, b) => a + b); return e.map((v) => v / t); };
   [0, 1, 2].forEach((r) => ref(logits.slice(3 * r, 3 * r + 3)).forEach((v, c) => assert.ok(Math.abs(p[3 * r + c] - v) < 1e-6, `row ${r} class ${c}: ${p[3 * r + c]} vs ${v}`)));
   assert.equal(p.length, 9);
+});
+
+test('gateStatistics (the host heads\' gate inputs): max probability, entropy ÷ ln K and the top-1 − top-2 margin, as the network computes them', () => {
+  // by hand: the second largest after the largest, a tie for the largest, a one-hot row
+  const rows = [0.1, 0.6, 0.05, 0.25, 0.4, 0.4, 0.1, 0.1, 0, 1, 0, 0];
+  const s = gateStatistics(rows, 4, 3);
+  const h = (p: number[]) => -p.filter((v) => v > 0).reduce((a, v) => a + v * Math.log(v), 0) / Math.log(4);
+  const want = [[0.6, h([0.1, 0.6, 0.05, 0.25]), 0.35], [0.4, h([0.4, 0.4, 0.1, 0.1]), 0], [1, 0, 1]];
+  want.flat().forEach((v, i) => assert.ok(Math.abs(s[i] - v) < 1e-12, `row ${Math.floor(i / 3)} statistic ${i % 3}: ${s[i]} vs ${v}`));
+  // random rows against the tensor version the network feeds its gates with
+  tf.tidy(() => {
+    const logits = tf.randomNormal([7, 5], 0, 3, 'float32', 2) as tf.Tensor2D;
+    const host = gateStatistics(tf.softmax(logits).dataSync(), 5, 7);
+    const kernels = softmaxStatistics(logits).dataSync();
+    kernels.forEach((v, i) => assert.ok(Math.abs(host[i] - v) < 1e-5, `value ${i}: host ${host[i]} vs kernels ${v}`));
+  });
 });
 
 const backbone = { name: 'resnet18' as const, width: 1 / 32, input: [16, 16, 3] as [number, number, number], classes: 5 };
