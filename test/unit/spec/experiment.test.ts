@@ -77,6 +77,10 @@ test('cross-field rules: BranchyNet weights per classifier, the gate rule needs 
   bad((x) => { x.method.name = 'branchynet'; x.evaluation.rule = 'gate'; }, /^evaluation\.rule: "gate" needs gates, which only the "proposed" method trains; use "entropy" or "confidence"$/);
   bad((x) => { x.evaluation.calibration = { budget: 1e6, accuracy: 0.8 }; }, /^evaluation\.calibration: give one of budget, budgetShare and accuracy, not several$/);
   bad((x) => { x.sweep = { 'sweep.x': [1] }; }, /^sweep\.sweep\.x: a sweep cannot change the sweep$/);
+  // exits: the two methods that route need some; the backbone alone needs none
+  bad((x) => { x.exits = []; }, /^exits: "proposed" needs at least one exit \(its gates decide where inputs leave\); add exits \(early-exit macs resnet18 lists the points\), or set method\.name to "baseline" to train the backbone alone$/);
+  bad((x) => { x.exits = []; x.method.name = 'branchynet'; x.evaluation.rule = 'entropy'; }, /^exits: "branchynet" needs at least one exit \(its exits' entropy decides where inputs leave\); add exits/);
+  assert.deepEqual(validateExperiment({ ...base(), exits: [], method: { name: 'baseline' }, evaluation: { rule: 'entropy' } }).exits, []);
   bad((x) => { x.sweep = { 'training.seed': Array.from({ length: 40 }, (_, i) => i), 'method.lambda': Array.from({ length: 26 }, (_, i) => i) }; }, /^sweep: expands to 1040 runs \(at most 1000\)$/);
   // the boundary itself: 1000 runs
   assert.equal(expandSweep(validateExperiment({ ...base(), sweep: { 'training.seed': Array.from({ length: 1000 }, (_, i) => i) } })).length, 1000);
