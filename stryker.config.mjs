@@ -11,7 +11,7 @@ export const TARGETS = {
   'src/engine/tfjs/loss.ts': ['test/unit/engine/loss.test.ts', 'test/unit/engine/paper.test.ts'],
   'src/engine/tfjs/exit-evaluator.ts': ['test/unit/engine/hard-exits.test.ts', 'test/unit/engine/exit-evaluator.test.ts', 'test/unit/engine/engine.test.ts', 'test/unit/engine/fold-bn.test.ts', 'test/unit/accel/host-layers.test.ts'],
   'src/spec/analysis.ts': ['test/unit/spec/analysis.test.ts'],
-  'src/spec/experiment.ts': ['test/unit/spec/experiment.test.ts', 'test/unit/spec/experiment-reliability.test.ts', 'test/unit/extension/experiment-file.test.ts', 'test/unit/spec/recipes.test.ts', 'test/unit/spec/tiers.test.ts', 'test/unit/cli/cli.test.ts'],
+  'src/spec/experiment.ts': ['test/unit/spec/experiment.test.ts', 'test/unit/spec/experiment-reliability.test.ts', 'test/unit/extension/experiment-file.test.ts', 'test/unit/spec/recipes.test.ts', 'test/unit/spec/tiers.test.ts'],
   'src/spec/exit-costs.ts': ['test/unit/spec/costs.test.ts', 'test/unit/engine/engine.test.ts', 'test/unit/engine/loss.test.ts', 'test/unit/extension/views.test.ts'],
   'src/spec/backbones.ts': ['test/unit/spec/costs.test.ts', 'test/unit/engine/engine.test.ts', 'test/unit/engine/loss.test.ts', 'test/unit/extension/views.test.ts', 'test/unit/spec/experiment.test.ts'],
 };

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  defaultExperiment, exitPositions, expandSweep, experimentNameFromFile, parseExperiment, parseOverride, resolveRule, setPath, validateExperiment,
+  checkBackboneFitsData, defaultExperiment, exitPositions, expandSweep, experimentNameFromFile, parseExperiment, parseDims, parseOverride, resolveRule, setPath, validateExperiment,
 } from '../../../src/spec/experiment';
 import { ValidationError } from '../../../src/spec/errors';
 import { ROOT } from '../../paths';
@@ -150,4 +150,15 @@ test('defaults per backbone, the rule "auto" and the exit positions of the table
   // the default ResNet-18 exits at block2, block4, block6 of 8 points; the final classifier is #9, in any order in the file
   assert.deepEqual(exitPositions(x), [2, 4, 6, 9]);
   assert.deepEqual(exitPositions({ ...x, exits: [x.exits[2], x.exits[0]] }), [2, 6, 9]);
+});
+
+test('the backbone must fit a known dataset (input shape, with the resize hint when the channels match; classes); parseDims reads 28x28x1 and 28×28', () => {
+  const x = validateExperiment(base());
+  assert.doesNotThrow(() => checkBackboneFitsData(x), 'the synthetic set\'s default fits');
+  const fit = (edit: (y: any) => void) => { const y: any = JSON.parse(JSON.stringify(x)); edit(y); return () => checkBackboneFitsData(y); };
+  assert.throws(fit((y) => { y.dataset = { name: 'mnist' }; }), /^ValidationError: backbone\.input: \[32, 32, 3\], but dataset "mnist" has 28×28×1 images; set backbone\.input to \[28, 28, 1\]$/);
+  assert.throws(fit((y) => { y.dataset = { name: 'mnist' }; y.backbone.input = [32, 32, 1]; }), /set backbone\.input to \[28, 28, 1\] or dataset\.resize$/);
+  assert.throws(fit((y) => { y.backbone.classes = 100; }), /^ValidationError: backbone\.classes: 100, but dataset "synthetic" has 10 classes; set backbone\.classes to 10$/);
+  assert.doesNotThrow(fit((y) => { y.dataset = { name: 'folder', path: '/somewhere' }; y.backbone.classes = 7; }), 'a folder of images: its shape is not known before it is read');
+  assert.deepEqual([parseDims('28x28x1'), parseDims(' 28×28 '), parseDims('28X28'), parseDims('28'), parseDims('28x'), parseDims('a×b')], [[28, 28, 1], [28, 28], [28, 28], null, null, null]);
 });
