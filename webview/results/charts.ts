@@ -53,6 +53,18 @@ export function drawMark(ctx: CanvasRenderingContext2D, area: { left: number; ri
 
 Chart.register(background);
 
+/**
+ * The plugins of an accuracy-vs-cost scatter chart: the legend draws each series' marker, and a
+ * point's tooltip says its label (or its series), its accuracy and its cost (`xText`).
+ */
+export function scatterPlugins(o: ReturnType<typeof baseOptions>, xText: (x: number) => string, pointStyleWidth: number) {
+  return {
+    ...o.plugins,
+    legend: { labels: { ...o.plugins.legend.labels, usePointStyle: true, pointStyleWidth } },
+    tooltip: { callbacks: { label: (c: { raw: unknown; dataset: { label?: string } }) => { const d = c.raw as XY; return `${d.label ?? c.dataset.label}: ${d.y.toFixed(2)} % at ${xText(d.x)}`; } } },
+  };
+}
+
 export function baseOptions(p: Palette, title: string, x: string, y: string) {
   const axis = (label: string) => ({
     title: { display: true, text: label, color: p.muted },
@@ -124,12 +136,8 @@ export function tradeOffChart(canvas: HTMLCanvasElement, p: Palette, s: TradeOff
     data: { datasets },
     options: {
       ...o,
-      plugins: {
-        ...o.plugins,
-        // Markers as they are drawn (diamond, triangle, square, line) so the legend tells them apart.
-        legend: { labels: { ...o.plugins.legend.labels, usePointStyle: true, pointStyleWidth: 18 } },
-        tooltip: { callbacks: { label: (c) => { const d = c.raw as XY; return `${d.label ?? c.dataset.label}: ${d.y.toFixed(2)} % at ${d.x.toFixed(1)} % MACs`; } } },
-      },
+      // Markers as they are drawn (diamond, triangle, square, line) so the legend tells them apart.
+      plugins: scatterPlugins(o, (x) => `${x.toFixed(1)} % MACs`, 18),
     },
   });
 }

@@ -1,7 +1,7 @@
 /** The deployment section's charts: the flow of inputs across tiers, the latency distribution, and the latency / bytes fronts. */
 import { Chart, LogarithmicScale, type ChartConfiguration, type ChartDataset, type Plugin } from 'chart.js';
 import { formatBytes, formatMs } from '../../src/spec/tiers';
-import { baseOptions, drawMark, type XY } from './charts';
+import { baseOptions, drawMark, scatterPlugins, type XY } from './charts';
 import { withAlpha, type Palette } from './theme';
 
 Chart.register(LogarithmicScale);
@@ -133,11 +133,7 @@ export function frontChart(canvas: HTMLCanvasElement, p: Palette, s: FrontSeries
     data: { datasets },
     options: {
       ...o,
-      plugins: {
-        ...o.plugins,
-        legend: { labels: { ...o.plugins.legend.labels, usePointStyle: true, pointStyleWidth: 16 } },
-        tooltip: { callbacks: { label: (c) => { const d = c.raw as XY; return `${d.label ?? c.dataset.label}: ${d.y.toFixed(2)} % at ${latency ? formatMs(d.x) : formatBytes(d.x)}`; } } },
-      },
+      plugins: scatterPlugins(o, latency ? formatMs : formatBytes, 16),
       scales: {
         ...o.scales,
         x: latency
