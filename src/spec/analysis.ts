@@ -25,9 +25,7 @@ export function thresholdsFor(records: SampleRecords, tau: number | number[]): n
 
 /** True when exit `b` fires for sample `i` under `rule` at threshold `tau`. */
 export function fires(records: SampleRecords, rule: ExitRule, b: number, i: number, tau: number): boolean {
-  const e = records.exits[b];
-  if (rule === 'gate' && !e.gate) throw new Error(`exit ${e.point} has no gate; use the "entropy" or "confidence" rule`);
-  return ruleFires(rule, rule === 'gate' ? e.gate![i] : rule === 'confidence' ? e.conf[i] : e.entropy[i], tau);
+  return ruleFires(rule, ruleValues(records, rule, b)[i], tau);
 }
 
 /** The rule's comparison: gate and confidence fire at ≥ τ, normalised entropy at ≤ τ. */

@@ -89,6 +89,11 @@ export function measuredLatency(m: Pick<SplitMeasurement, 'inputs'>): Distributi
   return distributionOf(m.inputs.map((i) => i.latencyMs));
 }
 
+/** Share of the measured inputs answered right (0 when none were measured). */
+export function measuredAccuracy(m: Pick<SplitMeasurement, 'inputs'>): number {
+  return m.inputs.filter((i) => i.pred === i.label).length / (m.inputs.length || 1);
+}
+
 /** Estimated vs measured: latency (mean, p95), bytes per input, exits, accuracy, each with whether it agrees. */
 export function compareSplit(m: SplitMeasurement, records?: SampleRecords | null): ComparisonRow[] {
   const e = m.estimate;
@@ -119,7 +124,7 @@ export function compareSplit(m: SplitMeasurement, records?: SampleRecords | null
     const same = m.inputs.filter((i) => exitOf(records, m.rule, m.thresholds, i.sample) === i.exit).length;
     rows.push({ what: 'inputs leaving at the exit the records say', unit: '%', estimated: 100, measured: (100 * same) / n, agrees: same / n >= 0.98, note: 'batch-1 folded-BN arithmetic vs the records\' batch pass: a gate within float rounding of τ can flip' });
   }
-  const acc = m.inputs.filter((i) => i.pred === i.label).length / n;
+  const acc = measuredAccuracy(m);
   rows.push({ what: 'accuracy', unit: '%', estimated: 100 * e.accuracy, measured: 100 * acc, agrees: Math.abs(acc - e.accuracy) <= 0.02 || m.quantization === 'int8', note: m.quantization === 'int8' ? 'the estimate reads float32 records; the difference is what int8 maps cost' : undefined });
   return rows;
 }

@@ -8,7 +8,7 @@
  */
 import type { Chart } from 'chart.js';
 import type { DeploymentState, RunData, ThresholdState } from '../../src/protocol/webview';
-import { compareSplit, type ComparisonRow, type SplitMeasurement } from '../../src/spec/split-results';
+import { compareSplit, measuredAccuracy, type ComparisonRow, type SplitMeasurement } from '../../src/spec/split-results';
 import type { RunResults } from '../../src/spec/results';
 import {
   bestPlacement, bytesFront, defaultDeploymentFor, deploymentPathsCsv, deploymentSweep, deploymentSweepCsv, estimateDeployment, latencyFront,
@@ -336,10 +336,9 @@ export class TiersView {
     const xyB = (q: DeploymentPoint): XY => ({ x: q.bytesPerInput, y: 100 * q.accuracy, label: label(q) });
     const here = `this plan (cuts after ${placementLabel(e.cuts, plan.net)})`;
     const measured = (this.run.deploy?.measured ?? []).filter((x) => x.profile === plan.profile && x.quantization === plan.quantization && x.shaped);
-    const accOf = (x: SplitMeasurement) => 100 * x.inputs.filter((i) => i.pred === i.label).length / (x.inputs.length || 1);
     this.charts.push(frontChart(lfC, p, {
       all: pts.map(xyL), front: latencyFront(pts).map(xyL), current: { x: e.latency.mean, y: 100 * e.accuracy, label: here }, best: this.best ? xyL(this.best) : null,
-      measured: measured.map((x) => ({ x: x.inputs.reduce((s, i) => s + i.latencyMs, 0) / (x.inputs.length || 1), y: accOf(x), label: `measured, cuts after ${x.cutNames.join(' | ')} (${x.inputs.length} inputs)` })),
+      measured: measured.map((x) => ({ x: x.inputs.reduce((s, i) => s + i.latencyMs, 0) / (x.inputs.length || 1), y: 100 * measuredAccuracy(x), label: `measured, cuts after ${x.cutNames.join(' | ')} (${x.inputs.length} inputs)` })),
     }, 'latency'));
     this.charts.push(frontChart(bfC, p, {
       all: pts.map(xyB), front: bytesFront(pts).map(xyB), current: { x: e.bytesPerInput.chosen, y: 100 * e.accuracy, label: here }, best: this.best ? xyB(this.best) : null,
