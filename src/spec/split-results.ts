@@ -5,7 +5,7 @@
  */
 import { exitOf } from './analysis';
 import type { ExitRule, SampleRecords } from './results';
-import { distributionOf, type DeploymentEstimate, type Distribution, type MeasuredSpeed } from './tier-estimate';
+import { ANSWER_BYTES, distributionOf, type DeploymentEstimate, type Distribution, type MeasuredSpeed } from './tier-estimate';
 import type { Quantization, TierProfile } from './tiers';
 
 /** One timed input of the split execution. */
@@ -118,7 +118,7 @@ export function compareSplit(m: SplitMeasurement, records?: SampleRecords | null
   ];
   if (m.wireBytes) {
     const wire = m.wireBytes.reduce((s, w) => s + w.up + w.down, 0) / n;
-    rows.push({ what: 'wire bytes per input (both ways)', unit: 'B', estimated: e.bytesPerInput.chosen + 20 * e.crossings.reduce((a, b) => a + b, 0) / n, measured: wire, agrees: null, note: 'HTTP/2 headers and framing on top of the payload; the estimate counts payload and a 20-byte answer' });
+    rows.push({ what: 'wire bytes per input (both ways)', unit: 'B', estimated: e.bytesPerInput.chosen + ANSWER_BYTES * e.crossings.reduce((a, b) => a + b, 0) / n, measured: wire, agrees: null, note: 'HTTP/2 headers and framing on top of the payload; the estimate counts payload and a 20-byte answer' });
   }
   if (records) {
     const same = m.inputs.filter((i) => exitOf(records, m.rule, m.thresholds, i.sample) === i.exit).length;

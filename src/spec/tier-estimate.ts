@@ -31,12 +31,17 @@ export interface NetworkCosts {
   classifierMacs: number;
 }
 
+/** The backbone a run's results describe, as the experiment file writes it. */
+export function backboneConfigOf(r: { backbone: Pick<RunResults['backbone'], 'name' | 'width' | 'input' | 'classes'> }): BackboneConfig {
+  return { name: r.backbone.name as BackboneConfig['name'], width: r.backbone.width, input: r.backbone.input as Shape3, classes: r.backbone.classes };
+}
+
 /**
  * The network of a run from its backbone and cost model: block MACs and shapes from the catalogue,
  * each exit's head + gate MACs as the step in γ_b that its own block does not explain.
  */
 export function networkCostsOf(r: { backbone: Pick<RunResults['backbone'], 'name' | 'width' | 'input' | 'classes'>; costs: CostModel; points: string[] }): NetworkCosts {
-  const config: BackboneConfig = { name: r.backbone.name as BackboneConfig['name'], width: r.backbone.width, input: r.backbone.input as Shape3, classes: r.backbone.classes };
+  const config = backboneConfigOf(r);
   const desc = describeBackbone(config);
   const blocks = desc.points.map((p, i) => ({ id: p.id, macs: p.macs - (i ? desc.points[i - 1].macs : 0), shape: p.shape }));
   let prevGamma = 0, prevBackbone = 0;

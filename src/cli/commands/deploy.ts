@@ -8,13 +8,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { addSplitMeasurement, readRunDeployment, readSplitMeasurements, readTierSpeeds, writeTierSpeed } from '../../runs/deploy-files';
 import { readResults, readSamples, RUN_FILES } from '../../runs/store';
-import type { BackboneConfig, Shape3 } from '../../spec/backbones';
 import { ValidationError } from '../../spec/errors';
 import { parseDeployment, parseJsonText } from '../../spec/experiment';
 import type { ExitRule, RunResults, SampleRecords } from '../../spec/results';
 import { compareSplit } from '../../spec/split-results';
 import {
-  bestPlacement, bytesFront, defaultDeploymentFor, deploymentSweep, estimateDeployment, latencyFront, networkCostsOf, placementLabel, resolvePlan,
+  backboneConfigOf, bestPlacement, bytesFront, defaultDeploymentFor, deploymentSweep, estimateDeployment, latencyFront, networkCostsOf, placementLabel, resolvePlan,
   type DeploymentPoint, type MeasuredSpeed, type ResolvedPlan,
 } from '../../spec/tier-estimate';
 import {
@@ -38,15 +37,13 @@ function runDirOf(args: ParsedArgs, needsModel = false): string {
   return path.resolve(dir);
 }
 
-const backboneOf = (r: RunResults): BackboneConfig => ({ name: r.backbone.name as BackboneConfig['name'], width: r.backbone.width, input: r.backbone.input as Shape3, classes: r.backbone.classes });
-
 /**
  * The deployment the flags describe, on top of the run's own (its experiment.json) or, without
  * one, the first preset placed as the paper's Figure 2: --preset or --tiers FILE replace the
  * tiers, --cut the cuts, --int8 / --quantization the quantisation.
  */
 function deploymentFrom(args: ParsedArgs, dir: string, results: RunResults): DeploymentSpec {
-  const backbone = backboneOf(results);
+  const backbone = backboneConfigOf(results);
   let d: DeploymentSpec = readRunDeployment(dir) ?? defaultDeploymentFor(results);
   const preset = flagString(args, 'preset');
   const tiersFile = flagString(args, 'tiers');

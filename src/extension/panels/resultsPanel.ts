@@ -6,7 +6,7 @@ import type { RunStatus } from '../../spec/run-types';
 import type { DeploymentState, ThresholdState, WebviewMessage } from '../../protocol/webview';
 import { readMetrics, readResults, RUN_FILES } from '../../runs/store';
 import { parseDeployment } from '../../spec/experiment';
-import type { BackboneConfig, Shape3 } from '../../spec/backbones';
+import { backboneConfigOf } from '../../spec/tier-estimate';
 import type { BranchesProvider } from '../branchesTree';
 import { deploymentStateOf, experimentFileForRun, saveDeployment } from '../deployment';
 import { readRunData } from '../../runs/view-data';
@@ -142,8 +142,7 @@ export class ResultsPanel extends WebviewHost {
   private async saveDeployment(m: Extract<WebviewMessage, { type: 'setDeployment' }>): Promise<void> {
     try {
       const r = readResults(this.runDir);
-      const backbone: BackboneConfig = { name: r.backbone.name as BackboneConfig['name'], width: r.backbone.width, input: r.backbone.input as Shape3, classes: r.backbone.classes };
-      const d = parseDeployment(m.deployment, backbone);
+      const d = parseDeployment(m.deployment, backboneConfigOf(r));
       if (!this.experimentFile || !ResultsPanel.branches) {
         this.log.appendLine(`[results ${path.basename(this.runDir)}] tier plan changed in the panel; no experiment file for this run in the workspace, so it is not saved`);
         return;
